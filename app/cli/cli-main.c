@@ -1,0 +1,64 @@
+/* cli-main.c — tessera-cli: the engine from the command line. */
+#include "cli.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} CliCommand;
+
+static const CliCommand commands[] = {
+  { "info", cli_info, N_("Show the compute devices and the chosen backend") },
+  { "selfcheck", cli_selfcheck, N_("Run every op on each backend and check the results") },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, _("Usage: tessera-cli COMMAND [OPTION…]\n\nCommands:\n"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, _("\nRun “tessera-cli COMMAND --help” for the options of a command.\n"
+                  "TESSERA_DEVICE=auto|cpu|vulkan|vulkan:N chooses the compute device.\n"));
+}
+
+TsBackend *
+cli_open_backend (const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fallback = NULL;
+  TsBackend *be = ts_backend_new_from_spec (device, &fallback, &error);
+  if (!be) {
+    fprintf (stderr, _("tessera-cli: cannot open device: %s\n"), error->message);
+    return NULL;
+  }
+  if (fallback)
+    fprintf (stderr, _("tessera-cli: no usable Vulkan GPU (%s); using the CPU backend\n"), fallback);
+  return be;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) {
+    print_usage (argc < 2 ? stderr : stdout);
+    return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      return commands[i].run (argc - 1, argv + 1);
+
+  fprintf (stderr, _("tessera-cli: unknown command “%s”\n"), argv[1]);
+  print_usage (stderr);
+  return CLI_EXIT_USAGE;
+}

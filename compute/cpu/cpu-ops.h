@@ -1,0 +1,22 @@
+/* cpu-ops.h — the CPU backend's kernels, one file per op family; cpu-backend.c's run_op
+ * dispatches here. Arguments are validated by the front-end (ts-ops.c); each returns FALSE
+ * with *error set on failure (allocation of scratch memory, out-of-range ids). */
+#pragma once
+
+#include "../ts-backend-private.h"
+
+G_BEGIN_DECLS
+
+/* Host pointer to a CPU tensor's first element. */
+void *ts_cpu_tensor_data (const TsTensor *t);
+int   ts_cpu_backend_threads (TsBackend *be);
+
+gboolean ts_cpu_op_matmul (TsBackend *be, const TsOp *op, GError **error);      /* cpu-matmul.c */
+gboolean ts_cpu_op_elementwise (TsBackend *be, const TsOp *op, GError **error); /* cpu-elementwise.c */
+gboolean ts_cpu_op_norm (TsBackend *be, const TsOp *op, GError **error);        /* cpu-norm.c */
+gboolean ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error);   /* cpu-attention.c */
+gboolean ts_cpu_op_conv (TsBackend *be, const TsOp *op, GError **error);        /* cpu-conv.c */
+gboolean ts_cpu_op_layout (TsBackend *be, const TsOp *op, GError **error);      /* cpu-layout.c */
+gboolean ts_cpu_op_nearest_code (TsBackend *be, const TsOp *op, GError **error);/* cpu-nearest.c */
+
+G_END_DECLS

@@ -1,0 +1,124 @@
+/* ts-backend-private.h — what a backend implements. Only compute/ includes this.
+ *
+ * The front-end (ts-ops.c) validates arguments, makes inputs contiguous where a kernel
+ * needs that, allocates the output and then hands the backend one TsOp. A backend's
+ * run_op only computes: shapes and dtypes are already known to be valid. */
+#pragma once
+
+#include "ts-ops.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TS_OP_MATMUL,           /* always 3-D: src0 a [B, M, K] (trans_a: [B, K, M]) f32;
+                           * src1 b [Bb, K, N] (trans_b: [Bb, N, K]) f32/f16/bf16, Bb = 1 or B;
+                           * src2 bias [N] f32 or NULL; dst [B, M, N]; p.matmul. All contiguous. */
+  TS_OP_ADD,              /* src0, src1: shape of dst, broadcast strides (0) allowed */
+  TS_OP_MUL,              /* as ADD */
+  TS_OP_SCALE,            /* src0 contiguous f32; p.scale */
+  TS_OP_SILU,             /* unary ops: src0 contiguous f32, dst same shape */
+  TS_OP_GELU,
+  TS_OP_QUICK_GELU,
+  TS_OP_GEGLU,            /* src0 [rows, 2H] → dst [rows, H] */
+  TS_OP_SOFTMAX,          /* src0 [rows, D] */
+  TS_OP_LAYER_NORM,       /* src0 [rows, D], src1 weight|NULL, src2 bias|NULL; p.norm */
+  TS_OP_RMS_NORM,         /* src0 [rows, D], src1 weight|NULL; p.norm */
+  TS_OP_GROUP_NORM,       /* src0 [N, C, S], src1 weight|NULL, src2 bias|NULL; p.norm */
+  TS_OP_GRN,              /* src0 [N, S, C], src1 gamma [C], src2 beta [C]; p.norm */
+  TS_OP_ATTENTION,        /* src0 q, src1 k, src2 v: [B, N, H, D] strided; p.attention */
+  TS_OP_CONV2D,           /* src0 x [N,C,H,W] f32, src1 w [O,C/g,KH,KW], src2 bias [O]|NULL; p.conv */
+  TS_OP_CONV_TRANSPOSE_2X2, /* src0 x [N,C,H,W], src1 w [C,O,2,2], src2 bias|NULL */
+  TS_OP_UPSAMPLE_NEAREST_2X, /* src0 [N, C, H, W] (as 4-D), dst [N, C, 2H, 2W] */
+  TS_OP_EMBEDDING,        /* src0 table [V, D], src1 ids (i32/i64, any shape), dst [...ids, D] f32 */
+  TS_OP_NEAREST_CODE,     /* src0 x [N, D] f32, src1 codebook [K, D] f32 → dst i32 [N] */
+  TS_OP_COPY,             /* src0 any strides/dtype → dst any strides (same shape), converting */
+  TS_OP_FILL,             /* dst (any strides) = p.fill_value */
+  TS_OP_COUNT
+} TsOpKind;
+
+typedef struct {
+  TsOpKind  kind;
+  TsTensor *src[3];
+  TsTensor *dst;
+  union {
+    struct { float scale, offset; } scale;
+    struct { float eps; int groups; } norm;
+    struct { float scale; gboolean causal; } attention;
+    struct { gboolean trans_a, trans_b; } matmul;
+    TsConv2dParams conv;
+    float fill_value;
+  } p;
+} TsOp;
+
+const char *ts_op_name (TsOpKind kind);
+/* Work model for profiling and benchmarks. */
+double ts_op_flops (const TsOp *op);
+double ts_op_bytes (const TsOp *op);
+
+typedef struct {
+  const char *name;
+  void       (*destroy) (TsBackend *be);
+  char      *(*describe) (TsBackend *be);
+  /* Storage of `bytes` bytes; NULL and a TS_ERROR_OUT_OF_MEMORY error on failure. */
+  TsStorage *(*storage_new) (TsBackend *be, size_t bytes, GError **error);
+  void       (*storage_free) (TsBackend *be, TsStorage *storage);
+  /* Optional: storage over memory the caller owns (a mapped file), without a copy; `release`
+   * is called with `owner` when the storage dies. NULL when the backend must copy. */
+  TsStorage *(*storage_wrap) (TsBackend *be, const void *data, size_t bytes,
+                              GDestroyNotify release, gpointer owner, GError **error);
+  gboolean   (*storage_write) (TsBackend *be, TsStorage *s, size_t offset, const void *src,
+                               size_t n, GError **error);
+  gboolean   (*storage_read) (TsBackend *be, TsStorage *s, size_t offset, void *dst,
+                              size_t n, GError **error);
+  gboolean   (*sync) (TsBackend *be, GError **error);
+  /* Run (or queue) one op. FALSE with *error set on failure. */
+  gboolean   (*run_op) (TsBackend *be, const TsOp *op, GError **error);
+  /* Profiling hooks; may be NULL when the backend only uses the generic wall-clock path. */
+  void       (*set_profiling) (TsBackend *be, gboolean enabled);
+  TsProfileEntry *(*profile) (TsBackend *be, guint *n);
+  void       (*profile_reset) (TsBackend *be);
+  /* Optional microbenchmarks (see ts_backend_measure_peak). */
+  gboolean   (*measure_peak) (TsBackend *be, double *gflops, double *gbytes_per_s, GError **error);
+} TsBackendClass;
+
+/* Notes for backends:
+ * - Inputs of every op are contiguous unless the comment above says otherwise; "small"
+ *   parameter tensors (norm weights, biases, gamma/beta) always arrive as f32. Large weights
+ *   (matmul b, conv weights, embedding tables) keep their dtype: f32, f16 or bf16.
+ * - Ops may run asynchronously: a storage whose last tensor is unreffed may still be used by
+ *   queued work, so storage_free must defer the release until that work has completed. */
+
+/* Every backend struct starts with this. */
+struct _TsBackend {
+  const TsBackendClass *klass;
+  TsBackendKind         kind;
+  GError               *error;        /* sticky; see ts_backend_take_error */
+  gboolean              profiling;
+  GHashTable           *wall_profile; /* op name → TsProfileEntry*, for backends without hooks */
+};
+
+/* Storage refcounting is done by the front-end through this header, which every backend
+ * storage struct begins with. */
+struct _TsStorage {
+  gint   ref_count;
+  size_t size;
+};
+
+void ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind kind);
+void ts_backend_finalize_base (TsBackend *be);
+/* Record a failure unless an error is already set (takes ownership of err). */
+void ts_backend_propagate_error (TsBackend *be, GError *err);
+
+TsStorage *ts_storage_ref (TsStorage *s);
+void       ts_storage_unref (TsBackend *be, TsStorage *s);
+
+/* New tensor over fresh storage (contiguous). */
+TsTensor  *ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape);
+/* Rows of a tensor: product of all dimensions but the last. */
+int64_t    ts_tensor_rows (const TsTensor *t);
+
+/* Backends in this build. */
+TsBackend *ts_cpu_backend_new (int n_threads, GError **error);
+TsBackend *ts_vulkan_backend_new (int device_index, gboolean allow_cpu_device, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,194 @@
+/* ts-backend.c — backend creation and choice, the sticky error, generic profiling. */
+#include "ts-backend-private.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind kind)
+{
+  be->klass = klass;
+  be->kind = kind;
+  be->error = NULL;
+  be->profiling = FALSE;
+  be->wall_profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+}
+
+void
+ts_backend_finalize_base (TsBackend *be)
+{
+  g_clear_error (&be->error);
+  g_clear_pointer (&be->wall_profile, g_hash_table_unref);
+}
+
+TsBackend *
+ts_backend_new_cpu (int n_threads, GError **error)
+{
+  return ts_cpu_backend_new (n_threads, error);
+}
+
+TsBackend *
+ts_backend_new_vulkan (int device_index, gboolean allow_cpu_device, GError **error)
+{
+  return ts_vulkan_backend_new (device_index, allow_cpu_device, error);
+}
+
+TsBackend *
+ts_backend_new_from_spec (const char *spec, char **fallback_reason, GError **error)
+{
+  if (fallback_reason)
+    *fallback_reason = NULL;
+  if (!spec)
+    spec = g_getenv ("TESSERA_DEVICE");
+  if (!spec || !*spec || g_str_equal (spec, "auto")) {
+    GError *vk_error = NULL;
+    TsBackend *be = ts_vulkan_backend_new (-1, FALSE, &vk_error);
+    if (be)
+      return be;
+    if (fallback_reason)
+      *fallback_reason = g_strdup (vk_error->message);
+    g_error_free (vk_error);
+    return ts_cpu_backend_new (0, error);
+  }
+  if (g_str_equal (spec, "cpu"))
+    return ts_cpu_backend_new (0, error);
+  if (g_str_equal (spec, "vulkan"))
+    return ts_vulkan_backend_new (-1, TRUE, error);
+  if (g_str_has_prefix (spec, "vulkan:")) {
+    char *end = NULL;
+    gint64 index = g_ascii_strtoll (spec + 7, &end, 10);
+    if (end != spec + 7 && *end == '\0' && index >= 0 && index < 1024)
+      return ts_vulkan_backend_new ((int) index, TRUE, error);
+  }
+  g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+               "unknown device \"%s\" (use auto, cpu, vulkan or vulkan:N)", spec);
+  return NULL;
+}
+
+void
+ts_backend_free (TsBackend *be)
+{
+  if (be)
+    be->klass->destroy (be);
+}
+
+TsBackendKind
+ts_backend_kind (const TsBackend *be)
+{
+  return be->kind;
+}
+
+const char *
+ts_backend_name (const TsBackend *be)
+{
+  return be->klass->name;
+}
+
+char *
+ts_backend_describe (TsBackend *be)
+{
+  return be->klass->describe (be);
+}
+
+gboolean
+ts_backend_sync (TsBackend *be, GError **error)
+{
+  return be->klass->sync (be, error);
+}
+
+gboolean
+ts_backend_has_error (const TsBackend *be)
+{
+  return be->error != NULL;
+}
+
+const GError *
+ts_backend_peek_error (const TsBackend *be)
+{
+  return be->error;
+}
+
+gboolean
+ts_backend_take_error (TsBackend *be, GError **error)
+{
+  if (!be->error)
+    return FALSE;
+  g_propagate_error (error, g_steal_pointer (&be->error));
+  return TRUE;
+}
+
+void
+ts_backend_propagate_error (TsBackend *be, GError *err)
+{
+  if (!err)
+    return;
+  if (be->error)
+    g_error_free (err);
+  else
+    be->error = err;
+}
+
+void
+ts_backend_set_error (TsBackend *be, GQuark domain, int code, const char *format, ...)
+{
+  if (be->error)
+    return;
+  va_list args;
+  va_start (args, format);
+  be->error = g_error_new_valist (domain, code, format, args);
+  va_end (args);
+}
+
+void
+ts_backend_set_profiling (TsBackend *be, gboolean enabled)
+{
+  be->profiling = enabled;
+  if (be->klass->set_profiling)
+    be->klass->set_profiling (be, enabled);
+}
+
+static int
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  double ta = ((const TsProfileEntry *) a)->seconds, tb = ((const TsProfileEntry *) b)->seconds;
+  return (ta < tb) - (ta > tb);
+}
+
+TsProfileEntry *
+ts_backend_profile (TsBackend *be, guint *n_entries)
+{
+  ts_backend_sync (be, NULL);
+  if (be->klass->profile)
+    return be->klass->profile (be, n_entries);
+
+  guint n = g_hash_table_size (be->wall_profile), i = 0;
+  TsProfileEntry *out = g_new0 (TsProfileEntry, n + 1);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, be->wall_profile);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    out[i++] = *(TsProfileEntry *) value;
+  qsort (out, n, sizeof *out, compare_entries);
+  *n_entries = n;
+  return out;
+}
+
+void
+ts_backend_profile_reset (TsBackend *be)
+{
+  if (be->klass->profile_reset)
+    be->klass->profile_reset (be);
+  g_hash_table_remove_all (be->wall_profile);
+}
+
+gboolean
+ts_backend_measure_peak (TsBackend *be, double *gflops, double *gbytes_per_s, GError **error)
+{
+  if (!be->klass->measure_peak) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED,
+                 "the %s backend has no peak microbenchmark", ts_backend_name (be));
+    return FALSE;
+  }
+  return be->klass->measure_peak (be, gflops, gbytes_per_s, error);
+}

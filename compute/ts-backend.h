@@ -1,0 +1,69 @@
+/* ts-backend.h — the two compute backends (CPU, Vulkan) and how one is chosen. */
+#pragma once
+
+#include "ts-tensor.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TS_BACKEND_CPU,
+  TS_BACKEND_VULKAN,
+} TsBackendKind;
+
+/* CPU backend: GEMM through OpenBLAS, every other op in our own threaded C.
+ * n_threads <= 0 means all cores. */
+TsBackend *ts_backend_new_cpu (int n_threads, GError **error);
+
+/* Vulkan backend. device_index < 0 picks the best device (discrete > integrated); CPU
+ * implementations such as lavapipe are only taken when named by index or when
+ * allow_cpu_device is TRUE. Fails with TS_ERROR_NO_DEVICE when no loader or device exists. */
+TsBackend *ts_backend_new_vulkan (int device_index, gboolean allow_cpu_device, GError **error);
+
+/* What TESSERA_DEVICE asks for: unset or "auto" (Vulkan GPU if any, else CPU), "cpu",
+ * "vulkan" (best device, lavapipe allowed), "vulkan:N" (device N). `spec` overrides the
+ * environment when non-NULL. Falls back to the CPU backend only in "auto" mode; the reason
+ * for a fallback is returned in *fallback_reason (may be NULL). */
+TsBackend *ts_backend_new_from_spec (const char *spec, char **fallback_reason, GError **error);
+
+void          ts_backend_free (TsBackend *backend);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsBackend, ts_backend_free)
+
+TsBackendKind ts_backend_kind (const TsBackend *backend);
+const char   *ts_backend_name (const TsBackend *backend); /* "cpu" or the device name */
+/* Multi-line human-readable report: device, capabilities, limits, threads. */
+char         *ts_backend_describe (TsBackend *backend);
+
+/* Ops are queued and may run asynchronously; sync waits for all of them.
+ * Reading a tensor syncs as needed. */
+gboolean ts_backend_sync (TsBackend *backend, GError **error);
+
+/* The sticky error: the first failure of an op (ops return NULL and every later op given a
+ * NULL input returns NULL without a new message). take_error moves it to the caller
+ * (returns FALSE when there was none) and clears it. */
+gboolean      ts_backend_has_error (const TsBackend *backend);
+const GError *ts_backend_peek_error (const TsBackend *backend);
+gboolean      ts_backend_take_error (TsBackend *backend, GError **error);
+void          ts_backend_set_error (TsBackend *backend, GQuark domain, int code,
+                                    const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+/* Profiling: when enabled, every op's time is recorded (GPU timestamps on Vulkan,
+ * wall-clock on CPU) under its op name. */
+typedef struct {
+  const char *name;   /* op or kernel name, static */
+  guint64     count;
+  double      seconds;
+  double      flops;  /* total floating-point operations, 0 if not counted */
+  double      bytes;  /* total bytes moved (read + written) */
+} TsProfileEntry;
+
+void  ts_backend_set_profiling (TsBackend *backend, gboolean enabled);
+/* Entries sorted by time, newly allocated (g_free). Syncs first. */
+TsProfileEntry *ts_backend_profile (TsBackend *backend, guint *n_entries);
+void  ts_backend_profile_reset (TsBackend *backend);
+
+/* Measure the device's peaks with microbenchmarks (Vulkan: an FMA-throughput and a copy
+ * shader; CPU: OpenBLAS sgemm and a threaded copy). For reports of % of peak. */
+gboolean ts_backend_measure_peak (TsBackend *backend, double *gflops, double *gbytes_per_s,
+                                  GError **error);
+
+G_END_DECLS

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# tools/dev.sh — set up a Debian 12 machine for Tessera, build, and run or test.
+#
+#   tools/dev.sh run    install missing packages, build, run Tessera (the CLI's device
+#                       report and op self-check)
+#   tools/dev.sh test   install missing packages, build, run the whole test suite
+#
+# Idempotent: packages already present are not touched and the build is incremental.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="${TESSERA_BUILD_DIR:-$here/build}"
+
+# Everything Tessera builds and tests with, from Debian 12's archive.
+packages=(
+  gcc meson ninja-build pkg-config python3 gettext
+  libglib2.0-dev libjson-glib-dev libopenblas-dev
+  libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
+  mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_missing_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build_tessera() {
+  if [ ! -f "$build/build.ninja" ]; then
+    log "configuring $build"
+    meson setup "$build" "$here"
+  fi
+  log "building"
+  ninja -C "$build"
+}
+
+run_tessera() {
+  local cli="$build/app/cli/tessera-cli"
+  "$cli" info
+  echo
+  "$cli" selfcheck
+}
+
+run_tests() {
+  log "running the test suite"
+  local rc=0
+  meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" "$@" || rc=$?
+  # One plain closing line, counted over the test programs meson ran.
+  python3 - "$build/meson-logs/testlog.json" <<'PY'
+import json, sys
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r, "failed")
+    counts[key] += 1
+print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+PY
+  return $rc
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  run)  install_missing_packages; build_tessera; run_tessera "$@" ;;
+  test) install_missing_packages; build_tessera; run_tests "$@" ;;
+  *)    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
