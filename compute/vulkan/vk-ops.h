@@ -22,4 +22,7 @@ gboolean ts_vk_op_conv (TsVkBackend *vk, const TsOp *op, GError **error);
 /* vk-op-nearest.c: NEAREST_CODE */
 gboolean ts_vk_op_nearest_code (TsVkBackend *vk, const TsOp *op, GError **error);
 
+/* vk-peak.c: FMA and copy microbenchmarks for TsBackendClass.measure_peak */
+gboolean ts_vk_measure_peak (TsBackend *be, double *gflops, double *gbytes_per_s, GError **error);
+
 G_END_DECLS

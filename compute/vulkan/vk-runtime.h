@@ -55,7 +55,9 @@ gboolean ts_vk_bind_tensor (TsVkBackend *vk, const TsTensor *t, gboolean writes,
 
 /* Record one dispatch of `kernel` (a name from shaders/meson.build) specialised with
  * spec[0..n_spec-1] (constant_id 0..n_spec-1, 32-bit each). push is at most 128 bytes.
- * The pipeline is created on first use. flops/bytes feed the profiler. */
+ * The pipeline is created on first use. flops/bytes feed the profiler. bindings[i] is
+ * `layout(binding = i)` of set 0 (at most 8). A dispatch with a zero group count records
+ * nothing. */
 gboolean ts_vk_dispatch (TsVkBackend *vk, const char *kernel,
                          const uint32_t *spec, guint n_spec,
                          const TsVkBinding *bindings, guint n_bindings,
@@ -63,8 +65,9 @@ gboolean ts_vk_dispatch (TsVkBackend *vk, const char *kernel,
                          uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
                          double flops, double bytes, GError **error);
 
-/* Scratch memory for an op (split-k partials, im2col tiles): a tensor on this backend that
- * lives until the recorded work using it has completed. */
+/* Scratch memory for an op (split-k partials, im2col tiles): a new tensor on this backend.
+ * The caller unrefs it like any tensor (g_autoptr is fine): storage released while recorded
+ * work still uses it lives on until that work has completed. */
 TsTensor *ts_vk_scratch (TsVkBackend *vk, TsDType dtype, int ndim, const int64_t *shape,
                          GError **error);
 
@@ -82,5 +85,44 @@ typedef struct {
 extern const TsVkKernel ts_vk_kernels[];
 extern const guint      ts_vk_n_kernels;
 const TsVkKernel *ts_vk_kernel_find (const char *name);
+
+/* ---- diagnostics and test hooks ----
+ *
+ * Environment switches, read when a backend is created (any value but "0" turns one on):
+ *   TESSERA_VK_VALIDATION              validation layer + synchronization validation
+ *   TESSERA_VK_MAX_BINDING=<bytes>     lower max_storage_range (see ts_vk_set_max_binding)
+ *   TESSERA_VK_FORCE_STAGING           host access through staging copies, as on dGPUs
+ *   TESSERA_VK_DISABLE_SUBGROUP        report no subgroup operations
+ *   TESSERA_VK_DISABLE_FP16            report no fp16 storage or math
+ *   TESSERA_VK_DISABLE_COOPMAT         do not enable VK_NV_cooperative_matrix
+ *   TESSERA_VK_DISABLE_PUSH_DESCRIPTOR descriptor pools instead of push descriptors
+ *   TESSERA_VK_DISABLE_TIMESTAMPS      profile with host timing instead of GPU timestamps
+ *   TESSERA_VK_DISPATCHES_PER_SUBMIT=N submit every N dispatches (default 64)
+ *   TESSERA_VK_PIPELINE_CACHE=0        no pipeline cache on disk */
+
+/* The Vulkan backend behind `be`, or NULL when `be` is another kind. */
+TsVkBackend *ts_vk_backend_from (TsBackend *be);
+/* With TESSERA_VK_VALIDATION=1 the Khronos validation layer (with synchronization
+ * validation) runs; every warning or error it reports is printed and counted here,
+ * process-wide. validation_active says whether the layer could be enabled. */
+guint        ts_vk_validation_message_count (void);
+gboolean     ts_vk_validation_active (TsVkBackend *vk);
+/* Lower the effective max_storage_range (never above the device's nor below 1 KiB; 0
+ * restores it), so tests reach the split paths with small tensors. Applies to ops
+ * recorded afterwards. */
+void         ts_vk_set_max_binding (TsVkBackend *vk, VkDeviceSize bytes);
+/* The on-disk pipeline cache: its path (NULL when disabled with
+ * TESSERA_VK_PIPELINE_CACHE=0) and whether a valid one was loaded at startup. */
+const char  *ts_vk_pipeline_cache_path (TsVkBackend *vk);
+gboolean     ts_vk_pipeline_cache_loaded (TsVkBackend *vk);
+
+typedef struct {
+  guint64 submits;           /* command buffers submitted */
+  guint64 dispatches;
+  guint64 barriers;          /* dependency barriers inserted between dispatches */
+  guint64 pipelines_created;
+  guint64 host_waits;        /* fence waits */
+} TsVkCounters;
+void         ts_vk_get_counters (TsVkBackend *vk, TsVkCounters *counters);
 
 G_END_DECLS

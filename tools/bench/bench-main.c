@@ -1,4 +1,4 @@
-/* bench-main.c — tessera-bench: `tessera-bench ops [--backend …] [--quick] [--filter OP]`.
+/* bench-main.c — tessera-bench: `tessera-bench ops|models [--backend …] [--quick] [--filter X]`.
  * Prints one JSON object per line: first the peaks, then one line per op and backend. */
 #include "bench.h"
 
@@ -15,7 +15,8 @@ open_backend (const char *which, GError **error)
 }
 
 static void
-bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_peak)
+bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_peak,
+               gboolean models)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (TsBackend) be = open_backend (which, &error);
@@ -32,6 +33,7 @@ bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_
     if (ts_backend_measure_peak (be, &gflops, &gbps, &error)) {
       peak.gflops = gflops;
       peak.gbytes_per_s = gbps;
+      peak.compute_name = "fma";
       printf ("{\"bench\":\"peak\",\"backend\":\"vulkan\",\"device\":\"%s\",\"fma_gflops\":%.1f,"
               "\"copy_gbps\":%.2f}\n", name, gflops, gbps);
     } else {
@@ -40,7 +42,10 @@ bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_
       return;
     }
   }
-  bench_ops (be, opt, &peak);
+  if (models)
+    bench_models (be, opt, &peak);
+  else
+    bench_ops (be, opt, &peak);
 }
 
 int
@@ -56,11 +61,12 @@ main (int argc, char **argv)
     { "min-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.min_seconds, "Time each case at least this long", "S" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("ops");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("ops|models");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2 || strcmp (argv[1], "ops")) {
-    fprintf (stderr, "usage: tessera-bench ops [--backend LIST] [--quick] [--filter OP]%s%s\n",
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2 ||
+      (strcmp (argv[1], "ops") && strcmp (argv[1], "models"))) {
+    fprintf (stderr, "usage: tessera-bench ops|models [--backend LIST] [--quick] [--filter OP]%s%s\n",
              error ? ": " : "", error ? error->message : "");
     return 2;
   }
@@ -69,6 +75,6 @@ main (int argc, char **argv)
   bench_measure_cpu_peak (&opt, &cpu_peak);
   g_auto (GStrv) list = g_strsplit (backends, ",", -1);
   for (int i = 0; list[i]; i++)
-    bench_backend (list[i], &opt, &cpu_peak);
+    bench_backend (list[i], &opt, &cpu_peak, g_str_equal (argv[1], "models"));
   return 0;
 }

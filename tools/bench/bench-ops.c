@@ -195,8 +195,8 @@ bench_case (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, const
   } else if (c->bound == BOUND_COMPUTE) {
     double gflops = c->flops / seconds * 1e-9;
     printf ("{\"bench\":\"op\",\"backend\":\"%s\",\"op\":\"%s\",\"shape\":\"%s\",\"seconds\":%.6f,"
-            "\"gflops\":%.2f,\"peak\":\"sgemm\",\"peak_ratio\":%.3f}\n",
-            backend, c->name, c->shape, seconds, gflops, gflops / peak->gflops);
+            "\"gflops\":%.2f,\"peak\":\"%s\",\"peak_ratio\":%.3f}\n",
+            backend, c->name, c->shape, seconds, gflops, peak->compute_name, gflops / peak->gflops);
   } else {
     double gbps = bytes / seconds * 1e-9;
     printf ("{\"bench\":\"op\",\"backend\":\"%s\",\"op\":\"%s\",\"shape\":\"%s\",\"seconds\":%.6f,"

@@ -92,6 +92,7 @@ bench_measure_cpu_peak (const BenchOptions *opt, BenchPeak *peak)
   int size = opt->quick ? 512 : 1024;
   peak->gflops = time_sgemm (size, size, size, opt);
   peak->gbytes_per_s = time_copy (opt);
+  peak->compute_name = "sgemm";
   printf ("{\"bench\":\"peak\",\"backend\":\"cpu\",\"threads\":%d,\"sgemm_shape\":\"%dx%dx%d\","
           "\"sgemm_gflops\":%.1f,\"copy_gbps\":%.2f}\n",
           omp_get_max_threads (), size, size, size, peak->gflops, peak->gbytes_per_s);

@@ -12,8 +12,9 @@ typedef struct {
 
 /* Peaks measured in the same run: what the op figures are divided by. */
 typedef struct {
-  double gflops;        /* CPU: OpenBLAS sgemm; Vulkan: best matmul of the run */
-  double gbytes_per_s;  /* CPU: multi-threaded copy; Vulkan: copy op */
+  double gflops;        /* CPU: OpenBLAS sgemm; Vulkan: FMA shader */
+  double gbytes_per_s;  /* CPU: multi-threaded copy; Vulkan: copy shader */
+  const char *compute_name; /* "sgemm" or "fma" */
 } BenchPeak;
 
 void bench_measure_cpu_peak (const BenchOptions *opt, BenchPeak *peak);
@@ -21,3 +22,5 @@ void bench_measure_cpu_peak (const BenchOptions *opt, BenchPeak *peak);
 double bench_time (TsBackend *be, const BenchOptions *opt, gboolean (*fn) (TsBackend *, gpointer),
                    gpointer data);
 int bench_ops (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
+/* The three networks at the real aMUSEd sizes with random weights (bench-models.c). */
+int bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);

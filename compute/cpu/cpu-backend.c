@@ -1,0 +1,214 @@
+/* cpu-backend.c — the CPU backend: host memory, and run_op dispatching to the cpu-*.c
+ * kernels. All threading is OpenMP; OpenBLAS's sgemm runs single-threaded on per-thread
+ * tiles (see cpu-util.h for why). */
+#include "cpu-util.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  TsStorage      base;
+  void          *data;
+  size_t         capacity; /* of the pool block */
+  gboolean       wrapped;  /* caller's memory (a mapped file): never freed here */
+  GDestroyNotify release; /* how to give wrapped memory back, or NULL */
+  gpointer       owner;
+} TsCpuStorage;
+
+typedef struct {
+  TsBackend  base;
+  int        n_threads;
+  TsCpuPool *pool;
+} TsCpuBackend;
+
+void *
+ts_cpu_tensor_data (const TsTensor *t)
+{
+  return (char *) ((TsCpuStorage *) t->storage)->data + t->offset;
+}
+
+int
+ts_cpu_backend_threads (TsBackend *be)
+{
+  return ((TsCpuBackend *) be)->n_threads;
+}
+
+static TsStorage *
+cpu_storage_new (TsBackend *be, size_t bytes, GError **error)
+{
+  TsCpuStorage *s = g_try_new0 (TsCpuStorage, 1);
+  void *data = s ? ts_cpu_pool_alloc (((TsCpuBackend *) be)->pool, bytes, &s->capacity) : NULL;
+  if (!data) {
+    g_free (s);
+    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY,
+                 "out of memory allocating a tensor of %.1f MiB", bytes / (1024.0 * 1024.0));
+    return NULL;
+  }
+  s->data = data;
+  return &s->base;
+}
+
+static void
+cpu_storage_free (TsBackend *be, TsStorage *storage)
+{
+  TsCpuStorage *s = (TsCpuStorage *) storage;
+  if (!s->wrapped)
+    ts_cpu_pool_release (((TsCpuBackend *) be)->pool, s->data, s->capacity);
+  else if (s->release)
+    s->release (s->owner);
+  g_free (s);
+}
+
+static TsStorage *
+cpu_storage_wrap (TsBackend *be, const void *data, size_t bytes, GDestroyNotify release,
+                  gpointer owner, GError **error)
+{
+  TsCpuStorage *s = g_try_new0 (TsCpuStorage, 1);
+  if (!s) {
+    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory wrapping %zu bytes", bytes);
+    return NULL;
+  }
+  s->data = (void *) data;
+  s->wrapped = TRUE;
+  s->release = release;
+  s->owner = owner;
+  return &s->base;
+}
+
+static gboolean
+cpu_storage_write (TsBackend *be, TsStorage *storage, size_t offset, const void *src, size_t n,
+                   GError **error)
+{
+  memcpy ((char *) ((TsCpuStorage *) storage)->data + offset, src, n);
+  return TRUE;
+}
+
+static gboolean
+cpu_storage_read (TsBackend *be, TsStorage *storage, size_t offset, void *dst, size_t n,
+                  GError **error)
+{
+  memcpy (dst, (const char *) ((TsCpuStorage *) storage)->data + offset, n);
+  return TRUE;
+}
+
+static gboolean
+cpu_sync (TsBackend *be, GError **error)
+{
+  return TRUE; /* every op has finished when run_op returns */
+}
+
+static char *
+cpu_describe (TsBackend *be)
+{
+  GString *s = g_string_new ("CPU backend\n");
+  g_string_append_printf (s, "  threads: %d (of %d cores)\n", ts_cpu_backend_threads (be),
+                          omp_get_num_procs ());
+  g_string_append_printf (s, "  OpenBLAS: %s\n", openblas_get_config ());
+  g_string_append (s, "  CPU features:");
+  __builtin_cpu_init ();
+  static const char *const features[] = { "sse4.2", "avx", "avx2", "fma", "f16c", "avx512f" };
+  /* __builtin_cpu_supports needs literal names, hence the unrolled checks */
+  gboolean have[G_N_ELEMENTS (features)] = {
+    __builtin_cpu_supports ("sse4.2"), __builtin_cpu_supports ("avx"),
+    __builtin_cpu_supports ("avx2"), __builtin_cpu_supports ("fma"),
+    __builtin_cpu_supports ("f16c"), __builtin_cpu_supports ("avx512f"),
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (features); i++)
+    if (have[i])
+      g_string_append_printf (s, " %s", features[i]);
+  g_string_append (s, "\n  compiled for:");
+#if defined(__AVX512F__)
+  g_string_append (s, " avx512f");
+#endif
+#if defined(__AVX2__)
+  g_string_append (s, " avx2");
+#endif
+#if defined(__FMA__)
+  g_string_append (s, " fma");
+#endif
+#if defined(__F16C__)
+  g_string_append (s, " f16c");
+#endif
+  g_string_append (s, " generic\n");
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+cpu_run_op (TsBackend *be, const TsOp *op, GError **error)
+{
+  /* sgemm runs inside our OpenMP teams (see cpu-util.h): OpenBLAS must not start its own
+   * threads, whatever else in the process may have asked of it */
+  if (openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
+  switch (op->kind) {
+  case TS_OP_MATMUL:
+    return ts_cpu_op_matmul (be, op, error);
+  case TS_OP_ADD:
+  case TS_OP_MUL:
+  case TS_OP_SCALE:
+  case TS_OP_SILU:
+  case TS_OP_GELU:
+  case TS_OP_QUICK_GELU:
+  case TS_OP_GEGLU:
+    return ts_cpu_op_elementwise (be, op, error);
+  case TS_OP_SOFTMAX:
+  case TS_OP_LAYER_NORM:
+  case TS_OP_RMS_NORM:
+  case TS_OP_GROUP_NORM:
+  case TS_OP_GRN:
+    return ts_cpu_op_norm (be, op, error);
+  case TS_OP_ATTENTION:
+    return ts_cpu_op_attention (be, op, error);
+  case TS_OP_CONV2D:
+  case TS_OP_CONV_TRANSPOSE_2X2:
+    return ts_cpu_op_conv (be, op, error);
+  case TS_OP_UPSAMPLE_NEAREST_2X:
+  case TS_OP_EMBEDDING:
+  case TS_OP_COPY:
+  case TS_OP_FILL:
+    return ts_cpu_op_layout (be, op, error);
+  case TS_OP_NEAREST_CODE:
+    return ts_cpu_op_nearest_code (be, op, error);
+  default:
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "the CPU backend has no op %d", op->kind);
+    return FALSE;
+  }
+}
+
+static void
+cpu_destroy (TsBackend *be)
+{
+  ts_backend_finalize_base (be);
+  ts_cpu_pool_free (((TsCpuBackend *) be)->pool);
+  g_free (be);
+}
+
+static const TsBackendClass cpu_class = {
+  .name = "cpu",
+  .destroy = cpu_destroy,
+  .describe = cpu_describe,
+  .storage_new = cpu_storage_new,
+  .storage_free = cpu_storage_free,
+  .storage_wrap = cpu_storage_wrap,
+  .storage_write = cpu_storage_write,
+  .storage_read = cpu_storage_read,
+  .sync = cpu_sync,
+  .run_op = cpu_run_op,
+};
+
+TsBackend *
+ts_cpu_backend_new (int n_threads, GError **error)
+{
+  int cores = omp_get_num_procs ();
+  if (n_threads <= 0 || n_threads > cores)
+    n_threads = cores;
+  TsCpuBackend *cpu = g_new0 (TsCpuBackend, 1);
+  ts_backend_init_base (&cpu->base, &cpu_class, TS_BACKEND_CPU);
+  cpu->n_threads = n_threads;
+  cpu->pool = ts_cpu_pool_new ();
+  openblas_set_num_threads (1);
+  return &cpu->base;
+}

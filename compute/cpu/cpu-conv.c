@@ -1,0 +1,321 @@
+/* cpu-conv.c — CONV2D and CONV_TRANSPOSE_2X2.
+ *
+ * conv2d picks one of three forms per call:
+ *  - 1×1, stride 1, no padding: the convolution is a GEMM on the input as it lies;
+ *  - few input channels per group (depthwise and the like): direct loops, which beat a
+ *    GEMM of inner size 9;
+ *  - everything else: im2col over bounded bands of output positions + sgemm. Each thread
+ *    builds and multiplies its own bands, so a band is consumed while it is still in that
+ *    core's cache.
+ * f16/bf16 weights are widened to f32 once per call (weights are small next to activations). */
+#include "cpu-util.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <omp.h>
+
+/* Target bytes of one im2col band: a large enough GEMM for sgemm's full rate that still
+ * sits in L2/L3 while it is multiplied. */
+#define BAND_BYTES (1u << 20)
+/* Minimum output positions per band, whatever the band bytes say (sgemm efficiency). */
+#define BAND_MIN_COLS 128
+
+/* Below this many multiply-adds per output (input channels per group × kernel area) the
+ * direct loops win. */
+#define DIRECT_MAX_TAPS 32
+
+typedef struct {
+  int64_t n, c, h, w;             /* input */
+  int64_t o, oh, ow, kh, kw;      /* output channels and size, kernel size */
+  int64_t groups, cg, og, taps;   /* taps = cg·kh·kw, the GEMM inner size */
+  TsConv2dParams p;
+  const float *x, *wt, *bias;
+  float *y;
+} Conv;
+
+/* ---- direct ---- */
+
+/* Row ox range whose input column ox·sx + dx lies inside [0, w). */
+static inline void
+valid_columns (const Conv *cv, int64_t dx, int64_t *ox0, int64_t *ox1)
+{
+  int64_t sx = cv->p.stride_x;
+  *ox0 = dx >= 0 ? 0 : (-dx + sx - 1) / sx;
+  *ox1 = MIN (cv->ow, (cv->w - dx + sx - 1) / sx);
+  if (*ox1 < *ox0)
+    *ox1 = *ox0;
+}
+
+/* One output row of one input channel's taps: all kernel columns are summed per output
+ * element where every tap is inside the input (one pass over the row), and tap by tap in
+ * the border columns. */
+static void
+direct_row (const Conv *cv, float *restrict orow, const float *restrict xrow, const float *wr,
+            const int64_t *ox0, const int64_t *ox1, int64_t in0, int64_t in1)
+{
+  int64_t sx = cv->p.stride_x, kw = cv->kw, pl = cv->p.pad_left;
+  const float *xb = xrow - pl;
+#pragma omp simd
+  for (int64_t ox = in0; ox < in1; ox++) {
+    float acc = orow[ox];
+    for (int64_t kx = 0; kx < kw; kx++)
+      acc += wr[kx] * xb[ox * sx + kx];
+    orow[ox] = acc;
+  }
+  for (int64_t kx = 0; kx < kw; kx++) {
+    for (int64_t ox = ox0[kx]; ox < MIN (in0, ox1[kx]); ox++)
+      orow[ox] += wr[kx] * xb[ox * sx + kx];
+    for (int64_t ox = MAX (in1, ox0[kx]); ox < ox1[kx]; ox++)
+      orow[ox] += wr[kx] * xb[ox * sx + kx];
+  }
+}
+
+/* One output plane (n, o), row by row so the row being summed stays in L1. */
+static void
+direct_plane (const Conv *cv, int64_t n, int64_t o)
+{
+  int64_t g = o / cv->og;
+  float *out = cv->y + (n * cv->o + o) * cv->oh * cv->ow;
+  float b0 = cv->bias ? cv->bias[o] : 0.0f;
+  int64_t ox0[16], ox1[16], in0 = 0, in1 = cv->ow; /* kernels are at most 16 wide */
+  for (int64_t kx = 0; kx < cv->kw; kx++) {
+    valid_columns (cv, kx - cv->p.pad_left, &ox0[kx], &ox1[kx]);
+    in0 = MAX (in0, ox0[kx]);
+    in1 = MIN (in1, ox1[kx]);
+  }
+  if (in1 < in0)
+    in1 = in0;
+
+  for (int64_t oy = 0; oy < cv->oh; oy++) {
+    float *orow = out + oy * cv->ow;
+    for (int64_t i = 0; i < cv->ow; i++)
+      orow[i] = b0;
+    for (int64_t ci = 0; ci < cv->cg; ci++) {
+      const float *xp = cv->x + (n * cv->c + g * cv->cg + ci) * cv->h * cv->w;
+      const float *wp = cv->wt + (o * cv->cg + ci) * cv->kh * cv->kw;
+      for (int64_t ky = 0; ky < cv->kh; ky++) {
+        int64_t iy = oy * cv->p.stride_y + ky - cv->p.pad_top;
+        if (iy >= 0 && iy < cv->h)
+          direct_row (cv, orow, xp + iy * cv->w, wp + ky * cv->kw, ox0, ox1, in0, in1);
+      }
+    }
+  }
+}
+
+static void
+conv_direct (TsBackend *be, const Conv *cv)
+{
+  int64_t planes = cv->n * cv->o;
+  int nt = ts_cpu_threads_for (be, 2.0 * planes * cv->oh * cv->ow * cv->taps);
+#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
+  for (int64_t i = 0; i < planes; i++)
+    direct_plane (cv, i / cv->o, i % cv->o);
+}
+
+/* ---- 1×1 ---- */
+
+static void
+add_bias_planes (TsBackend *be, const Conv *cv)
+{
+  int64_t planes = cv->n * cv->o, len = cv->oh * cv->ow;
+  int nt = ts_cpu_threads_for (be, (double) planes * len);
+#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
+  for (int64_t i = 0; i < planes; i++) {
+    float b0 = cv->bias[i % cv->o], *p = cv->y + i * len;
+#pragma omp simd
+    for (int64_t j = 0; j < len; j++)
+      p[j] += b0;
+  }
+}
+
+static void
+conv_pointwise (TsBackend *be, const Conv *cv)
+{
+  int64_t hw = cv->h * cv->w;
+  for (int64_t n = 0; n < cv->n; n++)
+    for (int64_t g = 0; g < cv->groups; g++)
+      ts_cpu_sgemm (be, FALSE, FALSE, cv->og, hw, cv->cg, cv->wt + g * cv->og * cv->cg, cv->cg,
+                    cv->x + (n * cv->c + g * cv->cg) * hw, hw, 0.0f,
+                    cv->y + (n * cv->o + g * cv->og) * hw, hw);
+  if (cv->bias)
+    add_bias_planes (be, cv);
+}
+
+/* ---- im2col + sgemm ---- */
+
+/* Band of output positions [p0, p0 + len) of image n, group g, as col[taps, len]. */
+static void
+im2col_band (const Conv *cv, int64_t n, int64_t g, int64_t p0, int64_t len, float *col)
+{
+  int64_t sx = cv->p.stride_x, sy = cv->p.stride_y;
+  for (int64_t t = 0; t < cv->taps; t++) {
+    int64_t ci = t / (cv->kh * cv->kw), ky = (t / cv->kw) % cv->kh, kx = t % cv->kw;
+    const float *xp = cv->x + (n * cv->c + g * cv->cg + ci) * cv->h * cv->w;
+    float *dst = col + t * len;
+    int64_t dx = kx - cv->p.pad_left;
+    int64_t ox0 = dx >= 0 ? 0 : (-dx + sx - 1) / sx;
+    int64_t ox1 = MIN (cv->ow, (cv->w - dx + sx - 1) / sx);
+    for (int64_t pos = p0; pos < p0 + len;) {
+      /* one output row (or the part of it inside the band) at a time */
+      int64_t oy = pos / cv->ow, oxs = pos % cv->ow, oxe = MIN (cv->ow, oxs + (p0 + len - pos));
+      int64_t iy = oy * sy + ky - cv->p.pad_top;
+      float *d = dst + (pos - p0) - oxs;
+      if (iy < 0 || iy >= cv->h) {
+        memset (d + oxs, 0, (oxe - oxs) * sizeof (float));
+      } else {
+        const float *xr = xp + iy * cv->w + dx;
+        int64_t a = MAX (oxs, ox0), b = MIN (oxe, ox1);
+        for (int64_t ox = oxs; ox < MIN (a, oxe); ox++)
+          d[ox] = 0.0f;
+        if (sx == 1) {
+          if (b > a)
+            memcpy (d + a, xr + a, (b - a) * sizeof (float));
+        } else {
+#pragma omp simd
+          for (int64_t ox = a; ox < b; ox++)
+            d[ox] = xr[ox * sx];
+        }
+        for (int64_t ox = MAX (b, oxs); ox < oxe; ox++)
+          d[ox] = 0.0f;
+      }
+      pos += oxe - oxs;
+    }
+  }
+}
+
+static gboolean
+conv_im2col (TsBackend *be, const Conv *cv, GError **error)
+{
+  int64_t positions = cv->oh * cv->ow;
+  int64_t band = BAND_BYTES / (sizeof (float) * cv->taps);
+  band = MAX (band, BAND_MIN_COLS);
+  band = MIN (band, positions);
+  int64_t bands = (positions + band - 1) / band, items = cv->n * cv->groups * bands;
+  int nt = ts_cpu_threads_for (be, 2.0 * cv->n * cv->o * positions * cv->taps / 64);
+  if (nt > items)
+    nt = (int) items;
+  float *cols = ts_cpu_scratch_new (sizeof (float) * cv->taps * band * nt, "conv2d im2col", error);
+  if (!cols)
+    return FALSE;
+
+#pragma omp parallel num_threads (nt) if (nt > 1)
+  {
+    float *col = cols + (size_t) (cv->taps * band) * omp_get_thread_num ();
+#pragma omp for schedule (dynamic, 1)
+    for (int64_t it = 0; it < items; it++) {
+      int64_t bi = it % bands, g = (it / bands) % cv->groups, n = it / (bands * cv->groups);
+      int64_t p0 = bi * band, len = MIN (band, positions - p0);
+      float *y = cv->y + (n * cv->o + g * cv->og) * positions + p0;
+      im2col_band (cv, n, g, p0, len, col);
+      if (cv->bias)
+        for (int64_t oc = 0; oc < cv->og; oc++)
+          for (int64_t j = 0; j < len; j++)
+            y[oc * positions + j] = cv->bias[g * cv->og + oc];
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) cv->og, (int) len,
+                   (int) cv->taps, 1.0f, cv->wt + g * cv->og * cv->taps, (int) cv->taps, col,
+                   (int) len, cv->bias ? 1.0f : 0.0f, y, (int) positions);
+    }
+  }
+  free (cols);
+  return TRUE;
+}
+
+static gboolean
+op_conv2d (TsBackend *be, const TsOp *op, GError **error)
+{
+  const TsTensor *x = op->src[0], *w = op->src[1], *bias = op->src[2], *y = op->dst;
+  Conv cv = {
+    .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+    .o = y->shape[1], .oh = y->shape[2], .ow = y->shape[3],
+    .kh = w->shape[2], .kw = w->shape[3],
+    .groups = op->p.conv.groups,
+    .p = op->p.conv,
+    .x = ts_cpu_tensor_data (x),
+    .bias = bias ? ts_cpu_tensor_data (bias) : NULL,
+    .y = ts_cpu_tensor_data (y),
+  };
+  cv.cg = cv.c / cv.groups;
+  cv.og = cv.o / cv.groups;
+  cv.taps = cv.cg * cv.kh * cv.kw;
+  if (cv.h * cv.w > INT_MAX || cv.oh * cv.ow > INT_MAX || cv.taps > INT_MAX) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "conv2d: planes beyond 2^31 elements");
+    return FALSE;
+  }
+  float *owned = NULL;
+  cv.wt = ts_cpu_f32_view (w, &owned, error);
+  if (!cv.wt)
+    return FALSE;
+
+  gboolean ok = TRUE;
+  const TsConv2dParams *p = &op->p.conv;
+  if (cv.kh == 1 && cv.kw == 1 && p->stride_x == 1 && p->stride_y == 1 && p->pad_top == 0 &&
+      p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0)
+    conv_pointwise (be, &cv);
+  else if (cv.taps < DIRECT_MAX_TAPS || cv.og < 4)
+    conv_direct (be, &cv);
+  else
+    ok = conv_im2col (be, &cv, error);
+  free (owned);
+  return ok;
+}
+
+/* ---- transposed 2×2, stride 2 ---- */
+
+/* As a GEMM: Y[(o,a,b), i·W + j] = Σc W[c, (o,a,b)]·X[c, i·W + j], then each Y row is
+ * scattered to out[o, 2i + a, 2j + b]. */
+static gboolean
+op_conv_transpose (TsBackend *be, const TsOp *op, GError **error)
+{
+  const TsTensor *x = op->src[0], *w = op->src[1], *bias = op->src[2], *y = op->dst;
+  int64_t nb = x->shape[0], c = x->shape[1], h = x->shape[2], wd = x->shape[3];
+  int64_t o = y->shape[1], hw = h * wd;
+  if (hw > INT_MAX || 4 * o > INT_MAX || c > INT_MAX) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "conv_transpose_2x2: sizes beyond 2^31");
+    return FALSE;
+  }
+  const float *xp = ts_cpu_tensor_data (x), *bp = bias ? ts_cpu_tensor_data (bias) : NULL;
+  float *out = ts_cpu_tensor_data (y), *owned = NULL;
+  const float *wt = ts_cpu_f32_view (w, &owned, error);
+  if (!wt)
+    return FALSE;
+  float *tmp = ts_cpu_scratch_new (sizeof (float) * 4 * o * hw, "conv_transpose_2x2", error);
+  if (!tmp) {
+    free (owned);
+    return FALSE;
+  }
+  int nt = ts_cpu_threads_for (be, 2.0 * o * 4 * hw);
+  for (int64_t n = 0; n < nb; n++) {
+    ts_cpu_sgemm (be, TRUE, FALSE, 4 * o, hw, c, wt, 4 * o, xp + n * c * hw, hw, 0.0f, tmp, hw);
+    float *yn = out + n * o * 4 * hw;
+#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
+    for (int64_t r = 0; r < o * h; r++) {
+      int64_t oc = r / h, i = r % h;
+      float b0 = bp ? bp[oc] : 0.0f;
+      for (int64_t a = 0; a < 2; a++) {
+        float *orow = yn + (oc * 2 * h + 2 * i + a) * 2 * wd;
+        const float *t0 = tmp + (oc * 4 + a * 2) * hw + i * wd, *t1 = t0 + hw;
+#pragma omp simd
+        for (int64_t j = 0; j < wd; j++) {
+          orow[2 * j] = t0[j] + b0;
+          orow[2 * j + 1] = t1[j] + b0;
+        }
+      }
+    }
+  }
+  free (tmp);
+  free (owned);
+  return TRUE;
+}
+
+gboolean
+ts_cpu_op_conv (TsBackend *be, const TsOp *op, GError **error)
+{
+  if (op->src[0]->dtype != TS_DTYPE_F32 || !ts_dtype_is_float (op->src[1]->dtype)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "%s: input must be f32",
+                 ts_op_name (op->kind));
+    return FALSE;
+  }
+  if (op->kind == TS_OP_CONV_TRANSPOSE_2X2)
+    return op_conv_transpose (be, op, error);
+  return op_conv2d (be, op, error);
+}

@@ -1,0 +1,189 @@
+/* vk-backend.c — the Vulkan TsBackendClass: setup, teardown and the op switch. */
+#include "vk-internal.h"
+#include "vk-ops.h"
+
+static gboolean
+vk_run_op (TsBackend *be, const TsOp *op, GError **error)
+{
+  TsVkBackend *vk = (TsVkBackend *) be;
+  gboolean ok;
+
+  if (vk->lost) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, "Vulkan device lost");
+    return FALSE;
+  }
+  if (be->profiling) {
+    vk->op_name = ts_op_name (op->kind);
+    vk->op_flops = ts_op_flops (op);
+    vk->op_bytes = ts_op_bytes (op);
+    vk->op_started = FALSE;
+  }
+  switch (op->kind) {
+  case TS_OP_ADD:
+  case TS_OP_MUL:
+  case TS_OP_SCALE:
+  case TS_OP_SILU:
+  case TS_OP_GELU:
+  case TS_OP_QUICK_GELU:
+  case TS_OP_GEGLU:
+    ok = ts_vk_op_elementwise (vk, op, error);
+    break;
+  case TS_OP_SOFTMAX:
+  case TS_OP_LAYER_NORM:
+  case TS_OP_RMS_NORM:
+  case TS_OP_GROUP_NORM:
+  case TS_OP_GRN:
+    ok = ts_vk_op_norm (vk, op, error);
+    break;
+  case TS_OP_COPY:
+  case TS_OP_FILL:
+  case TS_OP_UPSAMPLE_NEAREST_2X:
+  case TS_OP_EMBEDDING:
+    ok = ts_vk_op_layout (vk, op, error);
+    break;
+  case TS_OP_MATMUL:
+    ok = ts_vk_op_matmul (vk, op, error);
+    break;
+  case TS_OP_ATTENTION:
+    ok = ts_vk_op_attention (vk, op, error);
+    break;
+  case TS_OP_CONV2D:
+  case TS_OP_CONV_TRANSPOSE_2X2:
+    ok = ts_vk_op_conv (vk, op, error);
+    break;
+  case TS_OP_NEAREST_CODE:
+    ok = ts_vk_op_nearest_code (vk, op, error);
+    break;
+  default:
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "Vulkan backend: op %d not supported",
+                 (int) op->kind);
+    ok = FALSE;
+    break;
+  }
+  ts_vk_recorder_end_op (vk);
+  return ok;
+}
+
+static gboolean
+vk_sync (TsBackend *be, GError **error)
+{
+  return ts_vk_recorder_sync ((TsVkBackend *) be, error);
+}
+
+static char *
+vk_describe (TsBackend *be)
+{
+  return ts_vk_device_describe ((TsVkBackend *) be);
+}
+
+static void
+vk_set_profiling (TsBackend *be, gboolean enabled)
+{
+  ts_vk_recorder_set_profiling ((TsVkBackend *) be, enabled);
+}
+
+static TsProfileEntry *
+vk_profile (TsBackend *be, guint *n)
+{
+  return ts_vk_recorder_profile ((TsVkBackend *) be, n);
+}
+
+static void
+vk_profile_reset (TsBackend *be)
+{
+  ts_vk_recorder_profile_reset ((TsVkBackend *) be);
+}
+
+/* Tears down whatever part of the backend was set up. */
+static void
+vk_destroy (TsBackend *be)
+{
+  TsVkBackend *vk = (TsVkBackend *) be;
+
+  if (vk->device != VK_NULL_HANDLE) {
+    if (vk->cmd_pool != VK_NULL_HANDLE) {
+      GError *err = NULL;
+      if (!ts_vk_recorder_sync (vk, &err)) {
+        g_debug ("Vulkan teardown: %s", err->message);
+        g_error_free (err);
+      }
+    }
+    vk->d.vkDeviceWaitIdle (vk->device);
+    if (vk->buffers != NULL) {
+      /* Tensors must not outlive their backend; free what a caller leaked. */
+      GList *left = g_hash_table_get_values (vk->buffers);
+      for (GList *l = left; l != NULL; l = l->next)
+        ts_vk_storage_destroy (vk, l->data);
+      g_list_free (left);
+    }
+  }
+  ts_vk_pipelines_destroy (vk);
+  ts_vk_recorder_destroy (vk);
+  ts_vk_memory_destroy (vk);
+  ts_vk_device_destroy (vk);
+  ts_backend_finalize_base (be);
+  g_free (vk);
+}
+
+static const TsBackendClass vk_class = {
+  .name = "vulkan",
+  .destroy = vk_destroy,
+  .describe = vk_describe,
+  .storage_new = ts_vk_storage_new,
+  .storage_free = ts_vk_storage_free,
+  .storage_wrap = NULL,
+  .storage_write = ts_vk_storage_write,
+  .storage_read = ts_vk_storage_read,
+  .sync = vk_sync,
+  .run_op = vk_run_op,
+  .set_profiling = vk_set_profiling,
+  .profile = vk_profile,
+  .profile_reset = vk_profile_reset,
+  .measure_peak = ts_vk_measure_peak,
+};
+
+TsBackend *
+ts_vulkan_backend_new (int device_index, gboolean allow_cpu_device, GError **error)
+{
+  TsVkBackend *vk = g_try_new0 (TsVkBackend, 1);
+  if (vk == NULL) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of host memory");
+    return NULL;
+  }
+  /* A class per backend, so ts_backend_name gives the device's name. */
+  vk->klass = vk_class;
+  ts_backend_init_base (&vk->base, &vk->klass, TS_BACKEND_VULKAN);
+  if (!ts_vk_device_init (vk, device_index, allow_cpu_device, error) ||
+      !ts_vk_memory_init (vk, error) ||
+      !ts_vk_recorder_init (vk, error) ||
+      !ts_vk_pipelines_init (vk, error)) {
+    vk_destroy (&vk->base);
+    return NULL;
+  }
+  vk->klass.name = vk->name;
+  return &vk->base;
+}
+
+TsVkBackend *
+ts_vk_backend_from (TsBackend *be)
+{
+  return be != NULL && be->klass->destroy == vk_destroy ? (TsVkBackend *) be : NULL;
+}
+
+const TsVkLimits *
+ts_vk_limits (TsVkBackend *vk)
+{
+  return &vk->limits;
+}
+
+void
+ts_vk_get_counters (TsVkBackend *vk, TsVkCounters *counters)
+{
+  *counters = vk->counters;
+}
+
+gboolean
+ts_vk_pipeline_cache_loaded (TsVkBackend *vk)
+{
+  return vk->pipeline_cache_loaded;
+}

@@ -1,0 +1,179 @@
+/* vk-heavy.c — variant choice and region binding for the compute-heavy op files. */
+#include "vk-heavy.h"
+
+#include <string.h>
+
+static gboolean
+env_on (const char *name)
+{
+  const char *v = g_getenv (name);
+  return v != NULL && *v != '\0' && g_strcmp0 (v, "0") != 0;
+}
+
+gboolean
+ts_vk_heavy_want_shm (TsVkBackend *vk)
+{
+  if (env_on ("TESSERA_VK_FORCE_NOSHM"))
+    return FALSE;
+  if (env_on ("TESSERA_VK_FORCE_SHM"))
+    return TRUE;
+  return !ts_vk_limits (vk)->is_cpu_device;
+}
+
+gboolean
+ts_vk_heavy_want_staging (TsVkBackend *vk)
+{
+  return !env_on ("TESSERA_VK_FORCE_NOSHM");
+}
+
+int64_t
+ts_vk_span_index (const TsTensor *t, const int64_t *idx)
+{
+  int64_t e = 0;
+  for (int i = 0; i < t->ndim; i++)
+    e += idx[i] * t->stride[i];
+  return e;
+}
+
+TsVkSpan
+ts_vk_span_box (const TsTensor *t, const int64_t *start, const int64_t *len)
+{
+  int64_t last[TS_MAX_DIMS];
+  for (int i = 0; i < t->ndim; i++)
+    last[i] = start[i] + len[i] - 1;
+  /* Strides are never negative (views only slice, permute and broadcast). */
+  return (TsVkSpan) { t, ts_vk_span_index (t, start), ts_vk_span_index (t, last) };
+}
+
+static size_t
+span_bytes (const TsVkSpan *span)
+{
+  size_t es = ts_dtype_size (span->t->dtype);
+  size_t bytes = (size_t) (span->hi - span->lo + 1) * es;
+  return es < 4 ? bytes + 4 : bytes; /* whole words at both ends */
+}
+
+gboolean
+ts_vk_span_fits (TsVkBackend *vk, const TsVkSpan *span)
+{
+  const TsVkLimits *l = ts_vk_limits (vk);
+  /* The binding starts at the aligned position at or below the span. */
+  return span_bytes (span) + l->min_storage_alignment <= l->max_storage_range;
+}
+
+gboolean
+ts_vk_span_bind (TsVkBackend *vk, const TsVkSpan *span, gboolean writes,
+                 TsVkBinding *binding, uint32_t *elem_offset, GError **error)
+{
+  const TsTensor *t = span->t;
+  size_t es = ts_dtype_size (t->dtype);
+  size_t begin = t->offset + (size_t) span->lo * es;
+  size_t end = t->offset + (size_t) (span->hi + 1) * es;
+  /* The runtime extends bindings to whole 32-bit words, which 16-bit reads rely on. */
+  return ts_vk_bind_bytes (vk, t, begin, end, es, writes, binding, elem_offset, error);
+}
+
+gboolean
+ts_vk_halve (int64_t *len)
+{
+  if (*len <= 1)
+    return FALSE;
+  *len = (*len + 1) / 2;
+  return TRUE;
+}
+
+const char *
+ts_vk_kernel_name (const char *family, TsDType dtype)
+{
+  char buf[64];
+  const char *suffix = dtype == TS_DTYPE_F16 ? "f16" : dtype == TS_DTYPE_BF16 ? "bf16" : "f32";
+  g_snprintf (buf, sizeof buf, "%s_%s", family, suffix);
+  return g_intern_string (buf);
+}
+
+gboolean
+ts_vk_dispatch_linear (TsVkBackend *vk, const char *kernel, const uint32_t *spec,
+                       guint n_spec, const TsVkBinding *bindings, guint n_bindings,
+                       const void *push, size_t push_size, uint64_t n_groups,
+                       double flops, double bytes, GError **error)
+{
+  uint32_t grid[3];
+  ts_vk_grid_1d (vk, n_groups, grid);
+  return ts_vk_dispatch (vk, kernel, spec, n_spec, bindings, n_bindings, push, push_size,
+                         grid[0], grid[1], grid[2], flops, bytes, error);
+}
+
+/* Shared-memory tilings, largest first: BM, BN, BK, TM, TN. Local size (BM/TM)·(BN/TN). */
+static const uint32_t gemm_shm_tiles[][5] = {
+  { 128, 128, 16, 8, 8 }, /* 256 invocations, 64 outputs each */
+  { 64, 64, 16, 4, 4 },   /* 256 invocations */
+  { 32, 32, 16, 4, 4 },   /* 64 invocations */
+};
+
+static gboolean
+gemm_shm_tile_ok (const TsVkLimits *l, const uint32_t *t)
+{
+  uint32_t wg = (t[0] / t[3]) * (t[1] / t[4]);
+  uint32_t shared = (t[0] + 4 + t[1] + 4) * t[2] * sizeof (float);
+  return wg <= l->max_workgroup_invocations && shared <= l->max_shared_memory;
+}
+
+void
+ts_vk_gemm_config (TsVkBackend *vk, int64_t m, int64_t n, int64_t batches,
+                   gboolean a_kfast, gboolean b_kfast, TsVkGemmConfig *cfg)
+{
+  const TsVkLimits *l = ts_vk_limits (vk);
+  memset (cfg, 0, sizeof *cfg);
+  cfg->spec[6] = a_kfast;
+  cfg->spec[7] = b_kfast;
+
+  /* Tiny products (matrix-vector, a few rows) leave shared-memory tiles mostly empty. */
+  gboolean tiny = m * n * batches < 1024 && !env_on ("TESSERA_VK_FORCE_SHM");
+  if (ts_vk_heavy_want_shm (vk) && !tiny) {
+    guint pick = G_N_ELEMENTS (gemm_shm_tiles);
+    /* TESSERA_VK_GEMM_TILE=i forces tiling i (0 largest), so tests reach every tiling. */
+    const char *forced = g_getenv ("TESSERA_VK_GEMM_TILE");
+    guint first = forced ? MIN ((guint) g_ascii_strtoull (forced, NULL, 10),
+                                G_N_ELEMENTS (gemm_shm_tiles) - 1) : 0;
+    for (guint i = first; i < G_N_ELEMENTS (gemm_shm_tiles); i++) {
+      const uint32_t *t = gemm_shm_tiles[i];
+      /* A larger tile only pays when there are still enough workgroups to fill a GPU. */
+      uint64_t groups = ts_vk_gemm_groups (&(TsVkGemmConfig) { .tile_m = t[0], .tile_n = t[1] },
+                                           m, n, batches);
+      if (gemm_shm_tile_ok (l, t) &&
+          (groups >= 128 || forced || i + 1 == G_N_ELEMENTS (gemm_shm_tiles))) {
+        pick = i;
+        break;
+      }
+    }
+    if (pick < G_N_ELEMENTS (gemm_shm_tiles)) {
+      const uint32_t *t = gemm_shm_tiles[pick];
+      cfg->shm = TRUE;
+      cfg->spec[0] = (t[0] / t[3]) * (t[1] / t[4]);
+      memcpy (&cfg->spec[1], t, 5 * sizeof (uint32_t));
+      cfg->tile_m = t[0];
+      cfg->tile_n = t[1];
+      return;
+    }
+  }
+
+  /* Registers only: 64 invocations of 4×4 outputs, as many along N as N needs (up to 16),
+   * the rest along M. */
+  uint32_t wn = 1;
+  while (wn < 16 && (int64_t) wn * 4 < n)
+    wn *= 2;
+  cfg->spec[0] = 64;
+  cfg->spec[1] = wn;
+  cfg->spec[2] = 4;
+  cfg->spec[3] = 4;
+  cfg->tile_m = (64 / wn) * 4;
+  cfg->tile_n = wn * 4;
+}
+
+uint64_t
+ts_vk_gemm_groups (const TsVkGemmConfig *cfg, int64_t m, int64_t n, int64_t batches)
+{
+  uint64_t tm = ((uint64_t) m + cfg->tile_m - 1) / cfg->tile_m;
+  uint64_t tn = ((uint64_t) n + cfg->tile_n - 1) / cfg->tile_n;
+  return tm * tn * (uint64_t) batches;
+}
