@@ -114,6 +114,12 @@ void       ts_storage_unref (TsBackend *be, TsStorage *s);
 
 /* New tensor over fresh storage (contiguous). */
 TsTensor  *ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape);
+/* New contiguous tensor over memory the caller owns (a mapped file) when the backend can wrap
+ * host memory; `release(owner)` runs when the storage dies. Returns NULL with *error set
+ * (TS_ERROR_UNSUPPORTED when the backend has no storage_wrap hook: callers copy instead). */
+TsTensor  *ts_tensor_new_wrapped (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape,
+                                  const void *data, GDestroyNotify release, gpointer owner,
+                                  GError **error);
 /* Rows of a tensor: product of all dimensions but the last. */
 int64_t    ts_tensor_rows (const TsTensor *t);
 

@@ -76,6 +76,30 @@ ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *sha
 }
 
 TsTensor *
+ts_tensor_new_wrapped (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape,
+                       const void *data, GDestroyNotify release, gpointer owner, GError **error)
+{
+  if (!be->klass->storage_wrap) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED,
+                 "the %s backend cannot use host memory in place", ts_backend_name (be));
+    return NULL;
+  }
+  if (!shape_is_valid (be, ndim, shape, dtype)) {
+    ts_backend_take_error (be, error);
+    return NULL;
+  }
+  guint64 bytes = ts_dtype_size (dtype);
+  for (int i = 0; i < ndim; i++)
+    bytes *= (guint64) shape[i];
+  TsStorage *s = be->klass->storage_wrap (be, data, bytes, release, owner, error);
+  if (!s)
+    return NULL;
+  s->ref_count = 1;
+  s->size = bytes;
+  return tensor_alloc_header (be, s, dtype, ndim, shape);
+}
+
+TsTensor *
 ts_tensor_new (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape)
 {
   g_return_val_if_fail (be != NULL && shape != NULL, NULL);

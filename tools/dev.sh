@@ -17,6 +17,8 @@ packages=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  libgtk-4-dev libadwaita-1-dev libgdk-pixbuf-2.0-dev xvfb xauth desktop-file-utils
+  webp-pixbuf-loader
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -44,6 +46,9 @@ build_tessera() {
 }
 
 run_tessera() {
+  if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    GSETTINGS_SCHEMA_DIR="$build/data" exec "$build/app/editor/tessera" "$@"
+  fi
   local cli="$build/app/cli/tessera-cli"
   "$cli" info
   echo

@@ -30,7 +30,10 @@ int
 cli_info (int argc, char **argv)
 {
   const char *device = NULL;
+  const char *model = NULL;
   GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
+      N_("Model folder to describe (default: the shipped model)"), N_("DIR") },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
       N_("Compute device: auto, cpu, vulkan or vulkan:N"), N_("DEVICE") },
     { NULL }
@@ -58,5 +61,20 @@ cli_info (int argc, char **argv)
   if (!chosen)
     return CLI_EXIT_FAILURE;
   printf (_("\nChosen backend: %s\n"), ts_backend_name (chosen));
+
+  /* The model: an explicit --model that fails to load is an error; no model at all is not. */
+  g_clear_error (&error);
+  g_autofree char *dir = cli_model_dir (model, &error);
+  if (!dir) {
+    printf (_("\nModel: none (%s)\n"), error->message);
+    return model ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+  }
+  g_autoptr (TsPipeline) pipe = ts_pipeline_new (chosen, dir, &error);
+  if (!pipe) {
+    fprintf (stderr, "tessera-cli info: %s\n", error->message);
+    return CLI_EXIT_FAILURE;
+  }
+  g_autofree char *text = ts_pipeline_describe (pipe);
+  printf ("\n%s", text);
   return CLI_EXIT_OK;
 }

@@ -15,6 +15,12 @@ typedef struct {
 static const CliCommand commands[] = {
   { "info", cli_info, N_("Show the compute devices and the chosen backend") },
   { "selfcheck", cli_selfcheck, N_("Run every op on each backend and check the results") },
+  { "generate", cli_generate, N_("Generate images from a prompt") },
+  { "edit", cli_edit, N_("Edit an image towards a prompt, without a mask") },
+  { "inpaint", cli_inpaint, N_("Repaint the masked part of an image") },
+  { "outpaint", cli_outpaint, N_("Extend an image's canvas and paint the new border") },
+  { "background", cli_background, N_("Keep the masked subject, repaint the background") },
+  { "restyle", cli_restyle, N_("Redo an image in a new style (image-to-image)") },
 };
 
 static void

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tessera.h"
+#include "pipeline/ts-pipeline.h"
 
 /* Exit statuses shared by every subcommand. */
 enum {
@@ -12,6 +13,21 @@ enum {
 
 int cli_info (int argc, char **argv);
 int cli_selfcheck (int argc, char **argv);
+int cli_generate (int argc, char **argv);
+int cli_edit (int argc, char **argv);
+int cli_inpaint (int argc, char **argv);
+int cli_outpaint (int argc, char **argv);
+int cli_background (int argc, char **argv);
+int cli_restyle (int argc, char **argv);
+
+/* Image files (cli-image.c): RGB (channels 3) or a binarised mask (channels 1). */
+TsImage *cli_image_load (const char *path, int channels, GError **error);
+gboolean cli_image_save (const TsImage *image, const char *path, GError **error);
+/* Whether `path` names a format that can be written here. */
+gboolean cli_image_format_ok (const char *path, GError **error);
+
+/* The model folder: --model, else the shipped one; NULL with a message when there is none. */
+char *cli_model_dir (const char *option, GError **error);
 
 /* Open the backend named by --device (or TESSERA_DEVICE); prints why on failure. */
 TsBackend *cli_open_backend (const char *device);

@@ -114,7 +114,8 @@ ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error)
     return FALSE;
   }
   a.qb = SCORE_BYTES / (sizeof (float) * a.nk);
-  a.qb = CLAMP (a.qb, 16, 256);
+  /* causal: smaller blocks skip more of the masked upper triangle */
+  a.qb = CLAMP (a.qb, 16, a.causal ? 32 : 256);
   if (a.qb > a.nq)
     a.qb = a.nq;
   int64_t blocks = (a.nq + a.qb - 1) / a.qb, items = a.nb * a.h * blocks;

@@ -4,9 +4,8 @@
 #include "cpu-util.h"
 
 #include <cblas.h>
-#include <errno.h>
+#include <cpuid.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -100,6 +99,14 @@ cpu_sync (TsBackend *be, GError **error)
   return TRUE; /* every op has finished when run_op returns */
 }
 
+/* clang before 16 knows no "f16c" for __builtin_cpu_supports: ask CPUID (leaf 1, ECX). */
+static gboolean
+cpu_has_f16c (void)
+{
+  unsigned int a, b, c, d;
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static char *
 cpu_describe (TsBackend *be)
 {
@@ -114,7 +121,7 @@ cpu_describe (TsBackend *be)
   gboolean have[G_N_ELEMENTS (features)] = {
     __builtin_cpu_supports ("sse4.2"), __builtin_cpu_supports ("avx"),
     __builtin_cpu_supports ("avx2"), __builtin_cpu_supports ("fma"),
-    __builtin_cpu_supports ("f16c"), __builtin_cpu_supports ("avx512f"),
+    cpu_has_f16c (), __builtin_cpu_supports ("avx512f"),
   };
   for (guint i = 0; i < G_N_ELEMENTS (features); i++)
     if (have[i])

@@ -35,81 +35,143 @@ typedef struct {
 
 /* ---- direct ---- */
 
-/* Row ox range whose input column ox·sx + dx lies inside [0, w). */
-static inline void
-valid_columns (const Conv *cv, int64_t dx, int64_t *ox0, int64_t *ox1)
+/* How the direct path cuts its work: output channels per item and output rows per item,
+ * so that every thread has several items even for one image with one group (the
+ * 3-channel input and output layers of the VQ model take this path too). */
+typedef struct {
+  int64_t chunk, chunks;  /* output channels per item, items per group */
+  int64_t rows, bands;    /* output rows per item, items per channel chunk */
+} DirectPlan;
+
+static DirectPlan
+direct_plan (const Conv *cv, int nt)
 {
-  int64_t sx = cv->p.stride_x;
-  *ox0 = dx >= 0 ? 0 : (-dx + sx - 1) / sx;
-  *ox1 = MIN (cv->ow, (cv->w - dx + sx - 1) / sx);
-  if (*ox1 < *ox0)
-    *ox1 = *ox0;
+  DirectPlan d = { cv->og, 1, cv->oh, 1 };
+  int64_t groups = cv->n * cv->groups, want = 4 * nt;
+  if (groups >= want)
+    return d;
+  d.chunks = MIN (cv->og, (want + groups - 1) / groups);
+  d.chunk = (cv->og + d.chunks - 1) / d.chunks;
+  d.chunks = (cv->og + d.chunk - 1) / d.chunk;
+  if (groups * d.chunks < want) {
+    d.bands = MIN (cv->oh, (want + groups * d.chunks - 1) / (groups * d.chunks));
+    d.rows = (cv->oh + d.bands - 1) / d.bands;
+    d.bands = (cv->oh + d.rows - 1) / d.rows;
+  }
+  return d;
 }
 
-/* One output row of one input channel's taps: all kernel columns are summed per output
- * element where every tap is inside the input (one pass over the row), and tap by tap in
- * the border columns. */
+/* The input rows that output rows [oy0, oy1) read, of plane ci of image n, into the
+ * interior of `pad`: a (h + pad_top + pad_bottom) × pw plane whose zero borders were
+ * written once (they never change), so that the tap loops need no bounds checks. */
 static void
-direct_row (const Conv *cv, float *restrict orow, const float *restrict xrow, const float *wr,
-            const int64_t *ox0, const int64_t *ox1, int64_t in0, int64_t in1)
+pad_rows (const Conv *cv, int64_t n, int64_t ci, int64_t oy0, int64_t oy1, float *pad, int64_t pw)
 {
-  int64_t sx = cv->p.stride_x, kw = cv->kw, pl = cv->p.pad_left;
-  const float *xb = xrow - pl;
+  const float *xp = cv->x + (n * cv->c + ci) * cv->h * cv->w;
+  float *dst = pad + cv->p.pad_top * pw + cv->p.pad_left;
+  int64_t y0 = MAX (0, oy0 * cv->p.stride_y - cv->p.pad_top);
+  int64_t y1 = MIN (cv->h, (oy1 - 1) * cv->p.stride_y + cv->kh - cv->p.pad_top);
+  for (int64_t y = y0; y < y1; y++) {
+    /* rows are short (16 wide in the transformer's conv stages): no libc call per row */
 #pragma omp simd
-  for (int64_t ox = in0; ox < in1; ox++) {
-    float acc = orow[ox];
-    for (int64_t kx = 0; kx < kw; kx++)
-      acc += wr[kx] * xb[ox * sx + kx];
-    orow[ox] = acc;
-  }
-  for (int64_t kx = 0; kx < kw; kx++) {
-    for (int64_t ox = ox0[kx]; ox < MIN (in0, ox1[kx]); ox++)
-      orow[ox] += wr[kx] * xb[ox * sx + kx];
-    for (int64_t ox = MAX (in1, ox0[kx]); ox < ox1[kx]; ox++)
-      orow[ox] += wr[kx] * xb[ox * sx + kx];
+    for (int64_t x = 0; x < cv->w; x++)
+      dst[y * pw + x] = xp[y * cv->w + x];
   }
 }
 
-/* One output plane (n, o), row by row so the row being summed stays in L1. */
+/* Rows [oy0, oy1) of out += Σ taps w·pad. 3×3 kernels (the depthwise convs of the ConvNeXt
+ * blocks) sum all nine taps in one pass per output row; other sizes take a pass per tap
+ * over a row that stays in L1. Stride 1 has its own loops: a run-time stride makes the
+ * compiler gather. */
 static void
-direct_plane (const Conv *cv, int64_t n, int64_t o)
+direct_accumulate (const Conv *cv, float *out, int64_t oy0, int64_t oy1, const float *pad,
+                   int64_t pw, const float *wk)
 {
-  int64_t g = o / cv->og;
-  float *out = cv->y + (n * cv->o + o) * cv->oh * cv->ow;
-  float b0 = cv->bias ? cv->bias[o] : 0.0f;
-  int64_t ox0[16], ox1[16], in0 = 0, in1 = cv->ow; /* kernels are at most 16 wide */
-  for (int64_t kx = 0; kx < cv->kw; kx++) {
-    valid_columns (cv, kx - cv->p.pad_left, &ox0[kx], &ox1[kx]);
-    in0 = MAX (in0, ox0[kx]);
-    in1 = MIN (in1, ox1[kx]);
-  }
-  if (in1 < in0)
-    in1 = in0;
-
-  for (int64_t oy = 0; oy < cv->oh; oy++) {
-    float *orow = out + oy * cv->ow;
-    for (int64_t i = 0; i < cv->ow; i++)
-      orow[i] = b0;
-    for (int64_t ci = 0; ci < cv->cg; ci++) {
-      const float *xp = cv->x + (n * cv->c + g * cv->cg + ci) * cv->h * cv->w;
-      const float *wp = cv->wt + (o * cv->cg + ci) * cv->kh * cv->kw;
-      for (int64_t ky = 0; ky < cv->kh; ky++) {
-        int64_t iy = oy * cv->p.stride_y + ky - cv->p.pad_top;
-        if (iy >= 0 && iy < cv->h)
-          direct_row (cv, orow, xp + iy * cv->w, wp + ky * cv->kw, ox0, ox1, in0, in1);
+  int64_t sx = cv->p.stride_x, sy = cv->p.stride_y, kh = cv->kh, kw = cv->kw, ow = cv->ow;
+  for (int64_t oy = oy0; oy < oy1; oy++) {
+    float *restrict orow = out + oy * ow;
+    const float *r0 = pad + oy * sy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+    if (kh == 3 && kw == 3 && sx == 1) {
+#pragma omp simd
+      for (int64_t ox = 0; ox < ow; ox++) {
+        float acc = orow[ox];
+        acc = TS_CPU_FMA (wk[0], r0[ox], acc);
+        acc = TS_CPU_FMA (wk[1], r0[ox + 1], acc);
+        acc = TS_CPU_FMA (wk[2], r0[ox + 2], acc);
+        acc = TS_CPU_FMA (wk[3], r1[ox], acc);
+        acc = TS_CPU_FMA (wk[4], r1[ox + 1], acc);
+        acc = TS_CPU_FMA (wk[5], r1[ox + 2], acc);
+        acc = TS_CPU_FMA (wk[6], r2[ox], acc);
+        acc = TS_CPU_FMA (wk[7], r2[ox + 1], acc);
+        orow[ox] = TS_CPU_FMA (wk[8], r2[ox + 2], acc);
       }
+      continue;
+    }
+    for (int64_t ky = 0; ky < kh; ky++)
+      for (int64_t kx = 0; kx < kw; kx++) {
+        float wv = wk[ky * kw + kx];
+        const float *src = r0 + ky * pw + kx;
+        if (sx == 1) {
+#pragma omp simd
+          for (int64_t ox = 0; ox < ow; ox++)
+            orow[ox] = TS_CPU_FMA (wv, src[ox], orow[ox]);
+        } else {
+          for (int64_t ox = 0; ox < ow; ox++)
+            orow[ox] = TS_CPU_FMA (wv, src[ox * sx], orow[ox]);
+        }
+      }
+  }
+}
+
+/* Output channels [o0, o0 + count) of image n (all in group g), rows [oy0, oy1). */
+static void
+direct_item (const Conv *cv, int64_t n, int64_t g, int64_t o0, int64_t count, int64_t oy0,
+             int64_t oy1, float *pad, int64_t pw)
+{
+  int64_t plane = cv->oh * cv->ow;
+  for (int64_t o = o0; o < o0 + count; o++) {
+    float b0 = cv->bias ? cv->bias[o] : 0.0f, *out = cv->y + (n * cv->o + o) * plane;
+#pragma omp simd
+    for (int64_t i = oy0 * cv->ow; i < oy1 * cv->ow; i++)
+      out[i] = b0;
+  }
+  for (int64_t ci = 0; ci < cv->cg; ci++) {
+    pad_rows (cv, n, g * cv->cg + ci, oy0, oy1, pad, pw);
+    for (int64_t o = o0; o < o0 + count; o++)
+      direct_accumulate (cv, cv->y + (n * cv->o + o) * plane, oy0, oy1, pad, pw,
+                         cv->wt + (o * cv->cg + ci) * cv->kh * cv->kw);
+  }
+}
+
+static gboolean
+conv_direct (TsBackend *be, const Conv *cv, GError **error)
+{
+  const TsConv2dParams *p = &cv->p;
+  int nt = ts_cpu_threads_for (be, 2.0 * cv->n * cv->o * cv->oh * cv->ow * cv->taps);
+  DirectPlan d = direct_plan (cv, nt);
+  int64_t items = cv->n * cv->groups * d.chunks * d.bands;
+  int64_t pw = cv->w + p->pad_left + p->pad_right, ph = cv->h + p->pad_top + p->pad_bottom;
+  if (nt > items)
+    nt = (int) items;
+  float *pads = ts_cpu_scratch_new (sizeof (float) * pw * ph * nt, "conv2d padding", error);
+  if (!pads)
+    return FALSE;
+#pragma omp parallel num_threads (nt) if (nt > 1)
+  {
+    float *pad = pads + (size_t) (pw * ph) * omp_get_thread_num ();
+    memset (pad, 0, sizeof (float) * pw * ph);
+#pragma omp for schedule (static)
+    for (int64_t it = 0; it < items; it++) {
+      int64_t band = it % d.bands, rest = it / d.bands;
+      int64_t c = rest % d.chunks, g = (rest / d.chunks) % cv->groups;
+      int64_t n = rest / (d.chunks * cv->groups);
+      int64_t o0 = g * cv->og + c * d.chunk, oy0 = band * d.rows;
+      direct_item (cv, n, g, o0, MIN (d.chunk, (g + 1) * cv->og - o0), oy0,
+                   MIN (cv->oh, oy0 + d.rows), pad, pw);
     }
   }
-}
-
-static void
-conv_direct (TsBackend *be, const Conv *cv)
-{
-  int64_t planes = cv->n * cv->o;
-  int nt = ts_cpu_threads_for (be, 2.0 * planes * cv->oh * cv->ow * cv->taps);
-#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
-  for (int64_t i = 0; i < planes; i++)
-    direct_plane (cv, i / cv->o, i % cv->o);
+  free (pads);
+  return TRUE;
 }
 
 /* ---- 1×1 ---- */
@@ -242,7 +304,7 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
     return FALSE;
   }
   float *owned = NULL;
-  cv.wt = ts_cpu_f32_view (w, &owned, error);
+  cv.wt = ts_cpu_f32_view (be, w, &owned, error);
   if (!cv.wt)
     return FALSE;
 
@@ -252,7 +314,7 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
       p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0)
     conv_pointwise (be, &cv);
   else if (cv.taps < DIRECT_MAX_TAPS || cv.og < 4)
-    conv_direct (be, &cv);
+    ok = conv_direct (be, &cv, error);
   else
     ok = conv_im2col (be, &cv, error);
   free (owned);
@@ -275,7 +337,7 @@ op_conv_transpose (TsBackend *be, const TsOp *op, GError **error)
   }
   const float *xp = ts_cpu_tensor_data (x), *bp = bias ? ts_cpu_tensor_data (bias) : NULL;
   float *out = ts_cpu_tensor_data (y), *owned = NULL;
-  const float *wt = ts_cpu_f32_view (w, &owned, error);
+  const float *wt = ts_cpu_f32_view (be, w, &owned, error);
   if (!wt)
     return FALSE;
   float *tmp = ts_cpu_scratch_new (sizeof (float) * 4 * o * hw, "conv_transpose_2x2", error);

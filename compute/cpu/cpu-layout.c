@@ -4,6 +4,10 @@
  * that stay in L1 while both sides are walked. */
 #include "cpu-util.h"
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 #define CHUNK 8192 /* elements per work item of row copies */
 #define TILE 32    /* edge of a transpose tile */
 
@@ -139,6 +143,78 @@ copy_rows (TsBackend *be, const Loops *l, char *d, TsDType ddt, const char *s, T
   }
 }
 
+/* in × jn block of 4-byte elements: dst[j·dj + i] = src[i·si + j]. */
+static void
+transpose_block32 (uint32_t *dst, int64_t dj, const uint32_t *src, int64_t si, int64_t in,
+                   int64_t jn)
+{
+  /* walk the side with the larger stride in the outer loop: the inner loop then touches
+   * lines a short stride apart rather than a long one, which with power-of-two strides
+   * all fall in one cache set */
+  if (si > dj) {
+    for (int64_t i = 0; i < in; i++)
+      for (int64_t j = 0; j < jn; j++)
+        dst[j * dj + i] = src[i * si + j];
+  } else {
+    for (int64_t j = 0; j < jn; j++)
+      for (int64_t i = 0; i < in; i++)
+        dst[j * dj + i] = src[i * si + j];
+  }
+}
+
+#if defined(__AVX__)
+/* 8×8 floats: row k of src becomes column k of dst, in registers. */
+static inline void
+transpose8x8 (float *dst, int64_t dj, const float *src, int64_t si)
+{
+  __m256 r0 = _mm256_loadu_ps (src), r1 = _mm256_loadu_ps (src + si);
+  __m256 r2 = _mm256_loadu_ps (src + 2 * si), r3 = _mm256_loadu_ps (src + 3 * si);
+  __m256 r4 = _mm256_loadu_ps (src + 4 * si), r5 = _mm256_loadu_ps (src + 5 * si);
+  __m256 r6 = _mm256_loadu_ps (src + 6 * si), r7 = _mm256_loadu_ps (src + 7 * si);
+  /* pairs of rows interleaved, then quads, then the 128-bit halves exchanged */
+  __m256 t0 = _mm256_unpacklo_ps (r0, r1), t1 = _mm256_unpackhi_ps (r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps (r2, r3), t3 = _mm256_unpackhi_ps (r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps (r4, r5), t5 = _mm256_unpackhi_ps (r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps (r6, r7), t7 = _mm256_unpackhi_ps (r6, r7);
+  __m256 u0 = _mm256_shuffle_ps (t0, t2, _MM_SHUFFLE (1, 0, 1, 0));
+  __m256 u1 = _mm256_shuffle_ps (t0, t2, _MM_SHUFFLE (3, 2, 3, 2));
+  __m256 u2 = _mm256_shuffle_ps (t1, t3, _MM_SHUFFLE (1, 0, 1, 0));
+  __m256 u3 = _mm256_shuffle_ps (t1, t3, _MM_SHUFFLE (3, 2, 3, 2));
+  __m256 u4 = _mm256_shuffle_ps (t4, t6, _MM_SHUFFLE (1, 0, 1, 0));
+  __m256 u5 = _mm256_shuffle_ps (t4, t6, _MM_SHUFFLE (3, 2, 3, 2));
+  __m256 u6 = _mm256_shuffle_ps (t5, t7, _MM_SHUFFLE (1, 0, 1, 0));
+  __m256 u7 = _mm256_shuffle_ps (t5, t7, _MM_SHUFFLE (3, 2, 3, 2));
+  _mm256_storeu_ps (dst, _mm256_permute2f128_ps (u0, u4, 0x20));
+  _mm256_storeu_ps (dst + dj, _mm256_permute2f128_ps (u1, u5, 0x20));
+  _mm256_storeu_ps (dst + 2 * dj, _mm256_permute2f128_ps (u2, u6, 0x20));
+  _mm256_storeu_ps (dst + 3 * dj, _mm256_permute2f128_ps (u3, u7, 0x20));
+  _mm256_storeu_ps (dst + 4 * dj, _mm256_permute2f128_ps (u0, u4, 0x31));
+  _mm256_storeu_ps (dst + 5 * dj, _mm256_permute2f128_ps (u1, u5, 0x31));
+  _mm256_storeu_ps (dst + 6 * dj, _mm256_permute2f128_ps (u2, u6, 0x31));
+  _mm256_storeu_ps (dst + 7 * dj, _mm256_permute2f128_ps (u3, u7, 0x31));
+}
+#endif
+
+/* A tile of 4-byte elements: whole 8×8 blocks in registers where the ISA allows, the
+ * ragged edges element by element. */
+static void
+transpose_tile32 (uint32_t *dst, int64_t dj, const uint32_t *src, int64_t si, int64_t in,
+                  int64_t jn)
+{
+  int64_t i8 = 0, j8 = 0;
+#if defined(__AVX__)
+  i8 = in - in % 8;
+  j8 = jn - jn % 8;
+  for (int64_t i = 0; i < i8; i += 8)
+    for (int64_t j = 0; j < j8; j += 8)
+      transpose8x8 ((float *) (dst + j * dj + i), dj, (const float *) (src + i * si + j), si);
+#endif
+  if (j8 < jn) /* columns past the last whole block, all rows */
+    transpose_block32 (dst + j8 * dj, dj, src + j8, si, in, jn - j8);
+  if (i8 < in) /* rows past the last whole block, the block columns */
+    transpose_block32 (dst + i8, dj, src + i8 * si, si, in - i8, j8);
+}
+
 /* Same dtype, dst dense along loop `di` (the innermost) and src dense along loop `si`:
  * copy TILE×TILE blocks so both sides touch whole cache lines. */
 static void
@@ -158,20 +234,8 @@ copy_transpose (TsBackend *be, const Loops *l, int si, char *d, const char *s, s
     loops_offsets (l, di, si, o, &od, &os);
     int64_t jn = MIN (TILE, nj - j0), in = MIN (TILE, ni - i0);
     if (es == 4) {
-      uint32_t *dt = (uint32_t *) d + od + j0 * dj + i0;
-      const uint32_t *st = (const uint32_t *) s + os + j0 + i0 * sii;
-      /* walk the side with the larger stride in the outer loop: the inner loop then
-       * touches TILE lines a short stride apart rather than a long one, which with
-       * power-of-two strides all fall in one cache set */
-      if (sii > dj) {
-        for (int64_t i = 0; i < in; i++)
-          for (int64_t j = 0; j < jn; j++)
-            dt[j * dj + i] = st[i * sii + j];
-      } else {
-        for (int64_t j = 0; j < jn; j++)
-          for (int64_t i = 0; i < in; i++)
-            dt[j * dj + i] = st[i * sii + j];
-      }
+      transpose_tile32 ((uint32_t *) d + od + j0 * dj + i0, dj,
+                        (const uint32_t *) s + os + j0 + i0 * sii, sii, in, jn);
     } else {
       for (int64_t j = 0; j < jn; j++)
         copy_elems (d + (od + (j0 + j) * dj + i0) * es, 1,

@@ -62,16 +62,21 @@ ts_cpu_to_f32 (const void *src, TsDType dtype, float *dst, size_t n)
 }
 
 const float *
-ts_cpu_f32_view (const TsTensor *t, float **owned, GError **error)
+ts_cpu_f32_view (TsBackend *be, const TsTensor *t, float **owned, GError **error)
 {
   *owned = NULL;
   if (t->dtype == TS_DTYPE_F32)
     return ts_cpu_tensor_data (t);
-  size_t n = (size_t) ts_tensor_numel (t);
+  size_t n = (size_t) ts_tensor_numel (t), chunk = 65536;
   float *buf = ts_cpu_scratch_new (n * sizeof (float), "an f32 copy of a weight", error);
   if (!buf)
     return NULL;
-  ts_cpu_to_f32 (ts_cpu_tensor_data (t), t->dtype, buf, n);
+  const char *src = ts_cpu_tensor_data (t);
+  size_t es = ts_dtype_size (t->dtype);
+  int nt = ts_cpu_threads_for (be, (double) n);
+#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
+  for (size_t i = 0; i < n; i += chunk)
+    ts_cpu_to_f32 (src + i * es, t->dtype, buf + i, MIN (chunk, n - i));
   *owned = buf;
   return buf;
 }

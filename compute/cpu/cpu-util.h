@@ -1,5 +1,5 @@
-/* cpu-util.h — what the CPU kernels share: when to go parallel, scratch memory, weight
- * conversion to f32, serial BLAS sections, and exp/erfc written so the compiler can
+/* cpu-util.h — what the CPU kernels share: when to go parallel, tensor and scratch memory,
+ * the threaded sgemm, weight conversion to f32, and exp/GELU written so the compiler can
  * vectorise them (libm's expf stops a loop from vectorising). Internal to compute/cpu/. */
 #pragma once
 
@@ -56,7 +56,7 @@ void ts_cpu_to_f32 (const void *src, TsDType dtype, float *dst, size_t n);
 
 /* A contiguous float tensor as f32: the tensor's own memory when it is f32, else a converted
  * copy stored in *owned (free() it). NULL with an error when out of memory. */
-const float *ts_cpu_f32_view (const TsTensor *t, float **owned, GError **error);
+const float *ts_cpu_f32_view (TsBackend *be, const TsTensor *t, float **owned, GError **error);
 
 /* Softmax of one row (cpu-softmax.c); d may equal x. A row of only −inf gives zeros. */
 void ts_cpu_softmax_row (float *d, const float *x, int64_t n);

@@ -104,27 +104,11 @@ wrap_mapped (TsSafetensors *st, const TsSafetensorsTensor *info, TsBackend *be, 
              const int64_t *shape, GError **error)
 {
   GBytes *owner = g_bytes_ref (st->bytes);
-  TsStorage *s = be->klass->storage_wrap (be, ts_safetensors_data (st, info), info->nbytes,
-                                          (GDestroyNotify) g_bytes_unref, owner, error);
-  if (!s) {
+  TsTensor *t = ts_tensor_new_wrapped (be, info->dtype, ndim, shape,
+                                       ts_safetensors_data (st, info),
+                                       (GDestroyNotify) g_bytes_unref, owner, error);
+  if (!t)
     g_bytes_unref (owner);
-    return NULL;
-  }
-  s->ref_count = 1;
-  s->size = info->nbytes;
-
-  TsTensor *t = g_new0 (TsTensor, 1);
-  t->ref_count = 1;
-  t->backend = be;
-  t->storage = s;
-  t->dtype = info->dtype;
-  t->ndim = ndim;
-  int64_t stride = 1;
-  for (int i = TS_MAX_DIMS - 1; i >= 0; i--) {
-    t->shape[i] = i < ndim ? shape[i] : 1;
-    t->stride[i] = stride;
-    stride *= t->shape[i];
-  }
   return t;
 }
 

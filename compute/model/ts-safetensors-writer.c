@@ -118,6 +118,12 @@ ts_safetensors_writer_add (TsSafetensorsWriter *w, const char *name, TsDType dty
   WriterEntry *e = entry_new (w, name, dtype, ndim, shape, error);
   if (!e)
     return FALSE;
+  if (e->nbytes > 0 && !data) {
+    entry_free (e);
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "safetensors writer: no data for "
+                 "\"%s\"", name);
+    return FALSE;
+  }
   if (e->nbytes > 0) {
     e->data = g_try_malloc (e->nbytes);
     if (!e->data) {

@@ -151,9 +151,9 @@ parse_offsets (TsSafetensors *st, const char *name, JsonNode *node, TsSafetensor
                GError **error)
 {
   guint64 begin, end;
-  if (!node || !JSON_NODE_HOLDS_ARRAY (node) || json_array_get_length (json_node_get_array (node)) != 2)
+  JsonArray *pair = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  if (!pair || json_array_get_length (pair) != 2)
     return corrupt (error, st, "tensor \"%s\": \"data_offsets\" is missing or not a pair", name);
-  JsonArray *pair = json_node_get_array (node);
   if (!get_count (json_array_get_element (pair, 0), &begin) ||
       !get_count (json_array_get_element (pair, 1), &end))
     return corrupt (error, st, "tensor \"%s\": \"data_offsets\" are not non-negative integers "

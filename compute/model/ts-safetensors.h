@@ -66,8 +66,9 @@ gboolean ts_safetensors_read (const TsSafetensors *st, const TsSafetensorsTensor
 
 /* A backend tensor of `info`, converted to `dtype` (TS_DTYPE_COUNT: as stored). When no
  * conversion is needed and the backend can wrap host memory (the CPU backend), the tensor
- * points into the mapped file and keeps it alive; otherwise the data is copied. Scalars load
- * as shape [1]. */
+ * points into the mapped file and keeps the mapping alive; otherwise the data is copied.
+ * Wrapped tensors are read-only (the mapping is): use them as op inputs, never write into
+ * them. Scalars load as shape [1]. */
 TsTensor *ts_safetensors_load (TsSafetensors *st, const TsSafetensorsTensor *info,
                                TsBackend *backend, TsDType dtype, GError **error);
 

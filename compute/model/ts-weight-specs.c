@@ -202,7 +202,7 @@ ts_uvit_weight_specs (const TsUVitConfig *c)
 
 /* ---- VQModel -------------------------------------------------------------------------- */
 
-/* ResnetBlock2D: GroupNorm → conv3x3 → GroupNorm → conv3x3, 1×1 shortcut when widths differ. */
+/* ResnetBlock2D: GroupNorm, conv3x3, GroupNorm, conv3x3; a 1×1 shortcut when widths differ. */
 static void
 vq_resnet (GPtrArray *s, const char *p, int64_t in, int64_t out)
 {

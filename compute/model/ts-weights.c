@@ -72,15 +72,17 @@ open_shards (const char *dir, const char *index_path, const char *label, GError 
     g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT, "%s: \"weight_map\" is missing", shown);
     return NULL;
   }
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) ts_safetensors_unref);
+  g_autoptr (GPtrArray) files =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) ts_safetensors_unref);
   g_autoptr (GHashTable) opened = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   JsonObjectIter iter;
   const char *tensor;
   JsonNode *file;
   json_object_iter_init (&iter, json_node_get_object (map));
   while (json_object_iter_next (&iter, &tensor, &file)) {
-    const char *fname = JSON_NODE_HOLDS_VALUE (file) && json_node_get_value_type (file) == G_TYPE_STRING
-                        ? json_node_get_string (file) : "";
+    gboolean is_string = JSON_NODE_HOLDS_VALUE (file) &&
+                         json_node_get_value_type (file) == G_TYPE_STRING;
+    const char *fname = is_string ? json_node_get_string (file) : "";
     if (!is_plain_file_name (fname)) {
       g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT, "%s: tensor \"%s\" maps to an invalid file "
                    "name", shown, tensor);

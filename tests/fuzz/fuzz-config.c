@@ -10,7 +10,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   if (size < 1)
     return 0;
-  TsFuzzConfig kind = (TsFuzzConfig) ((data[0] - '0') % TS_FUZZ_CONFIG_COUNT + TS_FUZZ_CONFIG_COUNT) % TS_FUZZ_CONFIG_COUNT;
+  int n = TS_FUZZ_CONFIG_COUNT;
+  TsFuzzConfig kind = (TsFuzzConfig) (((data[0] - '0') % n + n) % n);
   GError *error = NULL;
   if (!ts_fuzz_parse_config (kind, (const char *) data + 1, size - 1, "fuzz.json", &error)) {
     g_assert (error && error->domain == TS_ERROR && error->code == TS_ERROR_CORRUPT);

@@ -16,11 +16,11 @@ ts_test_random_values (GRand *rand, size_t n, float lo, float hi)
 void
 ts_test_round_to_dtype (float *values, size_t n, TsDType dtype)
 {
+  /* the round trip through dtype, with the library's own conversion rules */
   for (size_t i = 0; i < n; i++) {
-    if (dtype == TS_DTYPE_F16)
-      values[i] = ts_f16_to_f32 (ts_f32_to_f16 (values[i]));
-    else if (dtype == TS_DTYPE_BF16)
-      values[i] = ts_bf16_to_f32 (ts_f32_to_bf16 (values[i]));
+    guint64 raw = 0;
+    ts_convert (&values[i], TS_DTYPE_F32, &raw, dtype, 1);
+    ts_convert (&raw, dtype, &values[i], TS_DTYPE_F32, 1);
   }
 }
 
@@ -153,6 +153,35 @@ ts_test_check_tensor (const char *what, TsBackend *be, const TsTensor *out, cons
   }
   g_autofree float *got = ts_test_read (out);
   return ts_test_check_values (what, got, want, n, limit);
+}
+
+gboolean
+ts_test_check_tensors (const char *what, const TsTensor *got, const TsTensor *want, double limit)
+{
+  g_assert_nonnull (got);
+  g_assert_nonnull (want);
+  if (ts_tensor_numel (got) != ts_tensor_numel (want)) {
+    g_autofree char *dg = ts_tensor_describe (got), *dw = ts_tensor_describe (want);
+    g_test_message ("%s: got %s, want %s", what, dg, dw);
+    g_test_fail ();
+    return FALSE;
+  }
+  g_autofree float *gv = ts_test_read (got), *wv = ts_test_read (want);
+  return ts_test_check_values (what, gv, wv, (size_t) ts_tensor_numel (got), limit);
+}
+
+TsTensor *
+ts_test_transfer (TsBackend *to, const TsTensor *t)
+{
+  size_t bytes = ts_tensor_nbytes (t);
+  g_autofree void *raw = g_malloc (bytes ? bytes : 1);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ts_tensor_read (t, raw, bytes, &error));
+  g_assert_no_error (error);
+  TsTensor *c = ts_tensor_new_from_data (to, t->dtype, t->ndim, t->shape, raw);
+  if (!c)
+    ts_test_assert_no_error (to);
+  return c;
 }
 
 void

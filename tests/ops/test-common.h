@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 /* n uniform values in [lo, hi) (newly allocated, g_free). */
 float *ts_test_random_values (GRand *rand, size_t n, float lo, float hi);
 
-/* Round each value to what `dtype` can hold (f16, bf16; others unchanged), in place. */
+/* Round each value to what `dtype` can hold (a round trip through ts_convert), in place. */
 void ts_test_round_to_dtype (float *values, size_t n, TsDType dtype);
 
 /* A contiguous tensor of `dtype` holding `values` converted (float dtypes only). */
@@ -46,6 +46,14 @@ gboolean ts_test_check_values (const char *what, const float *got, const float *
  * want; also checks its element count. Consumes nothing. */
 gboolean ts_test_check_tensor (const char *what, TsBackend *be, const TsTensor *out,
                                const float *want, size_t n, double limit);
+
+/* Compare two float tensors of the same element count, possibly on different backends
+ * (e.g. a Vulkan result against the CPU oracle); as ts_test_check_values. */
+gboolean ts_test_check_tensors (const char *what, const TsTensor *got, const TsTensor *want,
+                                double limit);
+
+/* A contiguous copy of t (any dtype, any strides) on backend `to`. Fails the test on error. */
+TsTensor *ts_test_transfer (TsBackend *to, const TsTensor *t);
 
 /* An op was expected to fail: `result` must be NULL and the backend must hold an error of
  * TS_ERROR/`code` whose message contains `fragment` (may be NULL). Clears the error. */

@@ -3,18 +3,22 @@
  *   tessera-model-bench synth CONFIG_DIR OUT_DIR [--tokenizer DIR] [--dtype f32|f16]
  *       writes a folder with CONFIG_DIR's configs and random weights (e.g. the amused-256
  *       fixture: ~800 MB in f32; do not commit it)
- *   tessera-model-bench load MODEL_DIR [--backend cpu|none] [--repeat N]
+ *   tessera-model-bench load MODEL_DIR [--backend cpu|none] [--repeat N] [--cold]
  *       opens and validates the folder, creates a backend tensor for every weight (zero-copy
- *       on the CPU backend), then reads every weight byte once
+ *       on the CPU backend), then reads every weight byte once; --cold first asks the kernel
+ *       to drop the folder's files from the page cache (posix_fadvise), so the first round
+ *       reads from disk
  *
  * Each step prints one JSON line: wall time and resident memory (VmRSS / VmHWM). */
 #include "model/ts-model-folder.h"
 #include "synthetic-model.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static gint64
 status_kb (const char *field)
@@ -80,6 +84,30 @@ cmd_synth (const char *config_dir, const char *out, const char *tokenizer, TsDTy
     return fail (error);
   emit ("synth", out, now_ms () - t0, NULL);
   return 0;
+}
+
+/* Drops the files under `dir` from the page cache (written back first), so the next read
+ * comes from the disk; only these files, nothing else on the machine. */
+static void
+evict_tree (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+      evict_tree (path);
+      continue;
+    }
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    fdatasync (fd);
+    posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+    close (fd);
+  }
+  if (d)
+    g_dir_close (d);
 }
 
 /* Creates every weight of `w` as a tensor on `be`; adds them to `out`. */
@@ -179,11 +207,14 @@ main (int argc, char **argv)
 {
   const char *tokenizer = NULL, *dtype_name = "f32", *backend = "cpu";
   int repeat = 1;
+  gboolean cold = FALSE;
   GOptionEntry entries[] = {
     { "tokenizer", 0, 0, G_OPTION_ARG_FILENAME, &tokenizer, "tokenizer folder to copy (synth)", "DIR" },
     { "dtype", 0, 0, G_OPTION_ARG_STRING, &dtype_name, "f32 or f16 (synth)", "T" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, "cpu or none (load)", "B" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "open the folder N times (load)", "N" },
+    { "cold", 0, 0, G_OPTION_ARG_NONE, &cold, "drop the folder from the page cache first (load)",
+      NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("synth CONFIG_DIR OUT_DIR | load MODEL_DIR");
@@ -195,6 +226,8 @@ main (int argc, char **argv)
     return cmd_synth (argv[2], argv[3], tokenizer,
                       g_str_equal (dtype_name, "f16") ? TS_DTYPE_F16 : TS_DTYPE_F32);
   if (argc == 3 && g_str_equal (argv[1], "load")) {
+    if (cold)
+      evict_tree (argv[2]);
     step_begin ();
     emit ("start", argv[2], 0, NULL);
     for (int r = 0; r < MAX (repeat, 1); r++)

@@ -144,9 +144,8 @@ test_tiny_model (void)
                   ts_weights_n_tensors (ts_model_folder_vq_weights (f)),
                   ts_weights_n_tensors (ts_model_folder_text_encoder_weights (f)));
 
-  g_autofree char *path256 = g_build_filename (goldens.dir,
-                                               json_object_get_string_member (tiny, "transformer_256path_dir"),
-                                               NULL);
+  const char *dir256 = json_object_get_string_member (tiny, "transformer_256path_dir");
+  g_autofree char *path256 = g_build_filename (goldens.dir, dir256, NULL);
   TsUVitConfig c256;
   g_autoptr (TsWeights) w256 = ts_uvit_open (path256, NULL, &c256, &error);
   g_assert_no_error (error);

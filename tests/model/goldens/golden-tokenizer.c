@@ -69,9 +69,10 @@ run_variant (GoldenCase *gc, const Variant *v, const char *text, const int64_t *
                                         mask + i * MAX_LENGTH, &n, &error));
     g_assert_no_error (error);
     len[i] = n;
+    size_t row = sizeof (int64_t) * MAX_LENGTH;
     gboolean same = len[i] == ref_len[i] &&
-                    memcmp (ids + i * MAX_LENGTH, ref_ids + i * MAX_LENGTH, sizeof (int64_t) * MAX_LENGTH) == 0 &&
-                    memcmp (mask + i * MAX_LENGTH, ref_mask + i * MAX_LENGTH, sizeof (int64_t) * MAX_LENGTH) == 0;
+                    memcmp (ids + i * MAX_LENGTH, ref_ids + i * MAX_LENGTH, row) == 0 &&
+                    memcmp (mask + i * MAX_LENGTH, ref_mask + i * MAX_LENGTH, row) == 0;
     if (same) {
       exact++;
       continue;

@@ -1,0 +1,353 @@
+/* cli-generate.c — `tessera-cli generate|edit|inpaint|outpaint|background|restyle`: one
+ * pipeline request from the command line, images in and out through GdkPixbuf. */
+#include "cli.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  TsPipelineMode mode;
+  const char    *name;
+  const char    *args;     /* positional arguments in --help */
+  const char    *summary;
+} CliMode;
+
+static const CliMode modes[] = {
+  { TS_MODE_GENERATE, "generate", "", N_("Generate images from a prompt.") },
+  { TS_MODE_EDIT, "edit", "IMAGE", N_("Edit an image towards a prompt without a mask "
+                                      "(re-mask and re-sample a fraction, repeatedly).") },
+  { TS_MODE_INPAINT, "inpaint", "IMAGE", N_("Repaint the white part of --mask.") },
+  { TS_MODE_OUTPAINT, "outpaint", "IMAGE", N_("Extend the canvas (--extend) and paint the "
+                                              "new border.") },
+  { TS_MODE_BACKGROUND, "background", "IMAGE", N_("Keep the subject (white in --mask) and "
+                                                  "repaint everything else.") },
+  { TS_MODE_RESTYLE, "restyle", "IMAGE", N_("Image-to-image: redo an image in a new style.") },
+};
+
+/* Numbers arrive as strings so that every bad one gets the same clear message. */
+typedef struct {
+  char *model, *device, *prompt, *negative, *output, *mask, *extend;
+  char *seed, *steps, *guidance, *variants, *strength, *width, *height, *iterations, *fraction,
+       *aesthetic, *max_size;
+  gboolean quiet;
+  char   **rest;
+} CliArgs;
+
+static void
+args_clear (CliArgs *a)
+{
+  char **all[] = { &a->model, &a->device, &a->prompt, &a->negative, &a->output, &a->mask,
+                   &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants, &a->strength,
+                   &a->width, &a->height, &a->iterations, &a->fraction, &a->aesthetic,
+                   &a->max_size };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_clear_pointer (all[i], g_free);
+  g_clear_pointer (&a->rest, g_strfreev);
+}
+
+static gboolean
+parse_int (const char *what, const char *text, gint64 min, gint64 max, gint64 *out,
+           GError **error)
+{
+  if (!text)
+    return TRUE;
+  if (!g_ascii_string_to_signed (text, 10, min, max, out, NULL)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("invalid %s “%s”: expected a whole number from %" G_GINT64_FORMAT " to %"
+                   G_GINT64_FORMAT), what, text, min, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_double (const char *what, const char *text, double min, double max, double *out,
+              GError **error)
+{
+  if (!text)
+    return TRUE;
+  char *end = NULL;
+  errno = 0;
+  double v = g_ascii_strtod (text, &end);
+  if (!*text || *end || errno || !isfinite (v) || v < min || v > max) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("invalid %s “%s”: expected a number from %g to %g"), what, text, min, max);
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
+
+/* "left=64,top=32" (any of left, top, right, bottom) */
+static gboolean
+parse_extend (const char *text, TsPipelineRequest *r, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  for (int i = 0; parts[i]; i++) {
+    g_auto (GStrv) kv = g_strsplit (parts[i], "=", 2);
+    gint64 v = 0;
+    int *slot = NULL;
+    if (kv[0] && kv[1]) {
+      const char *k = g_strstrip (kv[0]);
+      slot = g_str_equal (k, "left") ? &r->extend_left : g_str_equal (k, "top") ? &r->extend_top
+           : g_str_equal (k, "right") ? &r->extend_right
+           : g_str_equal (k, "bottom") ? &r->extend_bottom : NULL;
+    }
+    if (!slot) {
+      g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                   _("invalid --extend “%s”: expected side=pixels with side left, top, right "
+                     "or bottom"), parts[i]);
+      return FALSE;
+    }
+    if (!parse_int ("--extend", g_strstrip (kv[1]), 0, 8192, &v, error))
+      return FALSE;
+    *slot = (int) v;
+  }
+  return TRUE;
+}
+
+/* The options into a request; usage errors only (files are read later). */
+static gboolean
+build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **error)
+{
+  ts_pipeline_request_init (r, m->mode);
+  gint64 seed = 0, steps = r->steps, variants = 1, width = 0, height = 0,
+         iterations = r->edit_iterations, max_size = 0;
+  double guidance = r->guidance, strength = r->strength, fraction = r->edit_fraction,
+         aesthetic = r->aesthetic_score;
+  if (!parse_int ("--seed", a->seed, 0, G_MAXINT64, &seed, error) ||
+      !parse_int ("--steps", a->steps, 1, 1000, &steps, error) ||
+      !parse_int ("--variants", a->variants, 1, 64, &variants, error) ||
+      !parse_int ("--width", a->width, 16, 8192, &width, error) ||
+      !parse_int ("--height", a->height, 16, 8192, &height, error) ||
+      !parse_int ("--iterations", a->iterations, 1, 1000, &iterations, error) ||
+      !parse_int ("--max-size", a->max_size, 16, 8192, &max_size, error) ||
+      !parse_double ("--guidance", a->guidance, 0, 1000, &guidance, error) ||
+      !parse_double ("--strength", a->strength, 0, 1, &strength, error) ||
+      !parse_double ("--fraction", a->fraction, 1e-6, 1, &fraction, error) ||
+      !parse_double ("--aesthetic", a->aesthetic, -100, 100, &aesthetic, error))
+    return FALSE;
+  if (a->extend && !parse_extend (a->extend, r, error))
+    return FALSE;
+  r->seed = (guint64) seed;
+  r->steps = (int) steps;
+  r->n_variants = (int) variants;
+  r->width = (int) width;
+  r->height = (int) height;
+  r->edit_iterations = (int) iterations;
+  r->max_work_size = (int) max_size;
+  r->guidance = guidance;
+  r->strength = strength;
+  r->edit_fraction = fraction;
+  r->aesthetic_score = aesthetic;
+  r->prompt = a->prompt ? a->prompt : "";
+  r->negative_prompt = a->negative;
+
+  int n_rest = a->rest ? (int) g_strv_length (a->rest) : 0;
+  const char *problem = NULL;
+  if (!a->prompt && m->mode != TS_MODE_OUTPAINT && m->mode != TS_MODE_BACKGROUND)
+    problem = _("a prompt is required (--prompt TEXT)");
+  else if (!a->output)
+    problem = _("an output file is required (-o FILE)");
+  else if (m->mode == TS_MODE_GENERATE ? n_rest != 0 : n_rest != 1)
+    problem = m->mode == TS_MODE_GENERATE ? _("generate takes no positional arguments")
+                                          : _("exactly one input image is required");
+  else if ((m->mode == TS_MODE_INPAINT || m->mode == TS_MODE_BACKGROUND) && !a->mask)
+    problem = _("a mask is required (--mask FILE)");
+  else if (m->mode == TS_MODE_OUTPAINT && !a->extend)
+    problem = _("--extend is required, e.g. --extend left=64,right=64");
+  if (problem) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, problem);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* out.png → out-1.png, out-2.png … when there are several variants. */
+static char *
+numbered_output (const char *path, int index, int n)
+{
+  if (n == 1)
+    return g_strdup (path);
+  const char *dot = strrchr (path, '.');
+  const char *slash = strrchr (path, '/');
+  if (!dot || (slash && dot < slash))
+    return g_strdup_printf ("%s-%d", path, index + 1);
+  return g_strdup_printf ("%.*s-%d%s", (int) (dot - path), path, index + 1, dot);
+}
+
+static void
+on_progress (const TsPipelineProgress *p, gpointer data)
+{
+  fprintf (stderr, "\r%s: step %d/%d", (const char *) data, p->step, p->n_steps);
+  if (p->step == p->n_steps)
+    fputc ('\n', stderr);
+}
+
+static int
+fail (const char *cmd, const GError *error, int status)
+{
+  fprintf (stderr, "tessera-cli %s: %s\n", cmd, error->message);
+  return status;
+}
+
+static int
+run_mode (const CliMode *m, int argc, char **argv)
+{
+  CliArgs a = { 0 };
+  GOptionEntry entries[] = {
+    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &a.prompt, N_("What to paint"), N_("TEXT") },
+    { "negative", 'n', 0, G_OPTION_ARG_STRING, &a.negative, N_("What to avoid (default: "
+                                                               "nothing)"), N_("TEXT") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, N_("Output image (.png, .jpg, "
+      ".webp); variants are numbered out-1.png, out-2.png…"), N_("FILE") },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, N_("Model folder (default: the "
+                                                           "shipped model)"), N_("DIR") },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, N_("Compute device: auto, cpu, "
+                                                           "vulkan or vulkan:N"), N_("DEVICE") },
+    { "seed", 's', 0, G_OPTION_ARG_STRING, &a.seed, N_("Random seed (0)"), N_("N") },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &a.steps, N_("Sampling steps (12)"), N_("N") },
+    { "guidance", 'g', 0, G_OPTION_ARG_STRING, &a.guidance, N_("Guidance scale (10)"), N_("G") },
+    { "variants", 'v', 0, G_OPTION_ARG_STRING, &a.variants, N_("Number of images, with "
+                                                               "consecutive seeds (1)"), N_("N") },
+    { "strength", 0, 0, G_OPTION_ARG_STRING, &a.strength, N_("How much may change, 0 to 1 "
+      "(restyle 0.5, others 1)"), N_("S") },
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &a.mask, N_("Mask image of the input's size "
+                                                       "(white = the region)"), N_("FILE") },
+    { "extend", 0, 0, G_OPTION_ARG_STRING, &a.extend, N_("Outpaint margins, e.g. "
+                                                         "left=64,top=32"), N_("SIDES") },
+    { "width", 0, 0, G_OPTION_ARG_STRING, &a.width, N_("Generate: width in pixels"), N_("W") },
+    { "height", 0, 0, G_OPTION_ARG_STRING, &a.height, N_("Generate: height in pixels"), N_("H") },
+    { "iterations", 0, 0, G_OPTION_ARG_STRING, &a.iterations, N_("Edit: iterations (8)"),
+      N_("N") },
+    { "fraction", 0, 0, G_OPTION_ARG_STRING, &a.fraction, N_("Edit: fraction re-masked per "
+                                                             "iteration (0.1)"), N_("F") },
+    { "aesthetic", 0, 0, G_OPTION_ARG_STRING, &a.aesthetic, N_("Aesthetic-score "
+                                                               "micro-conditioning (6)"), N_("A") },
+    { "max-size", 0, 0, G_OPTION_ARG_STRING, &a.max_size, N_("Largest working side; bigger "
+      "images are edited in a context window (default: the model's size)"), N_("PIXELS") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("No progress or timings"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL, NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (m->args);
+  g_option_context_set_summary (ctx, _(m->summary));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_autoptr (GError) error = NULL;
+  TsPipelineRequest req;
+  int status = CLI_EXIT_OK;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) ||
+      !build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error)) {
+    status = fail (m->name, error, CLI_EXIT_USAGE);
+    args_clear (&a);
+    return status;
+  }
+
+  /* Inputs before the model: a bad file should not cost a model load. */
+  g_autoptr (TsImage) image = NULL, mask = NULL;
+  g_autofree char *model = NULL;
+  if (m->mode != TS_MODE_GENERATE && !(image = cli_image_load (a.rest[0], 3, &error)))
+    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  else if (a.mask && m->mode != TS_MODE_GENERATE && !(mask = cli_image_load (a.mask, 1, &error)))
+    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  else if (mask && (mask->width != image->width || mask->height != image->height)) {
+    fprintf (stderr, _("tessera-cli %s: the mask is %d×%d but the image is %d×%d\n"), m->name,
+             mask->width, mask->height, image->width, image->height);
+    status = CLI_EXIT_FAILURE;
+  } else if (!(model = cli_model_dir (a.model, &error)))
+    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  if (status != CLI_EXIT_OK) {
+    args_clear (&a);
+    return status;
+  }
+  req.image = image;
+  req.mask = mask;
+  if (!a.quiet && isatty (fileno (stderr))) {
+    req.progress = on_progress;
+    req.progress_data = (gpointer) m->name;
+  }
+
+  g_autoptr (TsBackend) be = cli_open_backend (a.device);
+  g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new (be, model, &error) : NULL;
+  g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
+  if (!res) {
+    status = be ? fail (m->name, error, CLI_EXIT_FAILURE) : CLI_EXIT_FAILURE;
+    args_clear (&a);
+    return status;
+  }
+  for (int i = 0; i < res->n_images && status == CLI_EXIT_OK; i++) {
+    g_autofree char *path = numbered_output (a.output, i, res->n_images);
+    if (!cli_image_save (res->images[i], path, &error))
+      status = fail (m->name, error, CLI_EXIT_FAILURE);
+    else if (!a.quiet)
+      printf ("%s (seed %" G_GUINT64_FORMAT ")\n", path, res->seeds[i]);
+  }
+  if (!a.quiet) {
+    const TsPipelineTimings *t = &res->timings;
+    double load = ts_pipeline_load_seconds (pipe);
+    fprintf (stderr, _("%s on %s: %d steps; text %.2f s, image encode %.2f s, sampling %.2f s, "
+                       "decode %.2f s, composite %.2f s; total %.2f s (%.2f s with the model "
+                       "load)\n"), m->name, ts_backend_name (be), t->steps_run, t->text_encode,
+             t->image_encode, t->sampling, t->decode, t->composite, t->total, t->total + load);
+  }
+  args_clear (&a);
+  return status;
+}
+
+static int
+run_named (const char *name, int argc, char **argv)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    if (g_str_equal (modes[i].name, name))
+      return run_mode (&modes[i], argc, argv);
+  g_return_val_if_reached (CLI_EXIT_USAGE);
+}
+
+int cli_generate (int argc, char **argv) { return run_named ("generate", argc, argv); }
+int cli_edit (int argc, char **argv) { return run_named ("edit", argc, argv); }
+int cli_inpaint (int argc, char **argv) { return run_named ("inpaint", argc, argv); }
+int cli_outpaint (int argc, char **argv) { return run_named ("outpaint", argc, argv); }
+int cli_background (int argc, char **argv) { return run_named ("background", argc, argv); }
+int cli_restyle (int argc, char **argv) { return run_named ("restyle", argc, argv); }
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+/* The shipped model: the first folder with a model_index.json under the source tree's
+ * data/models or the installed models folder. */
+char *
+cli_model_dir (const char *option, GError **error)
+{
+  if (option) {
+    if (!g_file_test (option, G_FILE_TEST_IS_DIR)) {
+      g_set_error (error, TS_ERROR, TS_ERROR_IO, _("model folder “%s” does not exist"), option);
+      return NULL;
+    }
+    return g_strdup (option);
+  }
+  const char *roots[] = { TESSERA_SOURCE_MODELS, TESSERA_INSTALLED_MODELS };
+  for (guint i = 0; i < G_N_ELEMENTS (roots); i++) {
+    g_autoptr (GDir) dir = g_dir_open (roots[i], 0, NULL);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir)))
+      g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_sort (names, compare_names);
+    for (guint j = 0; j < names->len; j++) {
+      g_autofree char *index = g_build_filename (roots[i], names->pdata[j], "model_index.json",
+                                                 NULL);
+      if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
+        return g_build_filename (roots[i], names->pdata[j], NULL);
+    }
+  }
+  g_set_error (error, TS_ERROR, TS_ERROR_IO, _("no model given (--model DIR) and no shipped "
+               "model in %s or %s"), TESSERA_SOURCE_MODELS, TESSERA_INSTALLED_MODELS);
+  return NULL;
+}

@@ -1,0 +1,170 @@
+/* tessera-application.c — start-up, settings, the shared engine and app.* actions. */
+#include "tessera-application.h"
+
+#include <glib/gi18n.h>
+
+#include "tessera-window.h"
+
+struct _TesseraApplication {
+  AdwApplication parent_instance;
+
+  GSettings *settings;
+  TesseraEngine *engine;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraApplication, tessera_application, ADW_TYPE_APPLICATION)
+
+GSettings *
+tessera_application_get_settings (TesseraApplication *self)
+{
+  return self->settings;
+}
+
+TesseraEngine *
+tessera_application_get_engine (TesseraApplication *self)
+{
+  return self->engine;
+}
+
+char *
+tessera_application_dup_model_path (TesseraApplication *self)
+{
+  g_autofree char *path = g_settings_get_string (self->settings, "model-path");
+  if (path && *path)
+    return g_steal_pointer (&path);
+  return g_strdup (TESSERA_DEFAULT_MODEL_DIR);
+}
+
+static void
+load_model (TesseraApplication *self)
+{
+  g_autofree char *path = tessera_application_dup_model_path (self);
+  tessera_engine_load (self->engine, path);
+}
+
+static void
+on_model_path_changed (GSettings *settings, const char *key, TesseraApplication *self)
+{
+  load_model (self);
+}
+
+static void
+action_quit (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  GApplication *app = data;
+  /* Destroying the windows cancels their requests first. */
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  while (windows) {
+    GList *next = windows->next;
+    gtk_window_destroy (windows->data);
+    windows = next;
+  }
+  g_application_quit (app);
+}
+
+static void
+action_about (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  GtkApplication *app = data;
+  const char *developers[] = { _("The Tessera developers"), NULL };
+  GtkWidget *about = adw_about_window_new ();
+  g_object_set (about, "transient-for", gtk_application_get_active_window (app),
+                "application-name", _("Tessera"), "application-icon", TESSERA_APP_ID,
+                "version", PACKAGE_VERSION, "developers", developers,
+                "license-type", GTK_LICENSE_GPL_3_0,
+                "comments", _("Paint a mask, type a prompt: a local image model fills, extends "
+                              "and restyles your picture."),
+                NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", action_quit },
+  { "about", action_about },
+};
+
+static void
+set_accels (GtkApplication *app, const char *action, const char *accel1, const char *accel2)
+{
+  const char *accels[] = { accel1, accel2, NULL };
+  gtk_application_set_accels_for_action (app, action, accels);
+}
+
+static void
+tessera_application_startup (GApplication *app)
+{
+  TesseraApplication *self = TESSERA_APPLICATION (app);
+  G_APPLICATION_CLASS (tessera_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
+                                   app);
+  GtkApplication *gapp = GTK_APPLICATION (app);
+  set_accels (gapp, "app.quit", "<Primary>q", NULL);
+  set_accels (gapp, "win.open", "<Primary>o", NULL);
+  set_accels (gapp, "win.export", "<Primary><Shift>e", NULL);
+  set_accels (gapp, "win.generate", "<Primary>Return", NULL);
+  set_accels (gapp, "win.zoom-in", "<Primary>plus", "<Primary>equal");
+  set_accels (gapp, "win.zoom-out", "<Primary>minus", NULL);
+  set_accels (gapp, "win.zoom-fit", "<Primary>0", NULL);
+  set_accels (gapp, "win.zoom-100", "<Primary>1", NULL);
+  set_accels (gapp, "win.show-history", "F9", NULL);
+  set_accels (gapp, "win.show-help-overlay", "<Primary>question", NULL);
+  /* Undo/redo, Escape and Return are window key bindings instead (see tessera-window.c),
+   * so text fields keep their own. */
+
+  self->settings = g_settings_new (TESSERA_APP_ID);
+  self->engine = tessera_engine_new ();
+  g_signal_connect (self->settings, "changed::model-path", G_CALLBACK (on_model_path_changed),
+                    self);
+  /* In the background: the window is up long before the model is. */
+  load_model (self);
+}
+
+static void
+tessera_application_activate (GApplication *app)
+{
+  GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (app));
+  if (!win)
+    win = GTK_WINDOW (tessera_window_new (TESSERA_APPLICATION (app)));
+  gtk_window_present (win);
+}
+
+static void
+tessera_application_open (GApplication *app, GFile **files, int n_files, const char *hint)
+{
+  tessera_application_activate (app);
+  TesseraWindow *win = TESSERA_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  if (n_files > 0)
+    tessera_window_open_file (win, files[0]);
+}
+
+static void
+tessera_application_dispose (GObject *object)
+{
+  TesseraApplication *self = TESSERA_APPLICATION (object);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->engine);
+  G_OBJECT_CLASS (tessera_application_parent_class)->dispose (object);
+}
+
+static void
+tessera_application_class_init (TesseraApplicationClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = tessera_application_dispose;
+  G_APPLICATION_CLASS (klass)->startup = tessera_application_startup;
+  G_APPLICATION_CLASS (klass)->activate = tessera_application_activate;
+  G_APPLICATION_CLASS (klass)->open = tessera_application_open;
+}
+
+static void
+tessera_application_init (TesseraApplication *self)
+{
+}
+
+TesseraApplication *
+tessera_application_new (void)
+{
+  return g_object_new (TESSERA_TYPE_APPLICATION, "application-id", TESSERA_APP_ID, "flags",
+                       G_APPLICATION_HANDLES_OPEN, "resource-base-path",
+                       "/io/github/tessera/Tessera", NULL);
+}

@@ -1,0 +1,130 @@
+/* tessera-image-io.c — GdkPixbuf-based image files. */
+#include "tessera-image-io.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gi18n.h>
+#include <string.h>
+
+GBytes *
+tessera_image_load (GFile *file, int *width, int *height, GError **error)
+{
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
+  if (!in)
+    return NULL;
+  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_stream (G_INPUT_STREAM (in), NULL, error);
+  if (!raw)
+    return NULL;
+  /* Phone photos store their rotation in EXIF rather than in the pixels. */
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_apply_embedded_orientation (raw);
+  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
+  if (gdk_pixbuf_get_bits_per_sample (pb) != 8 || (n != 3 && n != 4)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 _("Only 8-bit RGB and RGBA pictures are supported"));
+    return NULL;
+  }
+  guint8 *out = g_try_malloc ((gsize) w * h * 4);
+  if (!out) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory for the picture"));
+    return NULL;
+  }
+  const guint8 *src = gdk_pixbuf_read_pixels (pb);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const guint8 *p = src + (gsize) y * stride + x * n;
+      guint8 *o = out + ((gsize) y * w + x) * 4;
+      o[0] = p[0]; o[1] = p[1]; o[2] = p[2];
+      o[3] = n == 4 ? p[3] : 255;
+    }
+  *width = w;
+  *height = h;
+  return g_bytes_new_take (out, (gsize) w * h * 4);
+}
+
+typedef struct {
+  GBytes *rgba;
+  int width, height;
+} Loaded;
+
+static void
+loaded_free (gpointer data)
+{
+  Loaded *l = data;
+  g_bytes_unref (l->rgba);
+  g_free (l);
+}
+
+static void
+load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  Loaded *l = g_new0 (Loaded, 1);
+  l->rgba = tessera_image_load (data, &l->width, &l->height, &error);
+  if (!l->rgba) {
+    g_free (l);
+    g_task_return_error (task, error);
+    return;
+  }
+  g_task_return_pointer (task, l, loaded_free);
+}
+
+void
+tessera_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tessera_image_load_async);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_object_set_data_full (G_OBJECT (task), "file", g_object_ref (file), g_object_unref);
+  g_task_run_in_thread (task, load_worker);
+}
+
+GBytes *
+tessera_image_load_finish (GAsyncResult *result, int *width, int *height, GError **error)
+{
+  Loaded *l = g_task_propagate_pointer (G_TASK (result), error);
+  if (!l)
+    return NULL;
+  GBytes *b = g_bytes_ref (l->rgba);
+  *width = l->width;
+  *height = l->height;
+  loaded_free (l);
+  return b;
+}
+
+gboolean
+tessera_image_save (GFile *file, GBytes *rgba, int width, int height, GError **error)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autofree char *lower = g_ascii_strdown (path ? path : "", -1);
+  const char *type = NULL;
+  if (g_str_has_suffix (lower, ".png"))
+    type = "png";
+  else if (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))
+    type = "jpeg";
+  else if (g_str_has_suffix (lower, ".webp"))
+    type = "webp";
+  if (!type) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 _("Export as .png, .jpg or .webp"));
+    return FALSE;
+  }
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new_from_bytes (rgba, GDK_COLORSPACE_RGB, TRUE, 8, width,
+                                                        height, width * 4);
+  /* JPEG has no alpha: flatten onto white. */
+  if (g_str_equal (type, "jpeg")) {
+    g_autoptr (GdkPixbuf) rgb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+    guint8 *dst = gdk_pixbuf_get_pixels (rgb);
+    int stride = gdk_pixbuf_get_rowstride (rgb);
+    const guint8 *src = g_bytes_get_data (rgba, NULL);
+    for (int y = 0; y < height; y++)
+      for (int x = 0; x < width; x++) {
+        const guint8 *p = src + ((gsize) y * width + x) * 4;
+        for (int k = 0; k < 3; k++)
+          dst[(gsize) y * stride + x * 3 + k] = (guint8) ((p[k] * p[3] + 255 * (255 - p[3])
+                                                           + 127) / 255);
+      }
+    return gdk_pixbuf_save (rgb, path, type, error, "quality", "92", NULL);
+  }
+  return gdk_pixbuf_save (pb, path, type, error, NULL);
+}

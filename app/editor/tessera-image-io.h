@@ -1,0 +1,20 @@
+/* tessera-image-io.h — reading and writing pictures with GdkPixbuf (PNG, JPEG, WebP where
+ * the loader is installed), off the main thread, EXIF orientation applied. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+void    tessera_image_load_async (GFile *file, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+/* Straight RGBA, stride width*4. The GFile is attached to the result as data "file". */
+GBytes *tessera_image_load_finish (GAsyncResult *result, int *width, int *height,
+                                   GError **error);
+/* Synchronous load, for tests and the worker. */
+GBytes *tessera_image_load (GFile *file, int *width, int *height, GError **error);
+
+/* The format follows the file name's extension (.png, .jpg/.jpeg, .webp). */
+gboolean tessera_image_save (GFile *file, GBytes *rgba, int width, int height, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,56 @@
+/* tessera-job.h — one request as the editor hands it to the engine, and what comes back.
+ *
+ * Kept apart from the engine's own request type so the UI does not depend on how the
+ * pipeline is driven; tessera-engine.c translates. */
+#pragma once
+
+#include <glib.h>
+
+#include "tessera-params.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  TesseraParams *params;
+  int width, height;   /* the document's size */
+  GBytes *rgba;        /* straight RGBA, stride width*4 */
+  GBytes *mask;        /* stride width; non-zero = the region to repaint */
+} TesseraJobRequest;
+
+TesseraJobRequest *tessera_job_request_new (const TesseraParams *params, int width, int height,
+                                            GBytes *rgba, GBytes *mask);
+void               tessera_job_request_free (TesseraJobRequest *request);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraJobRequest, tessera_job_request_free)
+
+/* After each sampler step: the token maps of every variant, mask_id where still hidden. */
+typedef struct {
+  int step, n_steps;   /* step counts from 1 */
+  int n_rows, token_width, token_height;
+  int mask_id;
+  int32_t tokens[];    /* n_rows × token_height × token_width */
+} TesseraJobProgress;
+
+TesseraJobProgress *tessera_job_progress_new (int step, int n_steps, int n_rows,
+                                              int token_width, int token_height, int mask_id,
+                                              const int32_t *tokens);
+/* Fraction of tokens revealed in row 0, for tests and the progress bar. */
+double              tessera_job_progress_revealed (const TesseraJobProgress *progress);
+
+/* Results: each variant is straight RGBA of width × height (the document's size) and
+ * differs from the input only where the request allowed. */
+typedef struct {
+  int width, height;
+  GPtrArray *variants;   /* GBytes */
+  guint32 first_seed;
+} TesseraJobResult;
+
+void tessera_job_result_free (TesseraJobResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraJobResult, tessera_job_result_free)
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+/* A stable colour for a token id, 0xAARRGGBB: the live preview draws revealed tokens as a
+ * mosaic before the VQ decoder has run. */
+guint32 tessera_token_color (int32_t token);
+G_END_DECLS

@@ -1,0 +1,991 @@
+/* tessera-window.c — the editor window and its win.* actions. */
+#include "tessera-window.h"
+
+#include <glib/gi18n.h>
+
+#include "tessera-image-io.h"
+#include "tessera-thumbnail.h"
+
+#define THUMB_SIZE 72
+#define EXTEND_STEP 128   /* pixels added by one Extend Canvas command (8 tokens) */
+#define TOKEN_SIDE 16     /* pixels per image token */
+
+struct _TesseraWindow {
+  AdwApplicationWindow parent_instance;
+
+  /* template children */
+  AdwToastOverlay *toast_overlay;
+  AdwWindowTitle *window_title;
+  TesseraCanvas *canvas;
+  GtkProgressBar *progress_bar;
+  GtkRevealer *history_revealer;
+  GtkListBox *history_list;
+  GtkRevealer *variants_revealer;
+  GtkBox *variants_box;
+  GtkDropDown *mode_dropdown;
+  GtkEntry *prompt_entry;
+  GtkEntry *negative_entry;
+  GtkSpinButton *seed_spin;
+  GtkCheckButton *random_seed_check;
+  GtkSpinButton *variants_spin;
+  GtkSpinButton *steps_spin;
+  GtkSpinButton *guidance_spin;
+  GtkScale *strength_scale;
+  GtkStack *run_stack;
+  GtkAdjustment *size_adjustment;
+  GtkAdjustment *hardness_adjustment;
+  GtkButton *zoom_button;
+
+  GSettings *settings;
+  TesseraEngine *engine;
+  TesseraDocument *document;
+  TesseraHistory *history;
+
+  /* The request in flight and the queue behind it. */
+  GCancellable *cancellable;
+  GQueue queue;                 /* TesseraJobRequest */
+  TesseraRect progress_area;
+  int progress_steps;
+
+  /* Finished request waiting for Apply / Discard. */
+  TesseraJobResult *pending;
+  TesseraParams *pending_params;
+  guint selected_variant;
+};
+
+G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void update_actions (TesseraWindow *self);
+static void start_next (TesseraWindow *self);
+
+static void
+toast (TesseraWindow *self, const char *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+set_enabled (TesseraWindow *self, const char *name, gboolean enabled)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), enabled);
+}
+
+static void
+update_actions (TesseraWindow *self)
+{
+  gboolean running = self->cancellable != NULL;
+  gboolean ready = tessera_engine_get_state (self->engine) == TESSERA_ENGINE_READY;
+  set_enabled (self, "undo", tessera_history_can_undo (self->history) && !running);
+  set_enabled (self, "redo", tessera_history_can_redo (self->history) && !running);
+  set_enabled (self, "generate", ready);
+  set_enabled (self, "cancel", running || !g_queue_is_empty (&self->queue));
+  set_enabled (self, "apply", self->pending != NULL);
+  set_enabled (self, "discard", self->pending != NULL);
+  set_enabled (self, "select-variant", self->pending != NULL);
+  set_enabled (self, "compare", tessera_history_can_undo (self->history));
+  gtk_stack_set_visible_child_name (self->run_stack, running ? "running" : "idle");
+}
+
+/* ---- history ---- */
+
+static void
+commit (TesseraWindow *self, TesseraEntryKind kind, const char *label, TesseraChange changed,
+        const TesseraParams *params, TesseraJobResult *variants_of)
+{
+  TesseraHistoryEntry *cur = tessera_history_get_current (self->history);
+  g_autoptr (TesseraState) state = tessera_document_snapshot_from (
+      self->document, cur ? tessera_history_entry_get_state (cur) : NULL, changed);
+  g_autoptr (TesseraHistoryEntry) entry = tessera_history_entry_new (kind, label, state, params);
+  if (variants_of)
+    tessera_history_entry_set_variants (entry, variants_of->variants, self->selected_variant);
+  tessera_history_push (self->history, entry);
+}
+
+static void
+restore_entry (TesseraWindow *self, TesseraHistoryEntry *entry)
+{
+  if (entry)
+    tessera_document_restore (self->document, tessera_history_entry_get_state (entry));
+}
+
+static GtkWidget *
+create_history_row (gpointer item, gpointer user_data)
+{
+  TesseraHistoryEntry *entry = item;
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+  gtk_widget_add_css_class (box, "history-row");
+  g_autoptr (GdkTexture) thumb = tessera_thumbnail_from_state (
+      tessera_history_entry_get_state (entry), 48);
+  GtkWidget *pic = gtk_picture_new_for_paintable (GDK_PAINTABLE (thumb));
+  gtk_widget_set_size_request (pic, 48, 48);
+  gtk_box_append (GTK_BOX (box), pic);
+
+  GtkWidget *labels = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_set_valign (labels, GTK_ALIGN_CENTER);
+  GtkWidget *title = gtk_label_new (tessera_history_entry_get_label (entry));
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+  gtk_box_append (GTK_BOX (labels), title);
+  const TesseraParams *p = tessera_history_entry_get_params (entry);
+  if (p) {
+    g_autofree char *sub = g_strdup_printf (_("%s · seed %u · %d variants"),
+                                            tessera_mode_label (p->mode), p->seed,
+                                            tessera_history_entry_get_n_variants (entry));
+    GtkWidget *l = gtk_label_new (sub);
+    gtk_label_set_xalign (GTK_LABEL (l), 0);
+    gtk_widget_add_css_class (l, "dim-label");
+    gtk_widget_add_css_class (l, "caption");
+    gtk_box_append (GTK_BOX (labels), l);
+  }
+  gtk_box_append (GTK_BOX (box), labels);
+  return box;
+}
+
+static void
+on_history_position (TesseraHistory *history, GParamSpec *pspec, TesseraWindow *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->history_list,
+                                                      tessera_history_get_position (history));
+  if (row)
+    gtk_list_box_select_row (self->history_list, row);
+  update_actions (self);
+}
+
+static void
+on_history_row_activated (GtkListBox *box, GtkListBoxRow *row, TesseraWindow *self)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (self), "jump",
+                                  g_variant_new_uint32 (gtk_list_box_row_get_index (row)));
+}
+
+/* ---- request flow ---- */
+
+static TesseraMode
+current_mode (TesseraWindow *self)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), "mode");
+  g_autoptr (GVariant) state = g_action_get_state (a);
+  TesseraMode mode = TESSERA_MODE_GENERATE;
+  tessera_mode_from_id (g_variant_get_string (state, NULL), &mode);
+  return mode;
+}
+
+static TesseraParams *
+params_from_ui (TesseraWindow *self)
+{
+  TesseraParams *p = tessera_params_new ();
+  p->mode = current_mode (self);
+  g_free (p->prompt);
+  p->prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->prompt_entry)));
+  g_free (p->negative_prompt);
+  p->negative_prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->negative_entry)));
+  if (gtk_check_button_get_active (self->random_seed_check))
+    gtk_spin_button_set_value (self->seed_spin, g_random_int ());
+  p->seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
+  p->n_variants = gtk_spin_button_get_value_as_int (self->variants_spin);
+  p->steps = gtk_spin_button_get_value_as_int (self->steps_spin);
+  p->guidance = gtk_spin_button_get_value (self->guidance_spin);
+  p->strength = gtk_range_get_value (GTK_RANGE (self->strength_scale));
+  return p;
+}
+
+/* The mask the model sees: grown to cover whole tokens' worth of context and feathered. */
+static GBytes *
+request_mask (TesseraWindow *self, TesseraMode mode)
+{
+  g_autoptr (GBytes) raw = tessera_document_get_mask_bytes (self->document);
+  if (!tessera_mode_uses_mask (mode) && mode != TESSERA_MODE_OUTPAINT)
+    return NULL;
+  gsize size;
+  guint8 *data = g_bytes_unref_to_data (g_steal_pointer (&raw), &size);
+  TesseraMaskBuf m = { data, tessera_document_get_width (self->document),
+                       tessera_document_get_height (self->document),
+                       tessera_document_get_width (self->document) };
+  if (mode != TESSERA_MODE_BACKGROUND) {
+    tessera_mask_grow (&m, g_settings_get_int (self->settings, "mask-grow"));
+    tessera_mask_feather (&m, g_settings_get_int (self->settings, "mask-feather"));
+  }
+  return g_bytes_new_take (data, size);
+}
+
+static TesseraRect
+affected_area (TesseraWindow *self, const TesseraJobRequest *r)
+{
+  TesseraRect all = { 0, 0, r->width, r->height };
+  if (!r->mask || r->params->mode == TESSERA_MODE_BACKGROUND)
+    return all;
+  TesseraMaskBuf m = { (guint8 *) g_bytes_get_data (r->mask, NULL), r->width, r->height,
+                       r->width };
+  TesseraRect b = tessera_mask_bounds (&m);
+  /* Snap to the token grid, as the model repaints whole tokens. */
+  int x0 = b.x / TOKEN_SIDE * TOKEN_SIDE, y0 = b.y / TOKEN_SIDE * TOKEN_SIDE;
+  int x1 = (b.x + b.width + TOKEN_SIDE - 1) / TOKEN_SIDE * TOKEN_SIDE;
+  int y1 = (b.y + b.height + TOKEN_SIDE - 1) / TOKEN_SIDE * TOKEN_SIDE;
+  TesseraRect r2 = { x0, y0, x1 - x0, y1 - y0 };
+  tessera_rect_clip (&r2, r->width, r->height);
+  return tessera_rect_is_empty (&r2) ? all : r2;
+}
+
+static void
+on_progress (const TesseraJobProgress *progress, gpointer user_data)
+{
+  TesseraWindow *self = user_data;
+  self->progress_steps = progress->step;
+  gtk_progress_bar_set_fraction (self->progress_bar, (double) progress->step / progress->n_steps);
+  tessera_canvas_set_progress (self->canvas, progress, &self->progress_area);
+}
+
+static void
+clear_pending (TesseraWindow *self)
+{
+  g_clear_pointer (&self->pending, tessera_job_result_free);
+  g_clear_pointer (&self->pending_params, tessera_params_free);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->variants_box))))
+    gtk_box_remove (self->variants_box, child);
+  gtk_revealer_set_reveal_child (self->variants_revealer, FALSE);
+  tessera_canvas_set_preview (self->canvas, NULL);
+}
+
+static void
+on_variant_toggled (GtkToggleButton *button, TesseraWindow *self)
+{
+  if (!gtk_toggle_button_get_active (button))
+    return;
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "variant"));
+  g_action_group_activate_action (G_ACTION_GROUP (self), "select-variant",
+                                  g_variant_new_uint32 (index));
+}
+
+static void
+show_variants (TesseraWindow *self)
+{
+  GtkToggleButton *group = NULL;
+  for (guint i = 0; i < self->pending->variants->len; i++) {
+    g_autoptr (GdkTexture) thumb = tessera_thumbnail_from_rgba (
+        g_ptr_array_index (self->pending->variants, i), self->pending->width,
+        self->pending->height, THUMB_SIZE);
+    GtkWidget *b = gtk_toggle_button_new ();
+    GtkWidget *pic = gtk_picture_new_for_paintable (GDK_PAINTABLE (thumb));
+    gtk_widget_set_size_request (pic, THUMB_SIZE, THUMB_SIZE);
+    gtk_button_set_child (GTK_BUTTON (b), pic);
+    gtk_widget_add_css_class (b, "variant-button");
+    g_autofree char *tip = g_strdup_printf (_("Variant %u, seed %u"), i + 1,
+                                            self->pending->first_seed + i);
+    gtk_widget_set_tooltip_text (b, tip);
+    g_object_set_data (G_OBJECT (b), "variant", GUINT_TO_POINTER (i));
+    if (group)
+      gtk_toggle_button_set_group (GTK_TOGGLE_BUTTON (b), group);
+    else
+      group = GTK_TOGGLE_BUTTON (b);
+    g_signal_connect (b, "toggled", G_CALLBACK (on_variant_toggled), self);
+    gtk_box_append (self->variants_box, b);
+  }
+  gtk_revealer_set_reveal_child (self->variants_revealer, TRUE);
+  if (group)
+    gtk_toggle_button_set_active (group, TRUE);
+}
+
+static void
+finish_running (TesseraWindow *self)
+{
+  g_clear_object (&self->cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  tessera_canvas_set_progress (self->canvas, NULL, NULL);
+}
+
+static void
+on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (TesseraWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  TesseraJobResult *res = tessera_engine_run_finish (TESSERA_ENGINE (source), result, &error);
+  GCancellable *c = g_task_get_cancellable (G_TASK (result));
+  /* Cancel already returned the window to idle; a late result is dropped. */
+  if (c != self->cancellable) {
+    tessera_job_result_free (res);
+    return;
+  }
+  TesseraParams *params = g_object_steal_data (G_OBJECT (c), "params");
+  finish_running (self);
+  if (!res) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      toast (self, error->message);
+  } else if (res->width != tessera_document_get_width (self->document)
+             || res->height != tessera_document_get_height (self->document)) {
+    toast (self, _("The picture changed size while the request ran; result dropped"));
+    tessera_job_result_free (res);
+  } else {
+    clear_pending (self);
+    self->pending = res;
+    self->pending_params = g_steal_pointer (&params);
+    self->selected_variant = 0;
+    show_variants (self);
+  }
+  tessera_params_free (params);
+  update_actions (self);
+  start_next (self);
+}
+
+static void
+start_next (TesseraWindow *self)
+{
+  if (self->cancellable || g_queue_is_empty (&self->queue))
+    return;
+  TesseraJobRequest *req = g_queue_pop_head (&self->queue);
+  self->cancellable = g_cancellable_new ();
+  self->progress_area = affected_area (self, req);
+  self->progress_steps = 0;
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  TesseraParams *params = tessera_params_copy (req->params);
+  g_object_set_data_full (G_OBJECT (self->cancellable), "params", params,
+                          (GDestroyNotify) tessera_params_free);
+  tessera_engine_run_async (self->engine, req, self->cancellable, on_progress, self, on_run_done,
+                            g_object_ref (self));
+  update_actions (self);
+}
+
+static void
+action_generate (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_autoptr (TesseraParams) p = params_from_ui (self);
+  if (tessera_mode_uses_mask (p->mode)) {
+    TesseraMaskBuf *m = tessera_document_get_mask (self->document);
+    if (tessera_mask_count (m, 1) == 0) {
+      toast (self, _("Paint a mask first: it marks what to change"));
+      return;
+    }
+  }
+  g_autoptr (GBytes) rgba = tessera_document_get_rgba (self->document);
+  g_autoptr (GBytes) mask = request_mask (self, p->mode);
+  g_queue_push_tail (&self->queue,
+                     tessera_job_request_new (p, tessera_document_get_width (self->document),
+                                              tessera_document_get_height (self->document),
+                                              rgba, mask));
+  if (self->cancellable)
+    toast (self, _("Queued after the running request"));
+  start_next (self);
+  update_actions (self);
+}
+
+static void
+action_cancel (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_queue_clear_full (&self->queue, (GDestroyNotify) tessera_job_request_free);
+  if (self->cancellable) {
+    g_cancellable_cancel (self->cancellable);
+    finish_running (self);
+  }
+  update_actions (self);
+}
+
+static void
+action_select_variant (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  guint i = g_variant_get_uint32 (param);
+  if (!self->pending || i >= self->pending->variants->len)
+    return;
+  self->selected_variant = i;
+  tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants, i));
+  GtkWidget *b = gtk_widget_get_first_child (GTK_WIDGET (self->variants_box));
+  for (guint k = 0; b; k++, b = gtk_widget_get_next_sibling (b))
+    if (k == i && !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (b)))
+      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (b), TRUE);
+}
+
+static void
+action_apply (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_autoptr (GError) error = NULL;
+  if (!self->pending)
+    return;
+  GBytes *v = g_ptr_array_index (self->pending->variants, self->selected_variant);
+  if (!tessera_document_composite_rgba (self->document, v, NULL, &error)) {
+    toast (self, error->message);
+    return;
+  }
+  const TesseraParams *p = self->pending_params;
+  g_autofree char *label = p && *p->prompt
+                               ? g_strdup_printf ("%s: %s", tessera_mode_label (p->mode), p->prompt)
+                               : g_strdup (tessera_mode_label (p ? p->mode : 0));
+  commit (self, TESSERA_ENTRY_GENERATE, label, TESSERA_CHANGE_IMAGE, p, self->pending);
+  clear_pending (self);
+  update_actions (self);
+}
+
+static void
+action_discard (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  clear_pending (data);
+  update_actions (data);
+}
+
+/* ---- undo ---- */
+
+static void
+action_undo (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  restore_entry (self, tessera_history_undo (self->history));
+}
+
+static void
+action_redo (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  restore_entry (self, tessera_history_redo (self->history));
+}
+
+static void
+action_jump (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  if (self->cancellable)
+    return;
+  guint pos = g_variant_get_uint32 (param);
+  if (pos != tessera_history_get_position (self->history))
+    restore_entry (self, tessera_history_jump (self->history, pos));
+}
+
+gboolean
+tessera_window_undo_shortcut (TesseraWindow *self, gboolean redo)
+{
+  /* Text fields that could undo already took the key (this binding runs after them, in the
+   * bubble phase); one with nothing left to undo must not undo the picture instead. */
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus && GTK_IS_EDITABLE (focus))
+    return FALSE;
+  const char *name = redo ? "redo" : "undo";
+  if (!g_action_group_get_action_enabled (G_ACTION_GROUP (self), name))
+    return FALSE;
+  g_action_group_activate_action (G_ACTION_GROUP (self), name, NULL);
+  return TRUE;
+}
+
+static gboolean
+undo_key (GtkWidget *widget, GVariant *args, gpointer data)
+{
+  return tessera_window_undo_shortcut (TESSERA_WINDOW (widget), g_variant_get_boolean (args));
+}
+
+/* ---- canvas actions ---- */
+
+static void
+action_zoom (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  const char *name = g_action_get_name (G_ACTION (a));
+  if (g_str_equal (name, "zoom-in"))
+    tessera_canvas_zoom_in (self->canvas);
+  else if (g_str_equal (name, "zoom-out"))
+    tessera_canvas_zoom_out (self->canvas);
+  else if (g_str_equal (name, "zoom-fit"))
+    tessera_canvas_zoom_fit (self->canvas);
+  else
+    tessera_canvas_zoom_actual (self->canvas);
+}
+
+static void
+on_zoom_changed (TesseraCanvas *canvas, TesseraWindow *self)
+{
+  g_autofree char *label = g_strdup_printf ("%.0f %%", tessera_canvas_get_zoom (canvas) * 100);
+  gtk_button_set_label (self->zoom_button, label);
+}
+
+static void
+apply_brush (TesseraWindow *self)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), "tool");
+  g_autoptr (GVariant) state = g_action_get_state (a);
+  tessera_canvas_set_brush (self->canvas, gtk_adjustment_get_value (self->size_adjustment),
+                            gtk_adjustment_get_value (self->hardness_adjustment),
+                            g_str_equal (g_variant_get_string (state, NULL), "eraser"));
+}
+
+static void
+action_tool (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  g_simple_action_set_state (a, param);
+  apply_brush (data);
+}
+
+static void
+action_mask (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  const char *name = g_action_get_name (G_ACTION (a));
+  const char *label;
+  if (g_str_equal (name, "mask-clear")) {
+    tessera_document_mask_clear (self->document);
+    label = _("Clear mask");
+  } else if (g_str_equal (name, "mask-fill")) {
+    tessera_document_mask_fill (self->document);
+    label = _("Fill mask");
+  } else {
+    tessera_document_mask_invert (self->document);
+    label = _("Invert mask");
+  }
+  commit (self, TESSERA_ENTRY_MASK, label, TESSERA_CHANGE_MASK, NULL, NULL);
+}
+
+static void
+action_show_mask (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_simple_action_set_state (a, param);
+  tessera_document_set_mask_visible (self->document, g_variant_get_boolean (param));
+}
+
+static void
+on_stroke_finished (TesseraCanvas *canvas, TesseraWindow *self)
+{
+  commit (self, TESSERA_ENTRY_MASK,
+          tessera_canvas_get_brush (canvas)->erase ? _("Erase mask") : _("Paint mask"),
+          TESSERA_CHANGE_MASK, NULL, NULL);
+}
+
+static void
+action_extend (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_autoptr (GError) error = NULL;
+  const char *side = g_variant_get_string (param, NULL);
+  int e[4] = { 0 };   /* left, top, right, bottom */
+  const char *sides[4] = { "left", "top", "right", "bottom" };
+  for (int i = 0; i < 4; i++)
+    if (g_str_equal (side, sides[i]))
+      e[i] = EXTEND_STEP;
+  if (!tessera_document_extend (self->document, e[0], e[1], e[2], e[3], &error)) {
+    toast (self, error->message);
+    return;
+  }
+  commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE, NULL, NULL);
+  /* The new border is the mask: Outpaint is the natural next step. */
+  g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
+                                      g_variant_new_string ("outpaint"));
+}
+
+static void
+action_mode (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  TesseraMode mode;
+  if (!tessera_mode_from_id (g_variant_get_string (param, NULL), &mode))
+    return;
+  g_simple_action_set_state (a, param);
+  if (gtk_drop_down_get_selected (self->mode_dropdown) != (guint) mode)
+    gtk_drop_down_set_selected (self->mode_dropdown, mode);
+}
+
+static void
+on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, TesseraWindow *self)
+{
+  guint i = gtk_drop_down_get_selected (dd);
+  if (i < TESSERA_N_MODES)
+    g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
+                                        g_variant_new_string (tessera_mode_to_id (i)));
+}
+
+static void
+action_compare (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  gboolean on = g_variant_get_boolean (param);
+  TesseraState *before = NULL;
+  guint pos = tessera_history_get_position (self->history);
+  if (on && pos > 0) {
+    g_autoptr (TesseraHistoryEntry) prev = g_list_model_get_item (G_LIST_MODEL (self->history),
+                                                                  pos - 1);
+    before = tessera_history_entry_get_state (prev);
+    if (before->width != tessera_document_get_width (self->document)
+        || before->height != tessera_document_get_height (self->document)) {
+      toast (self, _("The previous step has a different size"));
+      on = FALSE;
+    } else {
+      tessera_canvas_set_compare (self->canvas, before->image);
+    }
+  }
+  if (!on)
+    tessera_canvas_set_compare (self->canvas, NULL);
+  g_simple_action_set_state (a, g_variant_new_boolean (on));
+}
+
+static void
+action_show_history (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_simple_action_set_state (a, param);
+  gtk_revealer_set_reveal_child (self->history_revealer, g_variant_get_boolean (param));
+}
+
+/* ---- files ---- */
+
+static void
+on_image_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (TesseraWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  int w, h;
+  g_autoptr (GBytes) rgba = tessera_image_load_finish (result, &w, &h, &error);
+  if (!rgba || !tessera_document_set_rgba (self->document, g_bytes_get_data (rgba, NULL), w, h,
+                                           w * 4, &error)) {
+    toast (self, error->message);
+    return;
+  }
+  GFile *file = g_object_get_data (G_OBJECT (result), "file");
+  g_autofree char *name = file ? g_file_get_basename (file) : g_strdup (_("Image"));
+  g_autofree char *label = g_strdup_printf (_("Opened %s"), name);
+  commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
+  clear_pending (self);
+  if (current_mode (self) == TESSERA_MODE_GENERATE)
+    g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
+                                        g_variant_new_string ("inpaint"));
+  tessera_canvas_zoom_fit (self->canvas);
+}
+
+void
+tessera_window_open_file (TesseraWindow *self, GFile *file)
+{
+  tessera_image_load_async (file, NULL, on_image_loaded, g_object_ref (self));
+}
+
+static void
+on_open_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+    tessera_window_open_file (self, file);
+  }
+  g_object_unref (dialog);
+}
+
+static void
+action_open (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  GtkFileChooserNative *d = gtk_file_chooser_native_new (_("Open Image"), GTK_WINDOW (self),
+                                                         GTK_FILE_CHOOSER_ACTION_OPEN,
+                                                         _("_Open"), _("_Cancel"));
+  GtkFileFilter *f = gtk_file_filter_new ();
+  gtk_file_filter_set_name (f, _("Images"));
+  gtk_file_filter_add_mime_type (f, "image/png");
+  gtk_file_filter_add_mime_type (f, "image/jpeg");
+  gtk_file_filter_add_mime_type (f, "image/webp");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d), f);
+  g_object_unref (f);
+  g_signal_connect (d, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+}
+
+static void
+action_open_file (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  g_autoptr (GFile) file = g_file_new_for_commandline_arg (g_variant_get_string (param, NULL));
+  tessera_window_open_file (data, file);
+}
+
+static void
+export_to (TesseraWindow *self, GFile *file)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) rgba = tessera_document_get_rgba (self->document);
+  if (!rgba || !tessera_image_save (file, rgba, tessera_document_get_width (self->document),
+                                    tessera_document_get_height (self->document), &error))
+    toast (self, error ? error->message : _("Not enough memory to export"));
+}
+
+static void
+on_export_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+    export_to (self, file);
+  }
+  g_object_unref (dialog);
+}
+
+static void
+action_export (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  GtkFileChooserNative *d = gtk_file_chooser_native_new (_("Export Image"), GTK_WINDOW (self),
+                                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                                         _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (d), _("Untitled.png"));
+  g_signal_connect (d, "response", G_CALLBACK (on_export_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+}
+
+static void
+action_export_file (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  g_autoptr (GFile) file = g_file_new_for_commandline_arg (g_variant_get_string (param, NULL));
+  export_to (data, file);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, TesseraWindow *self)
+{
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST)) {
+    GSList *files = g_value_get_boxed (value);
+    if (!files)
+      return FALSE;
+    tessera_window_open_file (self, files->data);
+    return TRUE;
+  }
+  toast (self, _("That doesn’t look like an image"));
+  return FALSE;
+}
+
+/* ---- engine state ---- */
+
+static void
+on_engine_state (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
+{
+  adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (engine));
+  update_actions (self);
+}
+
+/* ---- life cycle ---- */
+
+static const GActionEntry win_actions[] = {
+  { "open", action_open },
+  { "open-file", action_open_file, "s" },
+  { "export", action_export },
+  { "export-file", action_export_file, "s" },
+  { "undo", action_undo },
+  { "redo", action_redo },
+  { "jump", action_jump, "u" },
+  { "zoom-in", action_zoom },
+  { "zoom-out", action_zoom },
+  { "zoom-fit", action_zoom },
+  { "zoom-100", action_zoom },
+  { "tool", action_tool, "s", "'brush'" },
+  { "mask-clear", action_mask },
+  { "mask-invert", action_mask },
+  { "mask-fill", action_mask },
+  { "show-mask", NULL, NULL, "true", action_show_mask },
+  { "generate", action_generate },
+  { "cancel", action_cancel },
+  { "apply", action_apply },
+  { "discard", action_discard },
+  { "select-variant", action_select_variant, "u" },
+  { "mode", NULL, "s", "'generate'", action_mode },
+  { "compare", NULL, NULL, "false", action_compare },
+  { "show-history", NULL, NULL, "false", action_show_history },
+  { "extend", action_extend, "s" },
+};
+
+static void
+setup_mode_dropdown (TesseraWindow *self)
+{
+  const char *labels[TESSERA_N_MODES + 1] = { NULL };
+  for (int i = 0; i < TESSERA_N_MODES; i++)
+    labels[i] = tessera_mode_label (i);
+  GtkStringList *list = gtk_string_list_new (labels);
+  gtk_drop_down_set_model (self->mode_dropdown, G_LIST_MODEL (list));
+  g_object_unref (list);
+  g_signal_connect (self->mode_dropdown, "notify::selected", G_CALLBACK (on_mode_selected), self);
+}
+
+static void
+on_brush_setting (GtkAdjustment *adj, TesseraWindow *self)
+{
+  apply_brush (self);
+}
+
+static void
+on_prompt_activate (GtkEntry *entry, TesseraWindow *self)
+{
+  if (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "generate"))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "generate", NULL);
+}
+
+/* After construction: GtkWindow:application is not a construct property. */
+static void
+setup_with_app (TesseraWindow *self, TesseraApplication *app)
+{
+  self->settings = g_object_ref (tessera_application_get_settings (app));
+  self->engine = g_object_ref (tessera_application_get_engine (app));
+  g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (on_engine_state), self, 0);
+  on_engine_state (self->engine, NULL, self);
+
+  g_settings_bind (self->settings, "brush-size", self->size_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "brush-hardness", self->hardness_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  gtk_spin_button_set_value (self->steps_spin, g_settings_get_int (self->settings, "steps"));
+  gtk_spin_button_set_value (self->guidance_spin,
+                             g_settings_get_double (self->settings, "guidance"));
+  gtk_spin_button_set_value (self->variants_spin,
+                             g_settings_get_int (self->settings, "variants"));
+  apply_brush (self);
+  update_actions (self);
+}
+
+static void
+tessera_window_dispose (GObject *object)
+{
+  TesseraWindow *self = TESSERA_WINDOW (object);
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) tessera_job_request_free);
+  clear_pending (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_WINDOW);
+  G_OBJECT_CLASS (tessera_window_parent_class)->dispose (object);
+}
+
+static void
+tessera_window_finalize (GObject *object)
+{
+  TesseraWindow *self = TESSERA_WINDOW (object);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->document);
+  g_clear_object (&self->history);
+  G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
+}
+
+static void
+tessera_window_class_init (TesseraWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->dispose = tessera_window_dispose;
+  object_class->finalize = tessera_window_finalize;
+
+  g_type_ensure (TESSERA_TYPE_CANVAS);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tessera/Tessera/tessera-window.ui");
+#define CHILD(name) gtk_widget_class_bind_template_child (widget_class, TesseraWindow, name)
+  CHILD (toast_overlay);
+  CHILD (window_title);
+  CHILD (canvas);
+  CHILD (progress_bar);
+  CHILD (history_revealer);
+  CHILD (history_list);
+  CHILD (variants_revealer);
+  CHILD (variants_box);
+  CHILD (mode_dropdown);
+  CHILD (prompt_entry);
+  CHILD (negative_entry);
+  CHILD (seed_spin);
+  CHILD (random_seed_check);
+  CHILD (variants_spin);
+  CHILD (steps_spin);
+  CHILD (guidance_spin);
+  CHILD (strength_scale);
+  CHILD (run_stack);
+  CHILD (size_adjustment);
+  CHILD (hardness_adjustment);
+  CHILD (zoom_button);
+#undef CHILD
+
+  /* Bubble-phase bindings: text fields see these keys first and keep their own undo. */
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, undo_key, "b", FALSE);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                undo_key, "b", TRUE);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                undo_key, "b", TRUE);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "win.apply", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "win.apply", NULL);
+}
+
+static void
+tessera_window_init (TesseraWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
+                                   self);
+  g_queue_init (&self->queue);
+
+  /* A square blank canvas of the model's usual size: Generate works right away. */
+  self->document = tessera_document_new (512, 512, &error);
+  g_assert_no_error (error);
+  self->history = tessera_history_new (64);
+  g_autoptr (TesseraState) state = tessera_document_snapshot (self->document);
+  g_autoptr (TesseraHistoryEntry) first = tessera_history_entry_new (TESSERA_ENTRY_NEW,
+                                                                     _("New canvas"), state, NULL);
+  tessera_history_reset (self->history, first);
+  tessera_canvas_set_document (self->canvas, self->document);
+
+  gtk_list_box_bind_model (self->history_list, G_LIST_MODEL (self->history), create_history_row,
+                           self, NULL);
+  g_signal_connect (self->history, "notify::position", G_CALLBACK (on_history_position), self);
+  g_signal_connect (self->history_list, "row-activated", G_CALLBACK (on_history_row_activated),
+                    self);
+  g_signal_connect (self->canvas, "stroke-finished", G_CALLBACK (on_stroke_finished), self);
+  g_signal_connect (self->canvas, "zoom-changed", G_CALLBACK (on_zoom_changed), self);
+  g_signal_connect (self->size_adjustment, "value-changed", G_CALLBACK (on_brush_setting), self);
+  g_signal_connect (self->hardness_adjustment, "value-changed", G_CALLBACK (on_brush_setting),
+                    self);
+  g_signal_connect (self->prompt_entry, "activate", G_CALLBACK (on_prompt_activate), self);
+  setup_mode_dropdown (self);
+  on_zoom_changed (self->canvas, self);
+
+  GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST }, 1);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->canvas), GTK_EVENT_CONTROLLER (drop));
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
+}
+
+TesseraWindow *
+tessera_window_new (TesseraApplication *app)
+{
+  TesseraWindow *self = g_object_new (TESSERA_TYPE_WINDOW, "application", app, NULL);
+  setup_with_app (self, app);
+  return self;
+}
+
+TesseraDocument *
+tessera_window_get_document (TesseraWindow *self)
+{
+  return self->document;
+}
+
+TesseraHistory *
+tessera_window_get_history (TesseraWindow *self)
+{
+  return self->history;
+}
+
+TesseraCanvas *
+tessera_window_get_canvas (TesseraWindow *self)
+{
+  return self->canvas;
+}
+
+GtkWidget *
+tessera_window_get_prompt_entry (TesseraWindow *self)
+{
+  return GTK_WIDGET (self->prompt_entry);
+}
+
+gboolean
+tessera_window_is_running (TesseraWindow *self)
+{
+  return self->cancellable != NULL;
+}
+
+guint
+tessera_window_get_n_pending_variants (TesseraWindow *self)
+{
+  return self->pending ? self->pending->variants->len : 0;
+}
+
+int
+tessera_window_get_progress_steps (TesseraWindow *self)
+{
+  return self->progress_steps;
+}

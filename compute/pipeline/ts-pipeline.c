@@ -1,0 +1,426 @@
+/* ts-pipeline.c — loading a model, requests and results, and the stages every mode shares:
+ * prompt encoding, the sampling loop, decoding. */
+#include "ts-pipeline-private.h"
+
+#include <math.h>
+#include <string.h>
+
+double
+ts_pipeline_now (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+TsPipeline *
+ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error)
+{
+  g_return_val_if_fail (backend != NULL && model_dir != NULL, NULL);
+  double t0 = ts_pipeline_now ();
+  g_autoptr (TsPipeline) p = g_new0 (TsPipeline, 1);
+  p->be = backend;
+  p->folder = ts_model_folder_open (model_dir, NULL, error);
+  if (!p->folder)
+    return NULL;
+  TsModelFolder *f = p->folder;
+  p->clip = ts_clip_text_new (backend, ts_model_folder_text_encoder_config (f),
+                              ts_model_folder_text_encoder_weights (f), TS_DTYPE_COUNT, error);
+  if (!p->clip)
+    return NULL;
+  p->uvit = ts_uvit_new (backend, ts_model_folder_transformer_config (f),
+                         ts_model_folder_transformer_weights (f), TS_DTYPE_COUNT, error);
+  if (!p->uvit)
+    return NULL;
+  p->vq = ts_vqmodel_new (backend, ts_model_folder_vq_config (f),
+                          ts_model_folder_vq_weights (f), error);
+  if (!p->vq)
+    return NULL;
+  p->scheduler = *ts_model_folder_scheduler_config (f);
+  p->scale = ts_vqmodel_scale (p->vq);
+  p->native = (int) ts_uvit_config (p->uvit)->sample_size * p->scale;
+  p->token_step = ts_uvit_config (p->uvit)->downsample ? 2 : 1;
+  p->mask_id = ts_uvit_mask_token_id (p->uvit);
+  p->codebook_size = (int) ts_uvit_config (p->uvit)->codebook_size;
+  p->load_seconds = ts_pipeline_now () - t0;
+  return g_steal_pointer (&p);
+}
+
+void
+ts_pipeline_free (TsPipeline *p)
+{
+  if (!p)
+    return;
+  g_clear_pointer (&p->vq, ts_vqmodel_free);
+  g_clear_pointer (&p->uvit, ts_uvit_free);
+  g_clear_pointer (&p->clip, ts_clip_text_free);
+  g_clear_pointer (&p->folder, ts_model_folder_free);
+  g_free (p);
+}
+
+int
+ts_pipeline_native_size (const TsPipeline *p)
+{
+  return p->native;
+}
+
+double
+ts_pipeline_load_seconds (const TsPipeline *p)
+{
+  return p->load_seconds;
+}
+
+char *
+ts_pipeline_describe (const TsPipeline *p)
+{
+  const TsUVitConfig *u = ts_uvit_config (p->uvit);
+  const TsVQConfig *v = ts_vqmodel_config (p->vq);
+  const TsClipTextConfig *c = ts_clip_text_config (p->clip);
+  guint64 bytes = ts_uvit_weight_bytes (p->uvit) + ts_vqmodel_weight_bytes (p->vq) +
+                  ts_clip_text_weight_bytes (p->clip);
+  return g_strdup_printf (
+    "Model: %s\n"
+    "Native size: %d×%d pixels (%d×%d tokens of %d pixels)\n"
+    "Transformer: hidden %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " layers, codebook %d, "
+    "mask id %d, %s\n"
+    "VQ-GAN: %d levels, codebook %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT "\n"
+    "Text encoder: width %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " layers\n"
+    "Scheduler: %s masking\n"
+    "Weights: %.1f MiB on %s, loaded in %.2f s\n",
+    ts_model_folder_path (p->folder), p->native, p->native, p->native / p->scale,
+    p->native / p->scale, p->scale, u->hidden_size, u->num_hidden_layers, p->codebook_size,
+    p->mask_id, u->downsample ? "2×2 down/upsampling" : "no resampling", v->n_blocks,
+    v->num_vq_embeddings, v->vq_embed_dim, c->hidden_size, c->num_hidden_layers,
+    p->scheduler.masking_schedule == TS_MASKING_COSINE ? "cosine" : "linear",
+    bytes / 1048576.0, ts_backend_name (p->be), p->load_seconds);
+}
+
+/* ---- requests and results ---- */
+
+void
+ts_pipeline_request_init (TsPipelineRequest *r, TsPipelineMode mode)
+{
+  memset (r, 0, sizeof *r);
+  r->mode = mode;
+  r->steps = 12;
+  r->guidance = 10.0;
+  r->temperature[0] = 2.0;
+  r->temperature[1] = 0.0;
+  r->n_variants = 1;
+  r->aesthetic_score = 6.0;
+  r->strength = mode == TS_MODE_RESTYLE ? 0.5 : 1.0;
+  r->edit_iterations = 8;
+  r->edit_fraction = 0.1;
+  r->context_padding = 32;
+  r->feather = 8;
+  r->max_work_size = 0;
+}
+
+TsPipelineResult *
+ts_pipeline_result_new (int n_images, int token_w, int token_h)
+{
+  TsPipelineResult *res = g_new0 (TsPipelineResult, 1);
+  res->n_images = n_images;
+  res->images = g_new0 (TsImage *, n_images);
+  res->seeds = g_new0 (guint64, n_images);
+  res->tokens = g_new0 (int32_t *, n_images);
+  res->token_width = token_w;
+  res->token_height = token_h;
+  return res;
+}
+
+void
+ts_pipeline_result_free (TsPipelineResult *res)
+{
+  if (!res)
+    return;
+  for (int i = 0; i < res->n_images; i++) {
+    ts_image_free (res->images[i]);
+    g_free (res->tokens[i]);
+  }
+  g_free (res->images);
+  g_free (res->tokens);
+  g_free (res->seeds);
+  ts_image_free (res->grown_mask);
+  g_free (res);
+}
+
+/* img2img / inpaint: steps timesteps[start:], start = N − int(N·strength) (Python's float
+ * product, truncated). */
+int
+ts_pipeline_first_step (int n_steps, double strength)
+{
+  int run = (int) (n_steps * strength);
+  return n_steps - CLAMP (run, 0, n_steps);
+}
+
+int
+ts_pipeline_max_side (const TsPipeline *p, const TsPipelineRequest *r)
+{
+  return r->max_work_size > 0 ? r->max_work_size : p->native;
+}
+
+void
+ts_pipeline_fit (const TsPipeline *p, int max_side, int w, int h, int *work_w, int *work_h)
+{
+  double s = MAX (w, h) > max_side ? (double) max_side / MAX (w, h) : 1.0;
+  int q = p->scale * p->token_step;
+  *work_w = MAX (q, (int) lround (w * s / q) * q);
+  *work_h = MAX (q, (int) lround (h * s / q) * q);
+}
+
+/* ---- conditioning ---- */
+
+static gboolean
+tokenize (TsPipeline *p, const char *text, int32_t *out, int length, GError **error)
+{
+  g_autofree int64_t *ids = g_new (int64_t, length);
+  if (!ts_tokenizer_encode (ts_model_folder_tokenizer (p->folder), text ? text : "", length,
+                            ids, NULL, NULL, error))
+    return FALSE;
+  for (int i = 0; i < length; i++)
+    out[i] = (int32_t) ids[i];
+  return TRUE;
+}
+
+/* Distinct texts are encoded once (variants share one prompt), then the transformer batch is
+ * assembled row by row. */
+TsUvitCond *
+ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
+{
+  gboolean cfg = r->guidance > 1.0;
+  int n_rows = cfg ? 2 * r->rows : r->rows;
+  int length = ts_tokenizer_model_max_length (ts_model_folder_tokenizer (p->folder));
+  g_autoptr (GPtrArray) texts = g_ptr_array_new ();
+  g_autofree int *row_text = g_new (int, n_rows);
+  for (int i = 0; i < n_rows; i++) {
+    const char *t;
+    if (cfg && i < r->rows)
+      t = r->negatives && r->negatives[i] ? r->negatives[i] : "";
+    else
+      t = r->prompts[cfg ? i - r->rows : i];
+    t = t ? t : "";
+    guint found;
+    if (!g_ptr_array_find_with_equal_func (texts, t, g_str_equal, &found)) {
+      g_ptr_array_add (texts, (gpointer) t);
+      found = texts->len - 1;
+    }
+    row_text[i] = (int) found;
+  }
+  int n_texts = (int) texts->len;
+  g_autofree int32_t *ids = g_new (int32_t, (gsize) n_texts * length);
+  for (int i = 0; i < n_texts; i++)
+    if (!tokenize (p, texts->pdata[i], ids + (gsize) i * length, length, error))
+      return NULL;
+  g_autoptr (TsTensor) hidden = NULL, pooled = NULL;
+  if (!ts_clip_text_encode (p->clip, ids, n_texts, length, &hidden, &pooled, error))
+    return NULL;
+
+  g_autofree TsTensor **h_rows = g_new0 (TsTensor *, n_rows);
+  g_autofree TsTensor **p_rows = g_new0 (TsTensor *, n_rows);
+  for (int i = 0; i < n_rows; i++) {
+    h_rows[i] = ts_tensor_slice (hidden, 0, row_text[i], 1);
+    p_rows[i] = ts_tensor_slice (pooled, 0, row_text[i], 1);
+  }
+  g_autoptr (TsTensor) ehs = ts_concat (p->be, h_rows, n_rows, 0);
+  g_autoptr (TsTensor) pool = ts_concat (p->be, p_rows, n_rows, 0);
+  for (int i = 0; i < n_rows; i++) {
+    ts_tensor_unref (h_rows[i]);
+    ts_tensor_unref (p_rows[i]);
+  }
+  if (!ehs || !pool) {
+    ts_backend_take_error (p->be, error);
+    return NULL;
+  }
+  /* [width, height, crop_coord[0], crop_coord[1], aesthetic], the same for every row. */
+  g_autofree float *micro = g_new (float, (gsize) n_rows * TS_UVIT_N_MICRO_CONDS);
+  for (int i = 0; i < n_rows; i++) {
+    float *m = micro + (gsize) i * TS_UVIT_N_MICRO_CONDS;
+    m[0] = (float) r->width;
+    m[1] = (float) r->height;
+    m[2] = (float) r->crop[0];
+    m[3] = (float) r->crop[1];
+    m[4] = (float) r->aesthetic;
+  }
+  return ts_uvit_cond_new (p->uvit, ehs, pool, micro, error);
+}
+
+/* ---- sampling ---- */
+
+void
+ts_pipeline_draw (TsDrawFunc draws, gpointer data, TsDrawKind kind, int step, int row,
+                  guint64 seed, float *out, int64_t n)
+{
+  if (draws)
+    draws (kind, step, row, seed, out, n, data);
+  else
+    ts_rng_fill (seed, (guint32) step, (guint32) kind, out, n);
+}
+
+/* uncond + g·(cond − uncond) in float32, each operation rounded as torch does. */
+static void
+apply_guidance (float *logits, int rows, gsize row_size, float g)
+{
+  for (int b = 0; b < rows; b++) {
+    float *u = logits + (gsize) b * row_size;
+    const float *c = logits + (gsize) (rows + b) * row_size;
+    for (gsize i = 0; i < row_size; i++) {
+      float d = c[i] - u[i];
+      float s = g * d;
+      u[i] = u[i] + s;
+    }
+  }
+}
+
+static gboolean
+check_cancelled (GCancellable *cancellable, GError **error)
+{
+  if (cancellable && g_cancellable_is_cancelled (cancellable)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_CANCELLED, "cancelled");
+    return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean
+ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int32_t *tokens,
+                    GError **error)
+{
+  const TsSchedule *s = l->schedule;
+  int64_t L = (int64_t) l->h * l->w;
+  gsize row_size = (gsize) L * s->codebook_size;
+  int in_rows = l->cfg ? 2 * l->rows : l->rows;
+  g_autofree int32_t *work = g_memdup2 (tokens, (gsize) l->rows * L * sizeof (int32_t));
+  g_autofree int32_t *input = g_new (int32_t, (gsize) in_rows * L);
+  g_autofree int32_t *next = g_new (int32_t, (gsize) l->rows * L);
+  g_autofree float *mult = g_new (float, L), *gum = g_new (float, L);
+  g_autofree int32_t *pred = g_new (int32_t, L);
+  g_autofree float *conf = g_new (float, L), *probs = g_new (float, L);
+  g_autofree guint8 *masking = g_new (guint8, L);
+  int total = l->progress_total > 0 ? l->progress_total : s->n_steps - l->first;
+
+  for (int k = l->first; k < s->n_steps; k++) {
+    int step = l->step_base + k - l->first;
+    if (check_cancelled (l->cancellable, error))
+      return FALSE;
+    for (int i = 0; i < in_rows; i++)
+      memcpy (input + (gsize) i * L, work + (gsize) (i % l->rows) * L, L * sizeof (int32_t));
+    g_autoptr (TsTensor) logits_t = ts_uvit_forward (p->uvit, cond, input, l->h, l->w, error);
+    if (!logits_t)
+      return FALSE;
+    g_autofree float *logits = ts_tensor_read_f32 (logits_t, error);
+    if (!logits)
+      return FALSE;
+    if (l->cfg)
+      apply_guidance (logits, l->rows, row_size, l->guidance);
+    gboolean last = ts_schedule_timestep (s, k) == 0;
+    for (int b = 0; b < l->rows; b++) {
+      ts_pipeline_draw (l->draws, l->draws_data, TS_DRAW_MULTINOMIAL, step, b, l->seeds[b],
+                        mult, L);
+      if (!last)
+        ts_pipeline_draw (l->draws, l->draws_data, TS_DRAW_GUMBEL, step, b, l->seeds[b], gum, L);
+      float mask_len = 0;
+      TsStepDetail d = { pred, conf, probs, &mask_len, masking };
+      ts_schedule_step_row (s, k, logits + (gsize) b * row_size, work + (gsize) b * L, L,
+                            l->starting_mask_ratio, mult, gum, next + (gsize) b * L,
+                            l->tap ? &d : NULL);
+      if (l->tap)
+        l->tap (step, b, logits + (gsize) b * row_size, &d, next + (gsize) b * L, l->tap_data);
+    }
+    memcpy (work, next, (gsize) l->rows * L * sizeof (int32_t));
+    if (l->progress) {
+      TsPipelineProgress pr = { step + 1, l->step_base + total, l->rows, l->w, l->h,
+                                s->mask_id, work };
+      l->progress (&pr, l->progress_data);
+    }
+  }
+  memcpy (tokens, work, (gsize) l->rows * L * sizeof (int32_t));
+  return TRUE;
+}
+
+TsImage **
+ts_pipeline_decode (TsPipeline *p, const int32_t *tokens, int rows, int h, int w,
+                    GError **error)
+{
+  g_autofree float *pixels = ts_vqmodel_decode_pixels (p->vq, tokens, rows, h, w, error);
+  if (!pixels)
+    return NULL;
+  TsImage **images = g_new0 (TsImage *, rows);
+  gsize image_floats = (gsize) 3 * h * p->scale * w * p->scale;
+  for (int b = 0; b < rows; b++) {
+    images[b] = ts_image_new (w * p->scale, h * p->scale, 3, error);
+    if (!images[b]) {
+      for (int i = 0; i < b; i++)
+        ts_image_free (images[i]);
+      g_free (images);
+      return NULL;
+    }
+    ts_planar_to_image (pixels + b * image_floats, images[b]);
+  }
+  return images;
+}
+
+/* ---- dispatch ---- */
+
+static gboolean
+validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+{
+  const char *bad = NULL;
+  if (r->steps < 1 || r->steps > 1000)
+    bad = "steps must be between 1 and 1000";
+  else if (!isfinite (r->guidance) || r->guidance < 0 || r->guidance > 1000)
+    bad = "guidance must be between 0 and 1000";
+  else if (r->n_variants < 1 || r->n_variants > 64)
+    bad = "variants must be between 1 and 64";
+  else if (!isfinite (r->strength) || r->strength < 0 || r->strength > 1)
+    bad = "strength must be between 0 and 1";
+  else if (!isfinite (r->temperature[0]) || !isfinite (r->temperature[1]))
+    bad = "temperatures must be finite";
+  else if (r->mode == TS_MODE_EDIT && (r->edit_iterations < 1 || r->edit_iterations > 1000 ||
+                                       !(r->edit_fraction > 0 && r->edit_fraction <= 1)))
+    bad = "edit needs 1 to 1000 iterations and a fraction in (0, 1]";
+  else if (r->context_padding < 0 || r->feather < 0 || r->max_work_size < 0 ||
+           r->max_work_size > 8192)
+    bad = "padding, feather and the working size must be between 0 and 8192";
+  else if (r->mode != TS_MODE_GENERATE && (!r->image || r->image->channels != 3))
+    bad = "this mode needs an RGB input image";
+  else if ((r->mode == TS_MODE_INPAINT || r->mode == TS_MODE_BACKGROUND) &&
+           (!r->mask || r->mask->channels != 1))
+    bad = "this mode needs a one-channel mask";
+  else if (r->mask && r->image && (r->mask->width != r->image->width ||
+                                   r->mask->height != r->image->height))
+    bad = "the mask must have the image's size";
+  else if (r->mode == TS_MODE_OUTPAINT &&
+           (r->extend_left < 0 || r->extend_top < 0 || r->extend_right < 0 ||
+            r->extend_bottom < 0 ||
+            r->extend_left + r->extend_top + r->extend_right + r->extend_bottom == 0 ||
+            (gint64) r->extend_left + r->extend_right + (r->image ? r->image->width : 0) > 65536 ||
+            (gint64) r->extend_top + r->extend_bottom + (r->image ? r->image->height : 0) > 65536))
+    bad = "outpaint needs non-negative extensions, at least one of them positive";
+  if (bad) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "%s", bad);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+TsPipelineResult *
+ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+{
+  g_return_val_if_fail (p != NULL && r != NULL, NULL);
+  if (!validate (p, r, error))
+    return NULL;
+  double t0 = ts_pipeline_now ();
+  TsPipelineResult *res = NULL;
+  switch (r->mode) {
+  case TS_MODE_GENERATE: res = ts_pipeline_run_generate (p, r, error); break;
+  case TS_MODE_RESTYLE: res = ts_pipeline_run_restyle (p, r, error); break;
+  case TS_MODE_EDIT: res = ts_pipeline_run_edit (p, r, error); break;
+  case TS_MODE_INPAINT:
+  case TS_MODE_OUTPAINT:
+  case TS_MODE_BACKGROUND: res = ts_pipeline_run_masked (p, r, error); break;
+  default:
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
+  }
+  if (res)
+    res->timings.total = ts_pipeline_now () - t0;
+  return res;
+}

@@ -1,0 +1,153 @@
+/* ts-pipeline.h — text-to-image and the editing modes on an aMUSEd model: the public API that
+ * tessera-cli and the editor call.
+ *
+ * A TsPipeline holds one loaded model (text encoder, tokenizer, transformer, VQ-GAN) on one
+ * backend. ts_pipeline_run is synchronous and may be called from any one thread at a time:
+ * a GTK application runs it in a GTask worker thread, passes a GCancellable, and forwards
+ * the progress callback (called in that worker thread) to the main loop itself.
+ *
+ * Images cross this API as 8-bit RGB (or 1-channel masks) in host memory; reading and writing
+ * files is the caller's business (the CLI uses GdkPixbuf). */
+#pragma once
+
+#include "../ts-backend.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* ---- images ---- */
+
+/* Dense 8-bit pixels: `channels` is 3 (RGB) or 1 (masks: 0 = keep, anything else = the
+ * region the mode works on), rows `width × channels` bytes apart. */
+typedef struct {
+  int     width, height, channels;
+  guint8 *pixels;
+} TsImage;
+
+TsImage *ts_image_new (int width, int height, int channels, GError **error);
+TsImage *ts_image_copy (const TsImage *image, GError **error);
+void     ts_image_free (TsImage *image);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsImage, ts_image_free)
+
+/* ---- randomness ---- */
+
+/* The kinds of random draws; each draw is a float32 uniform in [0, 1) keyed by
+ * (seed, step, kind, position) — see ts-rng.h. */
+typedef enum {
+  TS_DRAW_ADD_NOISE,   /* image-to-image: which tokens start masked (once, step 0) */
+  TS_DRAW_MULTINOMIAL, /* per step: one categorical draw per token */
+  TS_DRAW_GUMBEL,      /* per step but the last: confidence noise per token */
+  TS_DRAW_EDIT_MASK,   /* mask-free edit: which tokens an iteration re-masks */
+} TsDrawKind;
+
+/* Fills out[0, n) with the uniforms of one result row (`row`, whose seed is `seed`) for step
+ * `step` (0-based count of steps run). Lets tests replay the goldens' recorded draws. */
+typedef void (*TsDrawFunc) (TsDrawKind kind, int step, int row, guint64 seed, float *out,
+                            int64_t n, gpointer user_data);
+
+/* ---- requests ---- */
+
+typedef enum {
+  TS_MODE_GENERATE,   /* prompt → N images */
+  TS_MODE_RESTYLE,    /* image-to-image: image + prompt + strength */
+  TS_MODE_EDIT,       /* mask-free edit (Muse): re-mask a random fraction, re-sample, repeat */
+  TS_MODE_INPAINT,    /* image + mask (non-zero = repaint) */
+  TS_MODE_OUTPAINT,   /* image + extend_*: the new border is painted */
+  TS_MODE_BACKGROUND, /* image + subject mask (non-zero = keep): everything else repainted */
+} TsPipelineMode;
+
+/* Called after every step. `tokens` [n_rows, token_height, token_width] is the current token
+ * map of every result row (mask_id where still hidden); borrowed for the call only. */
+typedef struct {
+  int            step, n_steps;     /* step counts from 1 */
+  int            n_rows, token_width, token_height;
+  int            mask_id;
+  const int32_t *tokens;
+} TsPipelineProgress;
+
+typedef void (*TsProgressFunc) (const TsPipelineProgress *progress, gpointer user_data);
+
+typedef struct {
+  TsPipelineMode mode;
+  const char    *prompt;
+  const char    *negative_prompt;   /* NULL: "" (used only with guidance > 1) */
+  int            width, height;     /* generate: output size in pixels (0: the model's size) */
+  int            steps;             /* scheduler steps (12) */
+  double         guidance;          /* classifier-free guidance scale, > 1 enables it (10) */
+  double         temperature[2];    /* linspace(t0, t1, steps); (2, 0) */
+  guint64        seed;              /* variant i uses seed + i */
+  int            n_variants;        /* 1 */
+  double         aesthetic_score;   /* micro-conditioning (6) */
+  int            crop_coord[2];     /* micro-conditioning crop (0, 0) */
+  double         strength;          /* restyle 0.5, inpaint/outpaint/background 1.0 */
+  int            edit_iterations;   /* mask-free edit: iterations (8) */
+  double         edit_fraction;     /* mask-free edit: fraction re-masked per iteration (0.1) */
+  const TsImage *image;             /* every mode but generate: RGB */
+  const TsImage *mask;              /* inpaint, background: 1 channel, the image's size */
+  int            extend_left, extend_top, extend_right, extend_bottom; /* outpaint, pixels */
+  int            context_padding;   /* pixels kept around the mask in a context window (32) */
+  int            feather;           /* pixels of blend inside the grown mask's edge (8) */
+  int            max_work_size;     /* larger images are edited through a context window
+                                       scaled to this side (0: the model's native size) */
+
+  TsProgressFunc progress;
+  gpointer       progress_data;
+  GCancellable  *cancellable;       /* checked between steps */
+  TsDrawFunc     draws;             /* NULL: the counter-based generator */
+  gpointer       draws_data;
+} TsPipelineRequest;
+
+/* Fills every field with its default for `mode`. */
+void ts_pipeline_request_init (TsPipelineRequest *request, TsPipelineMode mode);
+
+/* ---- results ---- */
+
+typedef struct {
+  double text_encode;   /* tokenizer + text encoder, seconds */
+  double image_encode;  /* VQ encoder */
+  double sampling;      /* all transformer steps + sampler */
+  double decode;        /* VQ decoder */
+  double composite;     /* resampling and compositing */
+  double total;
+  int    steps_run;
+} TsPipelineTimings;
+
+typedef struct {
+  int                n_images;
+  TsImage          **images;       /* RGB; generate: width×height; edits: the input's size
+                                      (outpaint: the extended canvas) */
+  guint64           *seeds;        /* the seed of each image */
+  int32_t          **tokens;       /* final token map of each image [token_height, token_width] */
+  int                token_width, token_height;
+  TsImage           *grown_mask;   /* inpaint modes: the region that may change (1 channel,
+                                      255 inside), in output coordinates; else NULL */
+  TsPipelineTimings  timings;
+} TsPipelineResult;
+
+void ts_pipeline_result_free (TsPipelineResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipelineResult, ts_pipeline_result_free)
+
+/* ---- the pipeline ---- */
+
+typedef struct _TsPipeline TsPipeline;
+
+/* Loads the diffusers model folder `model_dir` onto `backend` (borrowed; must outlive the
+ * pipeline). */
+TsPipeline *ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error);
+void        ts_pipeline_free (TsPipeline *pipeline);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipeline, ts_pipeline_free)
+
+/* The model's native image side in pixels (transformer sample_size × 16). */
+int         ts_pipeline_native_size (const TsPipeline *pipeline);
+/* Multi-line description of the loaded model (sizes, parameters, schedule). */
+char       *ts_pipeline_describe (const TsPipeline *pipeline);
+/* Seconds spent loading the model. */
+double      ts_pipeline_load_seconds (const TsPipeline *pipeline);
+
+/* Runs one request. On cancellation returns NULL with TS_ERROR_CANCELLED; inputs are never
+ * modified. */
+TsPipelineResult *ts_pipeline_run (TsPipeline *pipeline, const TsPipelineRequest *request,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,78 @@
+"""Shared training helpers: paths, device, batches from the scene maker, checkpoints."""
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools", "data"))
+from scenes import SceneMaker  # noqa: E402
+
+MICRO_CONDS = [128.0, 128.0, 0.0, 0.0, 6.0]   # width, height, crop_top, crop_left, aesthetic (as upstream)
+
+
+def device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Batches:
+    """Deterministic batches: sample j of step s always comes from Random(seed, s, j), so a
+    resumed run sees exactly the data an uninterrupted one would."""
+
+    def __init__(self, data_dir, split="train", seed=0):
+        self.maker = SceneMaker(data_dir, split)
+        self.seed = seed
+
+    def get(self, step, batch):
+        imgs, caps, metas = [], [], []
+        for j in range(batch):
+            rng = random.Random(f"{self.seed}:{step}:{j}")
+            im, cap, rows = self.maker.sample(rng)
+            imgs.append(np.asarray(im, dtype=np.uint8))
+            caps.append(cap)
+            metas.append(rows)
+        x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0)
+        return x, caps, metas
+
+
+def lr_at(step, total, base, warmup=200):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def save_checkpoint(path, state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    if not os.path.exists(path):
+        return None
+    return torch.load(path, map_location="cpu")
+
+
+class Meter:
+    def __init__(self):
+        self.t0 = time.time()
+        self.sums = {}
+        self.n = 0
+
+    def add(self, **kw):
+        for k, v in kw.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+        self.n += 1
+
+    def line(self):
+        dt = time.time() - self.t0
+        s = " ".join(f"{k} {v / max(1, self.n):.4g}" for k, v in self.sums.items())
+        rate = self.n / dt if dt > 0 else 0.0
+        self.__init__()
+        return f"{s} | {rate:.3f} it/s"

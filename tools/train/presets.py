@@ -1,0 +1,73 @@
+"""Model sizes and step counts. `full` is the shipped model (<= 40 MB fp32, fits the 2.5 h
+2-core CPU budget, see README.md); `smoke` proves the loop end to end in a few minutes."""
+
+PRESETS = {
+    "full": {
+        "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials
+        "text": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 4,
+                 "num_attention_heads": 4, "projection_dim": 128},
+        "vq": {"block_out_channels": [32, 48, 64, 96, 128], "layers_per_block": 1, "latent_channels": 32,
+               "num_vq_embeddings": 512, "norm_num_groups": 8},
+        "transformer": {"hidden_size": 160, "num_hidden_layers": 5, "num_attention_heads": 4,
+                        "intermediate_size": 512, "in_channels": 64, "block_out_channels": 128,
+                        "block_num_heads": 4, "num_res_blocks": 1, "micro_cond_encode_dim": 32},
+        # VQ trains on 64x64 crops (4x cheaper; the nets are convolutional) and on whole
+        # 128x128 images for the last steps.
+        "vq_train": {"steps": 3500, "batch": 16, "lr": 4e-4, "crop": 64, "crop_full_after": 3000,
+                     "disc_start": 2000, "disc_weight": 0.1},
+        "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4},
+    },
+    "smoke": {
+        "vocab_size": 700,
+        "text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                 "num_attention_heads": 2, "projection_dim": 32},
+        "vq": {"block_out_channels": [8, 16, 16, 32, 32], "layers_per_block": 1, "latent_channels": 8,
+               "num_vq_embeddings": 64, "norm_num_groups": 4},
+        "transformer": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                        "intermediate_size": 128, "in_channels": 32, "block_out_channels": 48,
+                        "block_num_heads": 2, "num_res_blocks": 1, "micro_cond_encode_dim": 8},
+        "vq_train": {"steps": 60, "batch": 8, "lr": 1e-3, "crop": 64, "crop_full_after": 45, "disc_start": 30,
+                     "disc_weight": 0.1},
+        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4},
+    },
+}
+
+
+def text_config(p, vocab_size):
+    t = p["text"]
+    return {"architectures": ["CLIPTextModelWithProjection"], "attention_dropout": 0.0,
+            "bos_token_id": 0, "eos_token_id": 2, "hidden_act": "quick_gelu",
+            "hidden_size": t["hidden_size"], "initializer_factor": 1.0, "initializer_range": 0.02,
+            "intermediate_size": t["intermediate_size"], "layer_norm_eps": 1e-05,
+            "max_position_embeddings": 77, "model_type": "clip_text_model",
+            "num_attention_heads": t["num_attention_heads"], "num_hidden_layers": t["num_hidden_layers"],
+            "pad_token_id": 1, "projection_dim": t["projection_dim"], "torch_dtype": "float32",
+            "transformers_version": "4.38.0.dev0", "vocab_size": vocab_size}
+
+
+def vq_config(p):
+    v = p["vq"]
+    n = len(v["block_out_channels"])
+    return {"_class_name": "VQModel", "_diffusers_version": "0.27.2", "act_fn": "silu",
+            "block_out_channels": v["block_out_channels"], "down_block_types": ["DownEncoderBlock2D"] * n,
+            "force_upcast": True, "in_channels": 3, "latent_channels": v["latent_channels"],
+            "layers_per_block": v["layers_per_block"], "lookup_from_codebook": True,
+            "mid_block_add_attention": False, "norm_num_groups": v["norm_num_groups"], "norm_type": "group",
+            "num_vq_embeddings": v["num_vq_embeddings"], "out_channels": 3, "sample_size": 128 // 2 ** (n - 1),
+            "scaling_factor": 0.18215, "up_block_types": ["UpDecoderBlock2D"] * n, "vq_embed_dim": None}
+
+
+def transformer_config(p):
+    t = p["transformer"]
+    codebook = p["vq"]["num_vq_embeddings"]
+    vocab = (codebook + 1 + 7) // 8 * 8      # codebook + mask token, rounded up to a multiple of 8
+    return {"_class_name": "UVit2DModel", "_diffusers_version": "0.27.2", "attention_dropout": 0.0,
+            "block_num_heads": t["block_num_heads"], "block_out_channels": t["block_out_channels"],
+            "codebook_size": codebook, "cond_embed_dim": p["text"]["projection_dim"], "downsample": False,
+            "encoder_hidden_size": p["text"]["hidden_size"], "hidden_dropout": 0.0,
+            "hidden_size": t["hidden_size"], "in_channels": t["in_channels"],
+            "intermediate_size": t["intermediate_size"], "layer_norm_eps": 1e-06, "ln_elementwise_affine": True,
+            "micro_cond_embed_dim": 5 * t["micro_cond_encode_dim"], "micro_cond_encode_dim": t["micro_cond_encode_dim"],
+            "num_attention_heads": t["num_attention_heads"], "num_hidden_layers": t["num_hidden_layers"],
+            "num_res_blocks": t["num_res_blocks"], "sample_size": 8, "upsample": False, "use_bias": False,
+            "vocab_size": vocab}

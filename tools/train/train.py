@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Train Tessera's bundled model: BPE vocabulary -> VQ-GAN -> text encoder + token transformer
+-> export in the diffusers layout. Every stage resumes from its checkpoint in --run.
+
+  /usr/bin/python3 tools/train/train.py --preset full --run data/train-runs/full \\
+      --export data/models/tessera-emoji-128
+Use --stage to run one stage, --max-steps to stop a stage early (checkpointed; run again to
+continue). Uses CUDA when torch sees a GPU.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import torch  # noqa: E402
+
+import amused_nets as nets  # noqa: E402
+import bpe  # noqa: E402
+import export_model  # noqa: E402
+from common import ROOT, load_checkpoint  # noqa: E402
+from presets import PRESETS, text_config, transformer_config, vq_config  # noqa: E402
+from scenes import SceneMaker  # noqa: E402
+from train_tm import train_tm  # noqa: E402
+from train_vq import train_vq  # noqa: E402
+
+
+def stage_bpe(p, run, data, log):
+    out = os.path.join(run, "tokenizer")
+    if os.path.exists(os.path.join(out, "vocab.json")):
+        return bpe.Tokenizer.load(out)
+    maker = SceneMaker(data, "all")
+    texts = [r["label"] for r in maker.items]
+    texts += [f"{r['label']}, {s}" for r in maker.items[:1] for s in
+              ("noto style", "blob style", "twemoji style", "3d style", "flat style", "black and white icon",
+               "emojione style")]
+    rng = random.Random(1234)
+    train_maker = SceneMaker(data, "train")
+    texts += [train_maker.sample(rng)[1] for _ in range(3000)]
+    merges = bpe.train(texts, p["vocab_size"])
+    tok = bpe.Tokenizer.build(merges)
+    tok.save(out, merges)
+    lengths = [sum(1 for t in tok.encode(c) if t != tok.pad) + 1 for c in texts[-3000:]]
+    log(f"bpe: {len(tok.vocab)} tokens, {len(merges)} merges; scene captions take up to {max(lengths)} of 77 "
+        f"positions (mean {sum(lengths) / len(lengths):.1f})")
+    return tok
+
+
+def n_params(m):
+    return sum(t.numel() for t in m.state_dict().values())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="full", choices=sorted(PRESETS))
+    ap.add_argument("--data", default=os.path.join(ROOT, "data", "cache", "emoji128"))
+    ap.add_argument("--run", required=True, help="run folder: checkpoints, tokenizer, log")
+    ap.add_argument("--export", help="model folder to write (diffusers layout)")
+    ap.add_argument("--name", default="tessera-emoji-128")
+    ap.add_argument("--stage", default="all", choices=["all", "bpe", "vq", "tm", "export"])
+    ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many more steps")
+    ap.add_argument("--vq-minutes", type=float, default=None, help="stop the VQ stage after this long")
+    ap.add_argument("--tm-minutes", type=float, default=None, help="stop the transformer stage after this long")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    p = PRESETS[args.preset]
+    os.makedirs(args.run, exist_ok=True)
+    logf = open(os.path.join(args.run, "train.log"), "a")
+
+    def log(msg):
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    log(f"start: preset {args.preset}, stage {args.stage}, device "
+        f"{'cuda' if torch.cuda.is_available() else 'cpu'}, threads {torch.get_num_threads()}")
+    tok = stage_bpe(p, args.run, args.data, log)
+    vq_cfg = vq_config(p)
+    text_cfg = text_config(p, len(tok.vocab))
+    tm_cfg = transformer_config(p)
+    t0 = time.time()
+    vq = nets.VQModel(vq_cfg)
+    if args.stage in ("all", "vq"):
+        vq = train_vq(vq_cfg, p["vq_train"], args.run, args.data, args.seed, log, args.max_steps,
+                      args.vq_minutes * 60 if args.vq_minutes else None).cpu()
+        log(f"vq stage: {time.time() - t0:.0f} s")
+    else:
+        ck = load_checkpoint(os.path.join(args.run, "vq.pt"))
+        if ck is None:
+            raise SystemExit("no VQ checkpoint in the run folder: run --stage vq first")
+        vq.load_state_dict(ck["model"])
+    text, tm = nets.ClipTextModel(text_cfg), nets.UVit2D(tm_cfg)
+    if args.stage in ("all", "tm"):
+        t1 = time.time()
+        text, tm = train_tm(text_cfg, tm_cfg, p["tm_train"], tok, vq, args.run, args.data, args.seed, log,
+                            args.max_steps, args.tm_minutes * 60 if args.tm_minutes else None)
+        text, tm = text.cpu(), tm.cpu()
+        log(f"tm stage: {time.time() - t1:.0f} s")
+    elif args.stage == "export":
+        ck = load_checkpoint(os.path.join(args.run, "tm.pt"))
+        if ck is None:
+            raise SystemExit("no transformer checkpoint in the run folder: run --stage tm first")
+        text.load_state_dict(ck["text"])
+        tm.load_state_dict(ck["transformer"])
+    if args.export and args.stage in ("all", "export"):
+        vq_ck = load_checkpoint(os.path.join(args.run, "vq.pt")) or {}
+        tm_ck = load_checkpoint(os.path.join(args.run, "tm.pt")) or {}
+        manifest = json.load(open(os.path.join(args.data, "manifest.json")))
+        sources = "\n".join(f"* `{q['name']}@{q['version']}` ({q['licence']}): {q.get('attribution', q['role'])}"
+                            for q in manifest["packages"])
+        metrics_path = os.path.join(args.run, "eval.json")
+        ev = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
+        cmd = (f"/usr/bin/python3 tools/data/fetch.py && /usr/bin/python3 tools/data/build_dataset.py && "
+               f"/usr/bin/python3 tools/train/train.py --preset {args.preset} --run {args.run} "
+               f"--export {args.export} --name {args.name}")
+        fields = {
+            "codebook": vq_cfg["num_vq_embeddings"], "vocab": len(tok.vocab),
+            "params_text": f"{n_params(text) / 1e6:.2f} M", "params_tm": f"{n_params(tm) / 1e6:.2f} M",
+            "params_vq": f"{n_params(vq) / 1e6:.2f} M", "size_mb": "@size_mb@", "command": cmd,
+            "train_summary": f"Preset `{args.preset}`: VQ {vq_ck.get('step', 0)} steps "
+                             f"(batch {p['vq_train']['batch']}), transformer + text encoder "
+                             f"{tm_ck.get('step', 0)} steps (batch {p['tm_train']['batch']}). "
+                             f"Dataset: {manifest['images']} emoji images in 7 styles "
+                             f"({manifest['distinct_base_emoji']} base emoji, "
+                             f"{manifest['eval_base_emoji']} held out).",
+            "eval_summary": json.dumps(ev, indent=1) if ev else "Not evaluated yet (tools/eval/).",
+            "sources": sources,
+        }
+        size = export_model.export(args.export, args.name, text, tm, vq, os.path.join(args.run, "tokenizer"), fields)
+        readme = os.path.join(args.export, "README.md")
+        text_card = open(readme).read().replace("@size_mb@", f"{size / 1e6:.1f}")
+        with open(readme, "w") as f:
+            f.write(text_card)
+        log(f"exported {args.export}: {size / 1e6:.1f} MB (text {n_params(text)}, transformer {n_params(tm)}, "
+            f"vq {n_params(vq)} parameters)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Token transformer + text encoder, trained jointly from scratch on VQ tokens of the scenes.
+
+MaskGIT/aMUSEd recipe: mask ratio cos(r * pi/2), r ~ U(0,1); cross-entropy on the masked
+tokens; 10 % of captions replaced by the empty prompt (what the pipeline encodes as the
+negative prompt for classifier-free guidance); micro-conditions as upstream."""
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+import amused_nets as nets
+from common import MICRO_CONDS, Batches, Meter, device, load_checkpoint, lr_at, save_checkpoint
+
+CAPTION_DROPOUT = 0.1
+
+
+def mask_tokens(idx, mask_id, gen):
+    b, h, w = idx.shape
+    n = h * w
+    r = torch.rand(b, generator=gen)
+    n_mask = torch.clamp((torch.cos(r * math.pi / 2) * n).ceil().long(), 1, n)
+    order = torch.rand(b, n, generator=gen).argsort(dim=1).argsort(dim=1)
+    mask = (order < n_mask[:, None]).view(b, h, w)
+    return torch.where(mask, torch.full_like(idx, mask_id), idx), mask
+
+
+def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0, log=print, max_steps=None,
+             max_seconds=None):
+    dev = device()
+    torch.manual_seed(seed + 1)
+    text = nets.ClipTextModel(tcfg_text).to(dev)
+    tm = nets.UVit2D(tcfg_tm).to(dev)
+    vq = vq.to(dev).eval()
+    for p in vq.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW([
+        {"params": tm.parameters(), "lr": tcfg["lr"], "base": tcfg["lr"]},
+        {"params": text.parameters(), "lr": tcfg["text_lr"], "base": tcfg["text_lr"]},
+    ], betas=(0.9, 0.99), weight_decay=0.01)
+    step = 0
+    ck_path = os.path.join(run_dir, "tm.pt")
+    ck = load_checkpoint(ck_path)
+    if ck:
+        text.load_state_dict(ck["text"])
+        tm.load_state_dict(ck["transformer"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        log(f"tm: resumed at step {step}")
+    mask_id = tcfg_tm["vocab_size"] - 1
+    batches = Batches(data_dir, "train", seed + 7)
+    total = tcfg["steps"]
+    stop = total if max_steps is None else min(total, step + max_steps)
+    meter = Meter()
+    micro = torch.tensor([MICRO_CONDS], device=dev)
+    t_start = time.time()
+
+    def save():
+        save_checkpoint(ck_path, {"text": text.state_dict(), "transformer": tm.state_dict(),
+                                  "opt": opt.state_dict(), "step": step})
+
+    while step < stop:
+        x, caps, _ = batches.get(step, tcfg["batch"])
+        gen = torch.Generator().manual_seed(seed * 7919 + step)
+        drop = torch.rand(len(caps), generator=gen) < CAPTION_DROPOUT
+        caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
+        ids = torch.tensor([tokenizer.encode(c) for c in caps], device=dev)
+        with torch.no_grad():
+            codes = vq.nearest(vq.encode(x.to(dev))).cpu()
+        inp, mask = mask_tokens(codes, mask_id, gen)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, total, g["base"])
+        out = text(ids)
+        logits = tm(inp.to(dev), out["encoder_hidden_states"], out["text_embeds"], micro.expand(len(caps), -1))
+        m = mask.to(dev)
+        loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], codes.to(dev)[m], label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(tm.parameters()) + list(text.parameters()), 1.0)
+        opt.step()
+        with torch.no_grad():
+            acc = (logits.permute(0, 2, 3, 1)[m].argmax(-1) == codes.to(dev)[m]).float().mean()
+        meter.add(loss=loss.item(), masked_acc=acc.item())
+        step += 1
+        if step % 20 == 0 or step == stop:
+            log(f"tm step {step}/{total} {meter.line()}")
+        out_of_time = max_seconds is not None and time.time() - t_start > max_seconds
+        if step % 500 == 0 or step == stop or out_of_time:
+            save()
+        if out_of_time:
+            log(f"tm: time limit reached at step {step}; checkpointed (run again to continue)")
+            break
+    return text, tm

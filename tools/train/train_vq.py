@@ -1,0 +1,144 @@
+"""VQ-GAN training: L1 + L2 + gradient reconstruction losses, codebook + commitment losses
+(straight-through estimator), codebook usage monitoring with dead-code restarts, and a small
+PatchGAN hinge discriminator after `disc_start` steps."""
+import os
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import amused_nets as nets
+from common import Batches, Meter, device, load_checkpoint, lr_at, save_checkpoint
+
+
+class PatchDisc(nn.Module):
+    def __init__(self, ch=32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.GroupNorm(8, ch * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ch * 2, ch * 4, 4, 2, 1), nn.GroupNorm(8, ch * 4), nn.LeakyReLU(0.2),
+            nn.Conv2d(ch * 4, 1, 3, 1, 1))
+
+    def forward(self, x):
+        return self.net(x * 2 - 1)
+
+
+def grad_loss(a, b):
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
+    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
+
+
+def psnr(a, b):
+    mse = F.mse_loss(a.clamp(0, 1), b, reduction="none").mean(dim=(1, 2, 3))
+    return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).mean()
+
+
+def vq_forward(model, x):
+    z = model.encode(x)
+    idx = model.nearest(z.detach())
+    q = model.lookup(idx)
+    cb_loss = F.mse_loss(q, z.detach())
+    commit = F.mse_loss(z, q.detach())
+    rec = model.decode_latent(z + (q - z).detach())
+    return rec, idx, cb_loss, commit
+
+
+def restart_dead_codes(model, usage, z, threshold):
+    """Codes whose running usage fell below threshold get a random recent encoder output."""
+    dead = (usage < threshold).nonzero().flatten()
+    if dead.numel() == 0:
+        return 0
+    flat = z.detach().permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+    pick = flat[torch.randint(0, flat.shape[0], (dead.numel(),), device=flat.device)]
+    with torch.no_grad():
+        model.quantize.embedding.weight[dead] = pick + 0.01 * pick.std() * torch.randn_like(pick)
+    usage[dead] = 1.0 / usage.numel()
+    return int(dead.numel())
+
+
+def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None):
+    dev = device()
+    torch.manual_seed(seed)
+    model = nets.VQModel(cfg).to(dev)
+    disc = PatchDisc().to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=tcfg["lr"], betas=(0.5, 0.9), weight_decay=0.0)
+    dopt = torch.optim.AdamW(disc.parameters(), lr=tcfg["lr"], betas=(0.5, 0.9), weight_decay=0.0)
+    K = cfg["num_vq_embeddings"]
+    usage = torch.full((K,), 1.0 / K, device=dev)
+    step = 0
+    ck_path = os.path.join(run_dir, "vq.pt")
+    ck = load_checkpoint(ck_path)
+    if ck:
+        model.load_state_dict(ck["model"])
+        disc.load_state_dict(ck["disc"])
+        opt.load_state_dict(ck["opt"])
+        dopt.load_state_dict(ck["dopt"])
+        usage = ck["usage"].to(dev)
+        step = ck["step"]
+        log(f"vq: resumed at step {step}")
+    batches = Batches(data_dir, "train", seed)
+    total = tcfg["steps"]
+    stop = total if max_steps is None else min(total, step + max_steps)
+    meter = Meter()
+    t_start = time.time()
+
+    def save():
+        save_checkpoint(ck_path, {"model": model.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(),
+                                  "dopt": dopt.state_dict(), "usage": usage.cpu(), "step": step, "config": cfg})
+
+    while step < stop:
+        x, _, _ = batches.get(step, tcfg["batch"])
+        crop = 128 if step >= tcfg.get("crop_full_after", 0) else tcfg.get("crop", 128)
+        if crop < 128:
+            g = torch.Generator().manual_seed(step)
+            oy, ox = (int(v) for v in torch.randint(0, 128 - crop + 1, (2,), generator=g))
+            x = x[:, :, oy:oy + crop, ox:ox + crop]
+        x = x.to(dev)
+        if step == 0:
+            with torch.no_grad():  # start the codebook on real encoder outputs
+                z = model.encode(x)
+                flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+                model.quantize.embedding.weight.copy_(flat[torch.randint(0, flat.shape[0], (K,))])
+        for g in opt.param_groups + dopt.param_groups:
+            g["lr"] = lr_at(step, total, tcfg["lr"])
+        rec, idx, cb, commit = vq_forward(model, x)
+        l1 = (rec - x).abs().mean()
+        l2 = F.mse_loss(rec, x)
+        loss = l1 + l2 + grad_loss(rec, x) + cb + 0.25 * commit
+        use_gan = step >= tcfg["disc_start"]
+        if use_gan:
+            loss = loss - tcfg["disc_weight"] * disc(rec).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        dloss = torch.zeros(())
+        if use_gan:
+            dloss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
+            dopt.zero_grad(set_to_none=True)
+            dloss.backward()
+            dopt.step()
+        counts = torch.bincount(idx.flatten(), minlength=K).float()
+        p = counts / counts.sum()
+        usage.mul_(0.99).add_(0.01 * p)
+        restarted = 0
+        if step % 50 == 49:
+            with torch.no_grad():
+                restarted = restart_dead_codes(model, usage, model.encode(x), 0.03 / K)
+        perplexity = torch.exp(-(p[p > 0] * p[p > 0].log()).sum())
+        meter.add(loss=loss.item(), l1=l1.item(), psnr=psnr(rec.detach(), x).item(), commit=commit.item(),
+                  perplexity=perplexity.item(), used=(usage > 0.03 / K).float().mean().item(),
+                  restarted=restarted, dloss=dloss.item())
+        step += 1
+        if step % 20 == 0 or step == stop:
+            log(f"vq step {step}/{total} {meter.line()}")
+        out_of_time = max_seconds is not None and time.time() - t_start > max_seconds
+        if step % 500 == 0 or step == stop or out_of_time:
+            save()
+        if out_of_time:
+            log(f"vq: time limit reached at step {step}; checkpointed (run again to continue)")
+            break
+    return model
