@@ -18,7 +18,7 @@ packages=(
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtk-4-dev libadwaita-1-dev libgdk-pixbuf-2.0-dev xvfb xauth desktop-file-utils
-  webp-pixbuf-loader
+  webp-pixbuf-loader libzip-dev appstream
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -23,6 +23,19 @@ enum { SIGNAL_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 TesseraState *
+tessera_state_new (int width, int height, GBytes *image, GBytes *mask)
+{
+  g_return_val_if_fail (g_bytes_get_size (image) == (gsize) width * height * 4, NULL);
+  g_return_val_if_fail (g_bytes_get_size (mask) == (gsize) width * height, NULL);
+  TesseraState *s = g_atomic_rc_box_new0 (TesseraState);
+  s->width = width;
+  s->height = height;
+  s->image = g_bytes_ref (image);
+  s->mask = g_bytes_ref (mask);
+  return s;
+}
+
+TesseraState *
 tessera_state_ref (TesseraState *s)
 {
   return g_atomic_rc_box_acquire (s);

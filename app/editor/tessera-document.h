@@ -26,6 +26,8 @@ typedef struct {
   GBytes *mask;
 } TesseraState;
 
+/* Takes references on image (width*height*4 bytes) and mask (width*height bytes). */
+TesseraState *tessera_state_new (int width, int height, GBytes *image, GBytes *mask);
 TesseraState *tessera_state_ref (TesseraState *s);
 void          tessera_state_unref (TesseraState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraState, tessera_state_unref)

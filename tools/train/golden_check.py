@@ -76,8 +76,7 @@ def run(goldens):
                 t.update(sio.load_torch(os.path.join(goldens, f)))
         key = case["model"]
         if key not in cache:
-            sub = key if key.startswith("tiny-transformer") else key
-            cache[key] = _load_model(goldens, sub, group)
+            cache[key] = _load_model(goldens, key, group)
         model = cache[key]
         if group == "text":
             out = model(t["input_ids"])

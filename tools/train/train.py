@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--name", default="tessera-emoji-128")
     ap.add_argument("--stage", default="all", choices=["all", "bpe", "vq", "tm", "export"])
     ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many more steps")
+    ap.add_argument("--vq-steps", type=int, default=None, help="override the preset's VQ steps (LR schedule follows)")
+    ap.add_argument("--tm-steps", type=int, default=None, help="override the preset's transformer steps")
     ap.add_argument("--vq-minutes", type=float, default=None, help="stop the VQ stage after this long")
     ap.add_argument("--tm-minutes", type=float, default=None, help="stop the transformer stage after this long")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
@@ -70,7 +72,13 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    p = PRESETS[args.preset]
+    p = json.loads(json.dumps(PRESETS[args.preset]))
+    if args.vq_steps:
+        p["vq_train"]["steps"] = args.vq_steps
+        p["vq_train"]["crop_full_after"] = min(p["vq_train"]["crop_full_after"], int(args.vq_steps * 0.85))
+        p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.55))
+    if args.tm_steps:
+        p["tm_train"]["steps"] = args.tm_steps
     os.makedirs(args.run, exist_ok=True)
     logf = open(os.path.join(args.run, "train.log"), "a")
 
