@@ -79,6 +79,8 @@ typedef struct {
   void       (*profile_reset) (TsBackend *be);
   /* Optional microbenchmarks (see ts_backend_measure_peak). */
   gboolean   (*measure_peak) (TsBackend *be, double *gflops, double *gbytes_per_s, GError **error);
+  /* Optional: TRUE once the device is gone for good (see ts_backend_is_lost). */
+  gboolean   (*is_lost) (TsBackend *be);
 } TsBackendClass;
 
 /* Notes for backends:
@@ -95,6 +97,9 @@ struct _TsBackend {
   GError               *error;        /* sticky; see ts_backend_take_error */
   gboolean              profiling;
   GHashTable           *wall_profile; /* op name → TsProfileEntry*, for backends without hooks */
+  /* The memory budget, enforced by the front-end before every storage allocation. */
+  guint64               mem_budget;   /* 0: none */
+  guint64               mem_used, mem_peak;
 };
 
 /* Storage refcounting is done by the front-end through this header, which every backend
@@ -102,10 +107,17 @@ struct _TsBackend {
 struct _TsStorage {
   gint   ref_count;
   size_t size;
+  size_t charged; /* bytes counted against the backend's budget (0 for wrapped memory) */
 };
 
 void ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind kind);
 void ts_backend_finalize_base (TsBackend *be);
+/* The budget TESSERA_MEMORY_BUDGET gives backends of `kind`: TRUE and *bytes (0: none)
+ * when it names one, FALSE when unset or malformed (a malformed value is reported on stderr).
+ * Syntax: SIZE or KIND:SIZE items, comma-separated, SIZE a byte count with an optional K, M
+ * or G suffix (binary units), e.g. "vulkan:3G,cpu:12G" or "2.5G". */
+gboolean ts_memory_budget_from_env (TsBackendKind kind, guint64 *bytes);
+
 /* Record a failure unless an error is already set (takes ownership of err). */
 void ts_backend_propagate_error (TsBackend *be, GError *err);
 

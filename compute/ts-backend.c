@@ -2,8 +2,10 @@
 #include "ts-backend-private.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind kind)
@@ -13,6 +15,99 @@ ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind 
   be->error = NULL;
   be->profiling = FALSE;
   be->wall_profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  be->mem_used = be->mem_peak = 0;
+  if (!ts_memory_budget_from_env (kind, &be->mem_budget) && kind == TS_BACKEND_CPU) {
+    long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+    be->mem_budget = pages > 0 && page > 0 ? (guint64) pages * (guint64) page / 4 * 3 : 0;
+  }
+}
+
+/* "1.5G" → bytes; FALSE when malformed. */
+static gboolean
+parse_size (const char *text, guint64 *bytes)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || !(v >= 0) || v > 1e18)
+    return FALSE;
+  double unit = 1;
+  switch (g_ascii_toupper (*end)) {
+  case 'K': unit = 1024.0; end++; break;
+  case 'M': unit = 1048576.0; end++; break;
+  case 'G': unit = 1073741824.0; end++; break;
+  default: break;
+  }
+  if (*end == 'i' || *end == 'I')
+    end++;
+  if (*end == 'b' || *end == 'B')
+    end++;
+  if (*end != '\0' || v * unit > 1e18)
+    return FALSE;
+  *bytes = (guint64) (v * unit);
+  return TRUE;
+}
+
+gboolean
+ts_memory_budget_from_env (TsBackendKind kind, guint64 *bytes)
+{
+  const char *env = g_getenv ("TESSERA_MEMORY_BUDGET");
+  if (!env || !*env)
+    return FALSE;
+  const char *name = kind == TS_BACKEND_CPU ? "cpu" : "vulkan";
+  gboolean found = FALSE;
+  g_auto (GStrv) items = g_strsplit (env, ",", -1);
+  for (int i = 0; items[i]; i++) {
+    char *item = g_strstrip (items[i]);
+    char *sep = strpbrk (item, ":=");
+    const char *size = sep ? sep + 1 : item;
+    guint64 value;
+    if (!parse_size (size, &value) ||
+        (sep && g_ascii_strncasecmp (item, "cpu", sep - item) != 0 &&
+         g_ascii_strncasecmp (item, "vulkan", sep - item) != 0)) {
+      fprintf (stderr, "Tessera: TESSERA_MEMORY_BUDGET item \"%s\" is not SIZE or cpu:SIZE or "
+               "vulkan:SIZE (SIZE like 512M or 2.5G); ignored\n", item);
+      continue;
+    }
+    if (!sep || ((size_t) (sep - item) == strlen (name) &&
+                 g_ascii_strncasecmp (item, name, sep - item) == 0)) {
+      *bytes = value;
+      found = TRUE;
+    }
+  }
+  return found;
+}
+
+void
+ts_backend_set_memory_budget (TsBackend *be, guint64 bytes)
+{
+  be->mem_budget = bytes;
+}
+
+guint64
+ts_backend_get_memory_budget (const TsBackend *be)
+{
+  return be->mem_budget;
+}
+
+void
+ts_backend_memory_usage (const TsBackend *be, guint64 *used, guint64 *peak)
+{
+  if (used)
+    *used = be->mem_used;
+  if (peak)
+    *peak = be->mem_peak;
+}
+
+void
+ts_backend_reset_memory_peak (TsBackend *be)
+{
+  be->mem_peak = be->mem_used;
+}
+
+gboolean
+ts_backend_is_lost (TsBackend *be)
+{
+  return be->klass->is_lost != NULL && be->klass->is_lost (be);
 }
 
 void

@@ -46,6 +46,24 @@ gboolean      ts_backend_take_error (TsBackend *backend, GError **error);
 void          ts_backend_set_error (TsBackend *backend, GQuark domain, int code,
                                     const char *format, ...) G_GNUC_PRINTF (4, 5);
 
+/* Memory budget: the most bytes of tensor storage the backend may hold at once, checked
+ * before every allocation; a request over it fails with TS_ERROR_OUT_OF_MEMORY (and a
+ * message naming the budget) without asking the system or driver. 0 means no budget.
+ * Defaults: TESSERA_MEMORY_BUDGET (see ts-backend-private.h for its syntax) when it names
+ * this backend, else for the CPU 3/4 of physical memory, for Vulkan the device-local heap's
+ * budget from VK_EXT_memory_budget, or 3/4 of that heap without the extension. Memory the
+ * backend uses in place (mapped model files) does not count. */
+void    ts_backend_set_memory_budget (TsBackend *backend, guint64 bytes);
+guint64 ts_backend_get_memory_budget (const TsBackend *backend);
+/* Bytes of storage held now and the most held at once since creation or the last reset. */
+void    ts_backend_memory_usage (const TsBackend *backend, guint64 *used, guint64 *peak);
+void    ts_backend_reset_memory_peak (TsBackend *backend);
+
+/* TRUE once the device is gone for good (Vulkan: VK_ERROR_DEVICE_LOST, e.g. after a GPU
+ * reset): every later op fails with TS_ERROR_DEVICE and the caller should free this backend
+ * and continue on another (the CPU backend). Always FALSE for the CPU backend. */
+gboolean ts_backend_is_lost (TsBackend *backend);
+
 /* Profiling: when enabled, every op's time is recorded (GPU timestamps on Vulkan,
  * wall-clock on CPU) under its op name. */
 typedef struct {

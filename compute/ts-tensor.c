@@ -1,5 +1,6 @@
 /* ts-tensor.c — tensor creation, views and host transfers (backend-independent). */
 #include "ts-backend-private.h"
+#include "ts-fault.h"
 
 #include <string.h>
 
@@ -55,6 +56,28 @@ tensor_alloc_header (TsBackend *be, TsStorage *storage, TsDType dtype, int ndim,
   return t;
 }
 
+/* The budget is checked before the backend is asked, so a request that cannot fit never
+ * reaches the system allocator or the driver (whose failures may be slow or fatal). */
+static gboolean
+budget_allows (TsBackend *be, guint64 bytes)
+{
+  if (ts_fault_hit (TS_FAULT_ALLOC)) {
+    ts_backend_set_error (be, TS_ERROR, TS_ERROR_OUT_OF_MEMORY,
+                          "%s: out of memory allocating %.1f MiB (injected by TESSERA_FAULT)",
+                          ts_backend_name (be), bytes / 1048576.0);
+    return FALSE;
+  }
+  if (be->mem_budget > 0 && (bytes > be->mem_budget || be->mem_used > be->mem_budget - bytes)) {
+    ts_backend_set_error (be, TS_ERROR, TS_ERROR_OUT_OF_MEMORY,
+                          "%s: %.1f MiB more do not fit in the memory budget of %.1f MiB "
+                          "(%.1f MiB in use; see TESSERA_MEMORY_BUDGET)", ts_backend_name (be),
+                          bytes / 1048576.0, be->mem_budget / 1048576.0,
+                          be->mem_used / 1048576.0);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 TsTensor *
 ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape)
 {
@@ -64,6 +87,8 @@ ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *sha
   for (int i = 0; i < ndim; i++)
     bytes *= (guint64) shape[i];
 
+  if (!budget_allows (be, bytes))
+    return NULL;
   GError *err = NULL;
   TsStorage *s = be->klass->storage_new (be, bytes, &err);
   if (!s) {
@@ -72,6 +97,9 @@ ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *sha
   }
   s->ref_count = 1;
   s->size = bytes;
+  s->charged = bytes;
+  be->mem_used += bytes;
+  be->mem_peak = MAX (be->mem_peak, be->mem_used);
   return tensor_alloc_header (be, s, dtype, ndim, shape);
 }
 
@@ -96,6 +124,7 @@ ts_tensor_new_wrapped (TsBackend *be, TsDType dtype, int ndim, const int64_t *sh
     return NULL;
   s->ref_count = 1;
   s->size = bytes;
+  s->charged = 0;
   return tensor_alloc_header (be, s, dtype, ndim, shape);
 }
 
@@ -156,8 +185,10 @@ ts_storage_ref (TsStorage *s)
 void
 ts_storage_unref (TsBackend *be, TsStorage *s)
 {
-  if (s && g_atomic_int_dec_and_test (&s->ref_count))
+  if (s && g_atomic_int_dec_and_test (&s->ref_count)) {
+    be->mem_used -= MIN (s->charged, be->mem_used);
     be->klass->storage_free (be, s);
+  }
 }
 
 int64_t

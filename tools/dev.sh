@@ -3,7 +3,10 @@
 #
 #   tools/dev.sh run    install missing packages, build, run Tessera (the CLI's device
 #                       report and op self-check)
-#   tools/dev.sh test   install missing packages, build, run the whole test suite
+#   tools/dev.sh test   install missing packages, build, run the whole test suite, then the
+#                       compute and pipeline suites again in a second build with
+#                       AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/; skip it
+#                       with TESSERA_SANITIZE=0)
 #
 # Idempotent: packages already present are not touched and the build is incremental.
 set -euo pipefail
@@ -55,18 +58,45 @@ run_tessera() {
   "$cli" selfcheck
 }
 
+asan_build="${TESSERA_ASAN_BUILD_DIR:-$here/build-asan}"
+
+# The sanitizer pass: a second build (no -march=native, so it runs anywhere), the suites
+# whose code is ours alone. Any report fails the test (UBSAN_OPTIONS and tests/lsan.supp
+# are set by tests/meson.build).
+run_sanitizer_tests() {
+  if [ ! -f "$asan_build/build.ninja" ]; then
+    log "configuring $asan_build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+    meson setup "$asan_build" "$here" -Dsanitize=true -Db_lundef=false -Dnative=false
+  fi
+  log "building with sanitizers"
+  ninja -C "$asan_build"
+  log "running the compute and pipeline suites under the sanitizers"
+  meson test -C "$asan_build" --print-errorlogs --num-processes "$(nproc)" \
+    --suite compute --suite pipeline
+}
+
 run_tests() {
   log "running the test suite"
-  local rc=0
+  local rc=0 logs=("$build/meson-logs/testlog.json")
   meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" "$@" || rc=$?
-  # One plain closing line, counted over the test programs meson ran.
-  python3 - "$build/meson-logs/testlog.json" <<'PY'
-import json, sys
+  # Only for the whole suite: a run limited by arguments is someone looking at one thing.
+  if [ $# -eq 0 ] && [ "${TESSERA_SANITIZE:-1}" != 0 ]; then
+    rm -f "$asan_build/meson-logs/testlog.json"
+    run_sanitizer_tests || rc=$?
+    logs+=("$asan_build/meson-logs/testlog.json")
+  fi
+  # One plain closing line, counted over the test programs meson ran (both passes).
+  python3 - "${logs[@]}" <<'PY'
+import json, os, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
-for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r, "failed")
-    counts[key] += 1
+for path in sys.argv[1:]:
+    if not os.path.exists(path):  # a pass that did not get to run its tests
+        counts["failed"] += 1
+        continue
+    for line in open(path):
+        r = json.loads(line)["result"]
+        key = {"OK": "passed", "EXPECTEDFAIL": "passed", "SKIP": "skipped"}.get(r, "failed")
+        counts[key] += 1
 print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
 PY
   return $rc
@@ -77,5 +107,5 @@ cmd="${1:-}"
 case "$cmd" in
   run)  install_missing_packages; build_tessera; run_tessera "$@" ;;
   test) install_missing_packages; build_tessera; run_tests "$@" ;;
-  *)    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *)    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -279,6 +279,9 @@ run_mode (const CliMode *m, int argc, char **argv)
     args_clear (&a);
     return status;
   }
+  /* A fallback (smaller batch, the CPU instead of the GPU) is worth knowing even when quiet. */
+  if (res->notice)
+    fprintf (stderr, _("tessera-cli %s: note: %s\n"), m->name, res->notice);
   for (int i = 0; i < res->n_images && status == CLI_EXIT_OK; i++) {
     g_autofree char *path = numbered_output (a.output, i, res->n_images);
     if (!cli_image_save (res->images[i], path, &error))
@@ -291,7 +294,7 @@ run_mode (const CliMode *m, int argc, char **argv)
     double load = ts_pipeline_load_seconds (pipe);
     fprintf (stderr, _("%s on %s: %d steps; text %.2f s, image encode %.2f s, sampling %.2f s, "
                        "decode %.2f s, composite %.2f s; total %.2f s (%.2f s with the model "
-                       "load)\n"), m->name, ts_backend_name (be), t->steps_run, t->text_encode,
+                       "load)\n"), m->name, res->backend, t->steps_run, t->text_encode,
              t->image_encode, t->sampling, t->decode, t->composite, t->total, t->total + load);
   }
   args_clear (&a);

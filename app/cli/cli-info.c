@@ -29,8 +29,8 @@ print_vulkan_devices (void)
 int
 cli_info (int argc, char **argv)
 {
-  const char *device = NULL;
-  const char *model = NULL;
+  g_autofree char *device = NULL; /* GOption hands over a copy */
+  g_autofree char *model = NULL; /* GOption hands over a copy */
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
       N_("Model folder to describe (default: the shipped model)"), N_("DIR") },

@@ -327,7 +327,7 @@ check_identities (TsBackend *cpu)
 int
 cli_selfcheck (int argc, char **argv)
 {
-  const char *device = NULL;
+  g_autofree char *device = NULL; /* GOption hands over a copy */
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
       N_("Also check this device against the CPU: auto, cpu, vulkan or vulkan:N"), N_("DEVICE") },

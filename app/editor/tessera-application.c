@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-preferences.h"
 #include "tessera-window.h"
 
 struct _TesseraApplication {
@@ -39,7 +40,8 @@ static void
 load_model (TesseraApplication *self)
 {
   g_autofree char *path = tessera_application_dup_model_path (self);
-  tessera_engine_load (self->engine, path);
+  g_autofree char *device = g_settings_get_string (self->settings, "device");
+  tessera_engine_load (self->engine, path, device);
 }
 
 static void
@@ -78,8 +80,17 @@ action_about (GSimpleAction *a, GVariant *param, gpointer data)
   gtk_window_present (GTK_WINDOW (about));
 }
 
+static void
+action_preferences (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraApplication *self = data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (tessera_preferences_new (parent, self->settings)));
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", action_quit },
+  { "preferences", action_preferences },
   { "about", action_about },
 };
 
@@ -100,8 +111,11 @@ tessera_application_startup (GApplication *app)
                                    app);
   GtkApplication *gapp = GTK_APPLICATION (app);
   set_accels (gapp, "app.quit", "<Primary>q", NULL);
+  set_accels (gapp, "app.preferences", "<Primary>comma", NULL);
   set_accels (gapp, "win.open", "<Primary>o", NULL);
   set_accels (gapp, "win.export", "<Primary><Shift>e", NULL);
+  set_accels (gapp, "win.save", "<Primary>s", NULL);
+  set_accels (gapp, "win.save-as", "<Primary><Shift>s", NULL);
   set_accels (gapp, "win.generate", "<Primary>Return", NULL);
   set_accels (gapp, "win.zoom-in", "<Primary>plus", "<Primary>equal");
   set_accels (gapp, "win.zoom-out", "<Primary>minus", NULL);
@@ -116,6 +130,8 @@ tessera_application_startup (GApplication *app)
   self->engine = tessera_engine_new ();
   g_signal_connect (self->settings, "changed::model-path", G_CALLBACK (on_model_path_changed),
                     self);
+  g_signal_connect (self->settings, "changed::device", G_CALLBACK (on_model_path_changed),
+                    self);
   /* In the background: the window is up long before the model is. */
   load_model (self);
 }
@@ -124,9 +140,14 @@ static void
 tessera_application_activate (GApplication *app)
 {
   GtkWindow *win = gtk_application_get_active_window (GTK_APPLICATION (app));
-  if (!win)
-    win = GTK_WINDOW (tessera_window_new (TESSERA_APPLICATION (app)));
+  if (win) {
+    gtk_window_present (win);
+    return;
+  }
+  win = GTK_WINDOW (tessera_window_new (TESSERA_APPLICATION (app)));
   gtk_window_present (win);
+  /* The first window of a run: a crash may have left unsaved work behind. */
+  tessera_window_offer_recovery (TESSERA_WINDOW (win));
 }
 
 static void

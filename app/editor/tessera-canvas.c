@@ -41,6 +41,7 @@ struct _TesseraCanvas {
   GdkTexture *preview;
   GdkTexture *before;
   double split;
+  gboolean side_by_side;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraCanvas, tessera_canvas, GTK_TYPE_WIDGET)
@@ -79,9 +80,29 @@ alloc_tiles (TesseraCanvas *self)
   self->mask_tiles = g_new0 (GdkTexture *, self->tiles_x * self->tiles_y);
 }
 
+/* Each tile texture carries a 1-pixel apron of its neighbours' pixels: drawn scaled, its
+ * edge texels then filter against the real neighbours instead of transparency, which
+ * otherwise shows as a hairline seam below 100 %. The apron is clipped off when drawn. */
+#define APRON 4
+
+static void
+tile_source (TesseraCanvas *self, int tx, int ty, TesseraRect *src)
+{
+  int W = tessera_document_get_width (self->document);
+  int H = tessera_document_get_height (self->document);
+  int x0 = MAX (0, tx * TILE - APRON), y0 = MAX (0, ty * TILE - APRON);
+  int x1 = MIN (W, (tx + 1) * TILE + APRON), y1 = MIN (H, (ty + 1) * TILE + APRON);
+  *src = (TesseraRect) { x0, y0, x1 - x0, y1 - y0 };
+}
+
 static void
 invalidate_tiles (TesseraCanvas *self, TesseraChange what, int x, int y, int w, int h)
 {
+  /* A change next to a tile edge also shows in the neighbour's apron. */
+  x -= APRON;
+  y -= APRON;
+  w += 2 * APRON;
+  h += 2 * APRON;
   int tx0 = MAX (0, x / TILE), ty0 = MAX (0, y / TILE);
   int tx1 = MIN (self->tiles_x - 1, (x + w - 1) / TILE);
   int ty1 = MIN (self->tiles_y - 1, (y + h - 1) / TILE);
@@ -99,18 +120,18 @@ static GdkTexture *
 build_image_tile (TesseraCanvas *self, int tx, int ty)
 {
   cairo_surface_t *s = tessera_document_get_surface (self->document);
-  int w = MIN (TILE, cairo_image_surface_get_width (s) - tx * TILE);
-  int h = MIN (TILE, cairo_image_surface_get_height (s) - ty * TILE);
+  TesseraRect r;
+  tile_source (self, tx, ty, &r);
   int stride = cairo_image_surface_get_stride (s);
   cairo_surface_flush (s);
-  const guint8 *src = cairo_image_surface_get_data (s) + (gsize) ty * TILE * stride
-                      + tx * TILE * 4;
-  guint8 *px = g_malloc ((gsize) w * h * 4);
-  for (int y = 0; y < h; y++)
-    memcpy (px + (gsize) y * w * 4, src + (gsize) y * stride, (gsize) w * 4);
-  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) w * h * 4);
+  const guint8 *src = cairo_image_surface_get_data (s) + (gsize) r.y * stride + r.x * 4;
+  guint8 *px = g_malloc ((gsize) r.width * r.height * 4);
+  for (int y = 0; y < r.height; y++)
+    memcpy (px + (gsize) y * r.width * 4, src + (gsize) y * stride, (gsize) r.width * 4);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) r.width * r.height * 4);
   self->tile_uploads++;
-  return gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, (gsize) w * 4);
+  return gdk_memory_texture_new (r.width, r.height, GDK_MEMORY_DEFAULT, bytes,
+                                 (gsize) r.width * 4);
 }
 
 /* Premultiplied BGRA tint scaled by mask coverage (GDK_MEMORY_DEFAULT = cairo ARGB32). */
@@ -126,17 +147,18 @@ static GdkTexture *
 build_mask_tile (TesseraCanvas *self, int tx, int ty)
 {
   TesseraMaskBuf *m = tessera_document_get_mask (self->document);
-  int w = MIN (TILE, m->width - tx * TILE), h = MIN (TILE, m->height - ty * TILE);
-  guint32 *px = g_malloc ((gsize) w * h * 4);
-  for (int y = 0; y < h; y++) {
-    const guint8 *row = m->data + (gsize) (ty * TILE + y) * m->stride + tx * TILE;
-    for (int x = 0; x < w; x++) {
-      px[(gsize) y * w + x] = row[x] ? tint_pixel (row[x]) : 0;
-    }
+  TesseraRect r;
+  tile_source (self, tx, ty, &r);
+  guint32 *px = g_malloc ((gsize) r.width * r.height * 4);
+  for (int y = 0; y < r.height; y++) {
+    const guint8 *row = m->data + (gsize) (r.y + y) * m->stride + r.x;
+    for (int x = 0; x < r.width; x++)
+      px[(gsize) y * r.width + x] = row[x] ? tint_pixel (row[x]) : 0;
   }
-  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) w * h * 4);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) r.width * r.height * 4);
   self->tile_uploads++;
-  return gdk_memory_texture_new (w, h, GDK_MEMORY_DEFAULT, bytes, (gsize) w * 4);
+  return gdk_memory_texture_new (r.width, r.height, GDK_MEMORY_DEFAULT, bytes,
+                                 (gsize) r.width * 4);
 }
 
 static GdkTexture *
@@ -367,6 +389,19 @@ tessera_canvas_get_split (TesseraCanvas *self)
   return self->split;
 }
 
+void
+tessera_canvas_set_side_by_side (TesseraCanvas *self, gboolean side_by_side)
+{
+  self->side_by_side = !!side_by_side;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+tessera_canvas_get_side_by_side (TesseraCanvas *self)
+{
+  return self->side_by_side;
+}
+
 /* ---- drawing ---- */
 
 static void
@@ -399,7 +434,12 @@ draw_tiles (TesseraCanvas *self, GtkSnapshot *snapshot, GdkTexture **tiles, gboo
       r = GRAPHENE_RECT_INIT (x0, y0, x1 - x0, y1 - y0);
       if (!tiles[i])
         tiles[i] = mask ? build_mask_tile (self, tx, ty) : build_image_tile (self, tx, ty);
-      gtk_snapshot_append_texture (snapshot, tiles[i], &r);
+      TesseraRect src;
+      tile_source (self, tx, ty, &src);
+      gtk_snapshot_push_clip (snapshot, &r);
+      gtk_snapshot_append_texture (snapshot, tiles[i],
+                                   &GRAPHENE_RECT_INIT (src.x, src.y, src.width, src.height));
+      gtk_snapshot_pop (snapshot);
     }
 }
 
@@ -503,29 +543,26 @@ draw_brush_cursor (TesseraCanvas *self, GtkSnapshot *snapshot)
                               colors);
 }
 
+/* The picture as the view shows it, shifted right by dx widget pixels; `only` draws that
+ * texture instead of the document (the "before" half of side by side). */
 static void
-tessera_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+draw_view (TesseraCanvas *self, GtkSnapshot *snapshot, double dx, GdkTexture *only)
 {
-  TesseraCanvas *self = TESSERA_CANVAS (widget);
-  if (!self->document)
-    return;
-  int ww = gtk_widget_get_width (widget), wh = gtk_widget_get_height (widget);
+  int ww = gtk_widget_get_width (GTK_WIDGET (self)), wh = gtk_widget_get_height (GTK_WIDGET (self));
   graphene_rect_t img = GRAPHENE_RECT_INIT (0, 0, doc_w (self), doc_h (self));
   graphene_rect_t visible;
   double ix0, iy0, ix1, iy1;
-  tessera_canvas_widget_to_image (self, 0, 0, &ix0, &iy0);
-  tessera_canvas_widget_to_image (self, ww, wh, &ix1, &iy1);
+  tessera_canvas_widget_to_image (self, -dx, 0, &ix0, &iy0);
+  tessera_canvas_widget_to_image (self, ww - dx, wh, &ix1, &iy1);
   graphene_rect_intersection (&img, &GRAPHENE_RECT_INIT (ix0, iy0, ix1 - ix0, iy1 - iy0),
                               &visible);
-
-  gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
   gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (self->pan_x, self->pan_y));
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (self->pan_x + dx, self->pan_y));
   gtk_snapshot_scale (snapshot, self->zoom, self->zoom);
   draw_checkerboard (snapshot, &img);
 
-  if (self->preview) {
-    gtk_snapshot_append_texture (snapshot, self->preview, &img);
+  if (only || self->preview) {
+    gtk_snapshot_append_texture (snapshot, only ? only : self->preview, &img);
   } else if (self->zoom > 1.0) {
     draw_pixels (self, snapshot, &visible);
   } else {
@@ -533,12 +570,35 @@ tessera_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     if (tessera_document_get_mask_visible (self->document))
       draw_tiles (self, snapshot, self->mask_tiles, TRUE, &visible);
   }
-  if (self->before)
+  if (self->before && !self->side_by_side)
     draw_compare (self, snapshot, &img);
-  if (self->progress)
+  if (self->progress && !only)
     draw_progress (self, snapshot);
   gtk_snapshot_restore (snapshot);
+}
 
+static void
+tessera_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  TesseraCanvas *self = TESSERA_CANVAS (widget);
+  if (!self->document)
+    return;
+  int ww = gtk_widget_get_width (widget), wh = gtk_widget_get_height (widget);
+  gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
+  if (self->before && self->side_by_side) {
+    /* Two views of the same spot, each centred in its half: before left, after right. */
+    double half = ww / 2.0;
+    gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, 0, half, wh));
+    draw_view (self, snapshot, -half / 2, self->before);
+    gtk_snapshot_pop (snapshot);
+    gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (half, 0, ww - half, wh));
+    draw_view (self, snapshot, half / 2, NULL);
+    gtk_snapshot_pop (snapshot);
+    gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 1, 1, 1, 0.9 },
+                               &GRAPHENE_RECT_INIT (half - 1, 0, 2, wh));
+  } else {
+    draw_view (self, snapshot, 0, NULL);
+  }
   if (self->pointer_inside && !self->panning && !self->space_down && !self->before)
     draw_brush_cursor (self, snapshot);
   gtk_snapshot_pop (snapshot);

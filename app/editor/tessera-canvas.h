@@ -56,6 +56,9 @@ void tessera_canvas_set_preview (TesseraCanvas *self, GBytes *rgba);
 void   tessera_canvas_set_compare (TesseraCanvas *self, GBytes *before);
 void   tessera_canvas_set_split (TesseraCanvas *self, double split);
 double tessera_canvas_get_split (TesseraCanvas *self);
+/* Instead of the slider: before on the left half, after on the right, same zoom and spot. */
+void     tessera_canvas_set_side_by_side (TesseraCanvas *self, gboolean side_by_side);
+gboolean tessera_canvas_get_side_by_side (TesseraCanvas *self);
 
 /* Number of texture tiles rebuilt since the last call (tests check that a dab rebuilds only
  * the tiles it touched). */

@@ -232,6 +232,19 @@ tessera_document_get_rgba (TesseraDocument *self)
 }
 
 GBytes *
+tessera_state_dup_rgba (TesseraState *s)
+{
+  gsize n = (gsize) s->width * s->height;
+  guint8 *out = g_try_malloc (n * 4);
+  if (!out)
+    return NULL;
+  const guint32 *src = g_bytes_get_data (s->image, NULL);
+  for (gsize i = 0; i < n; i++)
+    unpack_straight (src[i], out + i * 4);
+  return g_bytes_new_take (out, n * 4);
+}
+
+GBytes *
 tessera_document_get_mask_bytes (TesseraDocument *self)
 {
   return g_bytes_new (self->mask.data, (gsize) self->mask.width * self->mask.height);

@@ -29,6 +29,8 @@ typedef struct {
 /* Takes references on image (width*height*4 bytes) and mask (width*height bytes). */
 TesseraState *tessera_state_new (int width, int height, GBytes *image, GBytes *mask);
 TesseraState *tessera_state_ref (TesseraState *s);
+/* The state's picture as straight RGBA (stride width*4); NULL when out of memory. */
+GBytes       *tessera_state_dup_rgba (TesseraState *s);
 void          tessera_state_unref (TesseraState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraState, tessera_state_unref)
 

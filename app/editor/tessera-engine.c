@@ -152,7 +152,11 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   GError *error = NULL;
   LoadResult *r = g_new0 (LoadResult, 1);
 #ifdef TESSERA_HAVE_PIPELINE
-  r->backend = ts_backend_new_from_spec (g_getenv ("TESSERA_DEVICE"), NULL, &error);
+  /* TESSERA_DEVICE (tests, debugging) wins over the preference. */
+  const char *device = g_getenv ("TESSERA_DEVICE");
+  if (!device)
+    device = g_object_get_data (G_OBJECT (task), "device");
+  r->backend = ts_backend_new_from_spec (device, NULL, &error);
   if (r->backend)
     r->pipeline = ts_pipeline_new (r->backend, dir, &error);
   if (!r->pipeline) {
@@ -213,12 +217,13 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
-tessera_engine_load (TesseraEngine *self, const char *model_dir)
+tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *device)
 {
   g_autoptr (GTask) task = g_task_new (self, NULL, load_done,
                                        GUINT_TO_POINTER (++self->load_serial));
   g_task_set_source_tag (task, tessera_engine_load);
   g_task_set_task_data (task, g_strdup (model_dir), g_free);
+  g_object_set_data_full (G_OBJECT (task), "device", g_strdup (device), g_free);
   set_state (self, TESSERA_ENGINE_LOADING, _("Loading model…"));
   g_task_run_in_thread (task, load_worker);
 }

@@ -30,8 +30,9 @@ const char         *tessera_engine_get_status (TesseraEngine *self);
 /* Whether real generation is available (FALSE: the built-in preview generator). */
 gboolean            tessera_engine_has_pipeline (void);
 
-/* Loads the model folder in the background; ::notify::state tells the outcome. */
-void tessera_engine_load (TesseraEngine *self, const char *model_dir);
+/* Loads the model folder in the background on device ("auto", "cpu", "vulkan", "vulkan:N";
+ * NULL: auto); ::notify::state tells the outcome. */
+void tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *device);
 
 void              tessera_engine_run_async (TesseraEngine *self, TesseraJobRequest *request,
                                             GCancellable *cancellable,

@@ -5,6 +5,9 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "tessera-atomic-file.h"
@@ -31,6 +34,118 @@ invalid (GError **error, const char *message)
   return FALSE;
 }
 
+/* ---- PNG cache ---- */
+
+typedef struct {
+  GBytes *png;
+  guint generation;   /* of the last save that used it */
+} CacheEntry;
+
+struct _TesseraPngCache {
+  GMutex lock;
+  GHashTable *table;   /* GBytes* (referenced, so the address stays unique) → CacheEntry */
+  guint generation;
+};
+
+static void
+cache_entry_free (gpointer data)
+{
+  CacheEntry *e = data;
+  g_bytes_unref (e->png);
+  g_free (e);
+}
+
+TesseraPngCache *
+tessera_png_cache_new (void)
+{
+  TesseraPngCache *c = g_atomic_rc_box_new0 (TesseraPngCache);
+  g_mutex_init (&c->lock);
+  c->table = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+                                    (GDestroyNotify) g_bytes_unref, cache_entry_free);
+  return c;
+}
+
+TesseraPngCache *
+tessera_png_cache_ref (TesseraPngCache *c)
+{
+  return g_atomic_rc_box_acquire (c);
+}
+
+static void
+cache_clear (gpointer data)
+{
+  TesseraPngCache *c = data;
+  g_hash_table_unref (c->table);
+  g_mutex_clear (&c->lock);
+}
+
+void
+tessera_png_cache_unref (TesseraPngCache *c)
+{
+  if (c)
+    g_atomic_rc_box_release_full (c, cache_clear);
+}
+
+guint
+tessera_png_cache_get_size (TesseraPngCache *c)
+{
+  g_mutex_lock (&c->lock);
+  guint n = g_hash_table_size (c->table);
+  g_mutex_unlock (&c->lock);
+  return n;
+}
+
+static guint
+cache_begin (TesseraPngCache *c)
+{
+  g_mutex_lock (&c->lock);
+  guint gen = ++c->generation;
+  g_mutex_unlock (&c->lock);
+  return gen;
+}
+
+static GBytes *
+cache_lookup (TesseraPngCache *c, GBytes *pixels, guint gen)
+{
+  g_mutex_lock (&c->lock);
+  CacheEntry *e = g_hash_table_lookup (c->table, pixels);
+  GBytes *png = NULL;
+  if (e) {
+    e->generation = gen;
+    png = g_bytes_ref (e->png);
+  }
+  g_mutex_unlock (&c->lock);
+  return png;
+}
+
+static void
+cache_store (TesseraPngCache *c, GBytes *pixels, GBytes *png, guint gen)
+{
+  CacheEntry *e = g_new0 (CacheEntry, 1);
+  e->png = g_bytes_ref (png);
+  e->generation = gen;
+  g_mutex_lock (&c->lock);
+  g_hash_table_replace (c->table, g_bytes_ref (pixels), e);
+  g_mutex_unlock (&c->lock);
+}
+
+static gboolean
+cache_entry_stale (gpointer key, gpointer value, gpointer data)
+{
+  return ((CacheEntry *) value)->generation != GPOINTER_TO_UINT (data);
+}
+
+/* Forgets what the save of generation gen did not use (pictures gone from the history),
+ * unless a newer save has begun meanwhile. */
+static void
+cache_end (TesseraPngCache *c, guint gen)
+{
+  g_mutex_lock (&c->lock);
+  if (c->generation == gen)
+    g_hash_table_foreach_remove (c->table, cache_entry_stale, GUINT_TO_POINTER (gen));
+  g_mutex_unlock (&c->lock);
+}
+
 /* ---- project ---- */
 
 TesseraProject *
@@ -53,6 +168,7 @@ tessera_project_free (TesseraProject *p)
     return;
   tessera_state_unref (p->state);
   g_ptr_array_unref (p->entries);
+  tessera_png_cache_unref (p->cache);
   g_free (p);
 }
 
@@ -215,8 +331,12 @@ thumbnail_png (GBytes *rgba, int width, int height, GError **error)
 
 /* ---- writing ---- */
 
+typedef enum { PIXELS_PREMULTIPLIED, PIXELS_MASK, PIXELS_RGBA } PixelKind;
+
 typedef struct {
   zip_t *zip;
+  TesseraPngCache *cache;   /* may be NULL */
+  guint generation;
   GPtrArray *keep;      /* GBytes that libzip reads from until zip_close */
   GHashTable *images;   /* GBytes* (a state's image or mask, or a variant) → member name */
   int width, height;
@@ -248,10 +368,32 @@ add_member (Writer *w, const char *name, GBytes *data, gboolean compress, GError
   return TRUE;
 }
 
-static gboolean
-add_png (Writer *w, const char *name, GBytes *rgba, int width, int height, GError **error)
+/* PNG of a picture, mask or variant; encoded once per buffer when there is a cache. */
+static GBytes *
+encode_pixels (Writer *w, GBytes *pixels, PixelKind kind, int width, int height,
+               GError **error)
 {
-  g_autoptr (GBytes) png = png_encode (rgba, width, height, error);
+  GBytes *png = w->cache ? cache_lookup (w->cache, pixels, w->generation) : NULL;
+  if (png)
+    return png;
+  g_autoptr (GBytes) rgba = kind == PIXELS_MASK ? mask_to_rgba (pixels)
+                            : kind == PIXELS_PREMULTIPLIED ? premultiplied_to_rgba (pixels)
+                                                           : g_bytes_ref (pixels);
+  if (!rgba) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory to save"));
+    return NULL;
+  }
+  png = png_encode (rgba, width, height, error);
+  if (png && w->cache)
+    cache_store (w->cache, pixels, png, w->generation);
+  return png;
+}
+
+static gboolean
+add_png (Writer *w, const char *name, GBytes *pixels, PixelKind kind, int width, int height,
+         GError **error)
+{
+  g_autoptr (GBytes) png = encode_pixels (w, pixels, kind, width, height, error);
   return png && add_member (w, name, png, FALSE, error);
 }
 
@@ -264,13 +406,8 @@ add_shared (Writer *w, GBytes *pixels, gboolean is_mask, int width, int height, 
     return known;
   char *name = g_strdup_printf ("tessera/%s-%u.png", is_mask ? "mask" : "image",
                                 g_hash_table_size (w->images));
-  g_autoptr (GBytes) rgba = is_mask ? mask_to_rgba (pixels) : premultiplied_to_rgba (pixels);
-  if (!rgba) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory to save"));
-    g_free (name);
-    return NULL;
-  }
-  if (!add_png (w, name, rgba, width, height, error)) {
+  if (!add_png (w, name, pixels, is_mask ? PIXELS_MASK : PIXELS_PREMULTIPLIED, width, height,
+                error)) {
     g_free (name);
     return NULL;
   }
@@ -337,7 +474,7 @@ build_entry (Writer *w, JsonBuilder *b, TesseraHistoryEntry *e, guint index, GEr
       const char *known = g_hash_table_lookup (w->images, rgba);
       char *name = known ? g_strdup (known) : g_strdup_printf ("tessera/variant-%u-%u.png",
                                                                index, v);
-      if (!known && !add_png (w, name, rgba, s->width, s->height, error)) {
+      if (!known && !add_png (w, name, rgba, PIXELS_RGBA, s->width, s->height, error)) {
         g_free (name);
         return FALSE;
       }
@@ -404,18 +541,18 @@ write_members (Writer *w, TesseraProject *p, GError **error)
   g_autoptr (GBytes) mime = g_bytes_new_static (ORA_MIME, strlen (ORA_MIME));
   g_autoptr (GBytes) stack = stack_xml (s->width, s->height);
   g_autoptr (GBytes) picture = premultiplied_to_rgba (s->image);
-  g_autoptr (GBytes) mask = mask_to_rgba (s->mask);
-  if (!picture || !mask) {
+  if (!picture) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory to save"));
     return FALSE;
   }
-  g_autoptr (GBytes) picture_png = png_encode (picture, s->width, s->height, error);
+  g_autoptr (GBytes) picture_png = encode_pixels (w, s->image, PIXELS_PREMULTIPLIED, s->width,
+                                                  s->height, error);
   g_autoptr (GBytes) thumb = picture_png ? thumbnail_png (picture, s->width, s->height, error)
                                          : NULL;
   return thumb && add_member (w, "mimetype", mime, FALSE, error)
          && add_member (w, "stack.xml", stack, TRUE, error)
          && add_member (w, "data/picture.png", picture_png, FALSE, error)
-         && add_png (w, "data/mask.png", mask, s->width, s->height, error)
+         && add_png (w, "data/mask.png", s->mask, PIXELS_MASK, s->width, s->height, error)
          /* The picture has no other layers to merge. */
          && add_member (w, "mergedimage.png", picture_png, FALSE, error)
          && add_member (w, "Thumbnails/thumbnail.png", thumb, FALSE, error)
@@ -461,6 +598,9 @@ tessera_project_encode (TesseraProject *p, GError **error)
     return NULL;
   }
   w.keep = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  w.cache = p->cache;
+  if (w.cache)
+    w.generation = cache_begin (w.cache);
   w.images = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   GBytes *result = NULL;
   if (!write_members (&w, p, error))
@@ -468,8 +608,11 @@ tessera_project_encode (TesseraProject *p, GError **error)
   else if (zip_close (w.zip) < 0) {
     zip_failed (error, zip_get_error (w.zip));
     zip_discard (w.zip);
-  } else
+  } else {
     result = read_source (src, error);
+  }
+  if (result && w.cache)
+    cache_end (w.cache, w.generation);
   zip_source_free (src);
   g_ptr_array_unref (w.keep);
   g_hash_table_unref (w.images);
@@ -809,27 +952,41 @@ tessera_project_load (const char *path, GError **error)
 
 /* ---- threads ---- */
 
-static void
-save_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+/* Saving runs in its own thread at low CPU priority: autosave is background work and must
+ * not slow the interface or a running generation on a machine with few cores. */
+static gpointer
+save_thread (gpointer data)
 {
+  GTask *task = data;
   GError *error = NULL;
-  TesseraProject *p = data;
+  /* Per-thread on Linux; best effort elsewhere. */
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+  TesseraProject *p = g_task_get_task_data (task);
   const char *path = g_object_get_data (G_OBJECT (task), "path");
   if (tessera_project_save (p, path, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
+  g_object_unref (task);
+  return NULL;
 }
 
 void
 tessera_project_save_async (TesseraProject *p, const char *path, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, tessera_project_save_async);
   g_task_set_task_data (task, p, (GDestroyNotify) tessera_project_free);
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
-  g_task_run_in_thread (task, save_worker);
+  GError *error = NULL;
+  GThread *thread = g_thread_try_new ("tessera-save", save_thread, task, &error);
+  if (thread) {
+    g_thread_unref (thread);
+    return;
+  }
+  g_task_return_error (task, error);
+  g_object_unref (task);
 }
 
 gboolean

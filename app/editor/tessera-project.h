@@ -13,10 +13,21 @@
 
 G_BEGIN_DECLS
 
+/* PNGs already encoded, by pixel buffer: autosaving a long history then only encodes what
+ * changed since the last save. Thread-safe, reference counted. */
+typedef struct _TesseraPngCache TesseraPngCache;
+
+TesseraPngCache *tessera_png_cache_new (void);
+TesseraPngCache *tessera_png_cache_ref (TesseraPngCache *cache);
+void             tessera_png_cache_unref (TesseraPngCache *cache);
+guint            tessera_png_cache_get_size (TesseraPngCache *cache);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TesseraPngCache, tessera_png_cache_unref)
+
 typedef struct {
   TesseraState *state;   /* the picture and mask shown */
   GPtrArray *entries;    /* TesseraHistoryEntry, oldest first; may be empty */
   guint position;        /* the current entry */
+  TesseraPngCache *cache;   /* optional, referenced; used when encoding */
 } TesseraProject;
 
 /* References the document's state and the history's entries (which are immutable). */

@@ -1,65 +1,18 @@
 /* tessera-window.c — the editor window and its win.* actions. */
-#include "tessera-window.h"
+#include "tessera-window-private.h"
 
 #include <glib/gi18n.h>
 
 #include "tessera-image-io.h"
 #include "tessera-thumbnail.h"
 
-#define THUMB_SIZE 72
-#define EXTEND_STEP 128   /* pixels added by one Extend Canvas command (8 tokens) */
-#define TOKEN_SIDE 16     /* pixels per image token */
-
-struct _TesseraWindow {
-  AdwApplicationWindow parent_instance;
-
-  /* template children */
-  AdwToastOverlay *toast_overlay;
-  AdwWindowTitle *window_title;
-  TesseraCanvas *canvas;
-  GtkProgressBar *progress_bar;
-  GtkRevealer *history_revealer;
-  GtkListBox *history_list;
-  GtkRevealer *variants_revealer;
-  GtkBox *variants_box;
-  GtkDropDown *mode_dropdown;
-  GtkEntry *prompt_entry;
-  GtkEntry *negative_entry;
-  GtkSpinButton *seed_spin;
-  GtkCheckButton *random_seed_check;
-  GtkSpinButton *variants_spin;
-  GtkSpinButton *steps_spin;
-  GtkSpinButton *guidance_spin;
-  GtkScale *strength_scale;
-  GtkStack *run_stack;
-  GtkAdjustment *size_adjustment;
-  GtkAdjustment *hardness_adjustment;
-  GtkButton *zoom_button;
-
-  GSettings *settings;
-  TesseraEngine *engine;
-  TesseraDocument *document;
-  TesseraHistory *history;
-
-  /* The request in flight and the queue behind it. */
-  GCancellable *cancellable;
-  GQueue queue;                 /* TesseraJobRequest */
-  TesseraRect progress_area;
-  int progress_steps;
-
-  /* Finished request waiting for Apply / Discard. */
-  TesseraJobResult *pending;
-  TesseraParams *pending_params;
-  guint selected_variant;
-};
 
 G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void update_actions (TesseraWindow *self);
 static void start_next (TesseraWindow *self);
 
-static void
-toast (TesseraWindow *self, const char *message)
+void
+tessera_window_toast (TesseraWindow *self, const char *message)
 {
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
@@ -71,9 +24,64 @@ set_enabled (TesseraWindow *self, const char *name, gboolean enabled)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), enabled);
 }
 
-static void
-update_actions (TesseraWindow *self)
+static GtkWidget *
+queue_row (TesseraWindow *self, const TesseraParams *p, guint index)
 {
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *title = g_markup_escape_text (*p->prompt ? p->prompt : _("(no prompt)"), -1);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  g_autofree char *sub = index == 0 && self->cancellable
+                             ? g_strdup_printf (_("%s · running"), tessera_mode_label (p->mode))
+                             : g_strdup (tessera_mode_label (p->mode));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub);
+  GtkWidget *b = gtk_button_new_from_icon_name ("process-stop-symbolic");
+  gtk_widget_set_valign (b, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (b, _("Cancel this request"));
+  gtk_widget_add_css_class (b, "flat");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (b), "win.cancel-request");
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (b), g_variant_new_uint32 (index));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), b);
+  return row;
+}
+
+/* The requests popover: the running one first (index 0), then the queue in order. */
+static void
+refresh_queue (TesseraWindow *self)
+{
+  if (!self->queue_list)   /* disposed */
+    return;
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list))))
+    gtk_list_box_remove (self->queue_list, child);
+  guint index = 0;
+  if (self->cancellable && self->running_params)
+    gtk_list_box_append (self->queue_list, queue_row (self, self->running_params, index));
+  index = 1;
+  for (GList *l = self->queue.head; l; l = l->next, index++)
+    gtk_list_box_append (self->queue_list,
+                         queue_row (self, ((TesseraJobRequest *) l->data)->params, index));
+  guint n = g_queue_get_length (&self->queue) + (self->cancellable ? 1 : 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->queue_button), n > 0);
+  if (n == 0)
+    gtk_menu_button_popdown (self->queue_button);
+}
+
+guint
+tessera_window_get_n_queued (TesseraWindow *self)
+{
+  return g_queue_get_length (&self->queue);
+}
+
+const TesseraParams *
+tessera_window_get_pending_params (TesseraWindow *self)
+{
+  return self->pending_params;
+}
+
+void
+tessera_window_update_actions (TesseraWindow *self)
+{
+  refresh_queue (self);
   gboolean running = self->cancellable != NULL;
   gboolean ready = tessera_engine_get_state (self->engine) == TESSERA_ENGINE_READY;
   set_enabled (self, "undo", tessera_history_can_undo (self->history) && !running);
@@ -83,15 +91,16 @@ update_actions (TesseraWindow *self)
   set_enabled (self, "apply", self->pending != NULL);
   set_enabled (self, "discard", self->pending != NULL);
   set_enabled (self, "select-variant", self->pending != NULL);
-  set_enabled (self, "compare", tessera_history_can_undo (self->history));
+  set_enabled (self, "compare", tessera_history_can_undo (self->history) || self->pending);
   gtk_stack_set_visible_child_name (self->run_stack, running ? "running" : "idle");
 }
 
 /* ---- history ---- */
 
-static void
-commit (TesseraWindow *self, TesseraEntryKind kind, const char *label, TesseraChange changed,
-        const TesseraParams *params, TesseraJobResult *variants_of)
+void
+tessera_window_commit (TesseraWindow *self, TesseraEntryKind kind, const char *label,
+                       TesseraChange changed, const TesseraParams *params,
+                       TesseraJobResult *variants_of)
 {
   TesseraHistoryEntry *cur = tessera_history_get_current (self->history);
   g_autoptr (TesseraState) state = tessera_document_snapshot_from (
@@ -107,6 +116,50 @@ restore_entry (TesseraWindow *self, TesseraHistoryEntry *entry)
 {
   if (entry)
     tessera_document_restore (self->document, tessera_history_entry_get_state (entry));
+}
+
+/* Row actions act on the row's entry, whatever its index is by then. */
+static void
+entry_action (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  GtkWidget *row = data;
+  TesseraHistoryEntry *entry = g_object_get_data (G_OBJECT (row), "entry");
+  TesseraWindow *self = TESSERA_WINDOW (gtk_widget_get_root (row));
+  if (g_str_equal (g_action_get_name (G_ACTION (a)), "compare"))
+    tessera_window_compare_with (self, entry, g_variant_get_int32 (param));
+  else if (tessera_history_entry_get_params (entry))
+    tessera_window_reuse_params (self, tessera_history_entry_get_params (entry));
+}
+
+static GtkWidget *
+create_entry_menu (TesseraHistoryEntry *entry, GtkWidget *row)
+{
+  static const GActionEntry actions[] = {
+    { "compare", entry_action, "i" },
+    { "reuse", entry_action },
+  };
+  GSimpleActionGroup *group = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (group), actions, G_N_ELEMENTS (actions), row);
+  gtk_widget_insert_action_group (row, "entry", G_ACTION_GROUP (group));
+  g_object_unref (group);
+  g_object_set_data_full (G_OBJECT (row), "entry", g_object_ref (entry), g_object_unref);
+
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_menu_append (menu, _("Compare With Current"), "entry.compare(-1)");
+  for (guint v = 0; v < tessera_history_entry_get_n_variants (entry); v++) {
+    g_autofree char *label = g_strdup_printf (_("Compare With Variant %u"), v + 1);
+    g_autofree char *action = g_strdup_printf ("entry.compare(%u)", v);
+    g_menu_append (menu, label, action);
+  }
+  if (tessera_history_entry_get_params (entry))
+    g_menu_append (menu, _("Reuse Parameters"), "entry.reuse");
+  GtkWidget *button = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "view-more-symbolic");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (button, _("Compare or reuse"));
+  gtk_widget_add_css_class (button, "flat");
+  return button;
 }
 
 static GtkWidget *
@@ -138,7 +191,9 @@ create_history_row (gpointer item, gpointer user_data)
     gtk_widget_add_css_class (l, "caption");
     gtk_box_append (GTK_BOX (labels), l);
   }
+  gtk_widget_set_hexpand (labels, TRUE);
   gtk_box_append (GTK_BOX (box), labels);
+  gtk_box_append (GTK_BOX (box), create_entry_menu (entry, box));
   return box;
 }
 
@@ -149,7 +204,8 @@ on_history_position (TesseraHistory *history, GParamSpec *pspec, TesseraWindow *
                                                       tessera_history_get_position (history));
   if (row)
     gtk_list_box_select_row (self->history_list, row);
-  update_actions (self);
+  tessera_window_update_actions (self);
+  tessera_window_history_changed (self);
 }
 
 static void
@@ -236,8 +292,8 @@ on_progress (const TesseraJobProgress *progress, gpointer user_data)
   tessera_canvas_set_progress (self->canvas, progress, &self->progress_area);
 }
 
-static void
-clear_pending (TesseraWindow *self)
+void
+tessera_window_clear_pending (TesseraWindow *self)
 {
   g_clear_pointer (&self->pending, tessera_job_result_free);
   g_clear_pointer (&self->pending_params, tessera_params_free);
@@ -246,6 +302,7 @@ clear_pending (TesseraWindow *self)
     gtk_box_remove (self->variants_box, child);
   gtk_revealer_set_reveal_child (self->variants_revealer, FALSE);
   tessera_canvas_set_preview (self->canvas, NULL);
+  self->hover_variant = -1;
 }
 
 static void
@@ -256,6 +313,34 @@ on_variant_toggled (GtkToggleButton *button, TesseraWindow *self)
   guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "variant"));
   g_action_group_activate_action (G_ACTION_GROUP (self), "select-variant",
                                   g_variant_new_uint32 (index));
+}
+
+static void
+on_variant_enter (GtkEventControllerMotion *c, double x, double y, TesseraWindow *self)
+{
+  GtkWidget *b = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (c));
+  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (b), "variant"));
+  if (!self->pending || i >= self->pending->variants->len)
+    return;
+  self->hover_variant = i;
+  tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants, i));
+}
+
+static void
+on_variant_leave (GtkEventControllerMotion *c, TesseraWindow *self)
+{
+  self->hover_variant = -1;
+  if (self->pending)
+    tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants,
+                                                                 self->selected_variant));
+}
+
+int
+tessera_window_get_previewed_variant (TesseraWindow *self)
+{
+  if (!self->pending)
+    return -1;
+  return self->hover_variant >= 0 ? self->hover_variant : (int) self->selected_variant;
 }
 
 static void
@@ -280,6 +365,11 @@ show_variants (TesseraWindow *self)
     else
       group = GTK_TOGGLE_BUTTON (b);
     g_signal_connect (b, "toggled", G_CALLBACK (on_variant_toggled), self);
+    /* Hovering previews a variant without choosing it. */
+    GtkEventController *motion = gtk_event_controller_motion_new ();
+    g_signal_connect (motion, "enter", G_CALLBACK (on_variant_enter), self);
+    g_signal_connect (motion, "leave", G_CALLBACK (on_variant_leave), self);
+    gtk_widget_add_controller (b, motion);
     gtk_box_append (self->variants_box, b);
   }
   gtk_revealer_set_reveal_child (self->variants_revealer, TRUE);
@@ -291,6 +381,7 @@ static void
 finish_running (TesseraWindow *self)
 {
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->running_params, tessera_params_free);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   tessera_canvas_set_progress (self->canvas, NULL, NULL);
 }
@@ -311,20 +402,20 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   finish_running (self);
   if (!res) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      toast (self, error->message);
+      tessera_window_toast (self, error->message);
   } else if (res->width != tessera_document_get_width (self->document)
              || res->height != tessera_document_get_height (self->document)) {
-    toast (self, _("The picture changed size while the request ran; result dropped"));
+    tessera_window_toast (self, _("The picture changed size while the request ran; result dropped"));
     tessera_job_result_free (res);
   } else {
-    clear_pending (self);
+    tessera_window_clear_pending (self);
     self->pending = res;
     self->pending_params = g_steal_pointer (&params);
     self->selected_variant = 0;
     show_variants (self);
   }
   tessera_params_free (params);
-  update_actions (self);
+  tessera_window_update_actions (self);
   start_next (self);
 }
 
@@ -339,12 +430,13 @@ start_next (TesseraWindow *self)
   self->progress_steps = 0;
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  self->running_params = tessera_params_copy (req->params);
   TesseraParams *params = tessera_params_copy (req->params);
   g_object_set_data_full (G_OBJECT (self->cancellable), "params", params,
                           (GDestroyNotify) tessera_params_free);
   tessera_engine_run_async (self->engine, req, self->cancellable, on_progress, self, on_run_done,
                             g_object_ref (self));
-  update_actions (self);
+  tessera_window_update_actions (self);
 }
 
 static void
@@ -355,7 +447,7 @@ action_generate (GSimpleAction *a, GVariant *param, gpointer data)
   if (tessera_mode_uses_mask (p->mode)) {
     TesseraMaskBuf *m = tessera_document_get_mask (self->document);
     if (tessera_mask_count (m, 1) == 0) {
-      toast (self, _("Paint a mask first: it marks what to change"));
+      tessera_window_toast (self, _("Paint a mask first: it marks what to change"));
       return;
     }
   }
@@ -366,9 +458,9 @@ action_generate (GSimpleAction *a, GVariant *param, gpointer data)
                                               tessera_document_get_height (self->document),
                                               rgba, mask));
   if (self->cancellable)
-    toast (self, _("Queued after the running request"));
+    tessera_window_toast (self, _("Queued after the running request"));
   start_next (self);
-  update_actions (self);
+  tessera_window_update_actions (self);
 }
 
 static void
@@ -380,7 +472,25 @@ action_cancel (GSimpleAction *a, GVariant *param, gpointer data)
     g_cancellable_cancel (self->cancellable);
     finish_running (self);
   }
-  update_actions (self);
+  tessera_window_update_actions (self);
+}
+
+/* One request: 0 is the running one (the next starts), n the n-th queued. */
+static void
+action_cancel_request (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  guint i = g_variant_get_uint32 (param);
+  if (i == 0) {
+    if (!self->cancellable)
+      return;
+    g_cancellable_cancel (self->cancellable);
+    finish_running (self);
+    start_next (self);
+  } else if (i - 1 < g_queue_get_length (&self->queue)) {
+    tessera_job_request_free (g_queue_pop_nth (&self->queue, i - 1));
+  }
+  tessera_window_update_actions (self);
 }
 
 static void
@@ -407,23 +517,27 @@ action_apply (GSimpleAction *a, GVariant *param, gpointer data)
     return;
   GBytes *v = g_ptr_array_index (self->pending->variants, self->selected_variant);
   if (!tessera_document_composite_rgba (self->document, v, NULL, &error)) {
-    toast (self, error->message);
+    tessera_window_toast (self, error->message);
     return;
   }
   const TesseraParams *p = self->pending_params;
   g_autofree char *label = p && *p->prompt
                                ? g_strdup_printf ("%s: %s", tessera_mode_label (p->mode), p->prompt)
                                : g_strdup (tessera_mode_label (p ? p->mode : 0));
-  commit (self, TESSERA_ENTRY_GENERATE, label, TESSERA_CHANGE_IMAGE, p, self->pending);
-  clear_pending (self);
-  update_actions (self);
+  /* The mask did its job: clearing it in the same step takes the overlay off the result,
+   * and Undo brings both back. */
+  tessera_document_mask_clear (self->document);
+  tessera_window_commit (self, TESSERA_ENTRY_GENERATE, label,
+                         TESSERA_CHANGE_IMAGE | TESSERA_CHANGE_MASK, p, self->pending);
+  tessera_window_clear_pending (self);
+  tessera_window_update_actions (self);
 }
 
 static void
 action_discard (GSimpleAction *a, GVariant *param, gpointer data)
 {
-  clear_pending (data);
-  update_actions (data);
+  tessera_window_clear_pending (data);
+  tessera_window_update_actions (data);
 }
 
 /* ---- undo ---- */
@@ -531,7 +645,7 @@ action_mask (GSimpleAction *a, GVariant *param, gpointer data)
     tessera_document_mask_invert (self->document);
     label = _("Invert mask");
   }
-  commit (self, TESSERA_ENTRY_MASK, label, TESSERA_CHANGE_MASK, NULL, NULL);
+  tessera_window_commit (self, TESSERA_ENTRY_MASK, label, TESSERA_CHANGE_MASK, NULL, NULL);
 }
 
 static void
@@ -545,7 +659,7 @@ action_show_mask (GSimpleAction *a, GVariant *param, gpointer data)
 static void
 on_stroke_finished (TesseraCanvas *canvas, TesseraWindow *self)
 {
-  commit (self, TESSERA_ENTRY_MASK,
+  tessera_window_commit (self, TESSERA_ENTRY_MASK,
           tessera_canvas_get_brush (canvas)->erase ? _("Erase mask") : _("Paint mask"),
           TESSERA_CHANGE_MASK, NULL, NULL);
 }
@@ -562,10 +676,11 @@ action_extend (GSimpleAction *a, GVariant *param, gpointer data)
     if (g_str_equal (side, sides[i]))
       e[i] = EXTEND_STEP;
   if (!tessera_document_extend (self->document, e[0], e[1], e[2], e[3], &error)) {
-    toast (self, error->message);
+    tessera_window_toast (self, error->message);
     return;
   }
-  commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE, NULL, NULL);
+  tessera_window_commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE,
+                         NULL, NULL);
   /* The new border is the mask: Outpaint is the natural next step. */
   g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
                                       g_variant_new_string ("outpaint"));
@@ -583,6 +698,13 @@ action_mode (GSimpleAction *a, GVariant *param, gpointer data)
     gtk_drop_down_set_selected (self->mode_dropdown, mode);
 }
 
+void
+tessera_window_set_mode (TesseraWindow *self, TesseraMode mode)
+{
+  g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
+                                      g_variant_new_string (tessera_mode_to_id (mode)));
+}
+
 static void
 on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, TesseraWindow *self)
 {
@@ -593,27 +715,103 @@ on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, TesseraWindow *self)
 }
 
 static void
+set_compare_state (TesseraWindow *self, gboolean on)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), "compare");
+  g_simple_action_set_state (G_SIMPLE_ACTION (a), g_variant_new_boolean (on));
+}
+
+/* Compares the document with an entry's picture (variant < 0) or one of its variants. */
+gboolean
+tessera_window_compare_with (TesseraWindow *self, TesseraHistoryEntry *entry, int variant)
+{
+  TesseraState *s = tessera_history_entry_get_state (entry);
+  if (s->width != tessera_document_get_width (self->document)
+      || s->height != tessera_document_get_height (self->document)) {
+    tessera_window_toast (self, _("That step has a different size"));
+    return FALSE;
+  }
+  g_autoptr (GBytes) before = NULL;
+  if (variant < 0)
+    before = tessera_state_dup_rgba (s);
+  else if ((guint) variant < tessera_history_entry_get_n_variants (entry))
+    before = g_bytes_ref (tessera_history_entry_get_variant (entry, variant));
+  if (!before)
+    return FALSE;
+  tessera_canvas_set_compare (self->canvas, before);
+  set_compare_state (self, TRUE);
+  return TRUE;
+}
+
+static void
 action_compare (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  gboolean on = g_variant_get_boolean (param);
-  TesseraState *before = NULL;
   guint pos = tessera_history_get_position (self->history);
-  if (on && pos > 0) {
-    g_autoptr (TesseraHistoryEntry) prev = g_list_model_get_item (G_LIST_MODEL (self->history),
-                                                                  pos - 1);
-    before = tessera_history_entry_get_state (prev);
-    if (before->width != tessera_document_get_width (self->document)
-        || before->height != tessera_document_get_height (self->document)) {
-      toast (self, _("The previous step has a different size"));
-      on = FALSE;
-    } else {
-      tessera_canvas_set_compare (self->canvas, before->image);
+  /* With variants on show: the previewed variant against the picture as it is. */
+  if (g_variant_get_boolean (param) && self->pending) {
+    g_autoptr (GBytes) before = tessera_document_get_rgba (self->document);
+    if (before) {
+      tessera_canvas_set_compare (self->canvas, before);
+      set_compare_state (self, TRUE);
+      return;
     }
   }
-  if (!on)
-    tessera_canvas_set_compare (self->canvas, NULL);
-  g_simple_action_set_state (a, g_variant_new_boolean (on));
+  /* Otherwise against the step before. */
+  if (g_variant_get_boolean (param) && pos > 0) {
+    g_autoptr (TesseraHistoryEntry) prev = g_list_model_get_item (G_LIST_MODEL (self->history),
+                                                                  pos - 1);
+    if (tessera_window_compare_with (self, prev, -1))
+      return;
+  }
+  tessera_canvas_set_compare (self->canvas, NULL);
+  set_compare_state (self, FALSE);
+}
+
+static void
+action_compare_with (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  guint index;
+  int variant;
+  g_variant_get (param, "(ui)", &index, &variant);
+  g_autoptr (TesseraHistoryEntry) e = g_list_model_get_item (G_LIST_MODEL (self->history), index);
+  if (e)
+    tessera_window_compare_with (self, e, variant);
+}
+
+static void
+action_side_by_side (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_simple_action_set_state (a, param);
+  tessera_canvas_set_side_by_side (self->canvas, g_variant_get_boolean (param));
+}
+
+/* Puts an entry's request back into the request bar, ready to run again or tweak. */
+void
+tessera_window_reuse_params (TesseraWindow *self, const TesseraParams *p)
+{
+  tessera_window_set_mode (self, p->mode);
+  gtk_editable_set_text (GTK_EDITABLE (self->prompt_entry), p->prompt);
+  gtk_editable_set_text (GTK_EDITABLE (self->negative_entry), p->negative_prompt);
+  gtk_check_button_set_active (self->random_seed_check, FALSE);
+  gtk_spin_button_set_value (self->seed_spin, p->seed);
+  gtk_spin_button_set_value (self->variants_spin, p->n_variants);
+  gtk_spin_button_set_value (self->steps_spin, p->steps);
+  gtk_spin_button_set_value (self->guidance_spin, p->guidance);
+  gtk_range_set_value (GTK_RANGE (self->strength_scale), p->strength);
+  gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
+}
+
+static void
+action_reuse_params (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  TesseraWindow *self = data;
+  g_autoptr (TesseraHistoryEntry) e = g_list_model_get_item (G_LIST_MODEL (self->history),
+                                                             g_variant_get_uint32 (param));
+  if (e && tessera_history_entry_get_params (e))
+    tessera_window_reuse_params (self, tessera_history_entry_get_params (e));
 }
 
 static void
@@ -635,22 +833,25 @@ on_image_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GBytes) rgba = tessera_image_load_finish (result, &w, &h, &error);
   if (!rgba || !tessera_document_set_rgba (self->document, g_bytes_get_data (rgba, NULL), w, h,
                                            w * 4, &error)) {
-    toast (self, error->message);
+    tessera_window_toast (self, error->message);
     return;
   }
   GFile *file = g_object_get_data (G_OBJECT (result), "file");
   g_autofree char *name = file ? g_file_get_basename (file) : g_strdup (_("Image"));
   g_autofree char *label = g_strdup_printf (_("Opened %s"), name);
-  commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
-  clear_pending (self);
+  tessera_window_commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
+  tessera_window_clear_pending (self);
   if (current_mode (self) == TESSERA_MODE_GENERATE)
-    g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
-                                        g_variant_new_string ("inpaint"));
+    tessera_window_set_mode (self, TESSERA_MODE_INPAINT);
   tessera_canvas_zoom_fit (self->canvas);
+  if (file) {
+    g_autofree char *uri = g_file_get_uri (file);
+    gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
+  }
 }
 
 void
-tessera_window_open_file (TesseraWindow *self, GFile *file)
+tessera_window_open_picture (TesseraWindow *self, GFile *file)
 {
   tessera_image_load_async (file, NULL, on_image_loaded, g_object_ref (self));
 }
@@ -677,6 +878,8 @@ action_open (GSimpleAction *a, GVariant *param, gpointer data)
   gtk_file_filter_add_mime_type (f, "image/png");
   gtk_file_filter_add_mime_type (f, "image/jpeg");
   gtk_file_filter_add_mime_type (f, "image/webp");
+  gtk_file_filter_add_mime_type (f, "image/openraster");
+  gtk_file_filter_add_pattern (f, "*.ora");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d), f);
   g_object_unref (f);
   g_signal_connect (d, "response", G_CALLBACK (on_open_response), self);
@@ -697,7 +900,7 @@ export_to (TesseraWindow *self, GFile *file)
   g_autoptr (GBytes) rgba = tessera_document_get_rgba (self->document);
   if (!rgba || !tessera_image_save (file, rgba, tessera_document_get_width (self->document),
                                     tessera_document_get_height (self->document), &error))
-    toast (self, error ? error->message : _("Not enough memory to export"));
+    tessera_window_toast (self, error ? error->message : _("Not enough memory to export"));
 }
 
 static void
@@ -729,27 +932,13 @@ action_export_file (GSimpleAction *a, GVariant *param, gpointer data)
   export_to (data, file);
 }
 
-static gboolean
-on_drop (GtkDropTarget *target, const GValue *value, double x, double y, TesseraWindow *self)
-{
-  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST)) {
-    GSList *files = g_value_get_boxed (value);
-    if (!files)
-      return FALSE;
-    tessera_window_open_file (self, files->data);
-    return TRUE;
-  }
-  toast (self, _("That doesn’t look like an image"));
-  return FALSE;
-}
-
 /* ---- engine state ---- */
 
 static void
 on_engine_state (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
 {
   adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (engine));
-  update_actions (self);
+  tessera_window_update_actions (self);
 }
 
 /* ---- life cycle ---- */
@@ -773,11 +962,15 @@ static const GActionEntry win_actions[] = {
   { "show-mask", NULL, NULL, "true", action_show_mask },
   { "generate", action_generate },
   { "cancel", action_cancel },
+  { "cancel-request", action_cancel_request, "u" },
   { "apply", action_apply },
   { "discard", action_discard },
   { "select-variant", action_select_variant, "u" },
   { "mode", NULL, "s", "'generate'", action_mode },
   { "compare", NULL, NULL, "false", action_compare },
+  { "compare-with", action_compare_with, "(ui)" },
+  { "side-by-side", NULL, NULL, "false", action_side_by_side },
+  { "reuse-params", action_reuse_params, "u" },
   { "show-history", NULL, NULL, "false", action_show_history },
   { "extend", action_extend, "s" },
 };
@@ -826,7 +1019,7 @@ setup_with_app (TesseraWindow *self, TesseraApplication *app)
   gtk_spin_button_set_value (self->variants_spin,
                              g_settings_get_int (self->settings, "variants"));
   apply_brush (self);
-  update_actions (self);
+  tessera_window_update_actions (self);
 }
 
 static void
@@ -836,8 +1029,10 @@ tessera_window_dispose (GObject *object)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->running_params, tessera_params_free);
   g_queue_clear_full (&self->queue, (GDestroyNotify) tessera_job_request_free);
-  clear_pending (self);
+  tessera_window_clear_pending (self);
+  tessera_window_files_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_WINDOW);
   G_OBJECT_CLASS (tessera_window_parent_class)->dispose (object);
 }
@@ -886,6 +1081,9 @@ tessera_window_class_init (TesseraWindowClass *klass)
   CHILD (size_adjustment);
   CHILD (hardness_adjustment);
   CHILD (zoom_button);
+  CHILD (queue_button);
+  CHILD (recent_menu);
+  CHILD (queue_list);
 #undef CHILD
 
   /* Bubble-phase bindings: text fields see these keys first and keep their own undo. */
@@ -907,6 +1105,7 @@ tessera_window_init (TesseraWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
                                    self);
   g_queue_init (&self->queue);
+  self->hover_variant = -1;
 
   /* A square blank canvas of the model's usual size: Generate works right away. */
   self->document = tessera_document_new (512, 512, &error);
@@ -932,10 +1131,10 @@ tessera_window_init (TesseraWindow *self)
   setup_mode_dropdown (self);
   on_zoom_changed (self->canvas, self);
 
-  GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
-  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST }, 1);
-  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->canvas), GTK_EVENT_CONTROLLER (drop));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), tessera_window_file_actions,
+                                   tessera_window_n_file_actions, self);
+  tessera_window_files_init (self);
+  tessera_window_dnd_init (self);
 
   gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
 }

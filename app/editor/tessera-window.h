@@ -20,13 +20,36 @@ GtkWidget       *tessera_window_get_prompt_entry (TesseraWindow *self);
 
 /* Request state, for the UI and tests. */
 gboolean tessera_window_is_running (TesseraWindow *self);
+/* Requests waiting behind the running one. */
+guint    tessera_window_get_n_queued (TesseraWindow *self);
+/* The request whose variants wait for Apply or Discard; NULL if none. */
+const TesseraParams *tessera_window_get_pending_params (TesseraWindow *self);
 /* Variants of the last finished request still waiting for Apply or Discard. */
 guint    tessera_window_get_n_pending_variants (TesseraWindow *self);
+/* The pending variant shown on the canvas (hovered, else selected); -1 without variants. */
+int      tessera_window_get_previewed_variant (TesseraWindow *self);
+/* Compare the picture with an entry's (variant < 0) or one of its variants. */
+gboolean tessera_window_compare_with (TesseraWindow *self, TesseraHistoryEntry *entry,
+                                      int variant);
 /* Steps reported by the running or last request. */
 int      tessera_window_get_progress_steps (TesseraWindow *self);
 
-/* Loads a picture in the background; ::notify of the history tells when it is in. */
+/* Loads a picture or an .ora project in the background; ::notify of the history tells when
+ * it is in. */
 void tessera_window_open_file (TesseraWindow *self, GFile *file);
+
+/* Projects. The file saved to or opened, NULL for a new picture. */
+GFile   *tessera_window_get_file (TesseraWindow *self);
+gboolean tessera_window_is_dirty (TesseraWindow *self);
+/* Whether a project load or save (user or autosave) is still running. */
+gboolean tessera_window_is_busy_with_files (TesseraWindow *self);
+/* The Open Recent submenu: projects and pictures opened or saved here, newest first. */
+GMenuModel *tessera_window_get_recent_menu (TesseraWindow *self);
+/* Autosave right away instead of after the usual pause; TRUE when a save started. */
+gboolean tessera_window_autosave (TesseraWindow *self);
+const char *tessera_window_get_autosave_path (TesseraWindow *self);
+/* At start: asks whether to recover the newest autosave a crash left; NULL if none. */
+AdwMessageDialog *tessera_window_offer_recovery (TesseraWindow *self);
 /* The Ctrl+Z handler: undoes the picture unless a text field has the focus, where the
  * field keeps its own undo. Returns whether it handled the key. */
 gboolean tessera_window_undo_shortcut (TesseraWindow *self, gboolean redo);

@@ -114,6 +114,8 @@ cpu_describe (TsBackend *be)
   g_string_append_printf (s, "  threads: %d (of %d cores)\n", ts_cpu_backend_threads (be),
                           omp_get_num_procs ());
   g_string_append_printf (s, "  OpenBLAS: %s\n", openblas_get_config ());
+  g_string_append_printf (s, "  memory budget: %.1f GiB\n",
+                          ts_backend_get_memory_budget (be) / 1073741824.0);
   g_string_append (s, "  CPU features:");
   __builtin_cpu_init ();
   static const char *const features[] = { "sse4.2", "avx", "avx2", "fma", "f16c", "avx512f" };

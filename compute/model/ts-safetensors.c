@@ -60,8 +60,10 @@ corrupt (GError **error, const TsSafetensors *st, const char *format, ...)
 {
   va_list args;
   va_start (args, format);
-  g_autofree char *msg = g_strdup_vprintf (format, args);
+  g_autofree char *raw = g_strdup_vprintf (format, args);
   va_end (args);
+  /* Parser messages quote the file's bytes: keep the message valid UTF-8 for the UI. */
+  g_autofree char *msg = g_utf8_make_valid (raw, -1);
   g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT, "%s: %s", st->path, msg);
   return FALSE;
 }

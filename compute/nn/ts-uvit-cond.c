@@ -43,6 +43,47 @@ ts_uvit_cond_batch (const TsUvitCond *c)
   return c->batch;
 }
 
+static UvitMod *
+mods_slice (const UvitMod *mods, int count, int first, int n)
+{
+  UvitMod *out = g_new0 (UvitMod, count);
+  for (int i = 0; i < count; i++) {
+    out[i].scale1p = ts_tensor_slice (mods[i].scale1p, 0, first, n);
+    out[i].shift = ts_tensor_slice (mods[i].shift, 0, first, n);
+  }
+  return out;
+}
+
+static UvitKV *
+kvs_slice (const UvitKV *kvs, int count, int first, int n)
+{
+  UvitKV *out = g_new0 (UvitKV, count);
+  for (int i = 0; i < count; i++) {
+    out[i].k = ts_tensor_slice (kvs[i].k, 0, first, n);
+    out[i].v = ts_tensor_slice (kvs[i].v, 0, first, n);
+  }
+  return out;
+}
+
+TsUvitCond *
+ts_uvit_cond_slice (const TsUvitCond *c, int first, int n)
+{
+  if (first < 0 || n < 1 || first > c->batch - n)
+    return NULL;
+  TsUvitCond *s = g_new0 (TsUvitCond, 1);
+  s->model = c->model;
+  s->batch = n;
+  s->n_res = c->n_res;
+  s->n_layers = c->n_layers;
+  s->down_mod = mods_slice (c->down_mod, c->n_res, first, n);
+  s->up_mod = mods_slice (c->up_mod, c->n_res, first, n);
+  s->down_kv = kvs_slice (c->down_kv, 2 * c->n_res, first, n);
+  s->up_kv = kvs_slice (c->up_kv, 2 * c->n_res, first, n);
+  s->layer_mod = mods_slice (c->layer_mod, 3 * c->n_layers, first, n);
+  s->layer_kv = kvs_slice (c->layer_kv, c->n_layers, first, n);
+  return s;
+}
+
 /* linear(silu(c)) → [scale | shift], kept as (1 + scale) and shift, each [B, 1, D]. */
 static void
 make_mod (TsBackend *be, TsTensor *silu_c, TsTensor *weight, UvitMod *mod)

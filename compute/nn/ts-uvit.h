@@ -49,6 +49,9 @@ TsUvitCond *ts_uvit_cond_new_projected (TsUvit *m, TsTensor *projected, TsTensor
 void        ts_uvit_cond_free (TsUvitCond *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsUvitCond, ts_uvit_cond_free)
 int         ts_uvit_cond_batch (const TsUvitCond *c);
+/* Rows [first, first + n) of a context, as views (no copy): lets a caller run a batch in
+ * smaller pieces when the whole does not fit in memory. NULL when the range is invalid. */
+TsUvitCond *ts_uvit_cond_slice (const TsUvitCond *c, int first, int n);
 
 /* ids: host [batch, h, w] token ids in [0, vocab_size) with batch = the context's batch;
  * h and w must be even for a model that downsamples. Returns the logits f32

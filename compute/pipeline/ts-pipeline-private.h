@@ -24,7 +24,17 @@ struct _TsPipeline {
   int               native;       /* native image side, pixels */
   int               mask_id, codebook_size;
   double            load_seconds;
+  /* Resource fallbacks (see ts_pipeline_run). */
+  gboolean          force_split_cfg; /* tests: always run CFG halves separately */
+  gboolean          split_cfg;       /* this request runs CFG halves separately */
+  gboolean          cpu_fallback;
+  TsBackend        *fallback_be;     /* created on the first fallback */
+  TsPipeline       *fallback;
+  GString          *notices;         /* this request's fallbacks, for the result */
 };
+
+/* Records what the request does differently from what was asked (a fallback). */
+void ts_pipeline_notice (TsPipeline *p, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* ---- images ---- */
 gsize    ts_image_bytes (const TsImage *image);

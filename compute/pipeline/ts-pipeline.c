@@ -3,6 +3,7 @@
 #include "ts-pipeline-private.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 double
@@ -18,6 +19,8 @@ ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error)
   double t0 = ts_pipeline_now ();
   g_autoptr (TsPipeline) p = g_new0 (TsPipeline, 1);
   p->be = backend;
+  p->cpu_fallback = TRUE;
+  p->notices = g_string_new (NULL);
   p->folder = ts_model_folder_open (model_dir, NULL, error);
   if (!p->folder)
     return NULL;
@@ -53,7 +56,34 @@ ts_pipeline_free (TsPipeline *p)
   g_clear_pointer (&p->uvit, ts_uvit_free);
   g_clear_pointer (&p->clip, ts_clip_text_free);
   g_clear_pointer (&p->folder, ts_model_folder_free);
+  g_clear_pointer (&p->fallback, ts_pipeline_free);
+  g_clear_pointer (&p->fallback_be, ts_backend_free);
+  if (p->notices)
+    g_string_free (p->notices, TRUE);
   g_free (p);
+}
+
+void
+ts_pipeline_set_cpu_fallback (TsPipeline *p, gboolean enabled)
+{
+  p->cpu_fallback = enabled;
+}
+
+TsBackend *
+ts_pipeline_backend (TsPipeline *p)
+{
+  return p->be;
+}
+
+void
+ts_pipeline_notice (TsPipeline *p, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  if (p->notices->len > 0)
+    g_string_append (p->notices, "; ");
+  g_string_append_vprintf (p->notices, format, args);
+  va_end (args);
 }
 
 int
@@ -140,6 +170,7 @@ ts_pipeline_result_free (TsPipelineResult *res)
   g_free (res->tokens);
   g_free (res->seeds);
   ts_image_free (res->grown_mask);
+  g_free (res->notice);
   g_free (res);
 }
 
@@ -280,6 +311,63 @@ check_cancelled (GCancellable *cancellable, GError **error)
   return FALSE;
 }
 
+static float *
+forward_rows (TsPipeline *p, const TsUvitCond *cond, const int32_t *input, int h, int w,
+              GError **error)
+{
+  g_autoptr (TsTensor) logits = ts_uvit_forward (p->uvit, cond, input, h, w, error);
+  return logits ? ts_tensor_read_f32 (logits, error) : NULL;
+}
+
+/* The CFG batch [uncond…, cond…] in two halves, one after the other: half the activations. */
+static float *
+forward_halves (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const int32_t *input,
+                GError **error)
+{
+  gsize half = (gsize) l->rows * l->h * l->w;
+  gsize half_logits = half * (gsize) l->schedule->codebook_size;
+  float *logits = g_try_new (float, 2 * half_logits);
+  if (!logits) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory for logits");
+    return NULL;
+  }
+  for (int i = 0; i < 2; i++) {
+    g_autoptr (TsUvitCond) part = ts_uvit_cond_slice (cond, i * l->rows, l->rows);
+    g_autofree float *out = part ? forward_rows (p, part, input + i * half, l->h, l->w, error)
+                                 : NULL;
+    if (!out) {
+      if (!part)
+        g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "bad CFG batch");
+      g_free (logits);
+      return NULL;
+    }
+    memcpy (logits + i * half_logits, out, half_logits * sizeof (float));
+  }
+  return logits;
+}
+
+/* One transformer pass over every row. When the batched CFG pass runs out of memory the
+ * halves are run separately, for this step and the rest of the request. */
+static float *
+step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const int32_t *input,
+             GError **error)
+{
+  if (l->cfg && p->split_cfg)
+    return forward_halves (p, cond, l, input, error);
+  GError *local = NULL;
+  float *logits = forward_rows (p, cond, input, l->h, l->w, &local);
+  if (logits || !l->cfg || !g_error_matches (local, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)) {
+    if (local)
+      g_propagate_error (error, local);
+    return logits;
+  }
+  ts_pipeline_notice (p, "the guided batch did not fit in memory (%s); running its "
+                      "conditional and unconditional halves separately", local->message);
+  g_error_free (local);
+  p->split_cfg = TRUE;
+  return forward_halves (p, cond, l, input, error);
+}
+
 gboolean
 ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int32_t *tokens,
                     GError **error)
@@ -303,10 +391,7 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
       return FALSE;
     for (int i = 0; i < in_rows; i++)
       memcpy (input + (gsize) i * L, work + (gsize) (i % l->rows) * L, L * sizeof (int32_t));
-    g_autoptr (TsTensor) logits_t = ts_uvit_forward (p->uvit, cond, input, l->h, l->w, error);
-    if (!logits_t)
-      return FALSE;
-    g_autofree float *logits = ts_tensor_read_f32 (logits_t, error);
+    g_autofree float *logits = step_logits (p, cond, l, input, error);
     if (!logits)
       return FALSE;
     if (l->cfg)
@@ -402,6 +487,85 @@ validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   return TRUE;
 }
 
+static TsPipelineResult *
+run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+{
+  p->split_cfg = p->force_split_cfg;
+  g_string_truncate (p->notices, 0);
+  if (ts_backend_is_lost (p->be)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_DEVICE, "%s: the device was lost earlier and "
+                 "cannot run anything more", ts_backend_name (p->be));
+    return NULL;
+  }
+  switch (r->mode) {
+  case TS_MODE_GENERATE: return ts_pipeline_run_generate (p, r, error);
+  case TS_MODE_RESTYLE: return ts_pipeline_run_restyle (p, r, error);
+  case TS_MODE_EDIT: return ts_pipeline_run_edit (p, r, error);
+  case TS_MODE_INPAINT:
+  case TS_MODE_OUTPAINT:
+  case TS_MODE_BACKGROUND: return ts_pipeline_run_masked (p, r, error);
+  default:
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
+    return NULL;
+  }
+}
+
+/* Out of memory or a lost device on a GPU: the CPU backend may still do it. */
+static gboolean
+cpu_may_help (TsPipeline *p, const GError *e)
+{
+  return p->cpu_fallback && ts_backend_kind (p->be) != TS_BACKEND_CPU &&
+         (g_error_matches (e, TS_ERROR, TS_ERROR_OUT_OF_MEMORY) ||
+          g_error_matches (e, TS_ERROR, TS_ERROR_DEVICE));
+}
+
+static TsPipeline *
+fallback_pipeline (TsPipeline *p, GError **error)
+{
+  if (!p->fallback) {
+    p->fallback_be = ts_backend_new_cpu (0, error);
+    if (!p->fallback_be)
+      return NULL;
+    p->fallback = ts_pipeline_new (p->fallback_be, ts_model_folder_path (p->folder), error);
+    if (!p->fallback) {
+      g_clear_pointer (&p->fallback_be, ts_backend_free);
+      return NULL;
+    }
+    p->fallback->cpu_fallback = FALSE;
+  }
+  p->fallback->force_split_cfg = p->force_split_cfg;
+  return p->fallback;
+}
+
+/* The request again on the CPU backend, after `gpu_error` (consumed). */
+static TsPipelineResult *
+run_on_cpu (TsPipeline *p, const TsPipelineRequest *r, GError *gpu_error, GError **error)
+{
+  GError *local = NULL;
+  TsPipelineResult *res = NULL;
+  TsPipeline *cpu = fallback_pipeline (p, &local);
+  if (cpu)
+    res = run_mode (cpu, r, &local);
+  if (!res) {
+    if (g_error_matches (local, TS_ERROR, TS_ERROR_CANCELLED))
+      g_propagate_error (error, g_steal_pointer (&local));
+    else
+      g_set_error (error, gpu_error->domain, gpu_error->code, "%s; the CPU backend failed "
+                   "too: %s", gpu_error->message, local->message);
+    g_clear_error (&local);
+    g_error_free (gpu_error);
+    return NULL;
+  }
+  g_string_truncate (p->notices, 0);
+  ts_pipeline_notice (p, "%s; the request ran on the CPU backend instead",
+                      gpu_error->message);
+  if (cpu->notices->len > 0)
+    ts_pipeline_notice (p, "%s", cpu->notices->str);
+  res->backend = ts_backend_name (cpu->be);
+  g_error_free (gpu_error);
+  return res;
+}
+
 TsPipelineResult *
 ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 {
@@ -409,18 +573,17 @@ ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   if (!validate (p, r, error))
     return NULL;
   double t0 = ts_pipeline_now ();
-  TsPipelineResult *res = NULL;
-  switch (r->mode) {
-  case TS_MODE_GENERATE: res = ts_pipeline_run_generate (p, r, error); break;
-  case TS_MODE_RESTYLE: res = ts_pipeline_run_restyle (p, r, error); break;
-  case TS_MODE_EDIT: res = ts_pipeline_run_edit (p, r, error); break;
-  case TS_MODE_INPAINT:
-  case TS_MODE_OUTPAINT:
-  case TS_MODE_BACKGROUND: res = ts_pipeline_run_masked (p, r, error); break;
-  default:
-    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
-  }
+  GError *local = NULL;
+  TsPipelineResult *res = run_mode (p, r, &local);
   if (res)
+    res->backend = ts_backend_name (p->be);
+  else if (cpu_may_help (p, local))
+    res = run_on_cpu (p, r, g_steal_pointer (&local), error);
+  else
+    g_propagate_error (error, g_steal_pointer (&local));
+  if (res) {
     res->timings.total = ts_pipeline_now () - t0;
+    res->notice = p->notices->len > 0 ? g_strdup (p->notices->str) : NULL;
+  }
   return res;
 }

@@ -123,6 +123,9 @@ typedef struct {
   TsImage           *grown_mask;   /* inpaint modes: the region that may change (1 channel,
                                       255 inside), in output coordinates; else NULL */
   TsPipelineTimings  timings;
+  char              *notice;       /* what was done differently to get a result (a smaller
+                                      batch, the CPU backend), for the user; NULL if none */
+  const char        *backend;      /* name of the backend that made the images */
 } TsPipelineResult;
 
 void ts_pipeline_result_free (TsPipelineResult *result);
@@ -146,8 +149,23 @@ char       *ts_pipeline_describe (const TsPipeline *pipeline);
 double      ts_pipeline_load_seconds (const TsPipeline *pipeline);
 
 /* Runs one request. On cancellation returns NULL with TS_ERROR_CANCELLED; inputs are never
- * modified. */
+ * modified.
+ *
+ * Resource limits: when a step of classifier-free guidance does not fit in the backend's
+ * memory budget (or the device runs out of memory), the conditional and unconditional
+ * halves run one after the other. When the request still fails on a GPU backend with
+ * TS_ERROR_OUT_OF_MEMORY or TS_ERROR_DEVICE (a lost device), it is run again from the start
+ * on the CPU backend (the model is loaded there on the first fallback and kept). Either way
+ * the result's `notice` says what happened; a lost device stays lost, so later requests go
+ * straight to the CPU (check ts_backend_is_lost (ts_pipeline_backend (p)) to tell the user
+ * or to make a new pipeline on another device). */
 TsPipelineResult *ts_pipeline_run (TsPipeline *pipeline, const TsPipelineRequest *request,
                                    GError **error);
+
+/* Whether ts_pipeline_run may fall back to the CPU backend (default TRUE). When FALSE the
+ * GPU's error is returned as is. */
+void        ts_pipeline_set_cpu_fallback (TsPipeline *pipeline, gboolean enabled);
+/* The backend the pipeline was loaded on (not the fallback). */
+TsBackend  *ts_pipeline_backend (TsPipeline *pipeline);
 
 G_END_DECLS

@@ -9,7 +9,7 @@ vk_run_op (TsBackend *be, const TsOp *op, GError **error)
   gboolean ok;
 
   if (vk->lost) {
-    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, "Vulkan device lost");
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return FALSE;
   }
   if (be->profiling) {
@@ -125,6 +125,12 @@ vk_destroy (TsBackend *be)
   g_free (vk);
 }
 
+static gboolean
+vk_is_lost (TsBackend *be)
+{
+  return ((TsVkBackend *) be)->lost;
+}
+
 static const TsBackendClass vk_class = {
   .name = "vulkan",
   .destroy = vk_destroy,
@@ -140,6 +146,7 @@ static const TsBackendClass vk_class = {
   .profile = vk_profile,
   .profile_reset = vk_profile_reset,
   .measure_peak = ts_vk_measure_peak,
+  .is_lost = vk_is_lost,
 };
 
 TsBackend *
@@ -161,6 +168,8 @@ ts_vulkan_backend_new (int device_index, gboolean allow_cpu_device, GError **err
     return NULL;
   }
   vk->klass.name = vk->name;
+  if (!ts_memory_budget_from_env (TS_BACKEND_VULKAN, &vk->base.mem_budget))
+    vk->base.mem_budget = ts_vk_device_default_budget (vk);
   return &vk->base;
 }
 

@@ -8,6 +8,41 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TS_VK_PIN_LIBRARIES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TS_VK_PIN_LIBRARIES 1
+#endif
+#endif
+
+#ifdef TS_VK_PIN_LIBRARIES
+#include <dlfcn.h>
+#include <link.h>
+
+static int
+pin_library (struct dl_phdr_info *info, size_t size, void *data)
+{
+  if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0')
+    dlopen (info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+  return 0;
+}
+
+/* Sanitizer builds only: LeakSanitizer reports at exit, after the Vulkan loader has unloaded
+ * the driver and layers, whose frames would then read "<unknown module>" and no suppression
+ * (tests/lsan.supp) could name them. Keep every library loaded so far for good. */
+static void
+pin_loaded_libraries (void)
+{
+  dl_iterate_phdr (pin_library, NULL);
+}
+#else
+static void
+pin_loaded_libraries (void)
+{
+}
+#endif
+
 static gint validation_messages;
 
 guint
@@ -61,10 +96,20 @@ ts_vk_check (TsVkBackend *vk, VkResult result, const char *what, GError **error)
   if (result == VK_ERROR_OUT_OF_HOST_MEMORY || result == VK_ERROR_OUT_OF_DEVICE_MEMORY ||
       result == VK_ERROR_OUT_OF_POOL_MEMORY)
     code = TS_ERROR_OUT_OF_MEMORY;
-  if (result == VK_ERROR_DEVICE_LOST && vk != NULL)
-    vk->lost = TRUE;
-  g_set_error (error, TS_ERROR, code, "Vulkan: %s failed: %s (%d)", what,
-               ts_vk_result_string (result), (int) result);
+  if (result == VK_ERROR_DEVICE_LOST) {
+    if (vk != NULL)
+      vk->lost = TRUE;
+    g_set_error (error, TS_ERROR, code, "%s (%s failed: VK_ERROR_DEVICE_LOST)",
+                 TS_VK_LOST_MESSAGE, what);
+    return FALSE;
+  }
+  if (code == TS_ERROR_OUT_OF_MEMORY)
+    g_set_error (error, TS_ERROR, code, "Vulkan: out of %s memory in %s (%s)",
+                 result == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", what,
+                 ts_vk_result_string (result));
+  else
+    g_set_error (error, TS_ERROR, code, "Vulkan: %s failed: %s (%d)", what,
+                 ts_vk_result_string (result), (int) result);
   return FALSE;
 }
 
@@ -477,7 +522,7 @@ create_device (TsVkBackend *vk, GError **error)
     .features.shaderInt64 = f.f2.features.shaderInt64,
   };
 
-  const char *exts[4];
+  const char *exts[5];
   uint32_t n_exts = 0;
   vk->push_descriptors = device_extension_present (avail, n_ext, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) &&
                          !env_flag ("TESSERA_VK_DISABLE_PUSH_DESCRIPTOR");
@@ -487,6 +532,10 @@ create_device (TsVkBackend *vk, GError **error)
     exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
   if (device_extension_present (avail, n_ext, "VK_KHR_portability_subset"))
     exts[n_exts++] = "VK_KHR_portability_subset";
+  vk->memory_budget_ext = device_extension_present (avail, n_ext,
+                                                    VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  if (vk->memory_budget_ext)
+    exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
   g_free (avail);
 
   float priority = 1.0f;
@@ -516,10 +565,37 @@ gboolean
 ts_vk_device_init (TsVkBackend *vk, int device_index, gboolean allow_cpu_device,
                    GError **error)
 {
-  return load_volk (error) &&
-         create_instance (vk, error) &&
-         select_physical_device (vk, device_index, allow_cpu_device, error) &&
-         create_device (vk, error);
+  gboolean ok = load_volk (error) &&
+                create_instance (vk, error) &&
+                select_physical_device (vk, device_index, allow_cpu_device, error) &&
+                create_device (vk, error);
+  pin_loaded_libraries ();
+  return ok;
+}
+
+guint64
+ts_vk_device_default_budget (TsVkBackend *vk)
+{
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT,
+  };
+  VkPhysicalDeviceMemoryProperties2 mp = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
+    .pNext = vk->memory_budget_ext ? &budget : NULL,
+  };
+  vkGetPhysicalDeviceMemoryProperties2 (vk->physical, &mp);
+  uint32_t heap = UINT32_MAX;
+  for (uint32_t i = 0; i < mp.memoryProperties.memoryHeapCount; i++)
+    if ((mp.memoryProperties.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+        (heap == UINT32_MAX ||
+         mp.memoryProperties.memoryHeaps[i].size > mp.memoryProperties.memoryHeaps[heap].size))
+      heap = i;
+  if (heap == UINT32_MAX)
+    return 0;
+  /* The extension's budget already leaves room for other processes and the driver. */
+  if (vk->memory_budget_ext && budget.heapBudget[heap] > 0)
+    return budget.heapBudget[heap];
+  return mp.memoryProperties.memoryHeaps[heap].size / 4 * 3;
 }
 
 void
@@ -562,6 +638,8 @@ ts_vk_device_describe (TsVkBackend *vk)
   g_string_append_printf (s, "  memory: %s, largest device heap %.1f GiB, max allocation %.1f GiB\n",
                           vk->uma ? "unified (mapped directly)" : "dedicated (staged copies)",
                           heap / 1073741824.0, vk->max_allocation / 1073741824.0);
+  g_string_append_printf (s, "  memory budget: %.1f GiB%s\n", vk->base.mem_budget / 1073741824.0,
+                          vk->memory_budget_ext ? " (VK_EXT_memory_budget)" : "");
   g_string_append_printf (s, "  max storage binding: %" G_GUINT64_FORMAT " bytes",
                           (guint64) vk->device_max_storage_range);
   if (l->max_storage_range != vk->device_max_storage_range)

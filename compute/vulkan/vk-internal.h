@@ -59,7 +59,12 @@ struct _TsVkBackend {
   TsVkLimits     limits;
   VkDeviceSize device_max_storage_range; /* the real limit; limits holds the effective one */
 
-  /* vk-device.c */
+  /* What every op reports once the device is lost. */
+#define TS_VK_LOST_MESSAGE \
+  "Vulkan: the GPU device was lost (a driver reset or GPU fault); its work and memory are " \
+  "gone and this backend cannot continue: switch to the CPU backend"
+
+/* vk-device.c */
   VkInstance                       instance;
   VkDebugUtilsMessengerEXT         messenger;
   VkPhysicalDevice                 physical;
@@ -77,6 +82,7 @@ struct _TsVkBackend {
   VkDeviceSize                     max_allocation;
   gboolean                         validation;
   gboolean                         lost;
+  gboolean                         memory_budget_ext; /* VK_EXT_memory_budget enabled */
   char                            *name;
 
   /* vk-memory.c */
@@ -119,6 +125,9 @@ struct _TsVkBackend {
 gboolean ts_vk_device_init (TsVkBackend *vk, int device_index, gboolean allow_cpu_device,
                             GError **error);
 void     ts_vk_device_destroy (TsVkBackend *vk);
+/* The default memory budget: the device-local heap's budget (VK_EXT_memory_budget) or 3/4
+ * of that heap. */
+guint64  ts_vk_device_default_budget (TsVkBackend *vk);
 char    *ts_vk_device_describe (TsVkBackend *vk);
 const char *ts_vk_result_string (VkResult result);
 /* TRUE when result is VK_SUCCESS; else an error naming `what` (OOM codes → OUT_OF_MEMORY,

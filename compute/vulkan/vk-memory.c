@@ -5,6 +5,7 @@
  * in device-local memory and host access is staged through one host-visible buffer. When a
  * preferred type is exhausted the next is tried, down to plain host memory. */
 #include "vk-internal.h"
+#include "../ts-fault.h"
 
 #include <string.h>
 
@@ -114,14 +115,15 @@ create_buffer (TsVkBackend *vk, VkDeviceSize size, gboolean for_staging, VkBuffe
   guint n_prefs = for_staging ? G_N_ELEMENTS (staging_prefs)
                   : vk->uma ? G_N_ELEMENTS (uma_prefs) : G_N_ELEMENTS (discrete_prefs);
   VkMemoryPropertyFlags flags = 0;
-  r = allocate_memory (vk, &req, prefs, n_prefs, memory, &flags);
+  r = ts_fault_hit (TS_FAULT_VK_ALLOC) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+      : allocate_memory (vk, &req, prefs, n_prefs, memory, &flags);
   if (r != VK_SUCCESS) {
     vk->d.vkDestroyBuffer (vk->device, *buffer, NULL);
     *buffer = VK_NULL_HANDLE;
     if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
       g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY,
-                   "Vulkan: out of memory allocating %" G_GUINT64_FORMAT " bytes",
-                   (guint64) size);
+                   "Vulkan: the device is out of memory (allocating %.1f MiB)",
+                   size / 1048576.0);
     else
       ts_vk_check (vk, r, "vkAllocateMemory", error);
     return FALSE;
@@ -151,7 +153,7 @@ ts_vk_storage_new (TsBackend *be, size_t bytes, GError **error)
   VkDeviceSize size = round_up (MAX (bytes, 1), 16);
 
   if (vk->lost) {
-    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, "Vulkan device lost");
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return NULL;
   }
   if (size > vk->max_allocation || bytes > G_MAXSIZE - 16) {
@@ -295,7 +297,7 @@ check_host_access (TsVkBackend *vk, TsVkStorage *s, size_t offset, size_t n, GEr
     return FALSE;
   }
   if (vk->lost) {
-    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, "Vulkan device lost");
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return FALSE;
   }
   /* Recorded or running work may still read or write this buffer. */

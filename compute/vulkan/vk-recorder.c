@@ -13,6 +13,7 @@
  * dispatches may overlap. The lists survive submits, so the barrier in a later command
  * buffer orders it after the earlier one. */
 #include "vk-internal.h"
+#include "../ts-fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,14 @@ submit (TsVkBackend *vk, GError **error)
       .commandBufferCount = 1,
       .pCommandBuffers = &slot->cmd,
     };
-    r = vk->d.vkQueueSubmit (vk->queue, 1, &info, slot->fence);
+    if (ts_fault_hit (TS_FAULT_DEVICE_LOST)) {
+      /* As after a real loss, nothing submitted earlier may still be running when the
+       * buffers it uses are destroyed. */
+      vk->d.vkQueueWaitIdle (vk->queue);
+      r = VK_ERROR_DEVICE_LOST;
+    } else {
+      r = vk->d.vkQueueSubmit (vk->queue, 1, &info, slot->fence);
+    }
   }
   if (!ts_vk_check (vk, r, "vkQueueSubmit", error)) {
     /* The work is lost; what it held may go. */
@@ -339,7 +347,7 @@ check_dispatch (TsVkBackend *vk, const TsVkKernel *kernel, const char *name,
                 const uint32_t groups[3], GError **error)
 {
   if (vk->lost) {
-    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, "Vulkan device lost");
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return FALSE;
   }
   if (kernel == NULL) {

@@ -104,6 +104,32 @@ test_round_trip (void)
   g_assert_true (tessera_history_can_redo (h));
 }
 
+/* With a cache, unchanged pictures are encoded once; the file is the same either way, and
+ * pictures no longer in the project leave the cache. */
+static void
+test_png_cache (void)
+{
+  g_autoptr (TesseraProject) p = fixture_project (7, 11);
+  g_autoptr (GBytes) plain = tessera_project_encode (p, NULL);
+  g_assert_nonnull (plain);
+  g_autoptr (TesseraPngCache) cache = tessera_png_cache_new ();
+  p->cache = tessera_png_cache_ref (cache);
+  g_autoptr (GBytes) first = tessera_project_encode (p, NULL);
+  guint n = tessera_png_cache_get_size (cache);
+  /* 7 entries: 5 pictures (mask-only entries share one), 7 masks, 2 × 3 variants. */
+  g_assert_cmpuint (n, ==, 5 + 7 + 6);
+  g_autoptr (GBytes) second = tessera_project_encode (p, NULL);
+  g_assert_true (g_bytes_equal (plain, first));
+  g_assert_true (g_bytes_equal (first, second));
+  g_assert_cmpuint (tessera_png_cache_get_size (cache), ==, n);
+
+  g_autoptr (TesseraProject) small = fixture_project (2, 12);
+  small->cache = tessera_png_cache_ref (cache);
+  g_autoptr (GBytes) third = tessera_project_encode (small, NULL);
+  g_assert_nonnull (third);
+  g_assert_cmpuint (tessera_png_cache_get_size (cache), ==, 1 + 2);
+}
+
 /* What other OpenRaster readers check: "mimetype" is the first member, stored, so the
  * type can be read at a fixed offset; the layers and merged image are there. */
 static void
@@ -240,6 +266,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/project/round-trip", test_round_trip);
   g_test_add_func ("/project/layout", test_layout);
+  g_test_add_func ("/project/png-cache", test_png_cache);
   g_test_add_func ("/project/rejects-garbage", test_rejects_garbage);
   g_test_add_func ("/project/atomic-failure-keeps-old-file", test_atomic_failure_keeps_old_file);
   g_test_add_func ("/project/kill-during-saves", test_kill_during_saves);

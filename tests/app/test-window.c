@@ -1,10 +1,15 @@
 /* test-window.c — the editor in a real window (under Xvfb), driven through its actions, with
  * assertions on the document and screenshots written as test artifacts. */
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <math.h>
 #include <string.h>
 
 #include "tessera-application.h"
+#include "tessera-autosave.h"
+#include "tessera-preferences.h"
+#include "tessera-project.h"
 #include "tessera-window.h"
 
 static TesseraApplication *app;
@@ -49,11 +54,10 @@ mark_drawn (gboolean *drawn)
   *drawn = TRUE;
 }
 
-/* Render the window through its own renderer and write a PNG artifact. */
+/* Render a window through its own renderer and write a PNG artifact. */
 static GdkTexture *
-screenshot (const char *name)
+screenshot_of (GtkWidget *w, const char *name)
 {
-  GtkWidget *w = GTK_WIDGET (win);
   pump ();
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
   /* The paintable holds the widget's next drawn frame: wait for it. */
@@ -62,8 +66,10 @@ screenshot (const char *name)
   gulong id = g_signal_connect_swapped (paintable, "invalidate-contents",
                                         G_CALLBACK (mark_drawn), &drawn);
   gtk_widget_queue_draw (w);
-  while (!drawn)
-    g_main_context_iteration (NULL, TRUE);
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!drawn && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (drawn);
   g_signal_handler_disconnect (paintable, id);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, width, height);
@@ -80,6 +86,12 @@ screenshot (const char *name)
     g_test_message ("screenshot: %s", path);
   }
   return tex;
+}
+
+static GdkTexture *
+screenshot (const char *name)
+{
+  return screenshot_of (GTK_WIDGET (win), name);
 }
 
 static guint32 *
@@ -120,6 +132,25 @@ variance (GdkTexture *t)
     s2 += v * v;
   }
   return s2 / n - (s / n) * (s / n);
+}
+
+static GtkWidget *nth_of_type (GtkWidget *root, GType type, guint n);
+
+/* The n-th widget (depth first) with a CSS class. */
+static GtkWidget *
+find_widget_with_class (GtkWidget *w, const char *css_class, guint n)
+{
+  static guint seen;
+  if (w == GTK_WIDGET (win))
+    seen = 0;
+  if (gtk_widget_has_css_class (w, css_class) && seen++ == n)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c)) {
+    GtkWidget *found = find_widget_with_class (c, css_class, n);
+    if (found)
+      return found;
+  }
+  return NULL;
 }
 
 static void
@@ -322,6 +353,38 @@ test_inpaint_apply_undo (void)
   g_assert_true (g_bytes_equal (pending->image, before->image));
   g_autoptr (GdkTexture) shot = screenshot ("04-variants.png");
 
+  /* Hovering a variant previews it; leaving goes back to the selected one. */
+  GtkWidget *vb = find_widget_with_class (GTK_WIDGET (win), "variant-button", 1);
+  g_assert_nonnull (vb);
+  g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 0);
+  g_autoptr (GListModel) ctrls = gtk_widget_observe_controllers (vb);
+  GtkEventController *motion = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (ctrls); i++) {
+    g_autoptr (GObject) c = g_list_model_get_item (ctrls, i);
+    if (GTK_IS_EVENT_CONTROLLER_MOTION (c))
+      motion = GTK_EVENT_CONTROLLER (c);
+  }
+  g_assert_nonnull (motion);
+  g_autoptr (GdkTexture) shown0 = screenshot ("tmp.png");
+  g_signal_emit_by_name (motion, "enter", 5.0, 5.0);
+  g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 1);
+  g_autoptr (GdkTexture) hovered = screenshot ("tmp.png");
+  g_assert_cmpfloat (region_diff (shown0, hovered, GTK_WIDGET (tessera_window_get_canvas (win))),
+                     >, 0.1);
+  g_signal_emit_by_name (motion, "leave");
+  g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 0);
+
+  /* Compare with variants on show: the previewed variant against the picture as it is. */
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "compare",
+                                      g_variant_new_boolean (TRUE));
+  pump ();
+  tessera_canvas_set_split (tessera_window_get_canvas (win), 0.5);
+  g_autoptr (GdkTexture) vs_original = screenshot ("04b-variant-vs-original.png");
+  g_assert_cmpfloat (region_diff (shown0, vs_original, GTK_WIDGET (tessera_window_get_canvas (win))),
+                     >, 0.1);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "compare",
+                                      g_variant_new_boolean (FALSE));
+
   act ("select-variant", g_variant_new_uint32 (1));
   /* Applying drops the entries undone earlier and appends one. */
   guint n = tessera_history_get_position (h) + 1;
@@ -358,10 +421,59 @@ test_inpaint_apply_undo (void)
 }
 
 
+/* Compare against any entry or variant, slider or side by side; reuse an entry's request. */
+static void
+test_compare_and_reuse (void)
+{
+  TesseraHistory *h = tessera_window_get_history (win);
+  TesseraCanvas *c = tessera_window_get_canvas (win);
+  guint pos = tessera_history_get_position (h);
+  TesseraHistoryEntry *gen = tessera_history_get_current (h);
+  g_assert_cmpint (tessera_history_entry_get_kind (gen), ==, TESSERA_ENTRY_GENERATE);
+  g_autoptr (GdkTexture) plain = screenshot ("tmp.png");
+
+  /* The unselected variant against the applied one, with the slider in the middle. */
+  act ("compare-with", g_variant_new ("(ui)", pos, 0));
+  g_autoptr (GVariant) on = g_action_group_get_action_state (G_ACTION_GROUP (win), "compare");
+  g_assert_true (g_variant_get_boolean (on));
+  tessera_canvas_set_split (c, 0.5);
+  g_autoptr (GdkTexture) slider = screenshot ("13-compare-variant.png");
+  g_assert_cmpfloat (region_diff (plain, slider, GTK_WIDGET (c)), >, 0.1);
+
+  /* Side by side against the first, blank entry. */
+  act ("compare-with", g_variant_new ("(ui)", 0, -1));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "side-by-side",
+                                      g_variant_new_boolean (TRUE));
+  pump ();
+  g_assert_true (tessera_canvas_get_side_by_side (c));
+  g_autoptr (GdkTexture) sbs = screenshot ("14-side-by-side.png");
+  g_assert_cmpfloat (region_diff (slider, sbs, GTK_WIDGET (c)), >, 0.1);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "side-by-side",
+                                      g_variant_new_boolean (FALSE));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "compare",
+                                      g_variant_new_boolean (FALSE));
+  pump ();
+  g_assert_false (tessera_canvas_get_side_by_side (c));
+
+  /* Reuse: the request bar gets the entry's parameters back. */
+  GtkWidget *prompt = tessera_window_get_prompt_entry (win);
+  gtk_editable_set_text (GTK_EDITABLE (prompt), "something else");
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
+                                      g_variant_new_string ("restyle"));
+  act ("reuse-params", g_variant_new_uint32 (pos));
+  const TesseraParams *p = tessera_history_entry_get_params (gen);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (prompt)), ==, p->prompt);
+  g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (win), "mode");
+  g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, tessera_mode_to_id (p->mode));
+}
+
 static void
 test_cancel_leaves_document (void)
 {
   TesseraDocument *doc = tessera_window_get_document (win);
+  /* Apply cleared the mask with the result; Inpaint needs a new one. */
+  g_assert_cmpuint (tessera_mask_count (tessera_document_get_mask (doc), 1), ==, 0);
+  stroke (150, 200, 350, 200);
   g_autoptr (TesseraState) before = tessera_document_snapshot (doc);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (tessera_window_get_history (win)));
   g_action_group_activate_action (G_ACTION_GROUP (win), "generate", NULL);
@@ -382,6 +494,72 @@ test_cancel_leaves_document (void)
   g_assert_true (g_bytes_equal (after->mask, before->mask));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (tessera_window_get_history (win))),
                     ==, n);
+}
+
+static void
+queue_request (const char *prompt)
+{
+  gtk_editable_set_text (GTK_EDITABLE (tessera_window_get_prompt_entry (win)), prompt);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "generate", NULL);
+}
+
+/* Requests typed while one runs wait in a queue; each can be cancelled on its own. */
+static guint
+count_children (GtkWidget *w)
+{
+  guint n = 0;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    n++;
+  return n;
+}
+
+/* Requests typed while one runs wait in a queue; each can be cancelled on its own. The
+ * main loop does not run between these calls, so no request can finish in between. */
+static void
+test_queue_cancel_one (void)
+{
+  GActionGroup *g = G_ACTION_GROUP (win);
+  g_action_group_change_action_state (g, "mode", g_variant_new_string ("generate"));
+  queue_request ("first");
+  queue_request ("second");
+  queue_request ("third");
+  g_assert_true (tessera_window_is_running (win));
+  g_assert_cmpuint (tessera_window_get_n_queued (win), ==, 2);
+  GtkWidget *list = find_widget_with_class (GTK_WIDGET (win), "boxed-list", 0);
+  g_assert_nonnull (list);
+  g_assert_cmpuint (count_children (list), ==, 3);
+  g_action_group_activate_action (g, "cancel-request", g_variant_new_uint32 (2));   /* third */
+  g_assert_cmpuint (tessera_window_get_n_queued (win), ==, 1);
+  g_assert_cmpuint (count_children (list), ==, 2);
+  /* The running one: "second" starts at once. */
+  g_action_group_activate_action (g, "cancel-request", g_variant_new_uint32 (0));
+  g_assert_true (tessera_window_is_running (win));
+  g_assert_cmpuint (tessera_window_get_n_queued (win), ==, 0);
+  g_assert_true (wait_for (not_running, 60));
+  g_assert_nonnull (tessera_window_get_pending_params (win));
+  g_assert_cmpstr (tessera_window_get_pending_params (win)->prompt, ==, "second");
+  act ("discard", NULL);
+
+  /* What the popover looks like with a queue: long requests, so it stays up. */
+  GtkSpinButton *steps = NULL;
+  for (guint i = 0; !steps; i++) {
+    GtkWidget *sb = nth_of_type (GTK_WIDGET (win), GTK_TYPE_SPIN_BUTTON, i);
+    g_assert_nonnull (sb);
+    if (gtk_adjustment_get_upper (gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (sb))) == 64)
+      steps = GTK_SPIN_BUTTON (sb);
+  }
+  int old_steps = gtk_spin_button_get_value_as_int (steps);
+  gtk_spin_button_set_value (steps, 64);
+  queue_request ("a lighthouse at dusk");
+  queue_request ("a red fox in snow");
+  GtkWidget *popover = gtk_widget_get_ancestor (list, GTK_TYPE_POPOVER);
+  gtk_popover_popup (GTK_POPOVER (popover));
+  gtk_test_widget_wait_for_draw (popover);
+  g_autoptr (GdkTexture) shot = screenshot_of (popover, "16-queue.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+  act ("cancel", NULL);
+  g_assert_false (gtk_widget_get_visible (popover));
+  gtk_spin_button_set_value (steps, old_steps);
 }
 
 static void
@@ -432,6 +610,459 @@ test_export_open (void)
   g_rmdir (dir);
 }
 
+static gboolean
+files_idle (void)
+{
+  return !tessera_window_is_busy_with_files (win);
+}
+
+/* The message dialog on top of the window, if any. */
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+    g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+    if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+      return ADW_MESSAGE_DIALOG (w);
+  }
+  return NULL;
+}
+
+/* Answer as a click does: the response, then the dialog closes. */
+static void
+respond (AdwMessageDialog *d, const char *response)
+{
+  adw_message_dialog_response (d, response);
+  gtk_window_destroy (GTK_WINDOW (d));
+  pump ();
+}
+
+static gboolean
+dialog_shown (void)
+{
+  return find_dialog () != NULL;
+}
+
+static void
+assert_history_equal (TesseraProject *saved, TesseraHistory *h)
+{
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (h)), ==, saved->entries->len);
+  g_assert_cmpuint (tessera_history_get_position (h), ==, saved->position);
+  for (guint i = 0; i < saved->entries->len; i++) {
+    TesseraHistoryEntry *a = g_ptr_array_index (saved->entries, i);
+    g_autoptr (TesseraHistoryEntry) b = g_list_model_get_item (G_LIST_MODEL (h), i);
+    g_assert_cmpint (tessera_history_entry_get_kind (a), ==, tessera_history_entry_get_kind (b));
+    g_assert_cmpstr (tessera_history_entry_get_label (a), ==, tessera_history_entry_get_label (b));
+    g_assert_true (g_bytes_equal (tessera_history_entry_get_state (a)->image,
+                                  tessera_history_entry_get_state (b)->image));
+    g_assert_true (g_bytes_equal (tessera_history_entry_get_state (a)->mask,
+                                  tessera_history_entry_get_state (b)->mask));
+    const TesseraParams *pa = tessera_history_entry_get_params (a);
+    const TesseraParams *pb = tessera_history_entry_get_params (b);
+    g_assert_true ((pa == NULL) == (pb == NULL));
+    if (pa) {
+      g_assert_cmpstr (pa->prompt, ==, pb->prompt);
+      g_assert_cmpint (pa->mode, ==, pb->mode);
+      g_assert_cmpuint (pa->seed, ==, pb->seed);
+      g_assert_cmpint (pa->steps, ==, pb->steps);
+      g_assert_cmpfloat (pa->guidance, ==, pb->guidance);
+    }
+    guint nv = tessera_history_entry_get_n_variants (a);
+    g_assert_cmpuint (nv, ==, tessera_history_entry_get_n_variants (b));
+    for (guint v = 0; v < nv; v++)
+      g_assert_true (g_bytes_equal (tessera_history_entry_get_variant (a, v),
+                                    tessera_history_entry_get_variant (b, v)));
+  }
+}
+
+static char *project_dir, *project_path;
+
+static gboolean
+recent_menu_filled (void)
+{
+  return g_menu_model_get_n_items (tessera_window_get_recent_menu (win)) > 0;
+}
+
+static gboolean
+in_recent_files (void)
+{
+  g_autofree char *uri = g_filename_to_uri (project_path, NULL, NULL);
+  return gtk_recent_manager_has_item (gtk_recent_manager_get_default (), uri);
+}
+
+static void
+test_project_save_open (void)
+{
+  TesseraDocument *doc = tessera_window_get_document (win);
+  TesseraHistory *h = tessera_window_get_history (win);
+  project_dir = g_dir_make_tmp ("tessera-ora-XXXXXX", NULL);
+  project_path = g_build_filename (project_dir, "fox.ora", NULL);
+  /* Something in every part: a generation with variants (earlier tests), and a mask. */
+  stroke (100, 100, 300, 120);
+  gboolean has_variants = FALSE;
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (h)); i++) {
+    g_autoptr (TesseraHistoryEntry) e = g_list_model_get_item (G_LIST_MODEL (h), i);
+    has_variants |= tessera_history_entry_get_n_variants (e) > 1;
+  }
+  g_assert_true (has_variants);
+  g_assert_true (tessera_window_is_dirty (win));
+
+  act ("save-file", g_variant_new_string (project_path));
+  g_assert_true (wait_for (files_idle, 30));
+  g_assert_false (dialog_shown ());
+  g_assert_true (g_file_test (project_path, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (tessera_window_is_dirty (win));
+  /* The recent manager adds items after an async file query. */
+  g_assert_true (wait_for (in_recent_files, 5));
+  /* … and offered in Open Recent, newest first. */
+  GMenuModel *recent = tessera_window_get_recent_menu (win);
+  g_assert_true (wait_for (recent_menu_filled, 5));
+  g_autoptr (GVariant) target = g_menu_model_get_item_attribute_value (
+      recent, 0, G_MENU_ATTRIBUTE_TARGET, G_VARIANT_TYPE_STRING);
+  g_autofree char *recent_uri = g_filename_to_uri (project_path, NULL, NULL);
+  g_assert_cmpstr (g_variant_get_string (target, NULL), ==, recent_uri);
+  g_autoptr (TesseraState) saved_state = tessera_document_snapshot (doc);
+  g_autoptr (TesseraProject) saved = tessera_project_new (saved_state, h);
+
+  /* Change everything, then reopen. */
+  act ("mask-clear", NULL);
+  act ("extend", g_variant_new_string ("left"));
+  g_assert_true (tessera_window_is_dirty (win));
+  act ("open-file", g_variant_new_string (project_path));
+  g_assert_true (wait_for (files_idle, 30));
+  g_autoptr (TesseraState) back = tessera_document_snapshot (doc);
+  g_assert_cmpint (back->width, ==, saved_state->width);
+  g_assert_true (g_bytes_equal (back->image, saved_state->image));
+  g_assert_true (g_bytes_equal (back->mask, saved_state->mask));
+  g_assert_cmpuint (tessera_mask_count (tessera_document_get_mask (doc), 1), >, 0);
+  assert_history_equal (saved, h);
+  g_assert_false (tessera_window_is_dirty (win));
+  g_autoptr (GFile) f = g_file_new_for_path (project_path);
+  g_assert_true (g_file_equal (tessera_window_get_file (win), f));
+  screenshot ("08-project-reopened.png");
+}
+
+static void
+test_save_failure (void)
+{
+  g_autofree char *before = NULL;
+  gsize before_len;
+  g_assert_true (g_file_get_contents (project_path, &before, &before_len, NULL));
+  act ("mask-invert", NULL);
+  g_autoptr (TesseraState) doc_before = tessera_document_snapshot (tessera_window_get_document (win));
+  g_setenv ("TESSERA_FAULT_INJECT", "write", TRUE);
+  act ("save", NULL);
+  g_assert_true (wait_for (files_idle, 30));
+  g_unsetenv ("TESSERA_FAULT_INJECT");
+
+  /* The user is told, the old file is intact and the document unchanged and still unsaved. */
+  g_assert_true (wait_for (dialog_shown, 5));
+  AdwMessageDialog *d = find_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_heading (d), "fox.ora"));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (d), "fox.ora"));
+  g_autoptr (GdkTexture) shot = screenshot_of (GTK_WIDGET (d), "09-save-error.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+  respond (d, "close");
+  pump ();
+  g_autofree char *after = NULL;
+  gsize after_len;
+  g_assert_true (g_file_get_contents (project_path, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_true (tessera_window_is_dirty (win));
+  g_autoptr (TesseraState) doc_after = tessera_document_snapshot (tessera_window_get_document (win));
+  g_assert_true (g_bytes_equal (doc_before->mask, doc_after->mask));
+
+  /* Without the fault the same save goes through. */
+  act ("save", NULL);
+  g_assert_true (wait_for (files_idle, 30));
+  g_assert_false (tessera_window_is_dirty (win));
+}
+
+static void
+test_autosave_recovery (void)
+{
+  TesseraHistory *h = tessera_window_get_history (win);
+  const char *autosave = tessera_window_get_autosave_path (win);
+  g_assert_nonnull (autosave);
+  stroke (20, 20, 60, 60);
+  g_assert_true (tessera_window_autosave (win));
+  g_assert_true (wait_for (files_idle, 30));
+  g_assert_true (g_file_test (autosave, G_FILE_TEST_IS_REGULAR));
+  /* This process is alive: its own autosave is not offered. */
+  g_assert_null (tessera_window_offer_recovery (win));
+
+  /* What a crashed run leaves: an autosave named after a process that is gone. */
+  g_autofree char *dir = g_path_get_dirname (autosave);
+  g_autofree char *orphan = g_build_filename (dir, "999999999-1.ora", NULL);
+  g_autofree char *leftover = g_build_filename (dir, ".999999999-1.ora.ABCDEF.part", NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (autosave, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (orphan, data, len, NULL));
+  g_assert_true (g_file_set_contents (leftover, "half", 4, NULL));
+  g_autoptr (TesseraProject) crashed = tessera_project_load (orphan, NULL);
+  g_assert_nonnull (crashed);
+
+  /* Move on from it, then recover it. */
+  act ("mask-clear", NULL);
+  act ("extend", g_variant_new_string ("top"));
+  AdwMessageDialog *d = tessera_window_offer_recovery (win);
+  g_assert_nonnull (d);
+  g_assert_false (g_file_test (leftover, G_FILE_TEST_EXISTS));
+  g_autoptr (GdkTexture) shot = screenshot_of (GTK_WIDGET (d), "10-recover.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+  respond (d, "recover");
+  g_assert_true (wait_for (files_idle, 30));
+  assert_history_equal (crashed, h);
+  g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
+  /* Recovered work is unsaved work: autosaved again, under this process. */
+  g_assert_true (tessera_window_is_dirty (win));
+  g_assert_null (tessera_window_get_file (win));
+}
+
+static char *crash_autosave;
+
+static gboolean
+crash_autosave_whole (void)
+{
+  if (!g_file_test (crash_autosave, G_FILE_TEST_EXISTS))
+    return FALSE;
+  g_autoptr (TesseraProject) p = tessera_project_load (crash_autosave, NULL);
+  return p && p->entries->len >= 2;
+}
+
+/* The real program, killed with SIGKILL after a commit: the next start gets it back. */
+static void
+test_kill_real_app (void)
+{
+  const char *exe = g_getenv ("TESSERA_EDITOR");
+  if (!exe) {
+    g_test_skip ("TESSERA_EDITOR is not set (run through meson test)");
+    return;
+  }
+  g_autofree char *png = g_build_filename (project_dir, "crash.png", NULL);
+  guint8 px[16 * 16 * 4];
+  for (guint i = 0; i < sizeof px; i++)
+    px[i] = (guint8) (i * 37);
+  g_autoptr (GBytes) bytes = g_bytes_new (px, sizeof px);
+  g_autoptr (GdkTexture) tex = gdk_memory_texture_new (16, 16, GDK_MEMORY_R8G8B8A8, bytes, 64);
+  g_assert_true (gdk_texture_save_to_png (tex, png));
+
+  /* Same state folder (XDG_STATE_HOME is in the environment), its own process. */
+  const char *argv[] = { exe, png, NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  GPid pid;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_autofree char *dir = tessera_autosave_dir (NULL);
+  g_autofree char *name = g_strdup_printf ("%d-1.ora", (int) pid);
+  crash_autosave = g_build_filename (dir, name, NULL);
+  gboolean saved = wait_for (crash_autosave_whole, 30);
+  kill (pid, SIGKILL);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (saved);
+  g_assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+
+  AdwMessageDialog *d = tessera_window_offer_recovery (win);
+  g_assert_nonnull (d);
+  respond (d, "recover");
+  g_assert_true (wait_for (files_idle, 30));
+  TesseraHistory *h = tessera_window_get_history (win);
+  TesseraHistoryEntry *e = tessera_history_get_current (h);
+  g_assert_cmpstr (tessera_history_entry_get_label (e), ==, "Opened crash.png");
+  g_assert_cmpint (tessera_document_get_width (tessera_window_get_document (win)), ==, 16);
+  g_assert_false (g_file_test (crash_autosave, G_FILE_TEST_EXISTS));
+  g_unlink (png);
+  g_clear_pointer (&crash_autosave, g_free);
+}
+
+static GtkDropTarget *
+canvas_drop_target (void)
+{
+  g_autoptr (GListModel) ctrls = gtk_widget_observe_controllers (
+      GTK_WIDGET (tessera_window_get_canvas (win)));
+  for (guint i = 0; i < g_list_model_get_n_items (ctrls); i++) {
+    g_autoptr (GObject) c = g_list_model_get_item (ctrls, i);
+    if (GTK_IS_DROP_TARGET (c))
+      return GTK_DROP_TARGET (c);
+  }
+  return NULL;
+}
+
+static gboolean
+emit_drop (GValue *value)
+{
+  gboolean accepted = FALSE;
+  g_signal_emit_by_name (canvas_drop_target (), "drop", value, 10.0, 10.0, &accepted);
+  return accepted;
+}
+
+static void
+test_drop (void)
+{
+  TesseraDocument *doc = tessera_window_get_document (win);
+  TesseraHistory *h = tessera_window_get_history (win);
+  g_assert_nonnull (canvas_drop_target ());
+  /* A texture, as a browser drag gives: onto a picture, the user chooses. */
+  int w = tessera_document_get_width (doc), hh = tessera_document_get_height (doc);
+  guint8 *px = g_malloc (64 * 32 * 4);
+  for (int i = 0; i < 64 * 32; i++) {
+    px[i * 4] = 0xff; px[i * 4 + 1] = 0x20; px[i * 4 + 2] = 0x10; px[i * 4 + 3] = 0xff;
+  }
+  g_autoptr (GBytes) bytes = g_bytes_new_take (px, 64 * 32 * 4);
+  g_autoptr (GdkTexture) tex = gdk_memory_texture_new (64, 32, GDK_MEMORY_R8G8B8A8, bytes,
+                                                       64 * 4);
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, GDK_TYPE_TEXTURE);
+  g_value_set_object (&v, tex);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (h));
+  g_assert_true (emit_drop (&v));
+  g_value_unset (&v);
+  g_assert_true (wait_for (dialog_shown, 5));
+  AdwMessageDialog *d = find_dialog ();
+  g_assert_true (adw_message_dialog_has_response (d, "restyle"));
+  g_assert_true (adw_message_dialog_has_response (d, "open"));
+  g_assert_true (adw_message_dialog_has_response (d, "place"));
+  g_autoptr (GdkTexture) shot = screenshot_of (GTK_WIDGET (d), "11-drop-choice.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+  respond (d, "place");
+  pump ();
+  /* Placed: scaled to fit, centred, masked, one undoable step; the size is unchanged. */
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (h)), ==, n + 1);
+  g_assert_cmpint (tessera_document_get_width (doc), ==, w);
+  g_assert_cmphex (tessera_document_get_pixel (doc, w / 2, hh / 2), ==, 0xffff2010);
+  g_assert_cmpint (tessera_document_get_mask_value (doc, w / 2, hh / 2), ==, 255);
+  g_assert_cmpint (tessera_document_get_mask_value (doc, 1, 1), ==, 0);
+  g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (win), "mode");
+  g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, "inpaint");
+  screenshot ("12-placed.png");
+
+  /* A file, answered with Restyle: it opens and the mode is set. */
+  g_autofree char *png = g_build_filename (project_dir, "drop.png", NULL);
+  g_assert_true (gdk_texture_save_to_png (tex, png));
+  g_autoptr (GFile) file = g_file_new_for_path (png);
+  GSList *list = g_slist_append (NULL, file);
+  g_value_init (&v, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&v, gdk_file_list_new_from_list (list));
+  g_slist_free (list);
+  g_assert_true (emit_drop (&v));
+  g_value_unset (&v);
+  g_assert_true (wait_for (dialog_shown, 10));
+  respond (find_dialog (), "restyle");
+  pump ();
+  g_assert_cmpint (tessera_document_get_width (doc), ==, 64);
+  g_assert_cmpint (tessera_document_get_height (doc), ==, 32);
+  g_autoptr (GVariant) mode2 = g_action_group_get_action_state (G_ACTION_GROUP (win), "mode");
+  g_assert_cmpstr (g_variant_get_string (mode2, NULL), ==, "restyle");
+  act ("undo", NULL);
+  g_assert_cmpint (tessera_document_get_width (doc), ==, w);
+  g_unlink (png);
+}
+
+static GtkWidget *
+find_widget_of_type (GtkWidget *w, GType type, guint *n)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (w, type) && (*n)-- == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c)) {
+    GtkWidget *found = find_widget_of_type (c, type, n);
+    if (found)
+      return found;
+  }
+  return NULL;
+}
+
+static GtkWidget *
+nth_of_type (GtkWidget *root, GType type, guint n)
+{
+  return find_widget_of_type (root, type, &n);
+}
+
+static void
+test_preferences (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  pump ();
+  TesseraPreferences *prefs = NULL;
+  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+    g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+    if (TESSERA_IS_PREFERENCES (w))
+      prefs = TESSERA_PREFERENCES (w);
+  }
+  g_assert_nonnull (prefs);
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (prefs));
+
+  /* Settings → widgets and widgets → settings, for each default. */
+  GtkWidget *pw = GTK_WIDGET (prefs);
+  GtkSpinButton *steps = GTK_SPIN_BUTTON (nth_of_type (pw, GTK_TYPE_SPIN_BUTTON, 0));
+  GtkSpinButton *guidance = GTK_SPIN_BUTTON (nth_of_type (pw, GTK_TYPE_SPIN_BUTTON, 1));
+  GtkSpinButton *variants = GTK_SPIN_BUTTON (nth_of_type (pw, GTK_TYPE_SPIN_BUTTON, 2));
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (steps), ==,
+                   g_settings_get_int (settings, "steps"));
+  g_settings_set_int (settings, "variants", 3);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (variants), ==, 3);
+  gtk_spin_button_set_value (guidance, 7.5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "guidance"), ==, 7.5);
+  gtk_spin_button_set_value (steps, 9);
+  g_assert_cmpint (g_settings_get_int (settings, "steps"), ==, 9);
+  AdwComboRow *device = ADW_COMBO_ROW (nth_of_type (GTK_WIDGET (prefs), ADW_TYPE_COMBO_ROW, 0));
+  g_settings_set_string (settings, "device", "cpu");
+  g_assert_cmpuint (adw_combo_row_get_selected (device), ==, 1);
+  adw_combo_row_set_selected (device, 0);
+  g_autofree char *dev = g_settings_get_string (settings, "device");
+  g_assert_cmpstr (dev, ==, "auto");
+
+  /* An incomplete model folder is refused with a reason; the setting stays. */
+  g_autofree char *before = g_settings_get_string (settings, "model-path");
+  g_autofree char *dir = g_dir_make_tmp ("tessera-model-XXXXXX", NULL);
+  g_autofree char *index = g_build_filename (dir, "model_index.json", NULL);
+  g_assert_true (g_file_set_contents (index, "{}", 2, NULL));
+  g_autoptr (GFile) incomplete = g_file_new_for_path (dir);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (tessera_preferences_set_model_folder (prefs, incomplete, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "transformer"));
+  g_autofree char *after = g_settings_get_string (settings, "model-path");
+  g_assert_cmpstr (after, ==, before);
+  g_autoptr (GdkTexture) shot = screenshot_of (GTK_WIDGET (prefs), "15-preferences.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+  g_unlink (index);
+  g_rmdir (dir);
+  /* A complete one is taken. */
+  if (g_getenv ("TESSERA_MODEL_DIR")) {
+    g_autoptr (GFile) good = g_file_new_for_path (g_getenv ("TESSERA_MODEL_DIR"));
+    g_assert_true (tessera_preferences_set_model_folder (prefs, good, NULL));
+  }
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_settings_set_int (settings, "steps", 6);
+  g_settings_set_int (settings, "variants", 2);
+  /* The device changes reloaded the model: let it settle for what follows. */
+  g_assert_true (wait_for (engine_settled, 60));
+}
+
+/* The temporary folders of this run, with everything in them. */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      remove_tree (child);
+    else
+      g_unlink (child);
+  }
+  g_remove (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -440,6 +1071,12 @@ main (int argc, char **argv)
     g_print ("1..0 # SKIP no display: install the xvfb package to run the window tests\n");
     return 0;
   }
+  /* Autosaves and recent files go to a folder of this run. */
+  g_autofree char *home = g_dir_make_tmp ("tessera-window-XXXXXX", NULL);
+  g_autofree char *state = g_build_filename (home, "state", NULL);
+  g_autofree char *data = g_build_filename (home, "data", NULL);
+  g_setenv ("XDG_STATE_HOME", state, TRUE);
+  g_setenv ("XDG_DATA_HOME", data, TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
@@ -460,13 +1097,24 @@ main (int argc, char **argv)
   g_test_add_func ("/window/stroke-undo-redo", test_stroke_undo_redo);
   g_test_add_func ("/window/undo-shortcut-respects-text", test_undo_shortcut_respects_text);
   g_test_add_func ("/window/inpaint-apply-undo", test_inpaint_apply_undo);
+  g_test_add_func ("/window/compare-and-reuse", test_compare_and_reuse);
   g_test_add_func ("/window/cancel-leaves-document", test_cancel_leaves_document);
+  g_test_add_func ("/window/queue-cancel-one", test_queue_cancel_one);
   g_test_add_func ("/window/extend", test_extend);
   g_test_add_func ("/window/export-open", test_export_open);
+  g_test_add_func ("/window/project-save-open", test_project_save_open);
+  g_test_add_func ("/window/save-failure", test_save_failure);
+  g_test_add_func ("/window/autosave-recovery", test_autosave_recovery);
+  g_test_add_func ("/window/kill-real-app", test_kill_real_app);
+  g_test_add_func ("/window/drop", test_drop);
+  g_test_add_func ("/window/preferences", test_preferences);
   int rc = g_test_run ();
   if (win)
     gtk_window_destroy (GTK_WINDOW (win));
   pump ();
   g_clear_object (&app);
+  if (project_dir)
+    remove_tree (project_dir);
+  remove_tree (home);
   return rc;
 }

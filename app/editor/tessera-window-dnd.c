@@ -1,0 +1,215 @@
+/* tessera-window-dnd.c — dropping pictures (files, or image data from a browser) onto the
+ * window. Onto the blank canvas they open; onto a picture the user chooses: Open it instead,
+ * Place it over the picture (centred, scaled to fit, and masked so Inpaint can blend it in),
+ * or Restyle it. */
+#include "tessera-window-private.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "tessera-image-io.h"
+
+/* Whether there is a picture worth asking about: anything beyond the first blank canvas. */
+static gboolean
+has_picture (TesseraWindow *self)
+{
+  return g_list_model_get_n_items (G_LIST_MODEL (self->history)) > 1
+         || tessera_history_entry_get_kind (tessera_history_get_current (self->history))
+                != TESSERA_ENTRY_NEW;
+}
+
+static GBytes *
+texture_to_rgba (GdkTexture *texture, int *width, int *height)
+{
+  int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
+  guint8 *px = g_try_malloc ((gsize) w * h * 4);
+  if (!px)
+    return NULL;
+  /* Downloads as premultiplied BGRA (cairo's layout): un-premultiply into straight RGBA. */
+  gdk_texture_download (texture, px, (gsize) w * 4);
+  for (gsize i = 0; i < (gsize) w * h; i++) {
+    guint8 *p = px + i * 4;
+    guint a = p[3], b = p[0], g = p[1], r = p[2];
+    if (a == 0) {
+      p[0] = p[1] = p[2] = 0;
+      continue;
+    }
+    p[0] = MIN (255u, (r * 255 + a / 2) / a);
+    p[1] = MIN (255u, (g * 255 + a / 2) / a);
+    p[2] = MIN (255u, (b * 255 + a / 2) / a);
+  }
+  *width = w;
+  *height = h;
+  return g_bytes_new_take (px, (gsize) w * h * 4);
+}
+
+/* A dropped picture, straight RGBA, with a name for the history. */
+typedef struct {
+  GBytes *rgba;
+  int width, height;
+  char *name;
+} Dropped;
+
+static void
+dropped_free (Dropped *d)
+{
+  g_bytes_unref (d->rgba);
+  g_free (d->name);
+  g_free (d);
+}
+
+static void
+open_dropped (TesseraWindow *self, Dropped *d)
+{
+  g_autoptr (GError) error = NULL;
+  if (!tessera_document_set_rgba (self->document, g_bytes_get_data (d->rgba, NULL), d->width,
+                                  d->height, d->width * 4, &error)) {
+    tessera_window_toast (self, error->message);
+    return;
+  }
+  g_autofree char *label = g_strdup_printf (_("Opened %s"), d->name);
+  tessera_window_commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
+  tessera_window_clear_pending (self);
+  tessera_canvas_zoom_fit (self->canvas);
+}
+
+/* Paints the dropped picture, scaled to fit and centred, over the document, and masks where
+ * it landed so one Inpaint blends its edges. */
+static void
+place_dropped (TesseraWindow *self, Dropped *d)
+{
+  g_autoptr (GError) error = NULL;
+  int W = tessera_document_get_width (self->document);
+  int H = tessera_document_get_height (self->document);
+  double s = MIN (1.0, MIN ((double) W / d->width, (double) H / d->height));
+  int pw = MAX (1, (int) (d->width * s)), ph = MAX (1, (int) (d->height * s));
+  int ox = (W - pw) / 2, oy = (H - ph) / 2;
+  const guint8 *src = g_bytes_get_data (d->rgba, NULL);
+  guint8 *layer = g_try_malloc0 ((gsize) W * H * 4);
+  guint8 *cover = g_try_malloc0 ((gsize) W * H);
+  if (!layer || !cover) {
+    g_free (layer);
+    g_free (cover);
+    tessera_window_toast (self, _("Not enough memory to place the picture"));
+    return;
+  }
+  /* Nearest sampling is enough for placing; the model repaints the seams anyway. */
+  for (int y = 0; y < ph; y++)
+    for (int x = 0; x < pw; x++) {
+      int sx = MIN (d->width - 1, (int) (x / s)), sy = MIN (d->height - 1, (int) (y / s));
+      gsize o = (gsize) (oy + y) * W + ox + x;
+      memcpy (layer + o * 4, src + ((gsize) sy * d->width + sx) * 4, 4);
+      cover[o] = src[((gsize) sy * d->width + sx) * 4 + 3];
+    }
+  g_autoptr (GBytes) layer_b = g_bytes_new_take (layer, (gsize) W * H * 4);
+  g_autoptr (GBytes) cover_b = g_bytes_new_take (cover, (gsize) W * H);
+  if (!tessera_document_composite_rgba (self->document, layer_b, cover_b, &error)
+      || !tessera_document_set_mask_bytes (self->document, cover_b, &error)) {
+    tessera_window_toast (self, error->message);
+    return;
+  }
+  g_autofree char *label = g_strdup_printf (_("Placed %s"), d->name);
+  tessera_window_commit (self, TESSERA_ENTRY_OPEN, label,
+                         TESSERA_CHANGE_IMAGE | TESSERA_CHANGE_MASK, NULL, NULL);
+  tessera_window_set_mode (self, TESSERA_MODE_INPAINT);
+}
+
+static void
+on_drop_choice (AdwMessageDialog *dialog, const char *response, TesseraWindow *self)
+{
+  Dropped *d = g_object_get_data (G_OBJECT (dialog), "dropped");
+  if (g_str_equal (response, "open")) {
+    open_dropped (self, d);
+  } else if (g_str_equal (response, "place")) {
+    place_dropped (self, d);
+  } else if (g_str_equal (response, "restyle")) {
+    open_dropped (self, d);
+    tessera_window_set_mode (self, TESSERA_MODE_RESTYLE);
+    gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
+  }
+}
+
+static void
+offer_choices (TesseraWindow *self, Dropped *d)
+{
+  if (!has_picture (self)) {
+    open_dropped (self, d);
+    dropped_free (d);
+    return;
+  }
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Use the Dropped Picture"),
+                                              NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("“%s” can replace the picture, be placed over it, or be "
+                                    "restyled with a prompt."), d->name);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
+                                    "restyle", _("_Restyle"), "place", _("_Place"), "open",
+                                    _("_Open"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "place",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "place");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "dropped", d, (GDestroyNotify) dropped_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_drop_choice), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_file_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (TesseraWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  Dropped *d = g_new0 (Dropped, 1);
+  d->rgba = tessera_image_load_finish (result, &d->width, &d->height, &error);
+  if (!d->rgba) {
+    g_free (d);
+    tessera_window_toast (self, error->message);
+    return;
+  }
+  GFile *file = g_object_get_data (G_OBJECT (result), "file");
+  d->name = file ? g_file_get_basename (file) : g_strdup (_("picture"));
+  offer_choices (self, d);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, TesseraWindow *self)
+{
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST)) {
+    GSList *files = g_value_get_boxed (value);
+    if (!files)
+      return FALSE;
+    GFile *file = files->data;
+    g_autofree char *name = g_file_get_basename (file);
+    /* A project replaces the document, whatever is on the canvas. */
+    if (name && g_str_has_suffix (name, ".ora")) {
+      tessera_window_open_file (self, file);
+      return TRUE;
+    }
+    tessera_image_load_async (file, NULL, on_file_loaded, g_object_ref (self));
+    return TRUE;
+  }
+  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE)) {
+    GdkTexture *texture = g_value_get_object (value);
+    Dropped *d = g_new0 (Dropped, 1);
+    d->rgba = texture ? texture_to_rgba (texture, &d->width, &d->height) : NULL;
+    if (!d->rgba) {
+      g_free (d);
+      tessera_window_toast (self, _("That doesn’t look like an image"));
+      return FALSE;
+    }
+    d->name = g_strdup (_("dropped picture"));
+    offer_choices (self, d);
+    return TRUE;
+  }
+  tessera_window_toast (self, _("That doesn’t look like an image"));
+  return FALSE;
+}
+
+void
+tessera_window_dnd_init (TesseraWindow *self)
+{
+  GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE }, 2);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->canvas), GTK_EVENT_CONTROLLER (drop));
+}

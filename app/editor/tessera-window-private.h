@@ -1,0 +1,95 @@
+/* tessera-window-private.h — the window's state, shared by the files that implement it
+ * (tessera-window.c: canvas and requests; -files.c: projects and autosave; -dnd.c: drops). */
+#pragma once
+
+#include "tessera-window.h"
+
+#include "tessera-project.h"
+
+G_BEGIN_DECLS
+
+#define THUMB_SIZE 72
+#define EXTEND_STEP 128   /* pixels added by one Extend Canvas command (8 tokens) */
+#define TOKEN_SIDE 16     /* pixels per image token */
+
+struct _TesseraWindow {
+  AdwApplicationWindow parent_instance;
+
+  /* template children */
+  AdwToastOverlay *toast_overlay;
+  AdwWindowTitle *window_title;
+  TesseraCanvas *canvas;
+  GtkProgressBar *progress_bar;
+  GtkRevealer *history_revealer;
+  GtkListBox *history_list;
+  GtkRevealer *variants_revealer;
+  GtkBox *variants_box;
+  GtkDropDown *mode_dropdown;
+  GtkEntry *prompt_entry;
+  GtkEntry *negative_entry;
+  GtkSpinButton *seed_spin;
+  GtkCheckButton *random_seed_check;
+  GtkSpinButton *variants_spin;
+  GtkSpinButton *steps_spin;
+  GtkSpinButton *guidance_spin;
+  GtkScale *strength_scale;
+  GtkStack *run_stack;
+  GtkAdjustment *size_adjustment;
+  GtkAdjustment *hardness_adjustment;
+  GtkButton *zoom_button;
+  GtkMenuButton *queue_button;
+  GMenu *recent_menu;
+  GtkListBox *queue_list;
+
+  GSettings *settings;
+  TesseraEngine *engine;
+  TesseraDocument *document;
+  TesseraHistory *history;
+
+  /* The request in flight and the queue behind it. */
+  GCancellable *cancellable;
+  GQueue queue;                 /* TesseraJobRequest */
+  TesseraParams *running_params;   /* for the queue list */
+  TesseraRect progress_area;
+  int progress_steps;
+
+  /* Finished request waiting for Apply / Discard. */
+  TesseraJobResult *pending;
+  TesseraParams *pending_params;
+  guint selected_variant;
+  int hover_variant;   /* -1: none */
+
+  /* Files (tessera-window-files.c). */
+  GFile *file;                        /* the project, once saved or opened */
+  TesseraHistoryEntry *saved_entry;   /* current when last saved: clean while it still is */
+  guint io_in_flight;
+  char *autosave_path;
+  TesseraPngCache *png_cache;         /* shared by saves: unchanged pictures encode once */
+  guint autosave_id;
+  gboolean autosave_again;            /* a change came in while an autosave ran */
+  AdwMessageDialog *error_dialog;
+};
+
+
+void tessera_window_toast (TesseraWindow *self, const char *message);
+void tessera_window_update_actions (TesseraWindow *self);
+void tessera_window_commit (TesseraWindow *self, TesseraEntryKind kind, const char *label,
+                            TesseraChange changed, const TesseraParams *params,
+                            TesseraJobResult *variants_of);
+void tessera_window_clear_pending (TesseraWindow *self);
+void tessera_window_set_mode (TesseraWindow *self, TesseraMode mode);
+void tessera_window_open_picture (TesseraWindow *self, GFile *file);
+void tessera_window_reuse_params (TesseraWindow *self, const TesseraParams *params);
+
+/* tessera-window-files.c */
+void tessera_window_files_init (TesseraWindow *self);
+void tessera_window_files_dispose (TesseraWindow *self);
+void tessera_window_history_changed (TesseraWindow *self);
+void tessera_window_apply_project (TesseraWindow *self, TesseraProject *project, GFile *file);
+extern const GActionEntry tessera_window_file_actions[];
+extern const gsize tessera_window_n_file_actions;
+
+/* tessera-window-dnd.c */
+void tessera_window_dnd_init (TesseraWindow *self);
+
+G_END_DECLS
