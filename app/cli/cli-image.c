@@ -81,9 +81,11 @@ cli_image_format_ok (const char *path, GError **error)
   }
   gboolean writable = FALSE;
   GSList *formats = gdk_pixbuf_get_formats ();
-  for (GSList *l = formats; l; l = l->next)
-    if (g_str_equal (gdk_pixbuf_format_get_name (l->data), fmt))
+  for (GSList *l = formats; l; l = l->next) {
+    g_autofree char *name = gdk_pixbuf_format_get_name (l->data); /* a copy */
+    if (g_str_equal (name, fmt))
       writable = gdk_pixbuf_format_is_writable (l->data);
+  }
   g_slist_free (formats);
   if (!writable)
     g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED,

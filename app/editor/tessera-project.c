@@ -902,9 +902,18 @@ read_history (Reader *r, TesseraProject *p, GError **error)
   return TRUE;
 }
 
+/* The smallest OpenRaster file holds a stored "mimetype" member, its central-directory entry
+ * and the end record: well over this. Shorter input never reaches libzip, whose Debian 12
+ * version reads past buffers that hold little more than an end record (seen under ASan). */
+#define ORA_MIN_BYTES 128
+
 TesseraProject *
 tessera_project_decode (GBytes *ora, GError **error)
 {
+  if (g_bytes_get_size (ora) < ORA_MIN_BYTES) {
+    invalid (error, _("This is not an OpenRaster file, or it is damaged"));
+    return NULL;
+  }
   zip_error_t zerr;
   zip_error_init (&zerr);
   zip_source_t *src = zip_source_buffer_create (g_bytes_get_data (ora, NULL),
