@@ -208,6 +208,7 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
   TsSampleLoop l = {
     .schedule = s, .first = ts_pipeline_first_step (r->steps, r->strength), .rows = rows,
     .h = th, .w = tw, .cfg = r->guidance > 1.0, .guidance = (float) r->guidance,
+    .guided_steps = r->guided_steps,
     .starting_mask_ratio = (float) n_masked / (float) L, .seeds = seeds, .draws = r->draws,
     .draws_data = r->draws_data, .progress = r->progress, .progress_data = r->progress_data,
     .cancellable = r->cancellable,

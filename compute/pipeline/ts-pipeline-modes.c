@@ -53,7 +53,8 @@ loop_init (TsSampleLoop *l, const TsPipelineRequest *r, const Job *j, const TsSc
 {
   *l = (TsSampleLoop) {
     .schedule = s, .rows = j->rows, .h = j->h, .w = j->w, .cfg = r->guidance > 1.0,
-    .guidance = (float) r->guidance, .starting_mask_ratio = 1.0f, .seeds = j->seeds,
+    .guidance = (float) r->guidance, .guided_steps = r->guided_steps,
+    .starting_mask_ratio = 1.0f, .seeds = j->seeds,
     .draws = r->draws, .draws_data = r->draws_data, .progress = r->progress,
     .progress_data = r->progress_data, .cancellable = r->cancellable,
   };

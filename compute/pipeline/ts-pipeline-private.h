@@ -71,6 +71,8 @@ typedef struct {
   int               rows, h, w;
   gboolean          cfg;
   float             guidance;
+  int               guided_steps;        /* cfg only on steps (numbered as for the draws)
+                                            below this, the conditional rows after (0: all) */
   float             starting_mask_ratio; /* 1 except for inpainting */
   const guint64    *seeds;               /* [rows] */
   int               step_base;           /* added to the step number of draws and progress */

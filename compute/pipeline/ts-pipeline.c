@@ -144,6 +144,14 @@ ts_pipeline_request_init (TsPipelineRequest *r, TsPipelineMode mode)
   r->max_work_size = 0;
 }
 
+void
+ts_pipeline_request_set_fast (TsPipelineRequest *r)
+{
+  r->steps = (2 * r->steps + 2) / 3;
+  int run = r->mode == TS_MODE_EDIT ? r->edit_iterations : r->steps;
+  r->guided_steps = MAX (1, (run + 3) / 4);
+}
+
 TsPipelineResult *
 ts_pipeline_result_new (int n_images, int token_w, int token_h)
 {
@@ -349,14 +357,14 @@ forward_halves (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const in
 /* One transformer pass over every row. When the batched CFG pass runs out of memory the
  * halves are run separately, for this step and the rest of the request. */
 static float *
-step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const int32_t *input,
-             GError **error)
+step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, gboolean cfg,
+             const int32_t *input, GError **error)
 {
-  if (l->cfg && p->split_cfg)
+  if (cfg && p->split_cfg)
     return forward_halves (p, cond, l, input, error);
   GError *local = NULL;
   float *logits = forward_rows (p, cond, input, l->h, l->w, &local);
-  if (logits || !l->cfg || !g_error_matches (local, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)) {
+  if (logits || !cfg || !g_error_matches (local, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)) {
     if (local)
       g_propagate_error (error, local);
     return logits;
@@ -384,17 +392,26 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
   g_autofree float *conf = g_new (float, L), *probs = g_new (float, L);
   g_autofree guint8 *masking = g_new (guint8, L);
   int total = l->progress_total > 0 ? l->progress_total : s->n_steps - l->first;
+  /* After the guided steps: the batch's conditional half [rows, 2·rows) alone. */
+  g_autoptr (TsUvitCond) cond_half = NULL;
 
   for (int k = l->first; k < s->n_steps; k++) {
     int step = l->step_base + k - l->first;
     if (check_cancelled (l->cancellable, error))
       return FALSE;
-    for (int i = 0; i < in_rows; i++)
+    gboolean cfg = l->cfg && (l->guided_steps <= 0 || step < l->guided_steps);
+    if (l->cfg && !cfg && !cond_half &&
+        !(cond_half = ts_uvit_cond_slice (cond, l->rows, l->rows))) {
+      g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "bad CFG batch");
+      return FALSE;
+    }
+    for (int i = 0; i < (cfg ? in_rows : l->rows); i++)
       memcpy (input + (gsize) i * L, work + (gsize) (i % l->rows) * L, L * sizeof (int32_t));
-    g_autofree float *logits = step_logits (p, cond, l, input, error);
+    g_autofree float *logits = step_logits (p, l->cfg && !cfg ? cond_half : cond, l, cfg,
+                                            input, error);
     if (!logits)
       return FALSE;
-    if (l->cfg)
+    if (cfg)
       apply_guidance (logits, l->rows, row_size, l->guidance);
     gboolean last = ts_schedule_timestep (s, k) == 0;
     for (int b = 0; b < l->rows; b++) {
@@ -453,6 +470,8 @@ validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
     bad = "steps must be between 1 and 1000";
   else if (!isfinite (r->guidance) || r->guidance < 0 || r->guidance > 1000)
     bad = "guidance must be between 0 and 1000";
+  else if (r->guided_steps < 0 || r->guided_steps > 1000)
+    bad = "guided steps must be between 0 (all) and 1000";
   else if (r->n_variants < 1 || r->n_variants > 64)
     bad = "variants must be between 1 and 64";
   else if (!isfinite (r->strength) || r->strength < 0 || r->strength > 1)

@@ -75,6 +75,9 @@ typedef struct {
   int            width, height;     /* generate: output size in pixels (0: the model's size) */
   int            steps;             /* scheduler steps (12) */
   double         guidance;          /* classifier-free guidance scale, > 1 enables it (10) */
+  int            guided_steps;      /* guidance on the first this many steps run only, the
+                                       conditional half alone after (half the work per
+                                       step); 0: every step, the exact result (0) */
   double         temperature[2];    /* linspace(t0, t1, steps); (2, 0) */
   guint64        seed;              /* variant i uses seed + i */
   int            n_variants;        /* 1 */
@@ -100,6 +103,15 @@ typedef struct {
 
 /* Fills every field with its default for `mode`. */
 void ts_pipeline_request_init (TsPipelineRequest *request, TsPipelineMode mode);
+
+/* The fast mode (tessera-cli --fast): the request's steps cut to two thirds, rounded up
+ * (12 → 8), and guidance on the first quarter of the steps or edit iterations run, rounded
+ * up (8 → 2); edit keeps its iterations. On the 2-core CPU a 256×256 generate takes about
+ * half the exact time (tools/bench/bench-pipeline.sh measures it). The result is
+ * deterministic but not the exact one: the guided steps match it token for token, later
+ * ones sample the unguided (conditional) logits, so a different but related image comes out.
+ * Call after setting steps. */
+void ts_pipeline_request_set_fast (TsPipelineRequest *request);
 
 /* ---- results ---- */
 
