@@ -16,21 +16,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export TESSERA_DEVICE=cpu
 
-check() { # check NAME EXPECTED-STATUS PATTERN -- COMMAND...
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  n=$((n + 1))
-  local out status
-  out=$("$@" 2>&1)
-  status=$?
-  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
-    echo "ok $n - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok $n - $name (status $status, wanted $want; pattern '$pattern')"
-    sed 's/^/# /' <<<"$out" | tail -n 20
-  fi
-}
+# shellcheck source=tap.sh
+source "$(dirname "$0")/tap.sh"
 
 check_file() { # check_file NAME FILE SIZE(WxH)
   n=$((n + 1))

@@ -6,21 +6,8 @@ cli="$1"
 n=0
 failed=0
 
-check() { # check NAME EXPECTED-STATUS PATTERN -- COMMAND...
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  n=$((n + 1))
-  local out status
-  out=$("$@" 2>&1)
-  status=$?
-  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
-    echo "ok $n - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok $n - $name (status $status, wanted $want; pattern '$pattern')"
-    sed 's/^/# /' <<<"$out" | tail -n 20
-  fi
-}
+# shellcheck source=tap.sh
+source "$(dirname "$0")/tap.sh"
 
 check "no command prints usage" 2 "Usage: tessera-cli" -- "$cli"
 check "--help lists commands" 0 "selfcheck" -- "$cli" --help
