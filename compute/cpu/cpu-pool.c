@@ -11,7 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define POOLED_MIN (1u << 20)  /* smaller blocks go straight to malloc, which reuses them */
+#define POOLED_MIN (256u << 10) /* smaller blocks go straight to malloc, which reuses them;
+                                   * above this glibc maps and unmaps per call (page faults) */
 #define HUGE_PAGE (2u << 20)
 #define CACHE_MAX ((size_t) 1 << 30)
 
