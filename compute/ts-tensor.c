@@ -4,29 +4,31 @@
 
 #include <string.h>
 
-/* Shapes are checked before any size arithmetic so a hostile shape cannot overflow. */
-static gboolean
-shape_is_valid (TsBackend *be, int ndim, const int64_t *shape, TsDType dtype)
+/* The size in bytes of a dense tensor of this shape, or 0 (with the backend's error set) when
+ * the shape is invalid. Each dimension is checked before it is multiplied in, so a hostile
+ * shape cannot overflow. */
+static guint64
+shape_bytes (TsBackend *be, int ndim, const int64_t *shape, TsDType dtype)
 {
   if (ndim < 1 || ndim > TS_MAX_DIMS) {
     ts_backend_set_error (be, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
                           "tensors have 1 to %d dimensions, not %d", TS_MAX_DIMS, ndim);
-    return FALSE;
+    return 0;
   }
   if ((unsigned) dtype >= TS_DTYPE_COUNT) {
     ts_backend_set_error (be, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown dtype %d", dtype);
-    return FALSE;
+    return 0;
   }
   guint64 n = ts_dtype_size (dtype);
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 1 || (guint64) shape[i] > G_MAXINT64 / 16 / n) {
       ts_backend_set_error (be, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
                             "invalid size %" G_GINT64_FORMAT " in dimension %d", shape[i], i);
-      return FALSE;
+      return 0;
     }
     n *= (guint64) shape[i];
   }
-  return TRUE;
+  return n;
 }
 
 static void
@@ -81,13 +83,8 @@ budget_allows (TsBackend *be, guint64 bytes)
 TsTensor *
 ts_tensor_new_uninit (TsBackend *be, TsDType dtype, int ndim, const int64_t *shape)
 {
-  if (!shape_is_valid (be, ndim, shape, dtype))
-    return NULL;
-  guint64 bytes = ts_dtype_size (dtype);
-  for (int i = 0; i < ndim; i++)
-    bytes *= (guint64) shape[i];
-
-  if (!budget_allows (be, bytes))
+  guint64 bytes = shape_bytes (be, ndim, shape, dtype);
+  if (!bytes || !budget_allows (be, bytes))
     return NULL;
   GError *err = NULL;
   TsStorage *s = be->klass->storage_new (be, bytes, &err);
@@ -112,13 +109,11 @@ ts_tensor_new_wrapped (TsBackend *be, TsDType dtype, int ndim, const int64_t *sh
                  "the %s backend cannot use host memory in place", ts_backend_name (be));
     return NULL;
   }
-  if (!shape_is_valid (be, ndim, shape, dtype)) {
+  guint64 bytes = shape_bytes (be, ndim, shape, dtype);
+  if (!bytes) {
     ts_backend_take_error (be, error);
     return NULL;
   }
-  guint64 bytes = ts_dtype_size (dtype);
-  for (int i = 0; i < ndim; i++)
-    bytes *= (guint64) shape[i];
   TsStorage *s = be->klass->storage_wrap (be, data, bytes, release, owner, error);
   if (!s)
     return NULL;
@@ -264,11 +259,10 @@ ts_tensor_reshape (TsTensor *t, int ndim, const int64_t *shape)
   if (!t)
     return NULL;
   TsBackend *be = t->backend;
-  if (!shape_is_valid (be, ndim, shape, t->dtype))
+  guint64 bytes = shape_bytes (be, ndim, shape, t->dtype);
+  if (!bytes)
     return NULL;
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++)
-    n *= shape[i];
+  int64_t n = (int64_t) (bytes / ts_dtype_size (t->dtype));
   if (n != ts_tensor_numel (t) || !ts_tensor_is_contiguous (t)) {
     g_autofree char *d = ts_tensor_describe (t);
     ts_backend_set_error (be, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
