@@ -23,7 +23,8 @@ typedef enum {
   TS_OP_SOFTMAX,          /* src0 [rows, D] */
   TS_OP_LAYER_NORM,       /* src0 [rows, D], src1 weight|NULL, src2 bias|NULL; p.norm */
   TS_OP_RMS_NORM,         /* src0 [rows, D], src1 weight|NULL; p.norm */
-  TS_OP_GROUP_NORM,       /* src0 [N, C, S], src1 weight|NULL, src2 bias|NULL; p.norm */
+  TS_OP_GROUP_NORM,       /* src0 [N, C, S], src1 weight|NULL, src2 bias|NULL; p.norm (silu:
+                           * SiLU of the result); dst may be src0 itself (in place) */
   TS_OP_GRN,              /* src0 [N, S, C], src1 gamma [C], src2 beta [C]; p.norm */
   TS_OP_ATTENTION,        /* src0 q, src1 k, src2 v: [B, N, H, D] strided; p.attention */
   TS_OP_CONV2D,           /* src0 x [N,C,H,W] f32, src1 w [O,C/g,KH,KW], src2 bias [O]|NULL; p.conv */
@@ -42,7 +43,7 @@ typedef struct {
   TsTensor *dst;
   union {
     struct { float scale, offset; } scale;
-    struct { float eps; int groups; } norm;
+    struct { float eps; int groups; gboolean silu; } norm;
     struct { float scale; gboolean causal; } attention;
     struct { gboolean trans_a, trans_b; } matmul;
     TsConv2dParams conv;
@@ -81,12 +82,16 @@ typedef struct {
   gboolean   (*measure_peak) (TsBackend *be, double *gflops, double *gbytes_per_s, GError **error);
   /* Optional: TRUE once the device is gone for good (see ts_backend_is_lost). */
   gboolean   (*is_lost) (TsBackend *be);
+  /* Optional: return memory kept for reuse to the system (see ts_backend_trim). */
+  void       (*trim) (TsBackend *be);
 } TsBackendClass;
 
 /* Notes for backends:
  * - Inputs of every op are contiguous unless the comment above says otherwise; "small"
  *   parameter tensors (norm weights, biases, gamma/beta) always arrive as f32. Large weights
  *   (matmul b, conv weights, embedding tables) keep their dtype: f32, f16 or bf16.
+ * - An op's dst shares no memory with its inputs, except where the comment above says it
+ *   may be src0 itself: then each output element is written after the reads it depends on.
  * - Ops may run asynchronously: a storage whose last tensor is unreffed may still be used by
  *   queued work, so storage_free must defer the release until that work has completed. */
 

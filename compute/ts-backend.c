@@ -104,6 +104,14 @@ ts_backend_reset_memory_peak (TsBackend *be)
   be->mem_peak = be->mem_used;
 }
 
+void
+ts_backend_trim (TsBackend *be)
+{
+  g_return_if_fail (be != NULL);
+  if (be->klass->trim)
+    be->klass->trim (be);
+}
+
 gboolean
 ts_backend_is_lost (TsBackend *be)
 {

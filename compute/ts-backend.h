@@ -58,6 +58,10 @@ guint64 ts_backend_get_memory_budget (const TsBackend *backend);
 /* Bytes of storage held now and the most held at once since creation or the last reset. */
 void    ts_backend_memory_usage (const TsBackend *backend, guint64 *used, guint64 *peak);
 void    ts_backend_reset_memory_peak (TsBackend *backend);
+/* Give memory the backend keeps for reuse (the CPU backend's cache of freed tensor blocks)
+ * back to the system, e.g. when a job is done and the process may sit idle. Tensors alive
+ * are not affected; the next ops may run a little slower while memory is mapped afresh. */
+void    ts_backend_trim (TsBackend *backend);
 
 /* TRUE once the device is gone for good (Vulkan: VK_ERROR_DEVICE_LOST, e.g. after a GPU
  * reset): every later op fails with TS_ERROR_DEVICE and the caller should free this backend

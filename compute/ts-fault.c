@@ -9,7 +9,8 @@ typedef struct {
   gboolean onward;
 } FaultRule;
 
-static const char *const kind_names[TS_FAULT_N_KINDS] = { "alloc", "vk-alloc", "device-lost" };
+static const char *const kind_names[TS_FAULT_N_KINDS] = { "alloc", "vk-alloc", "device-lost",
+                                                              "write" };
 
 static FaultRule rules[TS_FAULT_N_KINDS];
 static gssize    counts[TS_FAULT_N_KINDS];
@@ -34,7 +35,7 @@ parse_rule (const char *item, FaultRule *plan, GError **error)
   }
   g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
                "TESSERA_FAULT: \"%s\" is not kind:N or kind:N+ with N ≥ 1 and kind one of "
-               "alloc, vk-alloc, device-lost", item);
+               "alloc, vk-alloc, device-lost, write", item);
   return FALSE;
 }
 

@@ -1,5 +1,5 @@
 /* ts-fault.h — fault injection, so tests can prove what a user sees when memory runs out or
- * the GPU is lost, without needing either to happen.
+ * the GPU is lost or the disk is full, without needing any of it to happen.
  *
  * TESSERA_FAULT=kind:N[+][,kind:N[+]…] — the N-th event of that kind (counted from 1, from
  * process start or the last ts_fault_configure) fails; with "+" it and every later one fail.
@@ -8,7 +8,9 @@
  *                the device were full
  *   vk-alloc     Vulkan buffer memory: the driver's VK_ERROR_OUT_OF_DEVICE_MEMORY path
  *   device-lost  Vulkan command-buffer submits: VK_ERROR_DEVICE_LOST; the device is then
- *                lost for good, as after a GPU reset */
+ *                lost for good, as after a GPU reset
+ *   write        ts_atomic_file_write (saved projects, autosaves, safetensors files): half
+ *                the data is written, then ENOSPC, as on a full disk; the old file stays */
 #pragma once
 
 #include "ts-types.h"
@@ -19,6 +21,7 @@ typedef enum {
   TS_FAULT_ALLOC,
   TS_FAULT_VK_ALLOC,
   TS_FAULT_DEVICE_LOST,
+  TS_FAULT_WRITE,
   TS_FAULT_N_KINDS
 } TsFaultKind;
 

@@ -433,9 +433,31 @@ norm_3d (TsBackend *be, TsOp *op, TsTensor *x, const int64_t view[3])
   return out ? ts_tensor_reshape (out, x->ndim, x->shape) : NULL;
 }
 
-TsTensor *
-ts_group_norm (TsBackend *be, TsTensor *x, int groups, TsTensor *weight, TsTensor *bias,
-               float eps)
+/* TRUE when the caller's reference to t is the only way to reach its memory, which the
+ * backend owns (not a mapped file) and which holds contiguous f32: an op may then write
+ * its result over it. */
+static gboolean
+reusable (TsTensor *t)
+{
+  return g_atomic_int_get (&t->ref_count) == 1 &&
+         g_atomic_int_get (&t->storage->ref_count) == 1 && t->storage->charged > 0 &&
+         t->dtype == TS_DTYPE_F32 && ts_tensor_is_contiguous (t);
+}
+
+/* A norm over a 3-D view of x, written over x (the caller checked that it may be). */
+static TsTensor *
+norm_3d_in_place (TsBackend *be, TsOp *op, TsTensor *x, const int64_t view[3])
+{
+  g_autoptr (TsTensor) x3 = ts_tensor_reshape (x, 3, view);
+  if (!x3)
+    return NULL;
+  op->src[0] = op->dst = x3;
+  return run (be, op) ? ts_tensor_ref (x) : NULL;
+}
+
+static TsTensor *
+group_norm (TsBackend *be, TsTensor *x, int groups, TsTensor *weight, TsTensor *bias, float eps,
+            gboolean silu, gboolean in_place)
 {
   if (!INPUTS_OK (be, x) || !optional_ok (be, weight) || !optional_ok (be, bias))
     return NULL;
@@ -452,8 +474,34 @@ ts_group_norm (TsBackend *be, TsTensor *x, int groups, TsTensor *weight, TsTenso
   TsOp op = { .kind = TS_OP_GROUP_NORM, .src = { NULL, w, b } };
   op.p.norm.eps = eps;
   op.p.norm.groups = groups;
+  op.p.norm.silu = silu;
   int64_t view[3] = { x->shape[0], c, ts_tensor_numel (x) / (x->shape[0] * c) };
+  if (in_place && reusable (x))
+    return norm_3d_in_place (be, &op, x, view);
   return norm_3d (be, &op, x, view);
+}
+
+TsTensor *
+ts_group_norm (TsBackend *be, TsTensor *x, int groups, TsTensor *weight, TsTensor *bias,
+               float eps)
+{
+  return group_norm (be, x, groups, weight, bias, eps, FALSE, FALSE);
+}
+
+TsTensor *
+ts_group_norm_silu (TsBackend *be, TsTensor *x, int groups, TsTensor *weight, TsTensor *bias,
+                    float eps)
+{
+  return group_norm (be, x, groups, weight, bias, eps, TRUE, FALSE);
+}
+
+TsTensor *
+ts_group_norm_silu_consume (TsBackend *be, TsTensor *x, int groups, TsTensor *weight,
+                            TsTensor *bias, float eps)
+{
+  TsTensor *y = group_norm (be, x, groups, weight, bias, eps, TRUE, TRUE);
+  ts_tensor_unref (x);
+  return y;
 }
 
 TsTensor *

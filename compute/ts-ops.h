@@ -52,6 +52,16 @@ TsTensor *ts_rms_norm (TsBackend *be, TsTensor *x, TsTensor *weight, float eps);
 /* x[N, C, ...spatial] in `groups` groups; weight, bias [C] or NULL. */
 TsTensor *ts_group_norm (TsBackend *be, TsTensor *x, int groups, TsTensor *weight,
                          TsTensor *bias, float eps);
+/* group_norm followed by SiLU (x·σ(x)), in one pass: the VQ-GAN's norm → nonlinearity. */
+TsTensor *ts_group_norm_silu (TsBackend *be, TsTensor *x, int groups, TsTensor *weight,
+                              TsTensor *bias, float eps);
+/* The same, taking over the caller's reference to x: when it is the only reference to
+ * contiguous f32 memory of the backend's own, the result is written over x (no new memory;
+ * the VQ decoder's activations at 512 px are 128–256 MiB each); otherwise it is computed
+ * into a new tensor and x is released. Either way the caller must not use x afterwards —
+ * an exception to "inputs are never modified" above. */
+TsTensor *ts_group_norm_silu_consume (TsBackend *be, TsTensor *x, int groups, TsTensor *weight,
+                                      TsTensor *bias, float eps);
 /* ConvNeXt-V2 GlobalResponseNorm on channels-last x[N, H, W, C]:
  * g = ‖x‖₂ over (H, W) per (n, c); nx = g / (mean_c g + eps); y = gamma·(x·nx) + beta + x. */
 TsTensor *ts_global_response_norm (TsBackend *be, TsTensor *x, TsTensor *gamma,

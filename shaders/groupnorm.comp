@@ -3,7 +3,8 @@
 // (sample, group), contiguous in NCHW):
 //   PARTIAL: one workgroup per chunk of a row → its mean and sum of squared deviations;
 //   MERGE:   one invocation per row combines the chunks (Chan et al.) → mean, 1/std;
-//   APPLY:   elementwise (x − mean)·rstd·w[c] + b[c].
+//   APPLY:   elementwise (x − mean)·rstd·w[c] + b[c], then SiLU when SILU is set; Y may be
+//            X itself (in place, f32), as each invocation reads its element before writing it.
 // Chunking spreads a large group (4 channels × 512² in the VQ decoder) over many
 // workgroups. Push constants are mirrored in compute/vulkan/vk-op-norm.c.
 #extension GL_GOOGLE_include_directive : require
@@ -95,8 +96,11 @@ void main ()
 
 #elif defined(APPLY)
 
+#include "ts-math.glsl"
+
 layout(constant_id = 2) const bool HAS_W = false;
 layout(constant_id = 3) const bool HAS_B = false;
+layout(constant_id = 4) const bool SILU = false;
 
 // rows start at global row row0; channel c of element j of row r is
 // ((row0 + r) % groups)·cpg + j / spatial.
@@ -123,6 +127,8 @@ void main ()
     v *= w[p.w_off + c];
   if (HAS_B)
     v += b[p.b_off + c];
+  if (SILU)
+    v = ts_silu (v);
   y[p.y_off + i] = v;
 }
 

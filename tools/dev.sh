@@ -21,7 +21,7 @@ packages=(
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtk-4-dev libadwaita-1-dev libgdk-pixbuf-2.0-dev xvfb xauth desktop-file-utils
-  webp-pixbuf-loader libzip-dev appstream
+  webp-pixbuf-loader libwebp-dev libzip-dev appstream
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -50,12 +50,16 @@ build_tessera() {
 
 run_tessera() {
   if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    GSETTINGS_SCHEMA_DIR="$build/data" exec "$build/app/editor/tessera" "$@"
+    GSETTINGS_SCHEMA_DIR="$build/data" TESSERA_LOCALEDIR="$build/po" exec "$build/app/editor/tessera" "$@"
   fi
   local cli="$build/app/cli/tessera-cli"
   "$cli" info
   echo
   "$cli" selfcheck
+  echo
+  # No display: show the shipped model at work through the CLI instead of the editor.
+  log "generating with the shipped model: $build/tessera-sample-N.png"
+  "$cli" generate -p "red apple, 3d style" --variants 4 -o "$build/tessera-sample.png"
 }
 
 asan_build="${TESSERA_ASAN_BUILD_DIR:-$here/build-asan}"

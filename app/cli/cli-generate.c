@@ -1,6 +1,7 @@
 /* cli-generate.c — `tessera-cli generate|edit|inpaint|outpaint|background|restyle`: one
  * pipeline request from the command line, images in and out through GdkPixbuf. */
 #include "cli.h"
+#include "model/ts-model-locate.h"
 
 #include <errno.h>
 #include <glib/gi18n.h>
@@ -57,8 +58,9 @@ parse_int (const char *what, const char *text, gint64 min, gint64 max, gint64 *o
     return TRUE;
   if (!g_ascii_string_to_signed (text, 10, min, max, out, NULL)) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
-                 _("invalid %s “%s”: expected a whole number from %" G_GINT64_FORMAT " to %"
-                   G_GINT64_FORMAT), what, text, min, max);
+                 /* %lld, not G_GINT64_FORMAT: xgettext cannot see through the macro. */
+                 _("invalid %s “%s”: expected a whole number from %lld to %lld"), what, text,
+                 (long long) min, (long long) max);
     return FALSE;
   }
   return TRUE;
@@ -322,14 +324,8 @@ int cli_outpaint (int argc, char **argv) { return run_named ("outpaint", argc, a
 int cli_background (int argc, char **argv) { return run_named ("background", argc, argv); }
 int cli_restyle (int argc, char **argv) { return run_named ("restyle", argc, argv); }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
-}
-
-/* The shipped model: the first folder with a model_index.json under the source tree's
- * data/models or the installed models folder. */
+/* The model given with --model, else the shipped one (ts_model_locate_default: the editor
+ * finds the same). */
 char *
 cli_model_dir (const char *option, GError **error)
 {
@@ -340,22 +336,11 @@ cli_model_dir (const char *option, GError **error)
     }
     return g_strdup (option);
   }
-  const char *roots[] = { TESSERA_SOURCE_MODELS, TESSERA_INSTALLED_MODELS };
-  for (guint i = 0; i < G_N_ELEMENTS (roots); i++) {
-    g_autoptr (GDir) dir = g_dir_open (roots[i], 0, NULL);
-    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-    const char *name;
-    while (dir && (name = g_dir_read_name (dir)))
-      g_ptr_array_add (names, g_strdup (name));
-    g_ptr_array_sort (names, compare_names);
-    for (guint j = 0; j < names->len; j++) {
-      g_autofree char *index = g_build_filename (roots[i], names->pdata[j], "model_index.json",
-                                                 NULL);
-      if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
-        return g_build_filename (roots[i], names->pdata[j], NULL);
-    }
-  }
+  char *found = ts_model_locate_default (NULL);
+  if (found)
+    return found;
+  const char *const *dirs = ts_model_search_dirs ();
   g_set_error (error, TS_ERROR, TS_ERROR_IO, _("no model given (--model DIR) and no shipped "
-               "model in %s or %s"), TESSERA_SOURCE_MODELS, TESSERA_INSTALLED_MODELS);
+               "model in %s or %s"), dirs[0], dirs[1]);
   return NULL;
 }

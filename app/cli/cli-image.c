@@ -1,40 +1,34 @@
-/* cli-image.c — image files ⇄ the engine's 8-bit buffers, through GdkPixbuf (PNG, JPEG, and
- * WebP when its loader is installed). Kept out of libtessera so the engine has no image-file
- * dependency. */
+/* cli-image.c — image files ⇄ the engine's 8-bit buffers. Reading goes through the decoder
+ * the editor uses too (app/common/tessera-image-decode.h: its formats and size limits);
+ * writing through GdkPixbuf (PNG, JPEG, and WebP when its loader is installed). Kept out of
+ * libtessera so the engine has no image-file dependency. */
 #include "cli.h"
+
+#include "tessera-image-decode.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n.h>
 #include <string.h>
 
-/* RGB (channels 3) or a mask (channels 1: 255 where the pixel is bright, after alpha). */
-static TsImage *
-from_pixbuf (GdkPixbuf *pb, int channels, GError **error)
+TsImage *
+cli_image_from_rgba (GBytes *rgba, int width, int height, int channels, GError **error)
 {
-  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
-  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
-  gboolean alpha = gdk_pixbuf_get_has_alpha (pb);
-  if (gdk_pixbuf_get_bits_per_sample (pb) != 8 || n < 3) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, _("unsupported pixel format"));
+  g_autoptr (GBytes) mask = channels == 1 ? tessera_image_rgba_to_mask (rgba, width, height)
+                                          : NULL;
+  if (channels == 1 && !mask) {
+    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, _("not enough memory for the mask"));
     return NULL;
   }
-  TsImage *im = ts_image_new (w, h, channels, error);
+  TsImage *im = ts_image_new (width, height, channels, error);
   if (!im)
     return NULL;
-  const guint8 *src = gdk_pixbuf_read_pixels (pb);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      const guint8 *px = src + (gsize) y * stride + (gsize) x * n;
-      if (channels == 3) {
-        memcpy (im->pixels + ((gsize) y * w + x) * 3, px, 3);
-      } else {
-        int v = MAX (MAX (px[0], px[1]), px[2]);
-        if (alpha)
-          v = v * px[3] / 255;
-        /* binarised at one half, as the upstream mask processor does */
-        im->pixels[(gsize) y * w + x] = v >= 128 ? 255 : 0;
-      }
-    }
+  if (mask) {
+    memcpy (im->pixels, g_bytes_get_data (mask, NULL), (gsize) width * height);
+    return im;
+  }
+  const guint8 *src = g_bytes_get_data (rgba, NULL);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    memcpy (im->pixels + i * 3, src + i * 4, 3);
   return im;
 }
 
@@ -42,15 +36,10 @@ TsImage *
 cli_image_load (const char *path, int channels, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (path, &local);
-  if (!raw) {
-    g_set_error (error, TS_ERROR, TS_ERROR_IO, _("cannot read image “%s”: %s"), path,
-                 local->message);
-    return NULL;
-  }
-  /* Photos carry their rotation in EXIF; apply it so pixels match what viewers show. */
-  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_apply_embedded_orientation (raw);
-  TsImage *im = from_pixbuf (pb ? pb : raw, channels, &local);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  int w = 0, h = 0;
+  g_autoptr (GBytes) rgba = tessera_image_load_file (file, NULL, &w, &h, &local);
+  TsImage *im = rgba ? cli_image_from_rgba (rgba, w, h, channels, &local) : NULL;
   if (!im)
     g_set_error (error, TS_ERROR, TS_ERROR_IO, _("cannot read image “%s”: %s"), path,
                  local->message);

@@ -20,8 +20,13 @@ int cli_outpaint (int argc, char **argv);
 int cli_background (int argc, char **argv);
 int cli_restyle (int argc, char **argv);
 
-/* Image files (cli-image.c): RGB (channels 3) or a binarised mask (channels 1). */
+/* Image files (cli-image.c): RGB (channels 3) or a binarised mask (channels 1). Read through
+ * app/common/tessera-image-decode.h, with its formats and size limits. */
 TsImage *cli_image_load (const char *path, int channels, GError **error);
+/* The decoder's straight RGBA as the engine's image: alpha dropped (channels 3) or the mask
+ * binarised (channels 1). What cli_image_load does after decoding; the fuzz target calls it. */
+TsImage *cli_image_from_rgba (GBytes *rgba, int width, int height, int channels,
+                              GError **error);
 gboolean cli_image_save (const TsImage *image, const char *path, GError **error);
 /* Whether `path` names a format that can be written here. */
 gboolean cli_image_format_ok (const char *path, GError **error);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tessera-about.h"
 #include "tessera-preferences.h"
 #include "tessera-window.h"
 
@@ -30,10 +31,14 @@ tessera_application_get_engine (TesseraApplication *self)
 char *
 tessera_application_dup_model_path (TesseraApplication *self)
 {
+  /* TESSERA_MODEL_DIR (tests, development) wins over the preference, as TESSERA_DEVICE does. */
+  const char *env = g_getenv ("TESSERA_MODEL_DIR");
+  if (env && *env)
+    return g_strdup (env);
   g_autofree char *path = g_settings_get_string (self->settings, "model-path");
   if (path && *path)
     return g_steal_pointer (&path);
-  return g_strdup (TESSERA_DEFAULT_MODEL_DIR);
+  return NULL;
 }
 
 static void
@@ -53,31 +58,22 @@ on_model_path_changed (GSettings *settings, const char *key, TesseraApplication 
 static void
 action_quit (GSimpleAction *a, GVariant *param, gpointer data)
 {
-  GApplication *app = data;
-  /* Destroying the windows cancels their requests first. */
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
-  while (windows) {
-    GList *next = windows->next;
-    gtk_window_destroy (windows->data);
-    windows = next;
-  }
-  g_application_quit (app);
+  /* Closing, not destroying: a window with unsaved changes asks first. The application
+   * ends with its last window; a closing window cancels its requests. */
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (data)));
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_close (l->data);
+  g_list_free (windows);
 }
 
 static void
 action_about (GSimpleAction *a, GVariant *param, gpointer data)
 {
-  GtkApplication *app = data;
-  const char *developers[] = { _("The Tessera developers"), NULL };
-  GtkWidget *about = adw_about_window_new ();
-  g_object_set (about, "transient-for", gtk_application_get_active_window (app),
-                "application-name", _("Tessera"), "application-icon", TESSERA_APP_ID,
-                "version", PACKAGE_VERSION, "developers", developers,
-                "license-type", GTK_LICENSE_GPL_3_0,
-                "comments", _("Paint a mask, type a prompt: a local image model fills, extends "
-                              "and restyles your picture."),
-                NULL);
-  gtk_window_present (GTK_WINDOW (about));
+  TesseraApplication *self = data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  /* The licences of the model in use: the loaded one's folder. */
+  const char *model_dir = tessera_engine_get_model_dir (self->engine);
+  gtk_window_present (GTK_WINDOW (tessera_about_window_new (parent, model_dir)));
 }
 
 static void

@@ -16,7 +16,8 @@ G_DECLARE_FINAL_TYPE (TesseraApplication, tessera_application, TESSERA, APPLICAT
 TesseraApplication *tessera_application_new (void);
 GSettings          *tessera_application_get_settings (TesseraApplication *self);
 TesseraEngine      *tessera_application_get_engine (TesseraApplication *self);
-/* The model folder from the settings, or the built-in default when the setting is empty. */
+/* The model folder asked for: TESSERA_MODEL_DIR, else the model-path setting; NULL when
+ * neither is set, for the model that ships with Tessera (see tessera_engine_load). */
 char               *tessera_application_dup_model_path (TesseraApplication *self);
 
 G_END_DECLS

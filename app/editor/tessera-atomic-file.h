@@ -9,8 +9,10 @@ G_BEGIN_DECLS
 /* Writes data to a temporary file in the same folder, flushes it to disk and renames it over
  * path. On failure the temporary file is removed and path is untouched.
  *
- * Fault injection for tests: with TESSERA_FAULT_INJECT=write in the environment, the write
- * stops half way with an error, as on a full disk. */
+ * The work is the engine's ts_atomic_file_replace (compute/ts-atomic-file.h); this adds the
+ * editor's translated messages (G_IO_ERROR, the code from errno). Fault injection for tests:
+ * TESSERA_FAULT=write:N (ts-fault.h) makes the N-th write stop half way with ENOSPC, as on a
+ * full disk. */
 gboolean tessera_atomic_write (const char *path, const void *data, gsize size, GError **error);
 
 /* Whether name is one of the temporary files tessera_atomic_write leaves behind when it is

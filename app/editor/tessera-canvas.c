@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#define TILE 256
+#include "tessera-tiles.h"
+
 #define MIN_ZOOM (1.0 / 32)
 #define MAX_ZOOM 64.0
 #define ZOOM_STEP 1.25
@@ -19,11 +20,7 @@ struct _TesseraCanvas {
   double zoom, pan_x, pan_y;
   gboolean fit;
 
-  /* Texture tiles of the picture and of the tinted mask; NULL = rebuild on next draw. */
-  int tiles_x, tiles_y;
-  GdkTexture **image_tiles;
-  GdkTexture **mask_tiles;
-  guint tile_uploads;
+  TesseraTiles *tiles;   /* the picture and the tinted mask as textures, zoomed out */
 
   TesseraBrush brush;
   gboolean stroking;
@@ -49,116 +46,14 @@ G_DEFINE_FINAL_TYPE (TesseraCanvas, tessera_canvas, GTK_TYPE_WIDGET)
 enum { SIGNAL_STROKE_FINISHED, SIGNAL_ZOOM_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-/* The mask tint: a translucent magenta reads well over photos and emoji alike. */
-static const double tint[3] = { 0.93, 0.16, 0.52 };
-#define TINT_ALPHA 0.55
-
 /* ---- tiles ---- */
 
 static void
-free_tiles (TesseraCanvas *self)
+reset_tiles (TesseraCanvas *self)
 {
-  int n = self->tiles_x * self->tiles_y;
-  for (int i = 0; i < n; i++) {
-    g_clear_object (&self->image_tiles[i]);
-    g_clear_object (&self->mask_tiles[i]);
-  }
-  g_clear_pointer (&self->image_tiles, g_free);
-  g_clear_pointer (&self->mask_tiles, g_free);
-  self->tiles_x = self->tiles_y = 0;
-}
-
-static void
-alloc_tiles (TesseraCanvas *self)
-{
-  free_tiles (self);
-  if (!self->document)
-    return;
-  self->tiles_x = (tessera_document_get_width (self->document) + TILE - 1) / TILE;
-  self->tiles_y = (tessera_document_get_height (self->document) + TILE - 1) / TILE;
-  self->image_tiles = g_new0 (GdkTexture *, self->tiles_x * self->tiles_y);
-  self->mask_tiles = g_new0 (GdkTexture *, self->tiles_x * self->tiles_y);
-}
-
-/* Each tile texture carries a 1-pixel apron of its neighbours' pixels: drawn scaled, its
- * edge texels then filter against the real neighbours instead of transparency, which
- * otherwise shows as a hairline seam below 100 %. The apron is clipped off when drawn. */
-#define APRON 4
-
-static void
-tile_source (TesseraCanvas *self, int tx, int ty, TesseraRect *src)
-{
-  int W = tessera_document_get_width (self->document);
-  int H = tessera_document_get_height (self->document);
-  int x0 = MAX (0, tx * TILE - APRON), y0 = MAX (0, ty * TILE - APRON);
-  int x1 = MIN (W, (tx + 1) * TILE + APRON), y1 = MIN (H, (ty + 1) * TILE + APRON);
-  *src = (TesseraRect) { x0, y0, x1 - x0, y1 - y0 };
-}
-
-static void
-invalidate_tiles (TesseraCanvas *self, TesseraChange what, int x, int y, int w, int h)
-{
-  /* A change next to a tile edge also shows in the neighbour's apron. */
-  x -= APRON;
-  y -= APRON;
-  w += 2 * APRON;
-  h += 2 * APRON;
-  int tx0 = MAX (0, x / TILE), ty0 = MAX (0, y / TILE);
-  int tx1 = MIN (self->tiles_x - 1, (x + w - 1) / TILE);
-  int ty1 = MIN (self->tiles_y - 1, (y + h - 1) / TILE);
-  for (int ty = ty0; ty <= ty1; ty++)
-    for (int tx = tx0; tx <= tx1; tx++) {
-      int i = ty * self->tiles_x + tx;
-      if (what & TESSERA_CHANGE_IMAGE)
-        g_clear_object (&self->image_tiles[i]);
-      if (what & TESSERA_CHANGE_MASK)
-        g_clear_object (&self->mask_tiles[i]);
-    }
-}
-
-static GdkTexture *
-build_image_tile (TesseraCanvas *self, int tx, int ty)
-{
-  cairo_surface_t *s = tessera_document_get_surface (self->document);
-  TesseraRect r;
-  tile_source (self, tx, ty, &r);
-  int stride = cairo_image_surface_get_stride (s);
-  cairo_surface_flush (s);
-  const guint8 *src = cairo_image_surface_get_data (s) + (gsize) r.y * stride + r.x * 4;
-  guint8 *px = g_malloc ((gsize) r.width * r.height * 4);
-  for (int y = 0; y < r.height; y++)
-    memcpy (px + (gsize) y * r.width * 4, src + (gsize) y * stride, (gsize) r.width * 4);
-  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) r.width * r.height * 4);
-  self->tile_uploads++;
-  return gdk_memory_texture_new (r.width, r.height, GDK_MEMORY_DEFAULT, bytes,
-                                 (gsize) r.width * 4);
-}
-
-/* Premultiplied BGRA tint scaled by mask coverage (GDK_MEMORY_DEFAULT = cairo ARGB32). */
-static inline guint32
-tint_pixel (guint8 m)
-{
-  double a = TINT_ALPHA * m / 255.0;
-  return ((guint32) lround (a * 255) << 24) | ((guint32) lround (tint[0] * a * 255) << 16)
-         | ((guint32) lround (tint[1] * a * 255) << 8) | (guint32) lround (tint[2] * a * 255);
-}
-
-static GdkTexture *
-build_mask_tile (TesseraCanvas *self, int tx, int ty)
-{
-  TesseraMaskBuf *m = tessera_document_get_mask (self->document);
-  TesseraRect r;
-  tile_source (self, tx, ty, &r);
-  guint32 *px = g_malloc ((gsize) r.width * r.height * 4);
-  for (int y = 0; y < r.height; y++) {
-    const guint8 *row = m->data + (gsize) (r.y + y) * m->stride + r.x;
-    for (int x = 0; x < r.width; x++)
-      px[(gsize) y * r.width + x] = row[x] ? tint_pixel (row[x]) : 0;
-  }
-  g_autoptr (GBytes) bytes = g_bytes_new_take (px, (gsize) r.width * r.height * 4);
-  self->tile_uploads++;
-  return gdk_memory_texture_new (r.width, r.height, GDK_MEMORY_DEFAULT, bytes,
-                                 (gsize) r.width * 4);
+  tessera_tiles_reset (self->tiles, self->document ? tessera_document_get_width (self->document)
+                                                   : 0,
+                       self->document ? tessera_document_get_height (self->document) : 0);
 }
 
 static GdkTexture *
@@ -338,9 +233,7 @@ tessera_canvas_stroke_end (TesseraCanvas *self)
 guint
 tessera_canvas_take_tile_uploads (TesseraCanvas *self)
 {
-  guint n = self->tile_uploads;
-  self->tile_uploads = 0;
-  return n;
+  return tessera_tiles_take_builds (self->tiles);
 }
 
 /* ---- overlays ---- */
@@ -411,34 +304,43 @@ draw_checkerboard (GtkSnapshot *snapshot, const graphene_rect_t *r)
   gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0.8, 0.8, 0.8, 1 }, r);
 }
 
-static void
-draw_tiles (TesseraCanvas *self, GtkSnapshot *snapshot, GdkTexture **tiles, gboolean mask,
-            const graphene_rect_t *visible)
+/* An image coordinate moved to the nearest whole widget pixel, where `origin` is the widget
+ * position of image coordinate 0 (the view's translation, side by side's shift included). */
+static double
+snap_to_pixel (TesseraCanvas *self, double v, double origin)
 {
-  for (int ty = 0; ty < self->tiles_y; ty++)
-    for (int tx = 0; tx < self->tiles_x; tx++) {
-      int i = ty * self->tiles_x + tx;
-      graphene_rect_t r = GRAPHENE_RECT_INIT (tx * TILE, ty * TILE,
-                                              MIN (TILE, doc_w (self) - tx * TILE),
-                                              MIN (TILE, doc_h (self) - ty * TILE));
+  return (round (v * self->zoom + origin) - origin) / self->zoom;
+}
+
+/* The tiles (mask: of the tinted mask) over `visible`; (ox, oy): the widget position of the
+ * image's origin. */
+static void
+draw_tiles (TesseraCanvas *self, GtkSnapshot *snapshot, gboolean mask,
+            const graphene_rect_t *visible, double ox, double oy)
+{
+  int level = tessera_tiles_level_for_zoom (self->zoom);
+  int n_x = tessera_tiles_get_n_x (self->tiles), n_y = tessera_tiles_get_n_y (self->tiles);
+  for (int ty = 0; ty < n_y; ty++)
+    for (int tx = 0; tx < n_x; tx++) {
+      graphene_rect_t r = GRAPHENE_RECT_INIT (tx * TESSERA_TILE, ty * TESSERA_TILE,
+                                              MIN (TESSERA_TILE, doc_w (self) - tx * TESSERA_TILE),
+                                              MIN (TESSERA_TILE, doc_h (self) - ty * TESSERA_TILE));
       if (!graphene_rect_intersection (&r, visible, NULL))
         continue;
+      graphene_rect_t where;
+      GdkTexture *texture = tessera_tiles_get (self->tiles, self->document, mask, level, tx, ty,
+                                               &where);
+      if (!texture)
+        continue;   /* nothing painted in this part of the mask */
       /* Put tile edges on whole screen pixels, shared by neighbours, so antialiased
-       * edges at fractional positions do not show the background as hairline seams. */
-      double x0 = (round (r.origin.x * self->zoom + self->pan_x) - self->pan_x) / self->zoom;
-      double y0 = (round (r.origin.y * self->zoom + self->pan_y) - self->pan_y) / self->zoom;
-      double x1 = (round ((r.origin.x + r.size.width) * self->zoom + self->pan_x) - self->pan_x)
-                  / self->zoom;
-      double y1 = (round ((r.origin.y + r.size.height) * self->zoom + self->pan_y) - self->pan_y)
-                  / self->zoom;
+       * edges at fractional positions do not show the background as hairline seams (the
+       * cairo renderer blends a half-covered edge pixel of each tile with what is below). */
+      double x0 = snap_to_pixel (self, r.origin.x, ox), y0 = snap_to_pixel (self, r.origin.y, oy);
+      double x1 = snap_to_pixel (self, r.origin.x + r.size.width, ox);
+      double y1 = snap_to_pixel (self, r.origin.y + r.size.height, oy);
       r = GRAPHENE_RECT_INIT (x0, y0, x1 - x0, y1 - y0);
-      if (!tiles[i])
-        tiles[i] = mask ? build_mask_tile (self, tx, ty) : build_image_tile (self, tx, ty);
-      TesseraRect src;
-      tile_source (self, tx, ty, &src);
       gtk_snapshot_push_clip (snapshot, &r);
-      gtk_snapshot_append_texture (snapshot, tiles[i],
-                                   &GRAPHENE_RECT_INIT (src.x, src.y, src.width, src.height));
+      gtk_snapshot_append_texture (snapshot, texture, &where);
       gtk_snapshot_pop (snapshot);
     }
 }
@@ -478,7 +380,7 @@ draw_pixels (TesseraCanvas *self, GtkSnapshot *snapshot, const graphene_rect_t *
     for (int y = y0; y < y1; y++)
       for (int x = x0; x < x1; x++) {
         guint8 v = m->data[(gsize) y * m->stride + x];
-        px[(y - y0) * stride + (x - x0)] = v ? tint_pixel (v) : 0;
+        px[(y - y0) * stride + (x - x0)] = tessera_tiles_tint (v);
       }
     cairo_surface_mark_dirty (ov);
     cairo_set_source_surface (cr, ov, x0, y0);
@@ -566,9 +468,10 @@ draw_view (TesseraCanvas *self, GtkSnapshot *snapshot, double dx, GdkTexture *on
   } else if (self->zoom > 1.0) {
     draw_pixels (self, snapshot, &visible);
   } else {
-    draw_tiles (self, snapshot, self->image_tiles, FALSE, &visible);
+    double ox = self->pan_x + dx, oy = self->pan_y;
+    draw_tiles (self, snapshot, FALSE, &visible, ox, oy);
     if (tessera_document_get_mask_visible (self->document))
-      draw_tiles (self, snapshot, self->mask_tiles, TRUE, &visible);
+      draw_tiles (self, snapshot, TRUE, &visible, ox, oy);
   }
   if (self->before && !self->side_by_side)
     draw_compare (self, snapshot, &img);
@@ -627,13 +530,13 @@ on_document_changed (TesseraDocument *doc, guint what, int x, int y, int w, int 
                      TesseraCanvas *self)
 {
   if (what & TESSERA_CHANGE_SIZE) {
-    alloc_tiles (self);
+    reset_tiles (self);
     g_clear_object (&self->preview);
     g_clear_object (&self->before);
     if (self->fit)
       apply_fit (self);
   } else {
-    invalidate_tiles (self, what, x, y, w, h);
+    tessera_tiles_invalidate (self->tiles, what, x, y, w, h);
   }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -652,7 +555,7 @@ tessera_canvas_set_document (TesseraCanvas *self, TesseraDocument *document)
     self->changed_id = g_signal_connect (document, "changed", G_CALLBACK (on_document_changed),
                                          self);
   }
-  alloc_tiles (self);
+  reset_tiles (self);
   self->fit = TRUE;
   apply_fit (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -931,7 +834,7 @@ tessera_canvas_dispose (GObject *object)
 {
   TesseraCanvas *self = TESSERA_CANVAS (object);
   tessera_canvas_set_document (self, NULL);
-  free_tiles (self);
+  g_clear_pointer (&self->tiles, tessera_tiles_free);
   g_clear_pointer (&self->progress, g_free);
   g_clear_object (&self->preview);
   g_clear_object (&self->before);
@@ -960,6 +863,7 @@ tessera_canvas_class_init (TesseraCanvasClass *klass)
 static void
 tessera_canvas_init (TesseraCanvas *self)
 {
+  self->tiles = tessera_tiles_new ();
   self->zoom = 1.0;
   self->fit = TRUE;
   self->split = 0.5;

@@ -27,19 +27,31 @@ TesseraEngine      *tessera_engine_new (void);
 TesseraEngineState  tessera_engine_get_state (TesseraEngine *self);
 /* A one-line description of the state for the window subtitle. */
 const char         *tessera_engine_get_status (TesseraEngine *self);
-/* Whether real generation is available (FALSE: the built-in preview generator). */
-gboolean            tessera_engine_has_pipeline (void);
+/* Whether the loaded model's GPU was lost (a driver reset or a GPU fault): requests then run
+ * on the CPU backend until a model is loaded again. ::notify tells when it happens. */
+gboolean            tessera_engine_get_device_lost (TesseraEngine *self);
 
-/* Loads the model folder in the background on device ("auto", "cpu", "vulkan", "vulkan:N";
- * NULL: auto); ::notify::state tells the outcome. */
+/* Loads the model folder (NULL: the model that ships with Tessera, ts_model_locate_default)
+ * in the background on device ("auto", "cpu", "vulkan", "vulkan:N"; NULL: auto);
+ * ::notify::state tells the outcome. */
 void tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *device);
+/* The loaded model's folder; NULL unless the state is READY. */
+const char *tessera_engine_get_model_dir (TesseraEngine *self);
+/* The loaded model's image side in pixels (transformer sample_size × the VQ-GAN's 2^(levels-1)
+ * downsampling): what Generate makes and what a new canvas gets; 0 unless READY. */
+int         tessera_engine_get_native_size (TesseraEngine *self);
 
 void              tessera_engine_run_async (TesseraEngine *self, TesseraJobRequest *request,
                                             GCancellable *cancellable,
                                             TesseraProgressFunc progress,
                                             gpointer progress_data,
                                             GAsyncReadyCallback callback, gpointer user_data);
+/* The result, or NULL with a G_IO_ERROR in the user's words (engine details in brackets);
+ * G_IO_ERROR_CANCELLED after cancelling. */
 TesseraJobResult *tessera_engine_run_finish (TesseraEngine *self, GAsyncResult *result,
                                              GError **error);
+/* While paused, a started request waits before its first step (it stays "running" and can be
+ * cancelled): tests use it to hold a queue in place, whatever the machine's speed. */
+void              tessera_engine_set_paused (TesseraEngine *self, gboolean paused);
 
 G_END_DECLS

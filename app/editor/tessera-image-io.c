@@ -1,5 +1,8 @@
-/* tessera-image-io.c — GdkPixbuf-based image files. */
+/* tessera-image-io.c — image files for the editor: reading through the decoder the CLI uses
+ * too (tessera-image-decode.h), in a worker thread; writing with GdkPixbuf. */
 #include "tessera-image-io.h"
+
+#include "tessera-image-decode.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n.h>
@@ -8,37 +11,7 @@
 GBytes *
 tessera_image_load (GFile *file, int *width, int *height, GError **error)
 {
-  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
-  if (!in)
-    return NULL;
-  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_stream (G_INPUT_STREAM (in), NULL, error);
-  if (!raw)
-    return NULL;
-  /* Phone photos store their rotation in EXIF rather than in the pixels. */
-  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_apply_embedded_orientation (raw);
-  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
-  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
-  if (gdk_pixbuf_get_bits_per_sample (pb) != 8 || (n != 3 && n != 4)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 _("Only 8-bit RGB and RGBA pictures are supported"));
-    return NULL;
-  }
-  guint8 *out = g_try_malloc ((gsize) w * h * 4);
-  if (!out) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory for the picture"));
-    return NULL;
-  }
-  const guint8 *src = gdk_pixbuf_read_pixels (pb);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      const guint8 *p = src + (gsize) y * stride + x * n;
-      guint8 *o = out + ((gsize) y * w + x) * 4;
-      o[0] = p[0]; o[1] = p[1]; o[2] = p[2];
-      o[3] = n == 4 ? p[3] : 255;
-    }
-  *width = w;
-  *height = h;
-  return g_bytes_new_take (out, (gsize) w * h * 4);
+  return tessera_image_load_file (file, NULL, width, height, error);
 }
 
 typedef struct {
@@ -59,7 +32,7 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
 {
   GError *error = NULL;
   Loaded *l = g_new0 (Loaded, 1);
-  l->rgba = tessera_image_load (data, &l->width, &l->height, &error);
+  l->rgba = tessera_image_load_file (data, cancellable, &l->width, &l->height, &error);
   if (!l->rgba) {
     g_free (l);
     g_task_return_error (task, error);

@@ -1,5 +1,6 @@
-/* tessera-image-io.h — reading and writing pictures with GdkPixbuf (PNG, JPEG, WebP where
- * the loader is installed), off the main thread, EXIF orientation applied. */
+/* tessera-image-io.h — reading and writing pictures (PNG, JPEG, WebP where the loader is
+ * installed), off the main thread. Reading is tessera-image-decode.h's:
+ * EXIF orientation applied, files over its size limits refused with a message. */
 #pragma once
 
 #include <gio/gio.h>

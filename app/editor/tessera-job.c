@@ -54,6 +54,8 @@ tessera_job_result_free (TesseraJobResult *r)
   if (!r)
     return;
   g_clear_pointer (&r->variants, g_ptr_array_unref);
+  g_free (r->notice);
+  g_free (r->backend);
   g_free (r);
 }
 

@@ -42,6 +42,10 @@ typedef struct {
   int width, height;
   GPtrArray *variants;   /* GBytes */
   guint32 first_seed;
+  char *notice;          /* what the engine did differently to get it (a smaller batch, the
+                            CPU instead of the GPU), for the user; NULL if nothing */
+  char *backend;         /* the backend that made it, e.g. "cpu" */
+  gboolean device_lost;  /* the GPU was lost, during this request or before */
 } TesseraJobResult;
 
 void tessera_job_result_free (TesseraJobResult *result);

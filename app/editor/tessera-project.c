@@ -11,13 +11,16 @@
 #include <zip.h>
 
 #include "tessera-atomic-file.h"
+#include "tessera-image-decode.h"
 
 #define ORA_MIME "image/openraster"
 #define HISTORY_PATH "tessera/history.json"
 #define HISTORY_FORMAT 1
 #define THUMB_MAX 256
-/* No member of a project we write comes near this; it stops zip bombs early. */
-#define MAX_MEMBER_SIZE ((zip_uint64_t) 1 << 30)
+/* Members are read whole before they are parsed: these stop zip bombs early. Layers are
+ * pictures (the image decoder's limit); the layer list and the history are text. */
+#define MAX_LAYER_SIZE ((zip_uint64_t) TESSERA_IMAGE_MAX_BYTES)
+#define MAX_TEXT_SIZE ((zip_uint64_t) 64 << 20)
 
 static const char *const kind_ids[] = {
   [TESSERA_ENTRY_NEW] = "new",
@@ -272,42 +275,6 @@ png_encode (GBytes *rgba, int width, int height, GError **error)
   if (!gdk_pixbuf_save_to_bufferv (pb, &buf, &size, "png", keys, values, error))
     return NULL;
   return g_bytes_new_take (buf, size);
-}
-
-static GBytes *
-png_decode (GBytes *png, int *width, int *height, GError **error)
-{
-  g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new_with_type ("png", error);
-  if (!loader)
-    return NULL;
-  if (!gdk_pixbuf_loader_write_bytes (loader, png, error) || !gdk_pixbuf_loader_close (loader,
-                                                                                     error))
-    return NULL;
-  GdkPixbuf *pb = gdk_pixbuf_loader_get_pixbuf (loader);
-  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
-  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
-  if (gdk_pixbuf_get_bits_per_sample (pb) != 8 || (n != 3 && n != 4)) {
-    invalid (error, _("A layer of the project is not an 8-bit RGB or RGBA picture"));
-    return NULL;
-  }
-  guint8 *out = g_try_malloc ((gsize) w * h * 4);
-  if (!out) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory for the picture"));
-    return NULL;
-  }
-  const guint8 *src = gdk_pixbuf_read_pixels (pb);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      const guint8 *p = src + (gsize) y * stride + x * n;
-      guint8 *o = out + ((gsize) y * w + x) * 4;
-      o[0] = p[0];
-      o[1] = p[1];
-      o[2] = p[2];
-      o[3] = n == 4 ? p[3] : 255;
-    }
-  *width = w;
-  *height = h;
-  return g_bytes_new_take (out, (gsize) w * h * 4);
 }
 
 static GBytes *
@@ -632,11 +599,11 @@ tessera_project_save (TesseraProject *p, const char *path, GError **error)
 
 typedef struct {
   zip_t *zip;
-  GHashTable *pixels;   /* member name → GBytes, so shared states stay shared */
+  GHashTable *layers;   /* read_layer's key → GBytes, so shared states stay shared */
 } Reader;
 
 static GBytes *
-read_member (Reader *r, const char *name, GError **error)
+read_member (Reader *r, const char *name, zip_uint64_t max_size, GError **error)
 {
   zip_stat_t st;
   zip_int64_t index = zip_name_locate (r->zip, name, 0);
@@ -645,7 +612,7 @@ read_member (Reader *r, const char *name, GError **error)
                  _("The project is damaged: “%s” is missing"), name);
     return NULL;
   }
-  if (!(st.valid & ZIP_STAT_SIZE) || st.size > MAX_MEMBER_SIZE) {
+  if (!(st.valid & ZIP_STAT_SIZE) || st.size > max_size) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                  _("The project is damaged: “%s” is too large"), name);
     return NULL;
@@ -678,13 +645,15 @@ has_member (Reader *r, const char *name)
 static GBytes *
 read_png (Reader *r, const char *name, int *width, int *height, GError **error)
 {
-  g_autoptr (GBytes) png = read_member (r, name, error);
+  g_autoptr (GBytes) png = read_member (r, name, MAX_LAYER_SIZE, error);
   if (!png)
     return NULL;
   int w, h;
-  g_autoptr (GBytes) rgba = png_decode (png, &w, &h, error);
-  if (!rgba)
+  g_autoptr (GBytes) rgba = tessera_image_decode (png, "png", NULL, &w, &h, error);
+  if (!rgba) {
+    g_prefix_error (error, _("The project’s layer “%s” cannot be read: "), name);
     return NULL;
+  }
   if (*width && (w != *width || h != *height)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                  _("The project is damaged: “%s” has the wrong size"), name);
@@ -695,22 +664,29 @@ read_png (Reader *r, const char *name, int *width, int *height, GError **error)
   return g_steal_pointer (&rgba);
 }
 
-/* A state's picture (premultiplied) or mask, decoded once per member. */
+typedef enum { LAYER_PICTURE, LAYER_MASK, LAYER_VARIANT } LayerKind;
+
+/* A layer as a state's picture (premultiplied), its mask, or a variant (straight RGBA), of
+ * the given size. Decoded once per member, kind and size: histories name the same layers
+ * many times, and a hostile one must not get a layer decoded once per mention. */
 static GBytes *
-read_shared (Reader *r, const char *name, gboolean is_mask, int width, int height, GError **error)
+read_layer (Reader *r, const char *name, LayerKind kind, int width, int height, GError **error)
 {
-  GBytes *known = g_hash_table_lookup (r->pixels, name);
+  g_autofree char *key = g_strdup_printf ("%d:%dx%d:%s", kind, width, height, name);
+  GBytes *known = g_hash_table_lookup (r->layers, key);
   if (known)
     return g_bytes_ref (known);
   g_autoptr (GBytes) rgba = read_png (r, name, &width, &height, error);
   if (!rgba)
     return NULL;
-  GBytes *pixels = is_mask ? rgba_to_mask (rgba) : rgba_to_premultiplied (rgba);
+  GBytes *pixels = kind == LAYER_MASK      ? rgba_to_mask (rgba)
+                   : kind == LAYER_PICTURE ? rgba_to_premultiplied (rgba)
+                                           : g_bytes_ref (rgba);
   if (!pixels) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Not enough memory for the picture"));
     return NULL;
   }
-  g_hash_table_insert (r->pixels, g_strdup (name), g_bytes_ref (pixels));
+  g_hash_table_insert (r->layers, g_steal_pointer (&key), g_bytes_ref (pixels));
   return pixels;
 }
 
@@ -745,7 +721,7 @@ stack_start (GMarkupParseContext *ctx, const char *element, const char **names,
 static gboolean
 parse_stack (Reader *r, Stack *st, GError **error)
 {
-  g_autoptr (GBytes) xml = read_member (r, "stack.xml", error);
+  g_autoptr (GBytes) xml = read_member (r, "stack.xml", MAX_TEXT_SIZE, error);
   if (!xml)
     return FALSE;
   static const GMarkupParser parser = { stack_start, NULL, NULL, NULL, NULL };
@@ -775,7 +751,7 @@ state_from_layers (Reader *r, const Stack *st, GError **error)
   g_autoptr (GBytes) image = rgba_to_premultiplied (rgba);
   g_autoptr (GBytes) mask = NULL;
   if (st->mask)
-    mask = read_shared (r, st->mask, TRUE, w, h, error);
+    mask = read_layer (r, st->mask, LAYER_MASK, w, h, error);
   else
     mask = g_bytes_new_take (g_try_malloc0 ((gsize) w * h), (gsize) w * h);
   if (image && mask && g_bytes_get_data (mask, NULL))
@@ -797,22 +773,54 @@ read_current (Reader *r, GError **error)
   return state;
 }
 
+/* json-glib's typed getters warn (g_critical) on a member of another kind: a damaged or
+ * hostile history gets the default instead. */
+static JsonNode *
+member_value (JsonObject *o, const char *name, GType type)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return NULL;
+  GType t = json_node_get_value_type (n);
+  return t == type || (type == G_TYPE_DOUBLE && t == G_TYPE_INT64) ? n : NULL;
+}
+
+static const char *
+member_string (JsonObject *o, const char *name, const char *fallback)
+{
+  JsonNode *n = member_value (o, name, G_TYPE_STRING);
+  return n ? json_node_get_string (n) : fallback;
+}
+
+static gint64
+member_int (JsonObject *o, const char *name, gint64 fallback)
+{
+  JsonNode *n = member_value (o, name, G_TYPE_INT64);
+  return n ? json_node_get_int (n) : fallback;
+}
+
+static double
+member_double (JsonObject *o, const char *name, double fallback)
+{
+  JsonNode *n = member_value (o, name, G_TYPE_DOUBLE);
+  return n ? json_node_get_double (n) : fallback;
+}
+
 static TesseraParams *
 parse_params (JsonObject *o)
 {
   TesseraParams *p = tessera_params_new ();
-  tessera_mode_from_id (json_object_get_string_member_with_default (o, "mode", ""), &p->mode);
+  tessera_mode_from_id (member_string (o, "mode", ""), &p->mode);
   g_free (p->prompt);
-  p->prompt = g_strdup (json_object_get_string_member_with_default (o, "prompt", ""));
+  p->prompt = g_strdup (member_string (o, "prompt", ""));
   g_free (p->negative_prompt);
-  p->negative_prompt = g_strdup (json_object_get_string_member_with_default (o,
-                                                                           "negative-prompt",
-                                                                           ""));
-  p->seed = (guint32) json_object_get_int_member_with_default (o, "seed", 0);
-  p->n_variants = CLAMP (json_object_get_int_member_with_default (o, "variants", 4), 1, 64);
-  p->steps = CLAMP (json_object_get_int_member_with_default (o, "steps", 12), 1, 1000);
-  p->guidance = json_object_get_double_member_with_default (o, "guidance", 10.0);
-  p->strength = json_object_get_double_member_with_default (o, "strength", 0.6);
+  p->negative_prompt = g_strdup (member_string (o, "negative-prompt", ""));
+  p->seed = (guint32) member_int (o, "seed", 0);
+  p->n_variants = (int) CLAMP (member_int (o, "variants", 4), 1, 64);
+  p->steps = (int) CLAMP (member_int (o, "steps", 12), 1, 1000);
+  /* The ranges the pipeline accepts (ts_pipeline_run's validation). */
+  p->guidance = CLAMP (member_double (o, "guidance", 10.0), 0.0, 1000.0);
+  p->strength = CLAMP (member_double (o, "strength", 0.6), 0.0, 1.0);
   return p;
 }
 
@@ -824,21 +832,20 @@ parse_entry (Reader *r, JsonNode *node, GError **error)
     invalid (error, _("The project’s history is damaged"));
     return NULL;
   }
-  const char *kind_id = json_object_get_string_member_with_default (o, "kind", "");
+  const char *kind_id = member_string (o, "kind", "");
   TesseraEntryKind kind = TESSERA_ENTRY_OPEN;
   for (guint k = 0; k < G_N_ELEMENTS (kind_ids); k++)
     if (g_str_equal (kind_id, kind_ids[k]))
       kind = k;
-  int w = json_object_get_int_member_with_default (o, "width", 0);
-  int h = json_object_get_int_member_with_default (o, "height", 0);
-  const char *image_name = json_object_get_string_member_with_default (o, "image", "");
-  const char *mask_name = json_object_get_string_member_with_default (o, "mask", "");
-  if (w <= 0 || h <= 0 || w > 16384 || h > 16384) {
+  gint64 w = member_int (o, "width", 0), h = member_int (o, "height", 0);
+  const char *image_name = member_string (o, "image", "");
+  const char *mask_name = member_string (o, "mask", "");
+  if (w <= 0 || h <= 0 || w > TESSERA_IMAGE_MAX_SIDE || h > TESSERA_IMAGE_MAX_SIDE) {
     invalid (error, _("The project’s history is damaged"));
     return NULL;
   }
-  g_autoptr (GBytes) image = read_shared (r, image_name, FALSE, w, h, error);
-  g_autoptr (GBytes) mask = image ? read_shared (r, mask_name, TRUE, w, h, error) : NULL;
+  g_autoptr (GBytes) image = read_layer (r, image_name, LAYER_PICTURE, w, h, error);
+  g_autoptr (GBytes) mask = image ? read_layer (r, mask_name, LAYER_MASK, w, h, error) : NULL;
   if (!mask)
     return NULL;
   g_autoptr (TesseraState) state = tessera_state_new (w, h, image, mask);
@@ -847,16 +854,16 @@ parse_entry (Reader *r, JsonNode *node, GError **error)
       && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "params")))
     params = parse_params (json_object_get_object_member (o, "params"));
   g_autoptr (TesseraHistoryEntry) e = tessera_history_entry_new (
-      kind, json_object_get_string_member_with_default (o, "label", ""), state, params);
+      kind, member_string (o, "label", ""), state, params);
   JsonNode *vn = json_object_get_member (o, "variants");
   if (vn && JSON_NODE_HOLDS_ARRAY (vn)) {
     JsonArray *va = json_node_get_array (vn);
     g_autoptr (GPtrArray) variants = g_ptr_array_new_with_free_func (
         (GDestroyNotify) g_bytes_unref);
     for (guint v = 0; v < json_array_get_length (va); v++) {
-      const char *name = json_array_get_string_element (va, v);
-      int vw = w, vh = h;
-      GBytes *rgba = name ? read_png (r, name, &vw, &vh, error) : NULL;
+      JsonNode *item = json_array_get_element (va, v);
+      const char *name = JSON_NODE_HOLDS_VALUE (item) ? json_node_get_string (item) : NULL;
+      GBytes *rgba = name ? read_layer (r, name, LAYER_VARIANT, w, h, error) : NULL;
       if (!rgba) {
         if (!name)
           invalid (error, _("The project’s history is damaged"));
@@ -864,8 +871,9 @@ parse_entry (Reader *r, JsonNode *node, GError **error)
       }
       g_ptr_array_add (variants, rgba);
     }
-    guint sel = json_object_get_int_member_with_default (o, "selected-variant", 0);
-    tessera_history_entry_set_variants (e, variants, MIN (sel, variants->len - 1));
+    gint64 sel = member_int (o, "selected-variant", 0);
+    if (variants->len > 0)
+      tessera_history_entry_set_variants (e, variants, (guint) CLAMP (sel, 0, variants->len - 1));
   }
   return g_steal_pointer (&e);
 }
@@ -875,17 +883,19 @@ read_history (Reader *r, TesseraProject *p, GError **error)
 {
   if (!has_member (r, HISTORY_PATH))
     return TRUE;
-  g_autoptr (GBytes) json = read_member (r, HISTORY_PATH, error);
+  g_autoptr (GBytes) json = read_member (r, HISTORY_PATH, MAX_TEXT_SIZE, error);
   if (!json)
     return FALSE;
   g_autoptr (JsonParser) parser = json_parser_new ();
   gsize len;
   const char *text = g_bytes_get_data (json, &len);
-  if (!json_parser_load_from_data (parser, text, len, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* An empty text parses, to no root at all. */
+  JsonNode *top = json_parser_load_from_data (parser, text, len, NULL)
+                      ? json_parser_get_root (parser) : NULL;
+  if (!top || !JSON_NODE_HOLDS_OBJECT (top))
     return invalid (error, _("The project’s history is damaged"));
-  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
-  if (json_object_get_int_member_with_default (root, "format", 0) > HISTORY_FORMAT)
+  JsonObject *root = json_node_get_object (top);
+  if (member_int (root, "format", 0) > HISTORY_FORMAT)
     return invalid (error, _("The project was saved by a newer version of Tessera"));
   JsonNode *en = json_object_get_member (root, "entries");
   if (!en || !JSON_NODE_HOLDS_ARRAY (en))
@@ -897,7 +907,7 @@ read_history (Reader *r, TesseraProject *p, GError **error)
       return FALSE;
     g_ptr_array_add (p->entries, e);
   }
-  gint64 pos = json_object_get_int_member_with_default (root, "position", 0);
+  gint64 pos = member_int (root, "position", 0);
   p->position = p->entries->len ? (guint) CLAMP (pos, 0, (gint64) p->entries->len - 1) : 0;
   return TRUE;
 }
@@ -927,10 +937,10 @@ tessera_project_decode (GBytes *ora, GError **error)
     invalid (error, _("This is not an OpenRaster file, or it is damaged"));
     return NULL;
   }
-  r.pixels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+  r.layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                     (GDestroyNotify) g_bytes_unref);
   TesseraProject *p = NULL;
-  g_autoptr (GBytes) mime = read_member (&r, "mimetype", NULL);
+  g_autoptr (GBytes) mime = read_member (&r, "mimetype", 256, NULL);
   if (!mime || g_bytes_get_size (mime) != strlen (ORA_MIME)
       || memcmp (g_bytes_get_data (mime, NULL), ORA_MIME, strlen (ORA_MIME)) != 0) {
     invalid (error, _("This is not an OpenRaster file, or it is damaged"));
@@ -945,7 +955,7 @@ tessera_project_decode (GBytes *ora, GError **error)
     }
   }
   zip_discard (r.zip);   /* read-only: closes and frees the source */
-  g_hash_table_unref (r.pixels);
+  g_hash_table_unref (r.layers);
   return p;
 }
 

@@ -1,5 +1,5 @@
-/* tessera-window-dnd.c — dropping pictures (files, or image data from a browser) onto the
- * window. Onto the blank canvas they open; onto a picture the user chooses: Open it instead,
+/* tessera-window-dnd.c — dropping pictures (files, or image data from a browser) anywhere on
+ * the window. Onto the blank canvas they open; onto a picture the user chooses: Open it instead,
  * Place it over the picture (centred, scaled to fit, and masked so Inpaint can blend it in),
  * or Restyle it. */
 #include "tessera-window-private.h"
@@ -211,5 +211,7 @@ tessera_window_dnd_init (TesseraWindow *self)
   GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
   gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE }, 2);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->canvas), GTK_EVENT_CONTROLLER (drop));
+  /* The whole window, not only the canvas: a picture dropped on the history, the request bar
+   * or the header bar is just as clearly meant for the document. */
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 }

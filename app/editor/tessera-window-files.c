@@ -1,5 +1,6 @@
-/* tessera-window-files.c — projects: save, save as, open, recent files, autosave and crash
- * recovery. Encoding and writing run in a worker thread; the document stays editable. */
+/* tessera-window-files.c — projects: save, save as, open, recent files, autosave, crash
+ * recovery, and "Save changes?" on closing. Encoding and writing run in a worker thread; the
+ * document stays editable. */
 #include "tessera-window-private.h"
 
 #include <glib/gi18n.h>
@@ -44,6 +45,12 @@ set_saved (TesseraWindow *self, TesseraHistoryEntry *entry)
   update_title (self);
 }
 
+void
+tessera_window_files_mark_clean (TesseraWindow *self)
+{
+  set_saved (self, tessera_history_get_current (self->history));
+}
+
 static void
 add_recent (GFile *file)
 {
@@ -61,6 +68,13 @@ show_error (TesseraWindow *self, const char *heading, const char *message)
   g_object_add_weak_pointer (G_OBJECT (d), (gpointer *) &self->error_dialog);
   self->error_dialog = ADW_MESSAGE_DIALOG (d);
   gtk_window_present (GTK_WINDOW (d));
+}
+
+static gboolean
+close_window (gpointer window)
+{
+  gtk_window_close (window);
+  return G_SOURCE_REMOVE;
 }
 
 /* ---- autosave ---- */
@@ -83,7 +97,7 @@ on_autosaved (GObject *source, GAsyncResult *result, gpointer data)
   if (!tessera_project_save_finish (result, &error))
     /* Not fatal: the next change tries again. */
     tessera_window_toast (self, error->message);
-  if (self->autosave_again) {
+  if (self->autosave_again && !self->discard_on_close) {
     self->autosave_again = FALSE;
     autosave_now (self);
   }
@@ -253,7 +267,9 @@ on_saved (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
   self->io_in_flight--;
   if (!tessera_project_save_finish (result, &error)) {
-    /* The document and the old file are untouched: the user can try elsewhere. */
+    /* The document and the old file are untouched: the user can try elsewhere. The window
+     * stays open even when closing asked for this save. */
+    self->close_after_save = FALSE;
     g_autofree char *name = g_file_get_basename (op->file);
     g_autofree char *heading = g_strdup_printf (_("Could Not Save “%s”"), name);
     show_error (self, heading, error->message);
@@ -264,6 +280,11 @@ on_saved (GObject *source, GAsyncResult *result, gpointer data)
   add_recent (op->file);
   /* Clean now (unless it changed while saving): the autosave is not needed any more. */
   autosave_now (self);
+  /* Saved from the "Save changes?" dialog: the close it interrupted goes on. */
+  if (self->close_after_save) {
+    self->close_after_save = FALSE;
+    gtk_window_close (GTK_WINDOW (self));
+  }
 }
 
 static void
@@ -272,6 +293,7 @@ save_to (TesseraWindow *self, GFile *file)
   g_autofree char *path = g_file_get_path (file);
   if (!path) {
     tessera_window_toast (self, _("Projects can only be saved to local folders"));
+    self->close_after_save = FALSE;
     return;
   }
   FileOp *op = file_op_new (self, file);
@@ -292,6 +314,8 @@ on_save_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
       file = g_file_new_for_uri (with_ext);
     }
     save_to (self, file);
+  } else {
+    self->close_after_save = FALSE;   /* no file chosen: the window stays */
   }
   g_object_unref (dialog);
 }
@@ -332,6 +356,67 @@ action_save_file (GSimpleAction *a, GVariant *param, gpointer data)
 {
   g_autoptr (GFile) file = g_file_new_for_commandline_arg (g_variant_get_string (param, NULL));
   save_to (data, file);
+}
+
+/* ---- closing with unsaved changes ---- */
+
+static void
+on_close_response (AdwMessageDialog *dialog, const char *response, TesseraWindow *self)
+{
+  if (g_str_equal (response, "discard")) {
+    self->discard_on_close = TRUE;
+    /* Once the dialog, which closing the window would destroy, has finished closing. */
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_window, g_object_ref (self), g_object_unref);
+  } else if (g_str_equal (response, "save")) {
+    self->close_after_save = TRUE;
+    g_action_group_activate_action (G_ACTION_GROUP (self), "save", NULL);
+  }
+}
+
+/* GNOME Text Editor's question: Cancel, Discard or Save. */
+static void
+ask_save_changes (TesseraWindow *self)
+{
+  g_autofree char *name = self->file ? g_file_get_basename (self->file)
+                                     : g_strdup (_("Untitled"));
+  GtkWidget *d = adw_message_dialog_new (GTK_WINDOW (self), _("Save Changes?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (d),
+                                  _("“%s” contains unsaved changes. Changes which are not "
+                                    "saved will be permanently lost."), name);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (d), "cancel", _("_Cancel"), "discard",
+                                    _("_Discard"), "save", _("_Save"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "save",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (d), "save");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (d), "cancel");
+  g_signal_connect_object (d, "response", G_CALLBACK (on_close_response), self, 0);
+  g_object_add_weak_pointer (G_OBJECT (d), (gpointer *) &self->close_dialog);
+  self->close_dialog = ADW_MESSAGE_DIALOG (d);
+  gtk_window_present (GTK_WINDOW (d));
+}
+
+gboolean
+tessera_window_files_close_request (TesseraWindow *self)
+{
+  if (self->discard_on_close) {
+    if (self->io_in_flight == 0)
+      return FALSE;
+    /* An autosave still being written would land after the window, and its removal, are
+     * gone: close once it is in. */
+    g_timeout_add_full (G_PRIORITY_DEFAULT, 50, close_window, g_object_ref (self),
+                        g_object_unref);
+    return TRUE;
+  }
+  /* Autosave does not count: only a project file the user chose keeps the work. */
+  if (!is_dirty (self))
+    return FALSE;
+  if (self->close_dialog)
+    gtk_window_present (GTK_WINDOW (self->close_dialog));
+  else if (!self->close_after_save)   /* a save for closing is running: wait for it */
+    ask_save_changes (self);
+  return TRUE;
 }
 
 const GActionEntry tessera_window_file_actions[] = {
@@ -468,7 +553,7 @@ void
 tessera_window_files_dispose (TesseraWindow *self)
 {
   g_clear_handle_id (&self->autosave_id, g_source_remove);
-  if (self->autosave_path && is_dirty (self)) {
+  if (self->autosave_path && is_dirty (self) && !self->discard_on_close) {
     /* Closing with unsaved changes: write them now so the next start offers them back. */
     g_autoptr (TesseraProject) p = snapshot_project (self);
     g_autoptr (GError) error = NULL;
@@ -483,4 +568,6 @@ tessera_window_files_dispose (TesseraWindow *self)
   g_clear_pointer (&self->png_cache, tessera_png_cache_unref);
   if (self->error_dialog)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
+  if (self->close_dialog)
+    gtk_window_destroy (GTK_WINDOW (self->close_dialog));
 }

@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 #define THUMB_SIZE 72
 #define EXTEND_STEP 128   /* pixels added by one Extend Canvas command (8 tokens) */
 #define TOKEN_SIDE 16     /* pixels per image token */
+#define BLANK_SIDE 512    /* the first blank canvas until the model tells its native size */
 
 struct _TesseraWindow {
   AdwApplicationWindow parent_instance;
@@ -41,6 +42,8 @@ struct _TesseraWindow {
   GMenu *recent_menu;
   GtkListBox *queue_list;
 
+  char *last_toast;             /* the newest toast's message */
+
   GSettings *settings;
   TesseraEngine *engine;
   TesseraDocument *document;
@@ -68,6 +71,11 @@ struct _TesseraWindow {
   guint autosave_id;
   gboolean autosave_again;            /* a change came in while an autosave ran */
   AdwMessageDialog *error_dialog;
+
+  /* Closing with unsaved changes (tessera-window-files.c). */
+  AdwMessageDialog *close_dialog;     /* "Save changes?" while it is up */
+  gboolean close_after_save;          /* answered Save: close once the save succeeds */
+  gboolean discard_on_close;          /* answered Discard: close, keep no autosave */
 };
 
 
@@ -86,6 +94,11 @@ void tessera_window_files_init (TesseraWindow *self);
 void tessera_window_files_dispose (TesseraWindow *self);
 void tessera_window_history_changed (TesseraWindow *self);
 void tessera_window_apply_project (TesseraWindow *self, TesseraProject *project, GFile *file);
+/* ::close-request: FALSE lets the window close; TRUE when unsaved changes made it ask
+ * "Save changes?" instead. */
+gboolean tessera_window_files_close_request (TesseraWindow *self);
+/* The document as it is now counts as saved (a fresh blank canvas: nothing to lose). */
+void tessera_window_files_mark_clean (TesseraWindow *self);
 extern const GActionEntry tessera_window_file_actions[];
 extern const gsize tessera_window_n_file_actions;
 

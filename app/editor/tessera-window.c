@@ -2,6 +2,7 @@
 #include "tessera-window-private.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "tessera-image-io.h"
 #include "tessera-thumbnail.h"
@@ -14,7 +15,17 @@ static void start_next (TesseraWindow *self);
 void
 tessera_window_toast (TesseraWindow *self, const char *message)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+  /* Titles are markup in libadwaita 1.2; messages quote file names and model errors. */
+  g_autofree char *escaped = g_markup_escape_text (message, -1);
+  g_free (self->last_toast);
+  self->last_toast = g_strdup (message);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (escaped));
+}
+
+const char *
+tessera_window_get_last_toast (TesseraWindow *self)
+{
+  return self->last_toast;
 }
 
 static void
@@ -76,6 +87,12 @@ const TesseraParams *
 tessera_window_get_pending_params (TesseraWindow *self)
 {
   return self->pending_params;
+}
+
+const TesseraJobResult *
+tessera_window_get_pending_result (TesseraWindow *self)
+{
+  return self->pending;
 }
 
 void
@@ -408,6 +425,12 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
     tessera_window_toast (self, _("The picture changed size while the request ran; result dropped"));
     tessera_job_result_free (res);
   } else {
+    /* How it was done differently (a smaller batch, the CPU instead of the GPU). A lost GPU
+     * has its own message (on_device_lost), once. */
+    if (res->notice && !res->device_lost) {
+      g_autofree char *note = g_strdup_printf (_("Note: %s"), res->notice);
+      tessera_window_toast (self, note);
+    }
     tessera_window_clear_pending (self);
     self->pending = res;
     self->pending_params = g_steal_pointer (&params);
@@ -934,11 +957,73 @@ action_export_file (GSimpleAction *a, GVariant *param, gpointer data)
 
 /* ---- engine state ---- */
 
+/* Starts over on a blank (white) canvas of side × side pixels with a one-entry history. */
+static gboolean
+start_blank (TesseraWindow *self, int side, GError **error)
+{
+  gsize stride = (gsize) side * 4;
+  g_autofree guint8 *white = g_try_malloc (stride * side);
+  if (!white) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                         _("Not enough memory for a new canvas"));
+    return FALSE;
+  }
+  memset (white, 0xff, stride * side);
+  if (!tessera_document_set_rgba (self->document, white, side, side, (int) stride, error))
+    return FALSE;
+  g_autoptr (TesseraState) state = tessera_document_snapshot (self->document);
+  g_autoptr (TesseraHistoryEntry) first = tessera_history_entry_new (TESSERA_ENTRY_NEW,
+                                                                     _("New canvas"), state, NULL);
+  tessera_history_reset (self->history, first);
+  return TRUE;
+}
+
+/* A canvas nothing has happened to yet takes the model's native size, so Generate fills it
+ * pixel for pixel instead of being scaled up or down to it. */
+static void
+fit_blank_canvas (TesseraWindow *self)
+{
+  int side = tessera_engine_get_native_size (self->engine);
+  TesseraHistoryEntry *cur = tessera_history_get_current (self->history);
+  if (side <= 0 || self->pending || self->cancellable || self->io_in_flight > 0
+      || g_list_model_get_n_items (G_LIST_MODEL (self->history)) != 1
+      || tessera_history_entry_get_kind (cur) != TESSERA_ENTRY_NEW
+      || (tessera_document_get_width (self->document) == side
+          && tessera_document_get_height (self->document) == side))
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!start_blank (self, side, &error)) {
+    tessera_window_toast (self, error->message);
+    return;
+  }
+  tessera_window_files_mark_clean (self);
+  tessera_canvas_zoom_fit (self->canvas);
+}
+
 static void
 on_engine_state (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
 {
   adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (engine));
+  if (tessera_engine_get_state (engine) == TESSERA_ENGINE_READY)
+    fit_blank_canvas (self);
   tessera_window_update_actions (self);
+}
+
+/* The GPU was lost: say what happened and what happens now, once; the document and any
+ * result are untouched, and the next request runs on the CPU. */
+static void
+on_device_lost (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
+{
+  if (!tessera_engine_get_device_lost (engine))
+    return;
+  GtkWidget *d = adw_message_dialog_new (GTK_WINDOW (self), _("Graphics Card Lost"), NULL);
+  adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (d),
+                               _("The graphics card stopped working (a driver reset or a GPU "
+                                 "fault). Your picture is safe. Tessera now runs the model on "
+                                 "the processor, which is slower; restart Tessera to use the "
+                                 "graphics card again."));
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (d), "close", _("_OK"));
+  gtk_window_present (GTK_WINDOW (d));
 }
 
 /* ---- life cycle ---- */
@@ -1007,6 +1092,8 @@ setup_with_app (TesseraWindow *self, TesseraApplication *app)
   self->settings = g_object_ref (tessera_application_get_settings (app));
   self->engine = g_object_ref (tessera_application_get_engine (app));
   g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (on_engine_state), self, 0);
+  g_signal_connect_object (self->engine, "notify::device-lost", G_CALLBACK (on_device_lost),
+                           self, 0);
   on_engine_state (self->engine, NULL, self);
 
   g_settings_bind (self->settings, "brush-size", self->size_adjustment, "value",
@@ -1045,7 +1132,16 @@ tessera_window_finalize (GObject *object)
   g_clear_object (&self->engine);
   g_clear_object (&self->document);
   g_clear_object (&self->history);
+  g_free (self->last_toast);
   G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
+}
+
+static gboolean
+tessera_window_close_request (GtkWindow *window)
+{
+  if (tessera_window_files_close_request (TESSERA_WINDOW (window)))
+    return TRUE;
+  return GTK_WINDOW_CLASS (tessera_window_parent_class)->close_request (window);
 }
 
 static void
@@ -1055,6 +1151,7 @@ tessera_window_class_init (TesseraWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   object_class->dispose = tessera_window_dispose;
   object_class->finalize = tessera_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = tessera_window_close_request;
 
   g_type_ensure (TESSERA_TYPE_CANVAS);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -1107,8 +1204,9 @@ tessera_window_init (TesseraWindow *self)
   g_queue_init (&self->queue);
   self->hover_variant = -1;
 
-  /* A square blank canvas of the model's usual size: Generate works right away. */
-  self->document = tessera_document_new (512, 512, &error);
+  /* A square blank canvas, so Generate works right away; it takes the model's native size
+   * once the model is loaded (fit_blank_canvas). */
+  self->document = tessera_document_new (BLANK_SIDE, BLANK_SIDE, &error);
   g_assert_no_error (error);
   self->history = tessera_history_new (64);
   g_autoptr (TesseraState) state = tessera_document_snapshot (self->document);

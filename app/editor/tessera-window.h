@@ -24,6 +24,9 @@ gboolean tessera_window_is_running (TesseraWindow *self);
 guint    tessera_window_get_n_queued (TesseraWindow *self);
 /* The request whose variants wait for Apply or Discard; NULL if none. */
 const TesseraParams *tessera_window_get_pending_params (TesseraWindow *self);
+/* The finished request waiting for Apply or Discard (its variants, notice and backend);
+ * NULL if none. */
+const TesseraJobResult *tessera_window_get_pending_result (TesseraWindow *self);
 /* Variants of the last finished request still waiting for Apply or Discard. */
 guint    tessera_window_get_n_pending_variants (TesseraWindow *self);
 /* The pending variant shown on the canvas (hovered, else selected); -1 without variants. */
@@ -31,6 +34,9 @@ int      tessera_window_get_previewed_variant (TesseraWindow *self);
 /* Compare the picture with an entry's (variant < 0) or one of its variants. */
 gboolean tessera_window_compare_with (TesseraWindow *self, TesseraHistoryEntry *entry,
                                       int variant);
+/* The message of the newest toast, NULL before the first; for tests, which cannot read the
+ * toast overlay's queue. */
+const char *tessera_window_get_last_toast (TesseraWindow *self);
 /* Steps reported by the running or last request. */
 int      tessera_window_get_progress_steps (TesseraWindow *self);
 

@@ -195,6 +195,12 @@ cpu_destroy (TsBackend *be)
   g_free (be);
 }
 
+static void
+cpu_trim (TsBackend *be)
+{
+  ts_cpu_pool_trim (((TsCpuBackend *) be)->pool);
+}
+
 static const TsBackendClass cpu_class = {
   .name = "cpu",
   .destroy = cpu_destroy,
@@ -206,6 +212,7 @@ static const TsBackendClass cpu_class = {
   .storage_read = cpu_storage_read,
   .sync = cpu_sync,
   .run_op = cpu_run_op,
+  .trim = cpu_trim,
 };
 
 TsBackend *

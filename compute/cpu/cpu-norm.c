@@ -192,10 +192,16 @@ op_group_norm (TsBackend *be, const TsOp *op, GError **error)
       int64_t len = MIN (GN_CHUNK, sp - off);
       PlaneAffine a = plane_aff[plane];
       const float *xp = x + plane * sp + off;
-      float *dp = d + plane * sp + off;
+      float *dp = d + plane * sp + off; /* may be xp: each element is read, then written */
+      if (op->p.norm.silu) {
 #pragma omp simd
-      for (int64_t i = 0; i < len; i++)
-        dp[i] = ((xp[i] - a.hi) - a.lo) * a.scale + a.shift;
+        for (int64_t i = 0; i < len; i++)
+          dp[i] = ts_cpu_sigmoid_mul (((xp[i] - a.hi) - a.lo) * a.scale + a.shift, 1.0f);
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < len; i++)
+          dp[i] = ((xp[i] - a.hi) - a.lo) * a.scale + a.shift;
+      }
     }
   }
   free (part);

@@ -26,14 +26,20 @@ ts_cpu_threads_for (TsBackend *be, double work)
   return by_grain < nt ? (int) by_grain : nt;
 }
 
-/* Host memory for tensors (cpu-pool.c): large blocks are reused rather than returned to
- * the system. alloc returns NULL when out of memory and sets *capacity, which release
- * must be given back. Thread-safe. */
+/* Host memory for tensors (cpu-pool.c): large blocks are kept for reuse, within a bound
+ * and never so as to raise the peak of memory held. alloc returns NULL when out of memory
+ * and sets *capacity, which release must be given back. Thread-safe. */
 typedef struct _TsCpuPool TsCpuPool;
 TsCpuPool *ts_cpu_pool_new (void);
 void       ts_cpu_pool_free (TsCpuPool *pool);
 void      *ts_cpu_pool_alloc (TsCpuPool *pool, size_t bytes, size_t *capacity);
 void       ts_cpu_pool_release (TsCpuPool *pool, void *data, size_t capacity);
+/* Return every cached block (and malloc's free memory) to the system and restart the peak
+ * of blocks in use from those in use now. */
+void       ts_cpu_pool_trim (TsCpuPool *pool);
+/* Bytes of pooled blocks in use, idle in the cache, and the most ever in use at once
+ * (blocks under 256 KiB come from malloc and are not counted). */
+void       ts_cpu_pool_usage (TsCpuPool *pool, size_t *live, size_t *cached, size_t *live_peak);
 
 /* 64-byte aligned scratch (free with free()); NULL with TS_ERROR_OUT_OF_MEMORY on failure. */
 void *ts_cpu_scratch_new (size_t bytes, const char *what, GError **error);

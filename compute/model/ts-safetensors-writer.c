@@ -1,13 +1,10 @@
 /* ts-safetensors-writer.c — writing .safetensors files (tools, tests, synthetic models). */
 #include "ts-safetensors-private.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
+#include "../ts-atomic-file.h"
+
 #include <json-glib/json-glib.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct {
   char                 *name;
@@ -280,50 +277,17 @@ ts_safetensors_writer_to_bytes (TsSafetensorsWriter *w, GError **error)
   return g_byte_array_free_to_bytes (out);
 }
 
-typedef struct {
-  FILE       *fp;
-  const char *path;
-} FileSink;
-
 static gboolean
 sink_file (const void *data, size_t size, gpointer target, GError **error)
 {
-  FileSink *fs = target;
-  if (fwrite (data, 1, size, fs->fp) == size)
-    return TRUE;
-  int err = errno;
-  g_set_error (error, TS_ERROR, TS_ERROR_IO, "writing %s: %s", fs->path, g_strerror (err));
-  return FALSE;
+  return ts_atomic_file_write (target, data, size, error);
 }
 
 gboolean
 ts_safetensors_writer_write (TsSafetensorsWriter *w, const char *path, GError **error)
 {
-  g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int err = errno;
-    g_set_error (error, TS_ERROR, TS_ERROR_IO, "creating %s: %s", tmp, g_strerror (err));
-    return FALSE;
-  }
-  FileSink fs = { fdopen (fd, "wb"), path };
-  if (!fs.fp) {
-    close (fd);
-    g_unlink (tmp);
-    g_set_error (error, TS_ERROR, TS_ERROR_IO, "writing %s: %s", path, g_strerror (errno));
-    return FALSE;
-  }
-  gboolean ok = emit_file (w, sink_file, &fs, error);
-  if (fclose (fs.fp) != 0 && ok) {
-    g_set_error (error, TS_ERROR, TS_ERROR_IO, "writing %s: %s", path, g_strerror (errno));
-    ok = FALSE;
-  }
-  if (ok && g_rename (tmp, path) != 0) {
-    g_set_error (error, TS_ERROR, TS_ERROR_IO, "renaming %s to %s: %s", tmp, path,
-                 g_strerror (errno));
-    ok = FALSE;
-  }
-  if (!ok)
-    g_unlink (tmp);
-  return ok;
+  /* Streamed into a temporary file that is flushed and renamed over `path`: a crash or a full
+   * disk leaves the old file (a model or a training checkpoint) whole. */
+  g_autoptr (TsAtomicFile) f = ts_atomic_file_new (path, error);
+  return f && emit_file (w, sink_file, f, error) && ts_atomic_file_commit (f, error);
 }

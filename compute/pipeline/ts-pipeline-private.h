@@ -31,6 +31,11 @@ struct _TsPipeline {
   TsBackend        *fallback_be;     /* created on the first fallback */
   TsPipeline       *fallback;
   GString          *notices;         /* this request's fallbacks, for the result */
+  /* The weights did not fit on the backend given to ts_pipeline_new: be is then this CPU
+   * backend of the pipeline's own, load_error why, load_notice what each result says. */
+  TsBackend        *own_be;
+  GError           *load_error;
+  char             *load_notice;
 };
 
 /* Records what the request does differently from what was asked (a fallback). */

@@ -12,6 +12,63 @@ ts_pipeline_now (void)
   return g_get_monotonic_time () / 1e6;
 }
 
+/* The three networks onto p->be; on failure what was loaded is freed again. */
+static gboolean
+load_networks (TsPipeline *p, GError **error)
+{
+  TsModelFolder *f = p->folder;
+  p->clip = ts_clip_text_new (p->be, ts_model_folder_text_encoder_config (f),
+                              ts_model_folder_text_encoder_weights (f), TS_DTYPE_COUNT, error);
+  p->uvit = p->clip ? ts_uvit_new (p->be, ts_model_folder_transformer_config (f),
+                                   ts_model_folder_transformer_weights (f), TS_DTYPE_COUNT,
+                                   error)
+                    : NULL;
+  p->vq = p->uvit ? ts_vqmodel_new (p->be, ts_model_folder_vq_config (f),
+                                    ts_model_folder_vq_weights (f), error)
+                  : NULL;
+  if (p->vq)
+    return TRUE;
+  g_clear_pointer (&p->uvit, ts_uvit_free);
+  g_clear_pointer (&p->clip, ts_clip_text_free);
+  return FALSE;
+}
+
+/* Out of memory or a lost device on a GPU: the CPU backend may still do it. */
+static gboolean
+cpu_may_help (TsPipeline *p, const GError *e)
+{
+  return p->cpu_fallback && ts_backend_kind (p->be) != TS_BACKEND_CPU &&
+         (g_error_matches (e, TS_ERROR, TS_ERROR_OUT_OF_MEMORY) ||
+          g_error_matches (e, TS_ERROR, TS_ERROR_DEVICE));
+}
+
+/* The weights did not fit on the GPU (`gpu_error`, kept): load them on a CPU backend of the
+ * pipeline's own, which then runs every request, each result saying so. */
+static gboolean
+load_on_cpu (TsPipeline *p, GError *gpu_error, GError **error)
+{
+  TsBackend *gpu = p->be;
+  /* The failed load must not leave its error on the caller's backend. */
+  ts_backend_take_error (gpu, NULL);
+  p->load_error = gpu_error;
+  GError *local = NULL;
+  p->own_be = ts_backend_new_cpu (0, &local);
+  p->be = p->own_be;
+  if (!p->be || !load_networks (p, &local)) {
+    g_set_error (error, gpu_error->domain, gpu_error->code, "%s; the CPU backend failed too: %s",
+                 gpu_error->message, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  p->load_notice = g_strdup_printf (
+      g_error_matches (gpu_error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)
+          ? "the model's weights do not fit in the memory of %s (%s); the model runs on the "
+            "CPU backend instead"
+          : "%s failed while loading the model (%s); the model runs on the CPU backend instead",
+      ts_backend_name (gpu), gpu_error->message);
+  return TRUE;
+}
+
 TsPipeline *
 ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error)
 {
@@ -24,20 +81,16 @@ ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error)
   p->folder = ts_model_folder_open (model_dir, NULL, error);
   if (!p->folder)
     return NULL;
-  TsModelFolder *f = p->folder;
-  p->clip = ts_clip_text_new (backend, ts_model_folder_text_encoder_config (f),
-                              ts_model_folder_text_encoder_weights (f), TS_DTYPE_COUNT, error);
-  if (!p->clip)
-    return NULL;
-  p->uvit = ts_uvit_new (backend, ts_model_folder_transformer_config (f),
-                         ts_model_folder_transformer_weights (f), TS_DTYPE_COUNT, error);
-  if (!p->uvit)
-    return NULL;
-  p->vq = ts_vqmodel_new (backend, ts_model_folder_vq_config (f),
-                          ts_model_folder_vq_weights (f), error);
-  if (!p->vq)
-    return NULL;
-  p->scheduler = *ts_model_folder_scheduler_config (f);
+  GError *local = NULL;
+  if (!load_networks (p, &local)) {
+    if (!cpu_may_help (p, local)) {
+      g_propagate_error (error, local);
+      return NULL;
+    }
+    if (!load_on_cpu (p, local, error))
+      return NULL;
+  }
+  p->scheduler = *ts_model_folder_scheduler_config (p->folder);
   p->scale = ts_vqmodel_scale (p->vq);
   p->native = (int) ts_uvit_config (p->uvit)->sample_size * p->scale;
   p->token_step = ts_uvit_config (p->uvit)->downsample ? 2 : 1;
@@ -58,6 +111,9 @@ ts_pipeline_free (TsPipeline *p)
   g_clear_pointer (&p->folder, ts_model_folder_free);
   g_clear_pointer (&p->fallback, ts_pipeline_free);
   g_clear_pointer (&p->fallback_be, ts_backend_free);
+  g_clear_pointer (&p->own_be, ts_backend_free);
+  g_clear_error (&p->load_error);
+  g_free (p->load_notice);
   if (p->notices)
     g_string_free (p->notices, TRUE);
   g_free (p);
@@ -73,6 +129,12 @@ TsBackend *
 ts_pipeline_backend (TsPipeline *p)
 {
   return p->be;
+}
+
+const char *
+ts_pipeline_load_notice (const TsPipeline *p)
+{
+  return p->load_notice;
 }
 
 void
@@ -114,13 +176,15 @@ ts_pipeline_describe (const TsPipeline *p)
     "VQ-GAN: %d levels, codebook %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT "\n"
     "Text encoder: width %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " layers\n"
     "Scheduler: %s masking\n"
-    "Weights: %.1f MiB on %s, loaded in %.2f s\n",
+    "Weights: %.1f MiB on %s, loaded in %.2f s\n%s%s%s",
     ts_model_folder_path (p->folder), p->native, p->native, p->native / p->scale,
     p->native / p->scale, p->scale, u->hidden_size, u->num_hidden_layers, p->codebook_size,
     p->mask_id, u->downsample ? "2×2 down/upsampling" : "no resampling", v->n_blocks,
     v->num_vq_embeddings, v->vq_embed_dim, c->hidden_size, c->num_hidden_layers,
     p->scheduler.masking_schedule == TS_MASKING_COSINE ? "cosine" : "linear",
-    bytes / 1048576.0, ts_backend_name (p->be), p->load_seconds);
+    bytes / 1048576.0, ts_backend_name (p->be), p->load_seconds,
+    p->load_notice ? "Note: " : "", p->load_notice ? p->load_notice : "",
+    p->load_notice ? "\n" : "");
 }
 
 /* ---- requests and results ---- */
@@ -511,6 +575,12 @@ run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 {
   p->split_cfg = p->force_split_cfg;
   g_string_truncate (p->notices, 0);
+  if (p->load_error && !p->cpu_fallback) {
+    g_propagate_error (error, g_error_copy (p->load_error));
+    return NULL;
+  }
+  if (p->load_notice)
+    ts_pipeline_notice (p, "%s", p->load_notice);
   if (ts_backend_is_lost (p->be)) {
     g_set_error (error, TS_ERROR, TS_ERROR_DEVICE, "%s: the device was lost earlier and "
                  "cannot run anything more", ts_backend_name (p->be));
@@ -527,15 +597,6 @@ run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
     return NULL;
   }
-}
-
-/* Out of memory or a lost device on a GPU: the CPU backend may still do it. */
-static gboolean
-cpu_may_help (TsPipeline *p, const GError *e)
-{
-  return p->cpu_fallback && ts_backend_kind (p->be) != TS_BACKEND_CPU &&
-         (g_error_matches (e, TS_ERROR, TS_ERROR_OUT_OF_MEMORY) ||
-          g_error_matches (e, TS_ERROR, TS_ERROR_DEVICE));
 }
 
 static TsPipeline *

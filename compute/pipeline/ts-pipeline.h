@@ -148,7 +148,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipelineResult, ts_pipeline_result_free)
 typedef struct _TsPipeline TsPipeline;
 
 /* Loads the diffusers model folder `model_dir` onto `backend` (borrowed; must outlive the
- * pipeline). */
+ * pipeline). When the weights themselves do not fit on a GPU backend (its memory budget, the
+ * driver out of memory) or the device is lost while loading, the model is loaded on a CPU
+ * backend of the pipeline's own instead: ts_pipeline_backend is then that one,
+ * ts_pipeline_load_notice says why, and every result's `notice` repeats it. */
 TsPipeline *ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error);
 void        ts_pipeline_free (TsPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipeline, ts_pipeline_free)
@@ -175,9 +178,13 @@ TsPipelineResult *ts_pipeline_run (TsPipeline *pipeline, const TsPipelineRequest
                                    GError **error);
 
 /* Whether ts_pipeline_run may fall back to the CPU backend (default TRUE). When FALSE the
- * GPU's error is returned as is. */
+ * GPU's error is returned as is (for a model that had to be loaded on the CPU: the loading
+ * error, for every request). */
 void        ts_pipeline_set_cpu_fallback (TsPipeline *pipeline, gboolean enabled);
-/* The backend the pipeline was loaded on (not the fallback). */
+/* The backend the model is loaded on (not the run-time fallback): the one given to
+ * ts_pipeline_new, or the CPU backend the weights went to when they did not fit there. */
 TsBackend  *ts_pipeline_backend (TsPipeline *pipeline);
+/* Why the model is not on the backend given to ts_pipeline_new (for the user), or NULL. */
+const char *ts_pipeline_load_notice (const TsPipeline *pipeline);
 
 G_END_DECLS

@@ -166,7 +166,8 @@ group_norm_batch (TsVkBackend *vk, const TsOp *op, int64_t r0, int64_t nr, int64
     .groups = (uint32_t) groups, .cpg = (uint32_t) (c / groups), .row0 = (uint32_t) (r0 % groups),
     .x_off = pp.x_off,
   };
-  uint32_t spec_a[4] = { ELEMENT_WG, x->dtype, w != NULL, bias != NULL };
+  uint32_t spec_a[5] = { ELEMENT_WG, x->dtype, w != NULL, bias != NULL,
+                         op->p.norm.silu != FALSE };
   bstats.writes = FALSE;
   b[0] = bx;
   b[1] = bstats;
@@ -175,7 +176,8 @@ group_norm_batch (TsVkBackend *vk, const TsOp *op, int64_t r0, int64_t nr, int64
       !ts_vk_bind_bytes (vk, y, yb, yb + (size_t) (nr * len) * 4, 4, TRUE, &b[4], &ap.y_off, error))
     return FALSE;
   ts_vk_grid_1d (vk, (ap.n + ELEMENT_WG - 1) / ELEMENT_WG, grid);
-  return ts_vk_dispatch (vk, "group_norm_apply", spec_a, 4, b, 5, &ap, sizeof ap,
+  /* y may be x itself (in place): the kernel reads each element before writing it */
+  return ts_vk_dispatch (vk, "group_norm_apply", spec_a, 5, b, 5, &ap, sizeof ap,
                          grid[0], grid[1], grid[2], 4.0 * ap.n, (double) ap.n * (xes + 4), error);
 }
 

@@ -10,6 +10,7 @@
 
 #include "project-fixture.h"
 #include "tessera-atomic-file.h"
+#include "ts-fault.h"
 
 static char *
 tmp_dir (void)
@@ -184,9 +185,10 @@ test_atomic_failure_keeps_old_file (void)
   g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
 
   g_autoptr (TesseraProject) newer = fixture_project (5, 2);
-  g_setenv ("TESSERA_FAULT_INJECT", "write", TRUE);
+  /* The next file write fails halfway with ENOSPC, as on a full disk. */
+  g_assert_true (ts_fault_configure ("write:1", NULL));
   gboolean ok = tessera_project_save (newer, path, &error);
-  g_unsetenv ("TESSERA_FAULT_INJECT");
+  ts_fault_configure (NULL, NULL);
   g_assert_false (ok);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
   g_assert_nonnull (strstr (error->message, "keep.ora"));

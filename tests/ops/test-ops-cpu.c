@@ -5,6 +5,7 @@
 #include "test-common.h"
 
 #include "ts-backend-private.h"
+#include "cpu/cpu-util.h"
 
 #include <math.h>
 #include <string.h>
@@ -426,6 +427,210 @@ test_group_norm (void)
     ts_test_check_tensor (what, be, out, want, total, total == 1 ? 1e-20 : 1e-11);
     g_assert_cmpint (out->ndim, ==, 4);
   }
+}
+
+/* x's values, read back, are still `vals` (an op must not have written over it). */
+static void
+assert_unchanged (TsTensor *x, const float *vals)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree float *now = ts_tensor_read_f32 (x, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (now, ts_tensor_numel (x) * sizeof (float), vals,
+                   ts_tensor_numel (x) * sizeof (float));
+}
+
+/* group_norm → silu fused, out of place and in place: against the naive references, with
+ * the in-place form writing over x only when the caller held the sole reference. */
+static void
+test_group_norm_silu (void)
+{
+  RAND;
+  static const struct { int64_t n, c, h, w; int groups; float center; } cases[] = {
+    { 1, 1, 1, 1, 1, 0 },
+    { 2, 6, 5, 7, 3, 0 },
+    { 1, 64, 17, 33, 32, 3.0f },
+    { 1, 8, 64, 65, 2, 1e4f }, /* groups larger than one work chunk */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    int64_t n = cases[i].n, c = cases[i].c, s = cases[i].h * cases[i].w, total = n * c * s;
+    const int64_t *shape = SHAPE (n, c, cases[i].h, cases[i].w);
+    g_autofree float *xv = NULL, *wv = NULL, *bv = NULL;
+    g_autoptr (TsTensor) x = rnd (rand, TS_DTYPE_F32, 4, shape, cases[i].center - 2,
+                                  cases[i].center + 2, &xv);
+    g_autoptr (TsTensor) w = i % 2 ? rnd (rand, TS_DTYPE_F32, 1, &c, -2, 2, &wv) : NULL;
+    g_autoptr (TsTensor) b = i % 3 ? rnd (rand, TS_DTYPE_F32, 1, &c, -2, 2, &bv) : NULL;
+    g_autofree float *want = g_new (float, total);
+    ref_group_norm (xv, wv, bv, want, n, c, s, cases[i].groups, 1e-6f);
+    ref_silu (want, want, total);
+    g_autofree char *what = g_strdup_printf ("group_norm_silu case %u", i);
+
+    g_autoptr (TsTensor) out = ts_group_norm_silu (be, x, cases[i].groups, w, b, 1e-6f);
+    ts_test_check_tensor (what, be, out, want, total, total == 1 ? 1e-20 : LIM_TRANS);
+    g_assert_true (out->storage != x->storage);
+    assert_unchanged (x, xv);
+
+    /* the only reference: written in place */
+    TsTensor *own = ts_copy (be, x, TS_DTYPE_F32);
+    TsStorage *mem = own->storage;
+    g_autoptr (TsTensor) in_place = ts_group_norm_silu_consume (be, own, cases[i].groups, w, b,
+                                                                1e-6f);
+    ts_test_check_tensor (what, be, in_place, want, total, total == 1 ? 1e-20 : LIM_TRANS);
+    g_assert_true (in_place->storage == mem);
+    g_assert_cmpint (in_place->ndim, ==, 4);
+
+    /* another reference (here the caller's x): a new tensor, x untouched */
+    g_autoptr (TsTensor) shared = ts_group_norm_silu_consume (be, ts_tensor_ref (x),
+                                                              cases[i].groups, w, b, 1e-6f);
+    ts_test_check_tensor (what, be, shared, want, total, total == 1 ? 1e-20 : LIM_TRANS);
+    g_assert_true (shared->storage != x->storage);
+    assert_unchanged (x, xv);
+  }
+}
+
+/* The in-place form never writes over memory it does not own or cannot hold the result in:
+ * views sharing storage, non-contiguous views, other dtypes and mapped (wrapped) memory. */
+static void
+test_group_norm_silu_not_in_place (void)
+{
+  RAND;
+  int64_t c = 4;
+  g_autofree float *xv = NULL;
+  g_autoptr (TsTensor) x = rnd (rand, TS_DTYPE_F32, 4, SHAPE (1, c, 6, 5), -2, 2, &xv);
+  g_autofree float *want = g_new (float, 120);
+  ref_group_norm (xv, NULL, NULL, want, 1, c, 30, 2, 1e-6f);
+  ref_silu (want, want, 120);
+
+  /* a view: x holds the storage too */
+  TsTensor *view = ts_tensor_reshape (x, 3, SHAPE (1, c, 30));
+  g_autoptr (TsTensor) from_view = ts_group_norm_silu_consume (be, view, 2, NULL, NULL, 1e-6f);
+  ts_test_check_tensor ("view", be, from_view, want, 120, LIM_TRANS);
+  assert_unchanged (x, xv);
+
+  /* a transposed (non-contiguous) sole reference: computed into a new tensor */
+  TsTensor *copy = ts_copy (be, x, TS_DTYPE_F32);
+  TsTensor *perm = ts_tensor_permute (copy, (const int[]) { 0, 1, 3, 2 });
+  ts_tensor_unref (copy); /* perm alone holds the copy's storage */
+  TsStorage *perm_mem = perm->storage;
+  g_autoptr (TsTensor) from_perm = ts_group_norm_silu_consume (be, perm, 2, NULL, NULL, 1e-6f);
+  float want_t[120];
+  for (int64_t i = 0; i < 120; i++) /* [c][6][5] → [c][5][6] */
+    want_t[i / 30 * 30 + i % 5 * 6 + i % 30 / 5] = want[i];
+  ts_test_check_tensor ("transposed", be, from_perm, want_t, 120, LIM_TRANS);
+  g_assert_true (from_perm->storage != perm_mem);
+
+  /* bf16: the f32 result cannot live in its memory */
+  g_autofree float *hv = NULL;
+  TsTensor *half = rnd (rand, TS_DTYPE_BF16, 4, SHAPE (1, c, 6, 5), -2, 2, &hv);
+  TsStorage *half_mem = half->storage;
+  g_autoptr (TsTensor) from_half = ts_group_norm_silu_consume (be, half, 2, NULL, NULL, 1e-6f);
+  g_assert_nonnull (from_half);
+  g_assert_true (from_half->storage != half_mem);
+  g_assert_true (from_half->dtype == TS_DTYPE_F32);
+
+  /* memory the backend only wraps (a mapped model file) is never written */
+  g_autofree float *host = g_memdup2 (xv, 120 * sizeof (float));
+  g_autoptr (GError) error = NULL;
+  TsTensor *wrapped = ts_tensor_new_wrapped (be, TS_DTYPE_F32, 4, SHAPE (1, c, 6, 5), host, NULL,
+                                             NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (TsTensor) from_wrapped = ts_group_norm_silu_consume (be, wrapped, 2, NULL, NULL,
+                                                                  1e-6f);
+  ts_test_check_tensor ("wrapped", be, from_wrapped, want, 120, LIM_TRANS);
+  g_assert_cmpmem (host, 120 * sizeof (float), xv, 120 * sizeof (float));
+
+  /* a NULL input is an error, as for every op */
+  g_assert_null (ts_group_norm_silu_consume (be, NULL, 2, NULL, NULL, 1e-6f));
+  g_assert_true (ts_backend_take_error (be, NULL));
+}
+
+/* ---- the tensor memory pool ---- */
+
+#define MIB ((size_t) 1 << 20)
+
+/* The pool's bound: what it holds (in use + cached) never exceeds the most it ever had in
+ * use at once, whatever the order of sizes; cached blocks are reused; blocks too large to
+ * cache go back at once. Blocks are mapped, never touched here, so this costs no memory. */
+static void
+test_pool_bounded (void)
+{
+  RAND;
+  TsCpuPool *pool = ts_cpu_pool_new ();
+  size_t live, cached, peak, cap;
+
+  /* eight 3 MiB blocks (4 MiB each, whole huge pages), all released: cached */
+  void *blocks[8];
+  size_t caps[8];
+  for (int i = 0; i < 8; i++)
+    g_assert_nonnull (blocks[i] = ts_cpu_pool_alloc (pool, 3 * MIB, &caps[i]));
+  for (int i = 0; i < 8; i++)
+    ts_cpu_pool_release (pool, blocks[i], caps[i]);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (live, ==, 0);
+  g_assert_cmpuint (cached, ==, 32 * MIB);
+  g_assert_cmpuint (peak, ==, 32 * MIB);
+
+  /* a size that does not fit them: the cache makes way instead of adding to the peak */
+  void *big = ts_cpu_pool_alloc (pool, 20 * MIB, &cap);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (live, ==, 20 * MIB);
+  g_assert_cmpuint (live + cached, <=, 32 * MIB);
+  ts_cpu_pool_release (pool, big, cap);
+  size_t cap2;
+  g_assert_true (ts_cpu_pool_alloc (pool, 19 * MIB + 1, &cap2) == big); /* reused */
+  g_assert_cmpuint (cap2, ==, cap);
+  ts_cpu_pool_release (pool, big, cap2);
+
+  /* larger than the cache may hold: unmapped on release */
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  size_t before = cached;
+  void *huge = ts_cpu_pool_alloc (pool, 300 * MIB, &cap);
+  g_assert_nonnull (huge);
+  ts_cpu_pool_release (pool, huge, cap);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (cached, <=, before);
+  g_assert_cmpuint (peak, >=, 300 * MIB);
+  ts_cpu_pool_free (pool);
+
+  /* random sizes and lifetimes: the bound holds after every step */
+  pool = ts_cpu_pool_new ();
+  void *held[16] = { 0 };
+  size_t held_cap[16] = { 0 }, most = 0, in_use = 0;
+  for (int step = 0; step < 2000; step++) {
+    int k = g_rand_int_range (rand, 0, 16);
+    if (held[k]) {
+      ts_cpu_pool_release (pool, held[k], held_cap[k]);
+      in_use -= held_cap[k];
+      held[k] = NULL;
+    } else {
+      size_t bytes = (size_t) g_rand_int_range (rand, 256 << 10, 48 << 20);
+      g_assert_nonnull (held[k] = ts_cpu_pool_alloc (pool, bytes, &held_cap[k]));
+      g_assert_cmpuint (held_cap[k], >=, bytes);
+      in_use += held_cap[k];
+      most = MAX (most, in_use);
+    }
+    ts_cpu_pool_usage (pool, &live, &cached, &peak);
+    g_assert_cmpuint (live, ==, in_use);
+    g_assert_cmpuint (peak, ==, most);
+    g_assert_cmpuint (live + cached, <=, most);
+  }
+
+  /* trimming returns every cached block and restarts the peak from the blocks in use */
+  for (int k = 0; k < 8; k++)
+    if (held[k]) {
+      ts_cpu_pool_release (pool, held[k], held_cap[k]);
+      in_use -= held_cap[k];
+      held[k] = NULL;
+    }
+  ts_cpu_pool_trim (pool);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (cached, ==, 0);
+  g_assert_cmpuint (live, ==, in_use);
+  g_assert_cmpuint (peak, ==, in_use);
+  for (int k = 8; k < 16; k++)
+    if (held[k])
+      ts_cpu_pool_release (pool, held[k], held_cap[k]);
+  ts_cpu_pool_free (pool);
 }
 
 static void
@@ -1125,6 +1330,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/norm/softmax", test_softmax);
   g_test_add_func ("/cpu/norm/layer-rms", test_layer_rms_norm);
   g_test_add_func ("/cpu/norm/group", test_group_norm);
+  g_test_add_func ("/cpu/norm/group-silu", test_group_norm_silu);
+  g_test_add_func ("/cpu/norm/group-silu-not-in-place", test_group_norm_silu_not_in_place);
+  g_test_add_func ("/cpu/pool/bounded", test_pool_bounded);
   g_test_add_func ("/cpu/norm/grn", test_grn);
   g_test_add_func ("/cpu/attention/basic", test_attention);
   g_test_add_func ("/cpu/attention/broadcast", test_attention_broadcast);

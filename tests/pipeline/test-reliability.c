@@ -3,11 +3,15 @@
  * pipeline's fallbacks, and the Vulkan backend under the validation layer for whole requests.
  * Each test proves: a clear error (or a result with a notice), no crash, and that the next
  * request succeeds. */
+#include "model/ts-safetensors.h"
 #include "nn-golden.h"
 #include "pipeline/ts-pipeline-private.h"
+#include "ts-atomic-file.h"
 #include "ts-fault.h"
 #include "vulkan/vk-runtime.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 static char *
@@ -83,6 +87,9 @@ test_fault_plan (void)
   g_assert_true (!a[0] && !a[1] && a[2] && !a[3] && !a[4]);
   g_assert_true (!d[0] && d[1] && d[2] && d[3]);
   g_assert_false (ts_fault_hit (TS_FAULT_VK_ALLOC));
+  g_assert_true (ts_fault_configure ("write:2+", NULL));
+  g_assert_false (ts_fault_hit (TS_FAULT_WRITE));
+  g_assert_true (ts_fault_hit (TS_FAULT_WRITE) && ts_fault_hit (TS_FAULT_WRITE));
   g_assert_true (ts_fault_configure (NULL, NULL));
   g_assert_false (ts_fault_hit (TS_FAULT_DEVICE_LOST));
 }
@@ -262,6 +269,99 @@ test_vulkan_oom_falls_back (void)
   assert_same_tokens (ref, back);
 }
 
+/* The request on a plain CPU pipeline: what a fallback must give. */
+static TsPipelineResult *
+cpu_reference (const char *dir, const TsPipelineRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsBackend) cpu = ts_backend_new_cpu (0, &error);
+  g_autoptr (TsPipeline) p = ts_pipeline_new (cpu, dir, &error);
+  g_assert_no_error (error);
+  TsPipelineResult *res = run_ok (p, req);
+  res->backend = NULL;   /* names the backend freed here */
+  return res;
+}
+
+/* A pipeline whose weights did not fit on `vk`: loaded on a CPU backend of its own, saying
+ * why in its load notice and in every result; with fallback off, the loading error. Nothing
+ * of the failed load stays on the GPU, which works again afterwards. */
+static void
+assert_loaded_on_cpu (TsPipeline *p, TsBackend *vk, const char *dir, const char *why)
+{
+  g_assert_cmpint (ts_backend_kind (ts_pipeline_backend (p)), ==, TS_BACKEND_CPU);
+  const char *notice = ts_pipeline_load_notice (p);
+  g_assert_nonnull (notice);
+  g_test_message ("load notice: %s", notice);
+  g_assert_nonnull (strstr (notice, "weights do not fit"));
+  g_assert_nonnull (strstr (notice, why));
+  g_assert_nonnull (strstr (notice, "CPU backend"));
+  g_autofree char *described = ts_pipeline_describe (p);
+  g_assert_nonnull (strstr (described, notice));
+  guint64 used;
+  ts_backend_memory_usage (vk, &used, NULL);
+  g_assert_cmpuint (used, ==, 0);
+  g_assert_false (ts_backend_has_error (vk));
+
+  TsPipelineRequest req;
+  generate_request (&req);
+  g_autoptr (TsPipelineResult) ref = cpu_reference (dir, &req);
+  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_assert_cmpstr (res->backend, ==, "cpu");
+  g_assert_nonnull (res->notice);
+  g_assert_nonnull (strstr (res->notice, notice));
+  assert_same_tokens (ref, res);
+
+  g_autoptr (GError) error = NULL;
+  ts_pipeline_set_cpu_fallback (p, FALSE);
+  g_assert_null (ts_pipeline_run (p, &req, &error));
+  g_assert_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY);
+  ts_pipeline_set_cpu_fallback (p, TRUE);
+}
+
+/* TESSERA_MEMORY_BUDGET=vulkan:1M: the weights do not fit on the GPU, so the model is loaded
+ * on the CPU instead of failing; with room again it loads on the GPU. */
+static void
+test_vulkan_weights_over_budget (void)
+{
+  NEED_DIR (dir);
+  g_setenv ("TESSERA_MEMORY_BUDGET", "vulkan:1M", TRUE);
+  g_autoptr (TsBackend) vk = vulkan_or_skip ();
+  g_unsetenv ("TESSERA_MEMORY_BUDGET");
+  if (!vk)
+    return;
+  g_assert_cmpuint (ts_backend_get_memory_budget (vk), ==, 1 << 20);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsPipeline) p = ts_pipeline_new (vk, dir, &error);
+  g_assert_no_error (error);
+  assert_loaded_on_cpu (p, vk, dir, "memory budget");
+
+  ts_backend_set_memory_budget (vk, 0);
+  g_autoptr (TsPipeline) roomy = ts_pipeline_new (vk, dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (ts_pipeline_backend (roomy) == vk);
+  g_assert_null (ts_pipeline_load_notice (roomy));
+}
+
+/* The driver out of device memory part way through loading (TESSERA_FAULT=vk-alloc:N): the
+ * same fallback, whichever allocation fails. */
+static void
+test_vulkan_alloc_fault_at_load (void)
+{
+  NEED_DIR (dir);
+  g_autoptr (TsBackend) vk = vulkan_or_skip ();
+  if (!vk)
+    return;
+  for (int at = 1; at <= 25; at += 12) {
+    g_autofree char *plan = g_strdup_printf ("vk-alloc:%d", at);
+    g_assert_true (ts_fault_configure (plan, NULL));
+    g_autoptr (GError) error = NULL;
+    g_autoptr (TsPipeline) p = ts_pipeline_new (vk, dir, &error);
+    ts_fault_configure (NULL, NULL);
+    g_assert_no_error (error);
+    assert_loaded_on_cpu (p, vk, dir, "out of memory");
+  }
+}
+
 /* A lost device (injected at the second submit of a request): the request completes on the
  * CPU with a notice naming the loss, the backend says it is lost, every later use of it is a
  * clear TS_ERROR_DEVICE, later requests go to the CPU, and freeing it does not hang. */
@@ -301,6 +401,78 @@ test_vulkan_device_lost (void)
   ts_pipeline_set_cpu_fallback (p, FALSE);
   g_assert_null (ts_pipeline_run (p, &req, &error));
   g_assert_error (error, TS_ERROR, TS_ERROR_DEVICE);
+}
+
+static gboolean
+write_tensor (const char *path, float value, GError **error)
+{
+  g_autoptr (TsSafetensorsWriter) w = ts_safetensors_writer_new ();
+  const float data[] = { value, value + 1, value + 2 };
+  const int64_t shape[] = { 3 };
+  return ts_safetensors_writer_add (w, "x", TS_DTYPE_F32, 1, shape, data, error) &&
+         ts_safetensors_writer_write (w, path, error);
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* TESSERA_FAULT=write:N, a full disk part way through replacing a file (the safetensors
+ * writer, streamed through ts-atomic-file.h as the editor's saves are): a clear error, the
+ * old file intact, no temporary file left; an abandoned streamed write leaves nothing. */
+static void
+test_write_fault (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("tessera-write-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (write_tensor (path, 1, &error));
+  g_assert_no_error (error);
+  g_autofree char *before = NULL;
+  gsize before_len;
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+
+  /* Pieces: the header length, the header, the data. */
+  for (int at = 1; at <= 3; at++) {
+    g_autofree char *plan = g_strdup_printf ("write:%d", at);
+    g_assert_true (ts_fault_configure (plan, NULL));
+    g_assert_false (write_tensor (path, 7, &error));
+    ts_fault_configure (NULL, NULL);
+    g_assert_error (error, TS_ERROR, TS_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "model.safetensors"));
+    g_assert_nonnull (strstr (error->message, g_strerror (ENOSPC)));
+    g_clear_error (&error);
+    g_autofree char *after = NULL;
+    gsize after_len;
+    g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+    g_assert_cmpmem (before, before_len, after, after_len);
+    g_assert_cmpuint (count_files (dir), ==, 1);
+  }
+
+  g_autofree char *other = g_build_filename (dir, "other.bin", NULL);
+  TsAtomicFile *f = ts_atomic_file_new (other, &error);
+  g_assert_no_error (error);
+  g_assert_true (ts_atomic_file_write (f, "abc", 3, &error));
+  g_assert_cmpuint (count_files (dir), ==, 2);   /* the hidden temporary file */
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint temps = 0;
+  while ((name = g_dir_read_name (d)))
+    temps += ts_atomic_file_is_temp_name (name);
+  g_assert_cmpuint (temps, ==, 1);
+  ts_atomic_file_free (f);
+  g_assert_cmpuint (count_files (dir), ==, 1);
+
+  g_assert_true (write_tensor (path, 7, &error));
+  g_assert_no_error (error);
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 /* Whole requests (guided generate, inpaint) on Vulkan under the Khronos validation layer
@@ -353,6 +525,9 @@ main (int argc, char **argv)
   g_test_add_func ("/reliability/split-cfg-fallback", test_split_cfg_fallback);
   g_test_add_func ("/reliability/vulkan-oom-falls-back", test_vulkan_oom_falls_back);
   g_test_add_func ("/reliability/vulkan-device-lost", test_vulkan_device_lost);
+  g_test_add_func ("/reliability/vulkan-weights-over-budget", test_vulkan_weights_over_budget);
+  g_test_add_func ("/reliability/vulkan-alloc-fault-at-load", test_vulkan_alloc_fault_at_load);
   g_test_add_func ("/reliability/vulkan-validation-clean", test_vulkan_validation_clean);
+  g_test_add_func ("/reliability/write-fault", test_write_fault);
   return g_test_run ();
 }

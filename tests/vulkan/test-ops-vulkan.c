@@ -349,6 +349,44 @@ check_group_norm (GRand *rand, int nd, const int64_t *shape, int groups, int wit
            ts_group_norm (cpu, x.cpu, groups, w.cpu, b.cpu, 1e-5f), LIM_NORM);
 }
 
+/* group_norm → silu fused, into a new tensor and written over the caller's sole reference
+ * (the apply kernel then reads and writes one buffer); the input of the former must stay
+ * as it was. */
+static void
+check_group_norm_silu (GRand *rand, int nd, const int64_t *shape, int groups, int with)
+{
+  int64_t c = shape[1];
+  g_auto (Pair) x = { 0 }, w = { 0 }, b = { 0 };
+  pair_random (&x, rand, TS_DTYPE_F32, nd, shape, -3, 3);
+  if (with & 1)
+    pair_random (&w, rand, TS_DTYPE_F32, 1, &c, 0.5f, 1.5f);
+  if (with & 2)
+    pair_random (&b, rand, TS_DTYPE_F32, 1, &c, -1, 1);
+  g_autofree char *what = g_strdup_printf ("group_norm_silu %dD c %" G_GINT64_FORMAT " groups %d "
+                                           "params %d", nd, c, groups, with);
+  compare (what, ts_group_norm_silu (vkt_be, x.vk, groups, w.vk, b.vk, 1e-6f),
+           ts_group_norm_silu (cpu, x.cpu, groups, w.cpu, b.cpu, 1e-6f), LIM_TRANS);
+  compare ("group_norm_silu input kept", ts_tensor_ref (x.vk), ts_tensor_ref (x.cpu), LIM_EXACT);
+
+  TsTensor *own = ts_copy (vkt_be, x.vk, TS_DTYPE_F32);
+  g_assert_nonnull (own);
+  TsStorage *mem = own->storage;
+  TsTensor *in_place = ts_group_norm_silu_consume (vkt_be, own, groups, w.vk, b.vk, 1e-6f);
+  g_assert_true (in_place != NULL && in_place->storage == mem);
+  compare (what, in_place, ts_group_norm_silu (cpu, x.cpu, groups, w.cpu, b.cpu, 1e-6f),
+           LIM_TRANS);
+}
+
+static void
+test_group_norm_silu (void)
+{
+  VKT_REQUIRE ();
+  RAND;
+  check_group_norm_silu (rand, 4, SHAPE (2, 32, 7, 5), 8, 3);
+  check_group_norm_silu (rand, 3, SHAPE (1, 6, 9000), 3, 0);  /* chunked groups */
+  check_group_norm_silu (rand, 4, SHAPE (1, 4, 33, 31), 2, 1);
+}
+
 static void
 test_group_norm (void)
 {
@@ -637,6 +675,11 @@ test_split (void)
   pair_random (&gn, rand, TS_DTYPE_F32, 3, SHAPE (4, 8, 1500), -3, 3);
   compare ("split group_norm", ts_group_norm (vkt_be, gn.vk, 4, NULL, NULL, 1e-5f),
            ts_group_norm (cpu, gn.cpu, 4, NULL, NULL, 1e-5f), LIM_NORM);
+  /* in place, batch after batch: each batch's statistics are read before it is overwritten */
+  compare ("split group_norm_silu in place",
+           ts_group_norm_silu_consume (vkt_be, ts_copy (vkt_be, gn.vk, TS_DTYPE_F32), 4, NULL,
+                                       NULL, 1e-5f),
+           ts_group_norm_silu (cpu, gn.cpu, 4, NULL, NULL, 1e-5f), LIM_TRANS);
   pair_random (&grn, rand, TS_DTYPE_F32, 4, SHAPE (3, 40, 40, 8), -3, 3);
   pair_random (&gg, rand, TS_DTYPE_F32, 1, SHAPE (8), -1, 1);
   pair_random (&gb, rand, TS_DTYPE_F32, 1, SHAPE (8), -1, 1);
@@ -725,6 +768,7 @@ main (int argc, char **argv)
   VKT_ADD ("/vulkan/ops/layer-norm", test_layer_norm);
   VKT_ADD ("/vulkan/ops/rms-norm", test_rms_norm);
   VKT_ADD ("/vulkan/ops/group-norm", test_group_norm);
+  VKT_ADD ("/vulkan/ops/group-norm-silu", test_group_norm_silu);
   VKT_ADD ("/vulkan/ops/grn", test_grn);
   VKT_ADD ("/vulkan/ops/half-inputs", test_half_inputs);
   VKT_ADD ("/vulkan/ops/copy-convert", test_copy_convert);

@@ -1,7 +1,10 @@
 /* bench-models.c — the three networks at the real aMUSEd sizes, with random weights built in
  * memory (no model files needed): one text encode, one transformer forward at the guidance
  * batch of 2 (amused-256 and amused-512), one VQ decode at 256 and 512 px. Prints GFLOP/s
- * against the measured peak and the peak resident memory against the weights' size. */
+ * against the measured peak and the peak resident memory against the weights' size, with
+ * the most tensor storage the backend held at once (on the CPU the weights are used in
+ * place and not counted there; on Vulkan they are) and the page faults of one warm
+ * call. The whole pipelines' peak memory comes first (bench-whole.c). */
 #include "bench.h"
 #include "model/ts-weight-specs.h"
 #include "model/ts-weights.h"
@@ -12,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* ---- random weights ---- */
 
@@ -39,8 +43,8 @@ fill_random (void *dst, size_t size, gpointer user_data, GError **error)
 
 /* Weights for `specs`: norm weights near 1, everything else uniform with a 1/√fan-in scale so
  * activations stay in range through the depth. The file lives in memory. */
-static TsWeights *
-random_weights (const GPtrArray *specs, const char *label, GError **error)
+TsWeights *
+bench_random_weights (const GPtrArray *specs, const char *label, GError **error)
 {
   g_autoptr (TsSafetensorsWriter) w = ts_safetensors_writer_new ();
   for (guint i = 0; i < specs->len; i++) {
@@ -65,8 +69,8 @@ random_weights (const GPtrArray *specs, const char *label, GError **error)
 
 /* ---- memory ---- */
 
-static double
-status_mib (const char *key)
+double
+bench_status_mib (const char *key)
 {
   g_autofree char *text = NULL;
   if (!g_file_get_contents ("/proc/self/status", &text, NULL, NULL))
@@ -75,21 +79,33 @@ status_mib (const char *key)
   return at ? g_ascii_strtod (at + strlen (key) + 1, NULL) / 1024.0 : 0;
 }
 
-/* Resets the kernel's peak-RSS mark (VmHWM) so each model is measured on its own. */
-static void
-reset_peak_rss (void)
+/* Returns the backend's cached memory to the system, then resets the kernel's peak-RSS mark
+ * (VmHWM) and the backend's peak of tensor storage, so that each case is measured on its
+ * own rather than on what the cases before it left behind. */
+void
+bench_reset_peaks (TsBackend *be)
 {
+  ts_backend_trim (be);
   FILE *f = fopen ("/proc/self/clear_refs", "w");
   if (f) {
     fputs ("5", f);
     fclose (f);
   }
+  ts_backend_reset_memory_peak (be);
+}
+
+double
+bench_tensor_peak_mib (TsBackend *be)
+{
+  guint64 used = 0, peak = 0;
+  ts_backend_memory_usage (be, &used, &peak);
+  return peak / 1048576.0;
 }
 
 /* ---- the models ---- */
 
-static void
-uvit_config (TsUVitConfig *c, gboolean is512, gboolean quick)
+void
+bench_uvit_config (TsUVitConfig *c, gboolean is512, gboolean quick)
 {
   ts_uvit_config_init (c);
   c->hidden_size = 1024;
@@ -113,8 +129,8 @@ uvit_config (TsUVitConfig *c, gboolean is512, gboolean quick)
   c->sample_size = is512 ? 32 : 16;
 }
 
-static void
-vq_config (TsVQConfig *c)
+void
+bench_vq_config (TsVQConfig *c)
 {
   ts_vq_config_init (c);
   const int64_t boc[5] = { 128, 256, 256, 512, 768 };
@@ -130,8 +146,8 @@ vq_config (TsVQConfig *c)
   c->lookup_from_codebook = TRUE;
 }
 
-static void
-clip_config (TsClipTextConfig *c, gboolean quick)
+void
+bench_clip_config (TsClipTextConfig *c, gboolean quick)
 {
   ts_clip_text_config_init (c);
   c->vocab_size = 49408;
@@ -189,7 +205,10 @@ report (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, const cha
   double s = bench_time (be, opt, fn, r);
   ts_backend_profile_reset (be);
   ts_backend_set_profiling (be, TRUE);
+  struct rusage u0, u1;
+  getrusage (RUSAGE_SELF, &u0);
   gboolean ok = s > 0 && fn (be, r) && ts_backend_sync (be, NULL);
+  getrusage (RUSAGE_SELF, &u1);
   guint n = 0;
   g_autofree TsProfileEntry *prof = ts_backend_profile (be, &n);
   ts_backend_set_profiling (be, FALSE);
@@ -203,14 +222,16 @@ report (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, const cha
     printf ("{\"bench\":\"model\",\"case\":\"%s\",\"error\":\"%s\"}\n", name, msg);
     return;
   }
-  double peak_mib = status_mib ("VmHWM:");
+  double peak_mib = bench_status_mib ("VmHWM:");
   gboolean cpu = ts_backend_kind (be) == TS_BACKEND_CPU;
   printf ("{\"bench\":\"model\",\"backend\":\"%s\",\"case\":\"%s\",\"batch\":%d,\"seconds\":%.4f,"
           "\"gflop\":%.2f,\"gflops\":%.1f,\"pct_of_peak\":%.1f,\"weights_mib\":%.0f,"
-          "\"peak_rss_mib\":%.0f,\"rss_over_weights\":%.2f%s}\n",
+          "\"peak_rss_mib\":%.0f,\"rss_over_weights\":%.2f,\"tensor_peak_mib\":%.0f,"
+          "\"warm_page_faults\":%ld%s}\n",
           cpu ? "cpu" : "vulkan", name, r->batch, s, flops * 1e-9, flops * 1e-9 / s,
           100.0 * flops * 1e-9 / s / peak->gflops, weight_bytes / 1048576.0, peak_mib,
-          peak_mib * 1048576.0 / weight_bytes,
+          peak_mib * 1048576.0 / weight_bytes, bench_tensor_peak_mib (be),
+          u1.ru_minflt - u0.ru_minflt,
           cpu ? "" : ",\"note\":\"host RSS only; device memory not measured\"");
   for (guint i = 0; i < n && i < 6; i++)
     printf ("{\"bench\":\"model-op\",\"case\":\"%s\",\"op\":\"%s\",\"count\":%" G_GUINT64_FORMAT
@@ -237,12 +258,12 @@ bench_clip (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
 {
   if (!wanted (opt, "text_encode"))
     return;
-  reset_peak_rss ();
+  bench_reset_peaks (be);
   g_autoptr (GError) error = NULL;
   TsClipTextConfig cfg;
-  clip_config (&cfg, opt->quick);
+  bench_clip_config (&cfg, opt->quick);
   g_autoptr (GPtrArray) specs = ts_clip_text_weight_specs (&cfg);
-  g_autoptr (TsWeights) w = random_weights (specs, "random text encoder", &error);
+  g_autoptr (TsWeights) w = bench_random_weights (specs, "random text encoder", &error);
   g_autoptr (TsClipText) clip = w ? ts_clip_text_new (be, &cfg, w, TS_DTYPE_COUNT, &error) : NULL;
   if (!clip)
     return fail ("text_encode", error);
@@ -259,12 +280,12 @@ bench_uvit (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, gbool
   const char *name = is512 ? "transformer_512" : "transformer_256";
   if (!wanted (opt, name))
     return;
-  reset_peak_rss ();
+  bench_reset_peaks (be);
   g_autoptr (GError) error = NULL;
   TsUVitConfig cfg;
-  uvit_config (&cfg, is512, opt->quick);
+  bench_uvit_config (&cfg, is512, opt->quick);
   g_autoptr (GPtrArray) specs = ts_uvit_weight_specs (&cfg);
-  g_autoptr (TsWeights) w = random_weights (specs, name, &error);
+  g_autoptr (TsWeights) w = bench_random_weights (specs, name, &error);
   g_autoptr (TsUvit) m = w ? ts_uvit_new (be, &cfg, w, TS_DTYPE_COUNT, &error) : NULL;
   if (!m)
     return fail (name, error);
@@ -292,12 +313,12 @@ bench_vq (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, int px)
   g_autofree char *name = g_strdup_printf ("vq_decode_%d", px);
   if (!wanted (opt, name))
     return;
-  reset_peak_rss ();
+  bench_reset_peaks (be);
   g_autoptr (GError) error = NULL;
   TsVQConfig cfg;
-  vq_config (&cfg);
+  bench_vq_config (&cfg);
   g_autoptr (GPtrArray) specs = ts_vq_weight_specs (&cfg);
-  g_autoptr (TsWeights) w = random_weights (specs, name, &error);
+  g_autoptr (TsWeights) w = bench_random_weights (specs, name, &error);
   g_autoptr (TsVqModel) m = w ? ts_vqmodel_new (be, &cfg, w, &error) : NULL;
   if (!m)
     return fail (name, error);
@@ -312,6 +333,10 @@ bench_vq (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, int px)
 int
 bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
 {
+  /* The whole pipelines first, while the backend's memory is as fresh as an editor's. */
+  bench_whole_pipeline (be, opt, FALSE);
+  if (!opt->quick)
+    bench_whole_pipeline (be, opt, TRUE);
   bench_clip (be, opt, peak);
   bench_uvit (be, opt, peak, FALSE);
   bench_uvit (be, opt, peak, TRUE);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "tessera.h"
+#include "model/ts-model-config.h"
+#include "model/ts-weights.h"
 
 typedef struct {
   double   min_seconds;   /* keep repeating a case until this much time has passed */
@@ -24,3 +26,16 @@ double bench_time (TsBackend *be, const BenchOptions *opt, gboolean (*fn) (TsBac
 int bench_ops (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
 /* The three networks at the real aMUSEd sizes with random weights (bench-models.c). */
 int bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
+/* The whole pipeline in one process, for its peak memory (bench-whole.c). */
+void bench_whole_pipeline (TsBackend *be, const BenchOptions *opt, gboolean is512);
+
+/* Shared by the model cases (bench-models.c). */
+TsWeights *bench_random_weights (const GPtrArray *specs, const char *label, GError **error);
+void       bench_clip_config (TsClipTextConfig *c, gboolean quick);
+void       bench_uvit_config (TsUVitConfig *c, gboolean is512, gboolean quick);
+void       bench_vq_config (TsVQConfig *c);
+/* A field of /proc/self/status ("VmHWM:", "VmRSS:") in MiB. */
+double     bench_status_mib (const char *key);
+void       bench_reset_peaks (TsBackend *be);
+/* The most tensor storage the backend held since the last reset. */
+double     bench_tensor_peak_mib (TsBackend *be);

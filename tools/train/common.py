@@ -40,11 +40,35 @@ class Batches:
         return x, caps, metas
 
 
-def lr_at(step, total, base, warmup=200):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+class Schedule:
+    """Training progress in [0, 1]: the larger of steps done / steps planned and, when the
+    stage has a time budget, seconds spent / seconds allowed. The LR and the stage switches
+    follow progress, so a run slowed down by a busy machine still ends its cosine schedule
+    on time instead of being cut off at full learning rate. Seconds carry across resumes."""
+
+    def __init__(self, total_steps, max_seconds=None, spent_seconds=0.0, warmup=200):
+        self.total = total_steps
+        self.max_seconds = max_seconds
+        self.spent_before = spent_seconds
+        self.warmup = warmup
+        self.t0 = time.time()
+
+    def seconds(self):
+        return self.spent_before + time.time() - self.t0
+
+    def progress(self, step):
+        p = step / max(1, self.total)
+        if self.max_seconds:
+            p = max(p, self.seconds() / self.max_seconds)
+        return min(1.0, p)
+
+    def done(self, step):
+        return self.progress(step) >= 1.0
+
+    def lr(self, step, base):
+        if step < self.warmup:
+            return base * (step + 1) / self.warmup
+        return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * self.progress(step))))
 
 
 def save_checkpoint(path, state):

@@ -50,6 +50,30 @@ def stage_bpe(p, run, data, log):
     return tok
 
 
+def write_data_sources(folder, name, manifest):
+    """data_sources.json: the training data's packages and licences, for the editor's about
+    dialog (diffusers ignores files it does not know)."""
+    keep = ("name", "version", "role", "licence", "attribution")
+    sources = [{k: q[k] for k in keep if k in q} for q in manifest["packages"]]
+    with open(os.path.join(folder, "data_sources.json"), "w") as f:
+        json.dump({"model": name, "sources": sources,
+                   "notice": "Emoji artwork was rasterised, resized to 128x128 and composited into "
+                             "scenes to train this model; the model contains no copy of the images."},
+                  f, indent=1)
+        f.write("\n")
+
+
+def eval_table(ev):
+    """tools/eval/evaluate.py's eval.json as a Markdown table for the model card."""
+    lines = ["Measured by `tools/eval/evaluate.py` (held-out split: emoji never seen in training).", "",
+             "| measure | value |", "|---|---|"]
+    for key, value in ev.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in value.items())
+        lines.append(f"| {key.replace('_', ' ')} | {value} |")
+    return "\n".join(lines)
+
+
 def n_params(m):
     return sum(t.numel() for t in m.state_dict().values())
 
@@ -126,23 +150,29 @@ def main():
                             for q in manifest["packages"])
         metrics_path = os.path.join(args.run, "eval.json")
         ev = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
+        budget = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in
+                         (("vq_minutes", args.vq_minutes), ("tm_minutes", args.tm_minutes),
+                          ("vq_steps", args.vq_steps), ("tm_steps", args.tm_steps)) if v)
         cmd = (f"/usr/bin/python3 tools/data/fetch.py && /usr/bin/python3 tools/data/build_dataset.py && "
                f"/usr/bin/python3 tools/train/train.py --preset {args.preset} --run {args.run} "
-               f"--export {args.export} --name {args.name}")
+               f"--export {args.export} --name {args.name}{budget}")
         fields = {
             "codebook": vq_cfg["num_vq_embeddings"], "vocab": len(tok.vocab),
             "params_text": f"{n_params(text) / 1e6:.2f} M", "params_tm": f"{n_params(tm) / 1e6:.2f} M",
             "params_vq": f"{n_params(vq) / 1e6:.2f} M", "size_mb": "@size_mb@", "command": cmd,
             "train_summary": f"Preset `{args.preset}`: VQ {vq_ck.get('step', 0)} steps "
-                             f"(batch {p['vq_train']['batch']}), transformer + text encoder "
-                             f"{tm_ck.get('step', 0)} steps (batch {p['tm_train']['batch']}). "
+                             f"(batch {p['vq_train']['batch']}, {vq_ck.get('seconds', 0) / 60:.0f} min), "
+                             f"transformer + text encoder {tm_ck.get('step', 0)} steps "
+                             f"(batch {p['tm_train']['batch']}, {tm_ck.get('seconds', 0) / 60:.0f} min), "
+                             f"on {'a GPU' if torch.cuda.is_available() else 'the CPU'}. "
                              f"Dataset: {manifest['images']} emoji images in 7 styles "
                              f"({manifest['distinct_base_emoji']} base emoji, "
                              f"{manifest['eval_base_emoji']} held out).",
-            "eval_summary": json.dumps(ev, indent=1) if ev else "Not evaluated yet (tools/eval/).",
+            "eval_summary": eval_table(ev) if ev else "Not evaluated yet (tools/eval/).",
             "sources": sources,
         }
         size = export_model.export(args.export, args.name, text, tm, vq, os.path.join(args.run, "tokenizer"), fields)
+        write_data_sources(args.export, args.name, manifest)
         readme = os.path.join(args.export, "README.md")
         text_card = open(readme).read().replace("@size_mb@", f"{size / 1e6:.1f}")
         with open(readme, "w") as f:

@@ -5,13 +5,12 @@ tokens; 10 % of captions replaced by the empty prompt (what the pipeline encodes
 negative prompt for classifier-free guidance); micro-conditions as upstream."""
 import math
 import os
-import time
 
 import torch
 import torch.nn.functional as F
 
 import amused_nets as nets
-from common import MICRO_CONDS, Batches, Meter, device, load_checkpoint, lr_at, save_checkpoint
+from common import MICRO_CONDS, Batches, Meter, device, Schedule, load_checkpoint, save_checkpoint
 
 CAPTION_DROPOUT = 0.1
 
@@ -39,28 +38,28 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
         {"params": tm.parameters(), "lr": tcfg["lr"], "base": tcfg["lr"]},
         {"params": text.parameters(), "lr": tcfg["text_lr"], "base": tcfg["text_lr"]},
     ], betas=(0.9, 0.99), weight_decay=0.01)
-    step = 0
+    step, spent = 0, 0.0
     ck_path = os.path.join(run_dir, "tm.pt")
     ck = load_checkpoint(ck_path)
     if ck:
         text.load_state_dict(ck["text"])
         tm.load_state_dict(ck["transformer"])
         opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        log(f"tm: resumed at step {step}")
+        step, spent = ck["step"], ck.get("seconds", 0.0)
+        log(f"tm: resumed at step {step} ({spent:.0f} s spent)")
     mask_id = tcfg_tm["vocab_size"] - 1
     batches = Batches(data_dir, "train", seed + 7)
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
+    sched = Schedule(total, max_seconds, spent)
     meter = Meter()
     micro = torch.tensor([MICRO_CONDS], device=dev)
-    t_start = time.time()
 
     def save():
         save_checkpoint(ck_path, {"text": text.state_dict(), "transformer": tm.state_dict(),
-                                  "opt": opt.state_dict(), "step": step})
+                                  "opt": opt.state_dict(), "step": step, "seconds": sched.seconds()})
 
-    while step < stop:
+    while step < stop and not sched.done(step):
         x, caps, _ = batches.get(step, tcfg["batch"])
         gen = torch.Generator().manual_seed(seed * 7919 + step)
         drop = torch.rand(len(caps), generator=gen) < CAPTION_DROPOUT
@@ -70,7 +69,7 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
             codes = vq.nearest(vq.encode(x.to(dev))).cpu()
         inp, mask = mask_tokens(codes, mask_id, gen)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, g["base"])
+            g["lr"] = sched.lr(step, g["base"])
         out = text(ids)
         logits = tm(inp.to(dev), out["encoder_hidden_states"], out["text_embeds"], micro.expand(len(caps), -1))
         m = mask.to(dev)
@@ -83,12 +82,9 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
             acc = (logits.permute(0, 2, 3, 1)[m].argmax(-1) == codes.to(dev)[m]).float().mean()
         meter.add(loss=loss.item(), masked_acc=acc.item())
         step += 1
-        if step % 20 == 0 or step == stop:
-            log(f"tm step {step}/{total} {meter.line()}")
-        out_of_time = max_seconds is not None and time.time() - t_start > max_seconds
-        if step % 500 == 0 or step == stop or out_of_time:
+        finished = step == stop or sched.done(step)
+        if step % 20 == 0 or finished:
+            log(f"tm step {step}/{total} ({100 * sched.progress(step):.1f} %, {sched.seconds():.0f} s) {meter.line()}")
+        if step % 500 == 0 or finished:
             save()
-        if out_of_time:
-            log(f"tm: time limit reached at step {step}; checkpointed (run again to continue)")
-            break
     return text, tm

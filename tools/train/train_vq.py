@@ -2,14 +2,13 @@
 (straight-through estimator), codebook usage monitoring with dead-code restarts, and a small
 PatchGAN hinge discriminator after `disc_start` steps."""
 import os
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 import amused_nets as nets
-from common import Batches, Meter, device, load_checkpoint, lr_at, save_checkpoint
+from common import Batches, Meter, device, Schedule, load_checkpoint, save_checkpoint
 
 
 class PatchDisc(nn.Module):
@@ -68,7 +67,7 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
     dopt = torch.optim.AdamW(disc.parameters(), lr=tcfg["lr"], betas=(0.5, 0.9), weight_decay=0.0)
     K = cfg["num_vq_embeddings"]
     usage = torch.full((K,), 1.0 / K, device=dev)
-    step = 0
+    step, spent = 0, 0.0
     ck_path = os.path.join(run_dir, "vq.pt")
     ck = load_checkpoint(ck_path)
     if ck:
@@ -77,21 +76,25 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
         opt.load_state_dict(ck["opt"])
         dopt.load_state_dict(ck["dopt"])
         usage = ck["usage"].to(dev)
-        step = ck["step"]
-        log(f"vq: resumed at step {step}")
+        step, spent = ck["step"], ck.get("seconds", 0.0)
+        log(f"vq: resumed at step {step} ({spent:.0f} s spent)")
     batches = Batches(data_dir, "train", seed)
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
+    sched = Schedule(total, max_seconds, spent)
+    full_from = tcfg.get("crop_full_after", 0) / total
+    disc_from = tcfg["disc_start"] / total
     meter = Meter()
-    t_start = time.time()
 
     def save():
         save_checkpoint(ck_path, {"model": model.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(),
-                                  "dopt": dopt.state_dict(), "usage": usage.cpu(), "step": step, "config": cfg})
+                                  "dopt": dopt.state_dict(), "usage": usage.cpu(), "step": step, "config": cfg,
+                                  "seconds": sched.seconds()})
 
-    while step < stop:
+    while step < stop and not sched.done(step):
+        progress = sched.progress(step)
         x, _, _ = batches.get(step, tcfg["batch"])
-        crop = 128 if step >= tcfg.get("crop_full_after", 0) else tcfg.get("crop", 128)
+        crop = 128 if progress >= full_from else tcfg.get("crop", 128)
         if crop < 128:
             g = torch.Generator().manual_seed(step)
             oy, ox = (int(v) for v in torch.randint(0, 128 - crop + 1, (2,), generator=g))
@@ -103,12 +106,12 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
                 flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
                 model.quantize.embedding.weight.copy_(flat[torch.randint(0, flat.shape[0], (K,))])
         for g in opt.param_groups + dopt.param_groups:
-            g["lr"] = lr_at(step, total, tcfg["lr"])
+            g["lr"] = sched.lr(step, tcfg["lr"])
         rec, idx, cb, commit = vq_forward(model, x)
         l1 = (rec - x).abs().mean()
         l2 = F.mse_loss(rec, x)
         loss = l1 + l2 + grad_loss(rec, x) + cb + 0.25 * commit
-        use_gan = step >= tcfg["disc_start"]
+        use_gan = progress >= disc_from
         if use_gan:
             loss = loss - tcfg["disc_weight"] * disc(rec).mean()
         opt.zero_grad(set_to_none=True)
@@ -133,12 +136,9 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
                   perplexity=perplexity.item(), used=(usage > 0.03 / K).float().mean().item(),
                   restarted=restarted, dloss=dloss.item())
         step += 1
-        if step % 20 == 0 or step == stop:
-            log(f"vq step {step}/{total} {meter.line()}")
-        out_of_time = max_seconds is not None and time.time() - t_start > max_seconds
-        if step % 500 == 0 or step == stop or out_of_time:
+        finished = step == stop or sched.done(step)
+        if step % 20 == 0 or finished:
+            log(f"vq step {step}/{total} ({100 * sched.progress(step):.1f} %, {sched.seconds():.0f} s) {meter.line()}")
+        if step % 500 == 0 or finished:
             save()
-        if out_of_time:
-            log(f"vq: time limit reached at step {step}; checkpointed (run again to continue)")
-            break
     return model

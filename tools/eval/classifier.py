@@ -1,0 +1,78 @@
+"""The evaluation classifier: a small CNN that predicts an emoji image's style and category.
+
+Trained only on real images of the training split (single emoji at varied sizes, positions
+and backgrounds, as the scene maker draws them), so held-out emoji are unseen by it too.
+Its 192-d penultimate features serve the classifier FID."""
+import math
+import os
+import random
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+STEPS = 1200
+BATCH = 64
+
+
+def _block(cin, cout, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(8, cout), nn.ReLU())
+
+
+class EmojiClassifier(nn.Module):
+    def __init__(self, styles, categories):
+        super().__init__()
+        self.styles, self.categories = list(styles), list(categories)
+        self.body = nn.Sequential(_block(3, 32, 1), _block(32, 48, 2), _block(48, 96, 2), _block(96, 144, 2),
+                                  _block(144, 192, 2))
+        self.style_head = nn.Linear(192, len(self.styles))
+        self.category_head = nn.Linear(192, len(self.categories))
+
+    def forward(self, x):
+        """x: [B,3,128,128] in [0,1] -> (style logits, category logits, features)."""
+        x = F.avg_pool2d(x * 2 - 1, 2)
+        f = self.body(x).mean(dim=(2, 3))
+        return self.style_head(f), self.category_head(f), f
+
+
+def _batch(maker, rng):
+    rows, images = [], []
+    for _ in range(BATCH):
+        r = rng.choice(maker.items)
+        im, _, _ = maker.single(rng, r)
+        images.append(np.asarray(im, dtype=np.uint8))
+        rows.append(r)
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
+    return x, rows
+
+
+def train_classifier(maker, path, log=print, steps=STEPS):
+    styles = sorted({r["style"] for r in maker.items})
+    categories = sorted({r["category"] for r in maker.items})
+    if os.path.exists(path):
+        state = torch.load(path, map_location="cpu")
+        if state["styles"] == styles and state["categories"] == categories:
+            clf = EmojiClassifier(styles, categories)
+            clf.load_state_dict(state["model"])
+            log(f"classifier: loaded {path}")
+            return clf.eval()
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    clf = EmojiClassifier(styles, categories)
+    opt = torch.optim.AdamW(clf.parameters(), lr=2e-3, weight_decay=1e-4)
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
+        x, rows = _batch(maker, rng)
+        s, c, _ = clf(x)
+        loss = F.cross_entropy(s, torch.tensor([styles.index(r["style"]) for r in rows])) + \
+            F.cross_entropy(c, torch.tensor([categories.index(r["category"]) for r in rows]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 100 == 99:
+            log(f"classifier step {step + 1}/{steps}: loss {loss.item():.3f}")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories}, path)
+    return clf.eval()
