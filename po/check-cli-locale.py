@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import Tap  # noqa: E402
+
 LANG = 'zh_CN'
 USAGE = 'Usage: tessera-cli COMMAND [OPTION…]\n\nCommands:\n'
 SUMMARIES = [
@@ -22,23 +25,6 @@ SUMMARIES = [
     "Extend an image's canvas and paint the new border",
 ]
 UNKNOWN = 'tessera-cli: unknown command “%s”\n'
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, details=()):
-        self.n += 1
-        self.failed += 0 if ok else 1
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}")
-        for line in details:
-            print(f'# {line}')
-
-    def skip(self, name, why):
-        self.n += 1
-        print(f'ok {self.n} - {name} # SKIP {why}')
 
 
 def available_locales():
@@ -128,8 +114,7 @@ def main():
                    {'LC_ALL': 'C', 'LANGUAGE': LANG, 'TESSERA_LOCALEDIR': po_build}),
            0, ['Usage: tessera-cli'] + SUMMARIES)
 
-    print(f'1..{tap.n}')
-    return 1 if tap.failed else 0
+    return tap.finish()
 
 
 if __name__ == '__main__':

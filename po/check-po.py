@@ -16,28 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import Tap  # noqa: E402
+
 PACKAGE = 'tessera'
 # Where user-visible strings live; tests/ and tools/ are for developers.
 SCANNED_DIRS = ('app', 'compute', 'data', 'ui')
 C_MARKER = re.compile(r'\b(?:N?C?_|g_dgettext|g_dcgettext|g_dngettext|g_dpgettext2|ngettext)\s*\(')
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, details=()):
-        self.n += 1
-        if not ok:
-            self.failed += 1
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}")
-        for line in details:
-            print(f'# {line}')
-
-    def finish(self):
-        print(f'1..{self.n}')
-        return 1 if self.failed else 0
 
 
 def c_locale_env():

@@ -95,44 +95,38 @@ def main():
             im.save(path)
             return path
 
+        def mode_sheet(name, title, inputs, mode, *cli_args):
+            """One strip: the inputs, then the mode's result for seeds 1 and 2."""
+            results = [(run(f"{name}{s}", mode, *cli_args, "-s", str(s)), f"seed {s}") for s in (1, 2)]
+            stack([labelled_row(inputs + results, title)]).save(os.path.join(args.out, name + ".png"))
+
         pair = run("pair", "generate", "-p", "a dog face left of a red apple on a light blue background, flat style",
                    "-s", "5")
         pair_path = save_input("pair-in", pair)
         right = save_input("right-mask", mask_image((64, 16, 127, 111)))
         prompt = "a dog face left of a cat face on a light blue background, flat style"
-        stack([labelled_row([(pair, "input"), (Image.open(right).convert("RGB"), "mask")] +
-                            [(run(f"inp{s}", "inpaint", pair_path, "--mask", right, "-p", prompt, "-s", str(s)),
-                              f"seed {s}") for s in (1, 2)], f"inpaint: {prompt}")]) \
-            .save(os.path.join(args.out, "inpaint.png"))
-
+        mode_sheet("inpaint", f"inpaint: {prompt}", [(pair, "input"), (Image.open(right).convert("RGB"), "mask")],
+                   "inpaint", pair_path, "--mask", right, "-p", prompt)
         prompt = "a dog face left of a red apple on a light blue background, flat style"
-        stack([labelled_row([(pair, "input")] +
-                            [(run(f"out{s}", "outpaint", pair_path, "--extend", "left=64,right=64", "-p", prompt,
-                                  "-s", str(s)), f"seed {s}, +64 left and right") for s in (1, 2)],
-                            f"outpaint: {prompt}")]).save(os.path.join(args.out, "outpaint.png"))
+        mode_sheet("outpaint", f"outpaint, +64 px left and right: {prompt}", [(pair, "input")],
+                   "outpaint", pair_path, "--extend", "left=64,right=64", "-p", prompt)
 
         apple = run("apple", "generate", "-p", "red apple, 3d style", "-s", "3")
         apple_path = save_input("apple-in", apple)
         subject = save_input("subject", mask_image((20, 20, 107, 107)))
         prompt = "red apple on a pink and white striped background, 3d style"
-        stack([labelled_row([(apple, "input"), (Image.open(subject).convert("RGB"), "subject mask")] +
-                            [(run(f"bg{s}", "background", apple_path, "--mask", subject, "-p", prompt, "-s", str(s)),
-                              f"seed {s}") for s in (1, 2)], f"background: {prompt}")]) \
-            .save(os.path.join(args.out, "background.png"))
-
+        mode_sheet("background", f"background: {prompt}",
+                   [(apple, "input"), (Image.open(subject).convert("RGB"), "subject mask")],
+                   "background", apple_path, "--mask", subject, "-p", prompt)
         prompt = "red apple on a green background, 3d style"
-        stack([labelled_row([(apple, "input")] +
-                            [(run(f"edit{s}", "edit", apple_path, "-p", prompt, "-s", str(s)), f"seed {s}")
-                             for s in (1, 2)], f"edit (no mask): {prompt}")]).save(os.path.join(args.out, "edit.png"))
+        mode_sheet("edit", f"edit (no mask): {prompt}", [(apple, "input")], "edit", apple_path, "-p", prompt)
 
         photo = Image.new("RGB", (CELL, CELL), (255, 255, 255))
         emoji = Image.open(os.path.join(args.data, "noto", "1f34e.png")).convert("RGBA").resize((96, 96))
         photo.paste(emoji, (16, 16), emoji)
         photo_path = save_input("noto-apple", photo)
         prompt = "red apple, flat style"
-        stack([labelled_row([(photo, "input (noto)")] +
-                            [(run(f"rs{s}", "restyle", photo_path, "-p", prompt, "-s", str(s)), f"seed {s}")
-                             for s in (1, 2)], f"restyle: {prompt}")]).save(os.path.join(args.out, "restyle.png"))
+        mode_sheet("restyle", f"restyle: {prompt}", [(photo, "input (noto)")], "restyle", photo_path, "-p", prompt)
         with open(os.path.join(args.out, "commands.txt"), "w") as f:
             f.write("# The CLI commands that made these sheets (tools/eval/sheets.py); inputs were\n"
                     "# the outputs named in earlier lines, masks drawn by the script.\n")
