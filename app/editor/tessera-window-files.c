@@ -373,6 +373,19 @@ on_close_response (AdwMessageDialog *dialog, const char *response, TesseraWindow
   }
 }
 
+/* The two questions about unsaved work end the same way: a destructive Discard, then the
+ * suggested (default) way of keeping the work; closing the dialog answers `close_response`. */
+static void
+add_discard_or_keep (AdwMessageDialog *d, const char *keep, const char *keep_label,
+                     const char *close_response)
+{
+  adw_message_dialog_add_responses (d, "discard", _("_Discard"), keep, keep_label, NULL);
+  adw_message_dialog_set_response_appearance (d, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (d, keep, ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (d, keep);
+  adw_message_dialog_set_close_response (d, close_response);
+}
+
 /* GNOME Text Editor's question: Cancel, Discard or Save. */
 static void
 ask_save_changes (TesseraWindow *self)
@@ -383,14 +396,8 @@ ask_save_changes (TesseraWindow *self)
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (d),
                                   _("“%s” contains unsaved changes. Changes which are not "
                                     "saved will be permanently lost."), name);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (d), "cancel", _("_Cancel"), "discard",
-                                    _("_Discard"), "save", _("_Save"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "discard",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "save",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (d), "save");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (d), "cancel");
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (d), "cancel", _("_Cancel"));
+  add_discard_or_keep (ADW_MESSAGE_DIALOG (d), "save", _("_Save"), "cancel");
   g_signal_connect_object (d, "response", G_CALLBACK (on_close_response), self, 0);
   g_object_add_weak_pointer (G_OBJECT (d), (gpointer *) &self->close_dialog);
   self->close_dialog = ADW_MESSAGE_DIALOG (d);
@@ -518,14 +525,7 @@ tessera_window_offer_recovery (TesseraWindow *self)
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (d),
                                   _("Tessera did not close normally. The picture and its history "
                                     "were saved automatically at %s."), time);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (d), "discard", _("_Discard"), "recover",
-                                    _("_Recover"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "discard",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (d), "recover",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (d), "recover");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (d), "later");
+  add_discard_or_keep (ADW_MESSAGE_DIALOG (d), "recover", _("_Recover"), "later");
   g_object_set_data_full (G_OBJECT (d), "file", g_object_ref (file), g_object_unref);
   g_signal_connect_object (d, "response", G_CALLBACK (on_recovery_response), self, 0);
   gtk_window_present (GTK_WINDOW (d));
