@@ -303,42 +303,61 @@ save_to (TesseraWindow *self, GFile *file)
 }
 
 static void
-on_save_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
+on_file_chosen (GtkNativeDialog *dialog, int response, TesseraWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-    if (!is_project (file)) {
-      g_autofree char *uri = g_file_get_uri (file);
-      g_autofree char *with_ext = g_strconcat (uri, ".ora", NULL);
-      g_object_unref (file);
-      file = g_file_new_for_uri (with_ext);
-    }
-    save_to (self, file);
-  } else {
-    self->close_after_save = FALSE;   /* no file chosen: the window stays */
-  }
+  TesseraFileChosenFunc chosen = g_object_get_data (G_OBJECT (dialog), "chosen");
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                             ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
+  chosen (self, file);
   g_object_unref (dialog);
+}
+
+void
+tessera_window_choose_file (TesseraWindow *self, const char *title, GtkFileChooserAction action,
+                            const char *accept_label, GtkFileFilter *filter, GFile *initial,
+                            const char *initial_name, TesseraFileChosenFunc chosen)
+{
+  GtkFileChooserNative *d = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action,
+                                                         accept_label, _("_Cancel"));
+  if (filter) {
+    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d), filter);
+    g_object_unref (filter);
+  }
+  if (initial)
+    gtk_file_chooser_set_file (GTK_FILE_CHOOSER (d), initial, NULL);
+  else if (initial_name)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (d), initial_name);
+  g_object_set_data (G_OBJECT (d), "chosen", chosen);
+  g_signal_connect (d, "response", G_CALLBACK (on_file_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+}
+
+static void
+on_save_chosen (TesseraWindow *self, GFile *file)
+{
+  if (!file) {
+    self->close_after_save = FALSE;   /* no file chosen: the window stays */
+    return;
+  }
+  g_autoptr (GFile) target = NULL;
+  if (!is_project (file)) {
+    g_autofree char *uri = g_file_get_uri (file);
+    g_autofree char *with_ext = g_strconcat (uri, ".ora", NULL);
+    target = g_file_new_for_uri (with_ext);
+  }
+  save_to (self, target ? target : file);
 }
 
 static void
 action_save_as (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  GtkFileChooserNative *d = gtk_file_chooser_native_new (_("Save Project"), GTK_WINDOW (self),
-                                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                                         _("_Save"), _("_Cancel"));
   GtkFileFilter *f = gtk_file_filter_new ();
   gtk_file_filter_set_name (f, _("OpenRaster projects"));
   gtk_file_filter_add_mime_type (f, "image/openraster");
   gtk_file_filter_add_pattern (f, "*.ora");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d), f);
-  g_object_unref (f);
-  if (self->file)
-    gtk_file_chooser_set_file (GTK_FILE_CHOOSER (d), self->file, NULL);
-  else
-    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (d), _("Untitled.ora"));
-  g_signal_connect (d, "response", G_CALLBACK (on_save_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+  tessera_window_choose_file (self, _("Save Project"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), f,
+                              self->file, _("Untitled.ora"), on_save_chosen);
 }
 
 static void

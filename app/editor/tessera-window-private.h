@@ -105,4 +105,12 @@ extern const gsize tessera_window_n_file_actions;
 /* tessera-window-dnd.c */
 void tessera_window_dnd_init (TesseraWindow *self);
 
+/* A file chooser for the window; `chosen` gets the file, or NULL when the user cancelled.
+ * `filter` (owned by the call) and `initial` / `initial_name` may be NULL. */
+typedef void (*TesseraFileChosenFunc) (TesseraWindow *self, GFile *file);
+void tessera_window_choose_file (TesseraWindow *self, const char *title,
+                                 GtkFileChooserAction action, const char *accept_label,
+                                 GtkFileFilter *filter, GFile *initial, const char *initial_name,
+                                 TesseraFileChosenFunc chosen);
+
 G_END_DECLS

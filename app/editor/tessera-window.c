@@ -880,22 +880,15 @@ tessera_window_open_picture (TesseraWindow *self, GFile *file)
 }
 
 static void
-on_open_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
+on_open_chosen (TesseraWindow *self, GFile *file)
 {
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  if (file)
     tessera_window_open_file (self, file);
-  }
-  g_object_unref (dialog);
 }
 
 static void
 action_open (GSimpleAction *a, GVariant *param, gpointer data)
 {
-  TesseraWindow *self = data;
-  GtkFileChooserNative *d = gtk_file_chooser_native_new (_("Open Image"), GTK_WINDOW (self),
-                                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                                         _("_Open"), _("_Cancel"));
   GtkFileFilter *f = gtk_file_filter_new ();
   gtk_file_filter_set_name (f, _("Images"));
   gtk_file_filter_add_mime_type (f, "image/png");
@@ -903,10 +896,8 @@ action_open (GSimpleAction *a, GVariant *param, gpointer data)
   gtk_file_filter_add_mime_type (f, "image/webp");
   gtk_file_filter_add_mime_type (f, "image/openraster");
   gtk_file_filter_add_pattern (f, "*.ora");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d), f);
-  g_object_unref (f);
-  g_signal_connect (d, "response", G_CALLBACK (on_open_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+  tessera_window_choose_file (data, _("Open Image"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), f,
+                              NULL, NULL, on_open_chosen);
 }
 
 static void
@@ -927,25 +918,17 @@ export_to (TesseraWindow *self, GFile *file)
 }
 
 static void
-on_export_response (GtkNativeDialog *dialog, int response, TesseraWindow *self)
+on_export_chosen (TesseraWindow *self, GFile *file)
 {
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  if (file)
     export_to (self, file);
-  }
-  g_object_unref (dialog);
 }
 
 static void
 action_export (GSimpleAction *a, GVariant *param, gpointer data)
 {
-  TesseraWindow *self = data;
-  GtkFileChooserNative *d = gtk_file_chooser_native_new (_("Export Image"), GTK_WINDOW (self),
-                                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                                         _("_Export"), _("_Cancel"));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (d), _("Untitled.png"));
-  g_signal_connect (d, "response", G_CALLBACK (on_export_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (d));
+  tessera_window_choose_file (data, _("Export Image"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"),
+                              NULL, NULL, _("Untitled.png"), on_export_chosen);
 }
 
 static void
