@@ -146,16 +146,26 @@ encode_image (TsPipeline *p, const TsImage *image, int work_w, int work_h, Job *
   return ok;
 }
 
+/* Restyle and edit start alike: the image scaled to the working size, one job of its token
+ * grid, the image's tokens in every row. */
+static gboolean
+image_job_start (TsPipeline *p, const TsPipelineRequest *r, Job *j, TsPipelineTimings *t,
+                 GError **error)
+{
+  int work_w, work_h;
+  ts_pipeline_fit (p, ts_pipeline_max_side (p, r), r->image->width, r->image->height, &work_w,
+                   &work_h);
+  return job_start (p, r, work_h / p->scale, work_w / p->scale, j, t, error) &&
+         encode_image (p, r->image, work_w, work_h, j, t, error);
+}
+
 TsPipelineResult *
 ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 {
-  int work_w, work_h;
-  ts_pipeline_fit (p, ts_pipeline_max_side (p, r), r->image->width, r->image->height, &work_w, &work_h);
   TsPipelineTimings t = { 0 };
   Job j = { 0 };
   TsPipelineResult *res = NULL;
-  if (job_start (p, r, work_h / p->scale, work_w / p->scale, &j, &t, error) &&
-      encode_image (p, r->image, work_w, work_h, &j, &t, error)) {
+  if (image_job_start (p, r, &j, &t, error)) {
     g_autoptr (TsSchedule) s = schedule_for (p, r, r->steps, p->scheduler.masking_schedule);
     int first = ts_pipeline_first_step (r->steps, r->strength);
     int64_t L = (int64_t) j.h * j.w;
@@ -191,13 +201,10 @@ ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r, GError **err
 TsPipelineResult *
 ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 {
-  int work_w, work_h;
-  ts_pipeline_fit (p, ts_pipeline_max_side (p, r), r->image->width, r->image->height, &work_w, &work_h);
   TsPipelineTimings t = { 0 };
   Job j = { 0 };
   TsPipelineResult *res = NULL;
-  if (job_start (p, r, work_h / p->scale, work_w / p->scale, &j, &t, error) &&
-      encode_image (p, r->image, work_w, work_h, &j, &t, error)) {
+  if (image_job_start (p, r, &j, &t, error)) {
     /* One step at timestep 0: every masked token is revealed; its temperature is unused. */
     g_autoptr (TsSchedule) s = schedule_for (p, r, 1, p->scheduler.masking_schedule);
     int64_t L = (int64_t) j.h * j.w;
