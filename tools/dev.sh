@@ -16,7 +16,7 @@ build="${TESSERA_BUILD_DIR:-$here/build}"
 
 # Everything Tessera builds and tests with, from Debian 12's archive.
 packages=(
-  gcc meson ninja-build pkg-config python3 gettext file
+  gcc meson ninja-build pkg-config python3 gettext locales file
   libglib2.0-dev libjson-glib-dev libopenblas-dev
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
