@@ -19,14 +19,14 @@ typedef struct {
 
 static const CliMode modes[] = {
   { TS_MODE_GENERATE, "generate", "", N_("Generate images from a prompt.") },
-  { TS_MODE_EDIT, "edit", "IMAGE", N_("Edit an image towards a prompt without a mask "
+  { TS_MODE_EDIT, "edit", N_("IMAGE"), N_("Edit an image towards a prompt without a mask "
                                       "(re-mask and re-sample a fraction, repeatedly).") },
-  { TS_MODE_INPAINT, "inpaint", "IMAGE", N_("Repaint the white part of --mask.") },
-  { TS_MODE_OUTPAINT, "outpaint", "IMAGE", N_("Extend the canvas (--extend) and paint the "
+  { TS_MODE_INPAINT, "inpaint", N_("IMAGE"), N_("Repaint the white part of --mask.") },
+  { TS_MODE_OUTPAINT, "outpaint", N_("IMAGE"), N_("Extend the canvas (--extend) and paint the "
                                               "new border.") },
-  { TS_MODE_BACKGROUND, "background", "IMAGE", N_("Keep the subject (white in --mask) and "
+  { TS_MODE_BACKGROUND, "background", N_("IMAGE"), N_("Keep the subject (white in --mask) and "
                                                   "repaint everything else.") },
-  { TS_MODE_RESTYLE, "restyle", "IMAGE", N_("Image-to-image: redo an image in a new style.") },
+  { TS_MODE_RESTYLE, "restyle", N_("IMAGE"), N_("Image-to-image: redo an image in a new style.") },
 };
 
 /* Numbers arrive as strings so that every bad one gets the same clear message. */
@@ -241,7 +241,8 @@ run_mode (const CliMode *m, int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL, NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new (m->args);
+  /* _("") would be the catalogue's header. */
+  g_autoptr (GOptionContext) ctx = g_option_context_new (*m->args ? _(m->args) : "");
   g_option_context_set_summary (ctx, _(m->summary));
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
@@ -293,8 +294,10 @@ run_mode (const CliMode *m, int argc, char **argv)
     g_autofree char *path = numbered_output (a.output, i, res->n_images);
     if (!cli_image_save (res->images[i], path, &error))
       status = fail (m->name, error, CLI_EXIT_FAILURE);
-    else if (!a.quiet)
-      printf ("%s (seed %" G_GUINT64_FORMAT ")\n", path, res->seeds[i]);
+    else if (!a.quiet) {
+      g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, res->seeds[i]);
+      printf (_("%s (seed %s)\n"), path, seed);
+    }
   }
   if (!a.quiet) {
     const TsPipelineTimings *t = &res->timings;

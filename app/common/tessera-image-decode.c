@@ -134,11 +134,67 @@ webp_check (const guint8 *bytes, gsize size, const TesseraImageLimits *limits, G
   return FALSE;
 }
 
+/* More scans than any encoder writes (progressive files have about ten): libjpeg decodes
+ * every scan over the whole picture, so a small file of thousands of scans costs minutes. */
+#define JPEG_MAX_SCANS 256
+
+static gboolean
+jpeg_is_frame_marker (guint8 m)
+{
+  return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+}
+
+/* Walks the JPEG's markers before libjpeg sees them. Only Huffman-coded frames (SOF0–SOF2:
+ * baseline, extended, progressive) are read: fuzz-image found a 176-byte arithmetic-coded
+ * (SOF9) file on which libjpeg's decoder never finished, and arithmetic, lossless and
+ * hierarchical JPEGs are rare enough that web browsers do not show them either. Marker
+ * segments are skipped by their length as libjpeg does, entropy-coded data byte by byte
+ * (0xFF 0x00 is a stuffed byte, 0xFF 0xD0–0xD7 a restart). */
+static gboolean
+jpeg_check (const guint8 *d, gsize n, GError **error)
+{
+  guint scans = 0;
+  gsize i = 2;
+  while (i + 1 < n) {
+    guint8 m = d[i + 1];
+    if (d[i] != 0xff || m == 0xff) {
+      i++;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    if (m == 0xd9 || i + 3 >= n)
+      break;
+    if (jpeg_is_frame_marker (m) && m > 0xc2) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("This JPEG uses arithmetic, lossless or hierarchical coding (marker "
+                     "FF%02X), which Tessera does not read: save it as an ordinary JPEG or "
+                     "PNG first"), m);
+      return FALSE;
+    }
+    if (m == 0xda && ++scans > JPEG_MAX_SCANS) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("The picture is damaged: its JPEG data holds more than %d scans"),
+                   JPEG_MAX_SCANS);
+      return FALSE;
+    }
+    guint len = (guint) d[i + 2] << 8 | d[i + 3];
+    if (len < 2)
+      break;   /* libjpeg reports a bogus length itself */
+    i += 2 + len;
+  }
+  return TRUE;
+}
+
 static GdkPixbuf *
 run_loader (const char *format, const guint8 *bytes, gsize size,
             const TesseraImageLimits *limits, GError **error)
 {
   if (g_str_equal (format, "webp") && !webp_check (bytes, size, limits, error))
+    return NULL;
+  if (g_str_equal (format, "jpeg") && !jpeg_check (bytes, size, error))
     return NULL;
   g_autoptr (GError) local = NULL;
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new_with_type (format, &local);

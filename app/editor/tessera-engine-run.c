@@ -76,6 +76,9 @@ tessera_engine_run_request (TsPipeline *pipeline, const TesseraJobRequest *r,
   req.cancellable = cancellable;
 
   g_autoptr (TsPipelineResult) res = ts_pipeline_run (pipeline, &req, error);
+  /* The editor may now sit idle for long: the CPU backend's cache of freed blocks (up to
+   * 256 MiB) goes back to the system; mapping it again costs the next request milliseconds. */
+  ts_pipeline_trim (pipeline);
   /* A lost GPU stays lost: the pipeline ran (or will run) on the CPU backend instead. */
   gboolean lost = ts_backend_is_lost (ts_pipeline_backend (pipeline));
   if (device_lost)

@@ -27,12 +27,30 @@ loaded_free (gpointer data)
   g_free (l);
 }
 
+/* What a worker reads: a file, or the bytes of an encoded picture. */
+typedef struct {
+  GFile *file;
+  GBytes *encoded;
+} Source;
+
 static void
-load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+source_free (gpointer data)
 {
+  Source *src = data;
+  g_clear_object (&src->file);
+  g_clear_pointer (&src->encoded, g_bytes_unref);
+  g_free (src);
+}
+
+static void
+load_worker (GTask *task, gpointer source_object, gpointer data, GCancellable *cancellable)
+{
+  Source *src = data;
   GError *error = NULL;
   Loaded *l = g_new0 (Loaded, 1);
-  l->rgba = tessera_image_load_file (data, cancellable, &l->width, &l->height, &error);
+  l->rgba = src->file
+                ? tessera_image_load_file (src->file, cancellable, &l->width, &l->height, &error)
+                : tessera_image_decode (src->encoded, NULL, NULL, &l->width, &l->height, &error);
   if (!l->rgba) {
     g_free (l);
     g_task_return_error (task, error);
@@ -41,15 +59,34 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   g_task_return_pointer (task, l, loaded_free);
 }
 
+static void
+run_load (Source *src, gpointer tag, GCancellable *cancellable, GAsyncReadyCallback callback,
+          gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tag);
+  if (src->file)
+    g_object_set_data_full (G_OBJECT (task), "file", g_object_ref (src->file), g_object_unref);
+  g_task_set_task_data (task, src, source_free);
+  g_task_run_in_thread (task, load_worker);
+}
+
 void
 tessera_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tessera_image_load_async);
-  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
-  g_object_set_data_full (G_OBJECT (task), "file", g_object_ref (file), g_object_unref);
-  g_task_run_in_thread (task, load_worker);
+  Source *src = g_new0 (Source, 1);
+  src->file = g_object_ref (file);
+  run_load (src, tessera_image_load_async, cancellable, callback, user_data);
+}
+
+void
+tessera_image_decode_async (GBytes *encoded, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  Source *src = g_new0 (Source, 1);
+  src->encoded = g_bytes_ref (encoded);
+  run_load (src, tessera_image_decode_async, cancellable, callback, user_data);
 }
 
 GBytes *

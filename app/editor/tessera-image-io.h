@@ -9,7 +9,12 @@ G_BEGIN_DECLS
 
 void    tessera_image_load_async (GFile *file, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
-/* Straight RGBA, stride width*4. The GFile is attached to the result as data "file". */
+/* Decodes an encoded picture (PNG, JPEG or WebP bytes) in a worker thread, within the
+ * decoder's limits; finish with tessera_image_load_finish. */
+void    tessera_image_decode_async (GBytes *encoded, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+/* Straight RGBA, stride width*4. The GFile, where there is one, is attached to the result as
+ * data "file". */
 GBytes *tessera_image_load_finish (GAsyncResult *result, int *width, int *height,
                                    GError **error);
 /* Synchronous load, for tests and the worker. */

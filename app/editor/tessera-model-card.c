@@ -54,7 +54,8 @@ get_string (JsonObject *o, const char *member, gboolean required, char **out, GE
     g_autofree char *what = g_strdup_printf (_("“%s” is not a text"), member);
     return invalid (error, what);
   }
-  *out = g_strdup (s);
+  /* json-glib passes lone surrogate escapes on as invalid UTF-8; GTK labels want it valid. */
+  *out = g_utf8_make_valid (s, -1);
   return TRUE;
 }
 

@@ -785,11 +785,24 @@ member_value (JsonObject *o, const char *name, GType type)
   return t == type || (type == G_TYPE_DOUBLE && t == G_TYPE_INT64) ? n : NULL;
 }
 
+/* json-glib hands a lone UTF-16 surrogate escape ("\ud83e") out as invalid UTF-8, which its
+ * generator then saves and its parser refuses: a project that opened would not open again
+ * once saved (found by fuzz-ora). Names and ids that are not UTF-8 count as missing; texts
+ * the user wrote are repaired instead (U+FFFD), so a prompt is never lost whole. */
 static const char *
 member_string (JsonObject *o, const char *name, const char *fallback)
 {
   JsonNode *n = member_value (o, name, G_TYPE_STRING);
-  return n ? json_node_get_string (n) : fallback;
+  const char *s = n ? json_node_get_string (n) : NULL;
+  return s && g_utf8_validate (s, -1, NULL) ? s : fallback;
+}
+
+static char *
+member_text (JsonObject *o, const char *name)
+{
+  JsonNode *n = member_value (o, name, G_TYPE_STRING);
+  const char *s = n ? json_node_get_string (n) : NULL;
+  return g_utf8_make_valid (s ? s : "", -1);
 }
 
 static gint64
@@ -812,9 +825,9 @@ parse_params (JsonObject *o)
   TesseraParams *p = tessera_params_new ();
   tessera_mode_from_id (member_string (o, "mode", ""), &p->mode);
   g_free (p->prompt);
-  p->prompt = g_strdup (member_string (o, "prompt", ""));
+  p->prompt = member_text (o, "prompt");
   g_free (p->negative_prompt);
-  p->negative_prompt = g_strdup (member_string (o, "negative-prompt", ""));
+  p->negative_prompt = member_text (o, "negative-prompt");
   p->seed = (guint32) member_int (o, "seed", 0);
   p->n_variants = (int) CLAMP (member_int (o, "variants", 4), 1, 64);
   p->steps = (int) CLAMP (member_int (o, "steps", 12), 1, 1000);
@@ -853,8 +866,8 @@ parse_entry (Reader *r, JsonNode *node, GError **error)
   if (json_object_has_member (o, "params")
       && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "params")))
     params = parse_params (json_object_get_object_member (o, "params"));
-  g_autoptr (TesseraHistoryEntry) e = tessera_history_entry_new (
-      kind, member_string (o, "label", ""), state, params);
+  g_autofree char *label = member_text (o, "label");
+  g_autoptr (TesseraHistoryEntry) e = tessera_history_entry_new (kind, label, state, params);
   JsonNode *vn = json_object_get_member (o, "variants");
   if (vn && JSON_NODE_HOLDS_ARRAY (vn)) {
     JsonArray *va = json_node_get_array (vn);

@@ -7,7 +7,86 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "tessera-image-decode.h"
 #include "tessera-image-io.h"
+
+/* Image data (a browser drag) arrives as the encoded picture's bytes, which Tessera's own
+ * decoder reads in a worker, within its limits. GTK's texture deserializer would decode it on
+ * the main thread without them: a 176-byte JPEG kept libjpeg busy for minutes
+ * (docs/reliability.md). */
+static const char *const image_mime_types[] = { "image/png", "image/jpeg", "image/webp" };
+
+/* Reads at most one chunk past the decoder's byte limit, so that the decoder refuses the
+ * picture with its size in the message rather than the drop failing without a word. */
+#define DROP_CHUNK ((gsize) 65536)
+
+typedef struct {
+  GByteArray *buf;
+} DropRead;
+
+static void
+drop_read_free (gpointer data)
+{
+  DropRead *r = data;
+  g_clear_pointer (&r->buf, g_byte_array_unref);
+  g_free (r);
+}
+
+static void read_next_chunk (GdkContentDeserializer *deserializer);
+
+static void
+on_chunk_read (GObject *stream, GAsyncResult *result, gpointer data)
+{
+  GdkContentDeserializer *deserializer = data;
+  GError *error = NULL;
+  g_autoptr (GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (stream), result,
+                                                               &error);
+  if (!chunk) {
+    gdk_content_deserializer_return_error (deserializer, error);
+    return;
+  }
+  DropRead *r = gdk_content_deserializer_get_task_data (deserializer);
+  gsize n = g_bytes_get_size (chunk);
+  if (n > 0 && r->buf->len <= TESSERA_IMAGE_MAX_BYTES) {
+    g_byte_array_append (r->buf, g_bytes_get_data (chunk, NULL), (guint) n);
+    read_next_chunk (deserializer);
+    return;
+  }
+  g_value_take_boxed (gdk_content_deserializer_get_value (deserializer),
+                      g_byte_array_free_to_bytes (g_steal_pointer (&r->buf)));
+  gdk_content_deserializer_return_success (deserializer);
+}
+
+static void
+read_next_chunk (GdkContentDeserializer *deserializer)
+{
+  g_input_stream_read_bytes_async (gdk_content_deserializer_get_input_stream (deserializer),
+                                   DROP_CHUNK,
+                                   gdk_content_deserializer_get_priority (deserializer),
+                                   gdk_content_deserializer_get_cancellable (deserializer),
+                                   on_chunk_read, deserializer);
+}
+
+static void
+deserialize_image_bytes (GdkContentDeserializer *deserializer)
+{
+  DropRead *r = g_new0 (DropRead, 1);
+  r->buf = g_byte_array_new ();
+  gdk_content_deserializer_set_task_data (deserializer, r, drop_read_free);
+  read_next_chunk (deserializer);
+}
+
+static void
+register_image_bytes_deserializers (void)
+{
+  static gsize done;
+  if (!g_once_init_enter (&done))
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (image_mime_types); i++)
+    gdk_content_register_deserializer (image_mime_types[i], G_TYPE_BYTES,
+                                       deserialize_image_bytes, NULL, NULL);
+  g_once_init_leave (&done, 1);
+}
 
 /* Whether there is a picture worth asking about: anything beyond the first blank canvas. */
 static gboolean
@@ -16,31 +95,6 @@ has_picture (TesseraWindow *self)
   return g_list_model_get_n_items (G_LIST_MODEL (self->history)) > 1
          || tessera_history_entry_get_kind (tessera_history_get_current (self->history))
                 != TESSERA_ENTRY_NEW;
-}
-
-static GBytes *
-texture_to_rgba (GdkTexture *texture, int *width, int *height)
-{
-  int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
-  guint8 *px = g_try_malloc ((gsize) w * h * 4);
-  if (!px)
-    return NULL;
-  /* Downloads as premultiplied BGRA (cairo's layout): un-premultiply into straight RGBA. */
-  gdk_texture_download (texture, px, (gsize) w * 4);
-  for (gsize i = 0; i < (gsize) w * h; i++) {
-    guint8 *p = px + i * 4;
-    guint a = p[3], b = p[0], g = p[1], r = p[2];
-    if (a == 0) {
-      p[0] = p[1] = p[2] = 0;
-      continue;
-    }
-    p[0] = MIN (255u, (r * 255 + a / 2) / a);
-    p[1] = MIN (255u, (g * 255 + a / 2) / a);
-    p[2] = MIN (255u, (b * 255 + a / 2) / a);
-  }
-  *width = w;
-  *height = h;
-  return g_bytes_new_take (px, (gsize) w * h * 4);
 }
 
 /* A dropped picture, straight RGBA, with a name for the history. */
@@ -167,7 +221,7 @@ on_file_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   }
   GFile *file = g_object_get_data (G_OBJECT (result), "file");
-  d->name = file ? g_file_get_basename (file) : g_strdup (_("picture"));
+  d->name = file ? g_file_get_basename (file) : g_strdup (_("dropped picture"));
   offer_choices (self, d);
 }
 
@@ -188,17 +242,9 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Tessera
     tessera_image_load_async (file, NULL, on_file_loaded, g_object_ref (self));
     return TRUE;
   }
-  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE)) {
-    GdkTexture *texture = g_value_get_object (value);
-    Dropped *d = g_new0 (Dropped, 1);
-    d->rgba = texture ? texture_to_rgba (texture, &d->width, &d->height) : NULL;
-    if (!d->rgba) {
-      g_free (d);
-      tessera_window_toast (self, _("That doesn’t look like an image"));
-      return FALSE;
-    }
-    d->name = g_strdup (_("dropped picture"));
-    offer_choices (self, d);
+  if (G_VALUE_HOLDS (value, G_TYPE_BYTES) && g_value_get_boxed (value)) {
+    tessera_image_decode_async (g_value_get_boxed (value), NULL, on_file_loaded,
+                                g_object_ref (self));
     return TRUE;
   }
   tessera_window_toast (self, _("That doesn’t look like an image"));
@@ -208,8 +254,9 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, Tessera
 void
 tessera_window_dnd_init (TesseraWindow *self)
 {
+  register_image_bytes_deserializers ();
   GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
-  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE }, 2);
+  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, G_TYPE_BYTES }, 2);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   /* The whole window, not only the canvas: a picture dropped on the history, the request bar
    * or the header bar is just as clearly meant for the document. */

@@ -131,6 +131,14 @@ ts_pipeline_backend (TsPipeline *p)
   return p->be;
 }
 
+void
+ts_pipeline_trim (TsPipeline *p)
+{
+  ts_backend_trim (p->be);
+  if (p->fallback_be)
+    ts_backend_trim (p->fallback_be);
+}
+
 const char *
 ts_pipeline_load_notice (const TsPipeline *p)
 {

@@ -156,6 +156,10 @@ TsPipeline *ts_pipeline_new (TsBackend *backend, const char *model_dir, GError *
 void        ts_pipeline_free (TsPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipeline, ts_pipeline_free)
 
+/* Returns the memory its backends keep for reuse to the system (ts_backend_trim): for an
+ * application that may sit idle after a request. The next request maps memory afresh. */
+void        ts_pipeline_trim (TsPipeline *pipeline);
+
 /* The model's native image side in pixels (transformer sample_size × 16). */
 int         ts_pipeline_native_size (const TsPipeline *pipeline);
 /* Multi-line description of the loaded model (sizes, parameters, schedule). */

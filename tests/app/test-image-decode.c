@@ -142,6 +142,42 @@ test_limits (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
 }
 
+/* Only Huffman-coded JPEG frames reach libjpeg: the 176-byte arithmetic-coded file on which
+ * libjpeg never finished (found by fuzz-image), the shipped JPEG relabelled SOF9, and a file
+ * of 257 scans are refused before decoding. */
+static void
+test_jpeg_coding (void)
+{
+  g_autoptr (GError) error = NULL;
+  int w, h;
+  g_assert_null (decode ("jpeg-arithmetic-hang.jpg", &w, &h, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "FFC9"));
+
+  g_autoptr (GBytes) plain = seed ("tiny-rgb.jpg");
+  gsize n;
+  guint8 *relabelled = g_bytes_unref_to_data (g_bytes_ref (plain), &n);
+  guint8 *sof0 = memmem (relabelled, n, "\xff\xc0", 2);
+  g_assert_nonnull (sof0);
+  sof0[1] = 0xc9;
+  g_autoptr (GBytes) arithmetic = g_bytes_new_take (relabelled, n);
+  g_clear_error (&error);
+  g_assert_null (tessera_image_decode (arithmetic, NULL, NULL, &w, &h, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+
+  static const guint8 sos[] = { 0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0 };
+  g_autoptr (GByteArray) scans = g_byte_array_new ();
+  g_byte_array_append (scans, (const guint8 *) "\xff\xd8", 2);
+  for (int i = 0; i < 257; i++)
+    g_byte_array_append (scans, sos, sizeof sos);
+  g_byte_array_append (scans, (const guint8 *) "\xff\xd9", 2);
+  g_autoptr (GBytes) many = g_byte_array_free_to_bytes (g_steal_pointer (&scans));
+  g_clear_error (&error);
+  g_assert_null (tessera_image_decode (many, NULL, NULL, &w, &h, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "more than 256 scans"));
+}
+
 /* Files over the byte limit are refused before they are read whole. */
 static void
 test_file_limit (void)
@@ -185,6 +221,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-decode/exif-orientation", test_exif_orientation);
   g_test_add_func ("/image-decode/refused-formats", test_refused_formats);
   g_test_add_func ("/image-decode/limits", test_limits);
+  g_test_add_func ("/image-decode/jpeg-coding", test_jpeg_coding);
   g_test_add_func ("/image-decode/file-limit", test_file_limit);
   g_test_add_func ("/image-decode/mask", test_mask);
   return g_test_run ();

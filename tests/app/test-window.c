@@ -967,17 +967,52 @@ emit_drop_on (GValue *value, GtkWidget *over)
   return accepted;
 }
 
+static GBytes *deserialized;
+static gboolean deserialize_done;
+
+static gboolean
+deserialize_finished (void)
+{
+  return deserialize_done;
+}
+
+static void
+on_deserialized (GObject *source, GAsyncResult *result, gpointer unused)
+{
+  GValue value = G_VALUE_INIT;
+  g_autoptr (GError) error = NULL;
+  if (gdk_content_deserialize_finish (result, &value, &error)) {
+    deserialized = g_value_dup_boxed (&value);
+    g_value_unset (&value);
+  }
+  g_assert_no_error (error);
+  deserialize_done = TRUE;
+}
+
+static gboolean
+toast_about_coding (void)
+{
+  const char *t = tessera_window_get_last_toast (win);
+  return t && strstr (t, "arithmetic");
+}
+
 static void
 test_drop (void)
 {
   TesseraDocument *doc = tessera_window_get_document (win);
   TesseraHistory *h = tessera_window_get_history (win);
   g_assert_nonnull (window_drop_target ());
-  /* Its types: files (a file manager) and textures (image data from a browser). */
+  /* Its types: files (a file manager) and the bytes of an encoded picture (image data from
+   * a browser), which Tessera's decoder reads rather than GTK's texture loaders. */
   gsize n_types;
   const GType *types = gtk_drop_target_get_gtypes (window_drop_target (), &n_types);
   g_assert_cmpuint (n_types, ==, 2);
-  g_assert_true (types[0] == GDK_TYPE_FILE_LIST && types[1] == GDK_TYPE_TEXTURE);
+  g_assert_true (types[0] == GDK_TYPE_FILE_LIST && types[1] == G_TYPE_BYTES);
+  /* GTK offers a drag's source what can be deserialized to those types. */
+  g_autoptr (GdkContentFormats) accepted = gdk_content_formats_union_deserialize_mime_types (
+      gdk_content_formats_ref (gtk_drop_target_get_formats (window_drop_target ())));
+  g_assert_true (gdk_content_formats_contain_mime_type (accepted, "image/png"));
+  g_assert_true (gdk_content_formats_contain_mime_type (accepted, "image/jpeg"));
   /* The canvas has none of its own: the window's serves it too. */
   g_autoptr (GListModel) canvas_ctrls = gtk_widget_observe_controllers (
       GTK_WIDGET (tessera_window_get_canvas (win)));
@@ -985,7 +1020,7 @@ test_drop (void)
     g_autoptr (GObject) c = g_list_model_get_item (canvas_ctrls, i);
     g_assert_false (GTK_IS_DROP_TARGET (c));
   }
-  /* A texture, as a browser drag gives: onto a picture, the user chooses. */
+  /* A PNG, as a browser drag gives it, read through GDK's deserializer for it. */
   int w = tessera_document_get_width (doc), hh = tessera_document_get_height (doc);
   guint8 *px = g_malloc (64 * 32 * 4);
   for (int i = 0; i < 64 * 32; i++) {
@@ -994,9 +1029,16 @@ test_drop (void)
   g_autoptr (GBytes) bytes = g_bytes_new_take (px, 64 * 32 * 4);
   g_autoptr (GdkTexture) tex = gdk_memory_texture_new (64, 32, GDK_MEMORY_R8G8B8A8, bytes,
                                                        64 * 4);
+  g_autoptr (GBytes) png_bytes = gdk_texture_save_to_png_bytes (tex);
+  g_autoptr (GInputStream) png_stream = g_memory_input_stream_new_from_bytes (png_bytes);
   GValue v = G_VALUE_INIT;
-  g_value_init (&v, GDK_TYPE_TEXTURE);
-  g_value_set_object (&v, tex);
+  g_value_init (&v, G_TYPE_BYTES);
+  gdk_content_deserialize_async (png_stream, "image/png", G_TYPE_BYTES, G_PRIORITY_DEFAULT,
+                                 NULL, on_deserialized, NULL);
+  g_assert_true (wait_for (deserialize_finished, 5));
+  g_assert_nonnull (deserialized);
+  g_assert_true (g_bytes_equal (deserialized, png_bytes));
+  g_value_take_boxed (&v, g_steal_pointer (&deserialized));
   guint n = g_list_model_get_n_items (G_LIST_MODEL (h));
   /* Onto the request bar, far from the canvas. */
   g_assert_true (emit_drop_on (&v, tessera_window_get_prompt_entry (win)));
@@ -1040,6 +1082,22 @@ test_drop (void)
   act ("undo", NULL);
   g_assert_cmpint (tessera_document_get_width (doc), ==, w);
   g_unlink (png);
+
+  /* Hostile image data (the JPEG that kept libjpeg busy for minutes): refused at once with
+   * the decoder's reason, the document untouched. */
+  g_autofree char *hang_path = g_build_filename (TESSERA_IMAGE_CORPUS, "jpeg-arithmetic-hang.jpg",
+                                                 NULL);
+  char *hang = NULL;
+  gsize hang_len = 0;
+  g_assert_true (g_file_get_contents (hang_path, &hang, &hang_len, NULL));
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (h));
+  g_value_init (&v, G_TYPE_BYTES);
+  g_value_take_boxed (&v, g_bytes_new_take (hang, hang_len));
+  g_assert_true (emit_drop_on (&v, GTK_WIDGET (tessera_window_get_canvas (win))));
+  g_value_unset (&v);
+  g_assert_true (wait_for (toast_about_coding, 5));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (h)), ==, before);
+  g_assert_cmpint (tessera_document_get_width (doc), ==, w);
 }
 
 static GtkWidget *

@@ -144,7 +144,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (GBytes) again = tessera_project_encode (p, &error);
   g_assert (again && !error);
   g_autoptr (TesseraProject) back = tessera_project_decode (again, &error);
-  g_assert (back && !error);
+  if (!back)
+    g_error ("the saved project does not open again: %s", error ? error->message : "no error");
   check_project (back);
   check_same (p, back);
   return 0;
