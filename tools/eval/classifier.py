@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-STEPS = 1200
+STEPS = 4000
 BATCH = 64
 
 
@@ -52,7 +52,7 @@ def train_classifier(maker, path, log=print, steps=STEPS):
     categories = sorted({r["category"] for r in maker.items})
     if os.path.exists(path):
         state = torch.load(path, map_location="cpu")
-        if state["styles"] == styles and state["categories"] == categories:
+        if state["styles"] == styles and state["categories"] == categories and state.get("steps") == steps:
             clf = EmojiClassifier(styles, categories)
             clf.load_state_dict(state["model"])
             log(f"classifier: loaded {path}")
@@ -74,5 +74,5 @@ def train_classifier(maker, path, log=print, steps=STEPS):
         if step % 100 == 99:
             log(f"classifier step {step + 1}/{steps}: loss {loss.item():.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories}, path)
+    torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories, "steps": steps}, path)
     return clf.eval()

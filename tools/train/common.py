@@ -83,6 +83,19 @@ def load_checkpoint(path):
     return torch.load(path, map_location="cpu")
 
 
+def resume(path, log, stage, **parts):
+    """Loads a stage's checkpoint into `parts` (checkpoint key -> module or optimizer).
+    Returns (checkpoint or None, step, seconds spent)."""
+    ck = load_checkpoint(path)
+    if not ck:
+        return None, 0, 0.0
+    for key, part in parts.items():
+        part.load_state_dict(ck[key])
+    step, spent = ck["step"], ck.get("seconds", 0.0)
+    log(f"{stage}: resumed at step {step} ({spent:.0f} s spent)")
+    return ck, step, spent
+
+
 class Meter:
     def __init__(self):
         self.t0 = time.time()

@@ -15,6 +15,8 @@ PRESETS = {
         # 128x128 images for the last steps.
         "vq_train": {"steps": 3500, "batch": 16, "lr": 4e-4, "crop": 64, "crop_full_after": 3000,
                      "disc_start": 2000, "disc_weight": 0.1},
+        # Decoder fine-tuning on whole images, encoder and codebook frozen (train_vq_decoder.py).
+        "vqdec_train": {"steps": 4000, "batch": 16, "lr": 2e-4},
         "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4},
     },
     "smoke": {
@@ -28,6 +30,7 @@ PRESETS = {
                         "block_num_heads": 2, "num_res_blocks": 1, "micro_cond_encode_dim": 8},
         "vq_train": {"steps": 60, "batch": 8, "lr": 1e-3, "crop": 64, "crop_full_after": 45, "disc_start": 30,
                      "disc_weight": 0.1},
+        "vqdec_train": {"steps": 20, "batch": 8, "lr": 5e-4},
         "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4},
     },
 }

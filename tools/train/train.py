@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Train Tessera's bundled model: BPE vocabulary -> VQ-GAN -> text encoder + token transformer
--> export in the diffusers layout. Every stage resumes from its checkpoint in --run.
+"""Train Tessera's bundled model: BPE vocabulary -> VQ-GAN -> VQ decoder fine-tuning -> text
+encoder + token transformer -> export in the diffusers layout. Every stage resumes from its checkpoint in --run.
 
   /usr/bin/python3 tools/train/train.py --preset full --run data/train-runs/full \\
       --export data/models/tessera-emoji-128
@@ -17,6 +17,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import allocator  # noqa: E402
+
+if __name__ == "__main__":
+    allocator.use_jemalloc()
+
 import torch  # noqa: E402
 
 import amused_nets as nets  # noqa: E402
@@ -27,6 +32,7 @@ from presets import PRESETS, text_config, transformer_config, vq_config  # noqa:
 from scenes import SceneMaker  # noqa: E402
 from train_tm import train_tm  # noqa: E402
 from train_vq import train_vq  # noqa: E402
+from train_vq_decoder import finetune_vq_decoder, load_finetuned_decoder  # noqa: E402
 
 
 def stage_bpe(p, run, data, log):
@@ -85,12 +91,15 @@ def main():
     ap.add_argument("--run", required=True, help="run folder: checkpoints, tokenizer, log")
     ap.add_argument("--export", help="model folder to write (diffusers layout)")
     ap.add_argument("--name", default="tessera-emoji-128")
-    ap.add_argument("--stage", default="all", choices=["all", "bpe", "vq", "tm", "export"])
+    ap.add_argument("--stage", default="all", choices=["all", "bpe", "vq", "vqdec", "tm", "export"])
     ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many more steps")
     ap.add_argument("--vq-steps", type=int, default=None, help="override the preset's VQ steps (LR schedule follows)")
     ap.add_argument("--tm-steps", type=int, default=None, help="override the preset's transformer steps")
     ap.add_argument("--vq-minutes", type=float, default=None, help="stop the VQ stage after this long")
     ap.add_argument("--tm-minutes", type=float, default=None, help="stop the transformer stage after this long")
+    ap.add_argument("--vqdec-steps", type=int, default=None, help="override the preset's decoder fine-tuning steps")
+    ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
+    ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -101,8 +110,12 @@ def main():
         p["vq_train"]["steps"] = args.vq_steps
         p["vq_train"]["crop_full_after"] = min(p["vq_train"]["crop_full_after"], int(args.vq_steps * 0.85))
         p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.55))
+    if args.codebook:
+        p["vq"]["num_vq_embeddings"] = args.codebook
     if args.tm_steps:
         p["tm_train"]["steps"] = args.tm_steps
+    if args.vqdec_steps:
+        p["vqdec_train"]["steps"] = args.vqdec_steps
     os.makedirs(args.run, exist_ok=True)
     logf = open(os.path.join(args.run, "train.log"), "a")
 
@@ -129,6 +142,15 @@ def main():
         if ck is None:
             raise SystemExit("no VQ checkpoint in the run folder: run --stage vq first")
         vq.load_state_dict(ck["model"])
+    # The decoder fine-tuning leaves the encoder and codebook as they are, so it may run before
+    # or after the transformer stage (which only encodes images).
+    if args.stage in ("all", "vqdec"):
+        t1 = time.time()
+        vq = finetune_vq_decoder(vq, p["vqdec_train"], args.run, args.data, args.seed, log, args.max_steps,
+                                 args.vqdec_minutes * 60 if args.vqdec_minutes else None).cpu()
+        log(f"vq decoder stage: {time.time() - t1:.0f} s")
+    elif load_finetuned_decoder(vq, args.run):
+        log("vq decoder: fine-tuned decoder loaded")
     text, tm = nets.ClipTextModel(text_cfg), nets.UVit2D(tm_cfg)
     if args.stage in ("all", "tm"):
         t1 = time.time()
@@ -144,6 +166,7 @@ def main():
         tm.load_state_dict(ck["transformer"])
     if args.export and args.stage in ("all", "export"):
         vq_ck = load_checkpoint(os.path.join(args.run, "vq.pt")) or {}
+        dec_ck = load_checkpoint(os.path.join(args.run, "vqdec.pt")) or {}
         tm_ck = load_checkpoint(os.path.join(args.run, "tm.pt")) or {}
         manifest = json.load(open(os.path.join(args.data, "manifest.json")))
         sources = "\n".join(f"* `{q['name']}@{q['version']}` ({q['licence']}): {q.get('attribution', q['role'])}"
@@ -151,8 +174,9 @@ def main():
         metrics_path = os.path.join(args.run, "eval.json")
         ev = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
         budget = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in
-                         (("vq_minutes", args.vq_minutes), ("tm_minutes", args.tm_minutes),
-                          ("vq_steps", args.vq_steps), ("tm_steps", args.tm_steps)) if v)
+                         (("codebook", args.codebook), ("vq_minutes", args.vq_minutes), ("vqdec_minutes", args.vqdec_minutes),
+                          ("tm_minutes", args.tm_minutes), ("vq_steps", args.vq_steps),
+                          ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v)
         cmd = (f"/usr/bin/python3 tools/data/fetch.py && /usr/bin/python3 tools/data/build_dataset.py && "
                f"/usr/bin/python3 tools/train/train.py --preset {args.preset} --run {args.run} "
                f"--export {args.export} --name {args.name}{budget}")
@@ -162,6 +186,8 @@ def main():
             "params_vq": f"{n_params(vq) / 1e6:.2f} M", "size_mb": "@size_mb@", "command": cmd,
             "train_summary": f"Preset `{args.preset}`: VQ {vq_ck.get('step', 0)} steps "
                              f"(batch {p['vq_train']['batch']}, {vq_ck.get('seconds', 0) / 60:.0f} min), "
+                             f"VQ decoder fine-tuning {dec_ck.get('step', 0)} steps "
+                             f"(batch {p['vqdec_train']['batch']}, {dec_ck.get('seconds', 0) / 60:.0f} min), "
                              f"transformer + text encoder {tm_ck.get('step', 0)} steps "
                              f"(batch {p['tm_train']['batch']}, {tm_ck.get('seconds', 0) / 60:.0f} min), "
                              f"on {'a GPU' if torch.cuda.is_available() else 'the CPU'}. "

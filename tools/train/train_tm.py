@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import amused_nets as nets
-from common import MICRO_CONDS, Batches, Meter, device, Schedule, load_checkpoint, save_checkpoint
+from common import MICRO_CONDS, Batches, Meter, device, Schedule, resume, save_checkpoint
 
 CAPTION_DROPOUT = 0.1
 
@@ -38,15 +38,8 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
         {"params": tm.parameters(), "lr": tcfg["lr"], "base": tcfg["lr"]},
         {"params": text.parameters(), "lr": tcfg["text_lr"], "base": tcfg["text_lr"]},
     ], betas=(0.9, 0.99), weight_decay=0.01)
-    step, spent = 0, 0.0
     ck_path = os.path.join(run_dir, "tm.pt")
-    ck = load_checkpoint(ck_path)
-    if ck:
-        text.load_state_dict(ck["text"])
-        tm.load_state_dict(ck["transformer"])
-        opt.load_state_dict(ck["opt"])
-        step, spent = ck["step"], ck.get("seconds", 0.0)
-        log(f"tm: resumed at step {step} ({spent:.0f} s spent)")
+    _, step, spent = resume(ck_path, log, "tm", text=text, transformer=tm, opt=opt)
     mask_id = tcfg_tm["vocab_size"] - 1
     batches = Batches(data_dir, "train", seed + 7)
     total = tcfg["steps"]

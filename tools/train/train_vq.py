@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import amused_nets as nets
-from common import Batches, Meter, device, Schedule, load_checkpoint, save_checkpoint
+from common import Batches, Meter, device, Schedule, resume, save_checkpoint
 
 
 class PatchDisc(nn.Module):
@@ -67,17 +67,10 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
     dopt = torch.optim.AdamW(disc.parameters(), lr=tcfg["lr"], betas=(0.5, 0.9), weight_decay=0.0)
     K = cfg["num_vq_embeddings"]
     usage = torch.full((K,), 1.0 / K, device=dev)
-    step, spent = 0, 0.0
     ck_path = os.path.join(run_dir, "vq.pt")
-    ck = load_checkpoint(ck_path)
+    ck, step, spent = resume(ck_path, log, "vq", model=model, disc=disc, opt=opt, dopt=dopt)
     if ck:
-        model.load_state_dict(ck["model"])
-        disc.load_state_dict(ck["disc"])
-        opt.load_state_dict(ck["opt"])
-        dopt.load_state_dict(ck["dopt"])
         usage = ck["usage"].to(dev)
-        step, spent = ck["step"], ck.get("seconds", 0.0)
-        log(f"vq: resumed at step {step} ({spent:.0f} s spent)")
     batches = Batches(data_dir, "train", seed)
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
