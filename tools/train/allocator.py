@@ -4,7 +4,9 @@ glibc's malloc hands every block over 32 MB (a batch of 128x128 activations is l
 mmap and returns it with munmap when torch frees it, so each step page-faults its
 activations in again: 40 % of a CPU step was kernel time (VQ decoder fine-tuning, 1 thread:
 51 s for 20 steps, 19 s of it system time). jemalloc told never to return freed pages took
-31 s. Import this module before torch; it re-executes the script once with LD_PRELOAD set."""
+31 s. Import this module before torch; it re-executes the script once with LD_PRELOAD set.
+Not for the transformer stage: there, with tensors whose size changes every step, the kept
+pages grew past 24 GB within 150 steps (train.py keeps that stage on glibc's malloc)."""
 import glob
 import os
 import sys
