@@ -28,40 +28,31 @@ STAGES = ("bpe", "vq", "vqdec", "tm", "export")
 JEMALLOC_STAGES = ("vq", "vqdec")
 
 
-def requested_stage(argv):
-    for i, arg in enumerate(argv):
-        if arg == "--stage" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--stage="):
-            return arg.split("=", 1)[1]
-    return "all"
+def stage_arguments(argv):
+    """--stage and --export as main()'s parser reads them, and the other arguments."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--stage", default="all")
+    pre.add_argument("--export")
+    return pre.parse_known_args(argv)
 
 
-def run_stages_in_turn(argv):
+def run_stages_in_turn(known, rest):
     """--stage all: every stage in its own process; they hand over through the run folder."""
-    rest, skip = [], False
-    for arg in argv:
-        if skip or arg.startswith("--stage="):
-            skip = False
-        elif arg == "--stage":
-            skip = True
-        else:
-            rest.append(arg)
-    exporting = any(a == "--export" or a.startswith("--export=") for a in rest)
-    for stage in STAGES:
-        if stage == "export" and not exporting:
-            break
-        rc = subprocess.call([sys.executable, os.path.abspath(__file__), *rest, "--stage", stage])
+    stages = STAGES if known.export else STAGES[:-1]
+    export = ["--export", known.export] if known.export else []
+    for stage in stages:
+        rc = subprocess.call([sys.executable, os.path.abspath(__file__), *rest, *export, "--stage", stage])
         if rc:
             return rc
     return 0
 
 
 if __name__ == "__main__":
-    if "-h" not in sys.argv and "--help" not in sys.argv:
-        if requested_stage(sys.argv[1:]) == "all":
-            sys.exit(run_stages_in_turn(sys.argv[1:]))
-        if requested_stage(sys.argv[1:]) in JEMALLOC_STAGES:
+    known, rest = stage_arguments(sys.argv[1:])
+    if "-h" not in rest and "--help" not in rest:
+        if known.stage == "all":
+            sys.exit(run_stages_in_turn(known, rest))
+        if known.stage in JEMALLOC_STAGES:
             allocator.use_jemalloc()
 
 import torch  # noqa: E402
