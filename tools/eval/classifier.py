@@ -2,7 +2,11 @@
 
 Trained only on real images of the training split (single emoji at varied sizes, positions
 and backgrounds, as the scene maker draws them), so held-out emoji are unseen by it too.
-Its 192-d penultimate features serve the classifier FID."""
+Its 192-d penultimate features serve the classifier FID.
+
+With blur=True every training image is first shrunk to a random 12-64 px and scaled back up:
+a classifier that cannot lean on fine detail, to tell how much of style and category a model
+gets right at the detail its VQ keeps (the plain one is at chance on VQ reconstructions)."""
 import math
 import os
 import random
@@ -36,6 +40,19 @@ class EmojiClassifier(nn.Module):
         return self.style_head(f), self.category_head(f), f
 
 
+BLUR_SIDES = (12, 16, 24, 32, 48, 64)
+
+
+def blur_like_a_thumbnail(x, rng):
+    """Each image of x [B,3,H,W] through a thumbnail of a random side, area-down, bicubic-up."""
+    out = []
+    for img in x:
+        side = rng.choice(BLUR_SIDES)
+        small = F.interpolate(img[None], size=(side, side), mode="area")
+        out.append(F.interpolate(small, size=img.shape[1:], mode="bicubic", align_corners=False).clamp(0, 1))
+    return torch.cat(out)
+
+
 def _batch(maker, rng):
     rows, images = [], []
     for _ in range(BATCH):
@@ -47,12 +64,13 @@ def _batch(maker, rng):
     return x, rows
 
 
-def train_classifier(maker, path, log=print, steps=STEPS):
+def train_classifier(maker, path, log=print, steps=STEPS, blur=False):
     styles = sorted({r["style"] for r in maker.items})
     categories = sorted({r["category"] for r in maker.items})
     if os.path.exists(path):
         state = torch.load(path, map_location="cpu")
-        if state["styles"] == styles and state["categories"] == categories and state.get("steps") == steps:
+        if state["styles"] == styles and state["categories"] == categories and state.get("steps") == steps \
+                and state.get("blur", False) == blur:
             clf = EmojiClassifier(styles, categories)
             clf.load_state_dict(state["model"])
             log(f"classifier: loaded {path}")
@@ -65,6 +83,8 @@ def train_classifier(maker, path, log=print, steps=STEPS):
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
         x, rows = _batch(maker, rng)
+        if blur:
+            x = blur_like_a_thumbnail(x, rng)
         s, c, _ = clf(x)
         loss = F.cross_entropy(s, torch.tensor([styles.index(r["style"]) for r in rows])) + \
             F.cross_entropy(c, torch.tensor([categories.index(r["category"]) for r in rows]))
@@ -74,5 +94,6 @@ def train_classifier(maker, path, log=print, steps=STEPS):
         if step % 100 == 99:
             log(f"classifier step {step + 1}/{steps}: loss {loss.item():.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories, "steps": steps}, path)
+    torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories, "steps": steps,
+                "blur": blur}, path)
     return clf.eval()

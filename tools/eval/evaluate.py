@@ -44,6 +44,14 @@ from classifier import STEPS as CLASSIFIER_STEPS, train_classifier  # noqa: E402
 from scenes import SIZE, STYLE_PHRASES, SceneMaker, fixed_samples  # noqa: E402
 
 
+def load_vq_checkpoint(path):
+    """A training checkpoint (train_vq.py's vq.pt: its config and weights), for VQ experiments."""
+    ck = torch.load(path, map_location="cpu")
+    vq = nets.VQModel(ck["config"])
+    vq.load_state_dict(ck["model"])
+    return vq.eval()
+
+
 def load_vq(model_dir):
     folder = os.path.join(model_dir, "vqvae")
     vq = nets.VQModel(json.load(open(os.path.join(folder, "config.json"))))
@@ -77,10 +85,9 @@ def mean_psnr(candidates, images):
     return float(psnr_per_image(candidates, to_tensor(images)).mean())
 
 
-def thumbnail_psnr(images, side):
-    """PSNR of a bicubic side x side thumbnail scaled back up: a yardstick for the VQ."""
-    return mean_psnr(to_tensor([im.resize((side, side), Image.BICUBIC).resize(im.size, Image.BICUBIC)
-                                for im in images]), images)
+def thumbnails(images, side):
+    """Bicubic side x side thumbnails scaled back up: a yardstick for the VQ."""
+    return to_tensor([im.resize((side, side), Image.BICUBIC).resize(im.size, Image.BICUBIC) for im in images])
 
 
 
@@ -130,7 +137,53 @@ def frechet(f1, f2):
 
 def classify(clf, images):
     with torch.no_grad():
-        return clf(to_tensor(images))
+        return clf(images if torch.is_tensor(images) else to_tensor(images))
+
+
+def accuracies(clf, images, rows):
+    """(style accuracy, category accuracy) of clf on images whose true labels are rows'."""
+    s, c, _ = classify(clf, images)
+    want_style = torch.tensor([clf.styles.index(r["style"]) for r in rows])
+    want_cat = torch.tensor([clf.categories.index(r["category"]) for r in rows])
+    return float((s.argmax(1) == want_style).float().mean()), float((c.argmax(1) == want_cat).float().mean())
+
+
+def write_vq_sheet(path, rows, real, real_rec, per_style=2):
+    """Columns: per_style held-out emoji of each style; rows: the real image, its VQ
+    reconstruction, its 8x8 thumbnail scaled back up."""
+    keep, count = [], {}
+    for i, r in enumerate(rows):
+        count[r["style"]] = count.get(r["style"], 0) + 1
+        if count[r["style"]] <= per_style:
+            keep.append(i)
+    lines = [[real[i] for i in keep],
+             [to_image(real_rec[i]) for i in keep],
+             [to_image(t) for t in thumbnails([real[i] for i in keep], 8)]]
+    sheet = Image.new("RGB", (len(keep) * SIZE, len(lines) * SIZE), "white")
+    for y, row in enumerate(lines):
+        for x, im in enumerate(row):
+            sheet.paste(im, (x * SIZE, y * SIZE))
+    sheet.resize((sheet.width // 2, sheet.height // 2), Image.LANCZOS).save(path)
+
+
+def to_image(t):
+    return Image.fromarray((t.permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8))
+
+
+def blur_robust_accuracies(train_maker, args, log, rows, real, real_rec, gen):
+    """The same measures with the classifier trained on thumbnail-blurred real images: how
+    much style and category the images carry at the detail the VQ keeps. Reported next to
+    the plain classifier's, which the bars use."""
+    clf = train_classifier(train_maker, args.blur_classifier, log, args.classifier_steps, blur=True)
+    out = {}
+    for name, images in (("real", real), ("vq_reconstructions", real_rec), ("generated", gen),
+                         ("8px_thumbnails", thumbnails(real, 8)), ("16px_thumbnails", thumbnails(real, 16))):
+        if images is None:
+            continue
+        style, cat = accuracies(clf, images, rows)
+        out[f"blur_robust_classifier_style_accuracy_{name}"] = round(style, 3)
+        out[f"blur_robust_classifier_category_accuracy_{name}"] = round(cat, 3)
+    return out
 
 
 def main():
@@ -140,10 +193,15 @@ def main():
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "app", "cli", "tessera-cli"))
     ap.add_argument("--classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier.pt"),
                     help="trained once and reused (delete to retrain)")
+    ap.add_argument("--blur-classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier-blur.pt"),
+                    help="the thumbnail-blur-trained classifier, trained once and reused")
     ap.add_argument("--classifier-steps", type=int, default=CLASSIFIER_STEPS)
     ap.add_argument("--per-style", type=int, default=30, help="held-out captions per style")
     ap.add_argument("--out", required=True, help="eval.json to write")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vq-only", action="store_true", help="the VQ's measures only, no generation")
+    ap.add_argument("--vq-checkpoint", help="a training run's vq.pt instead of the model folder's VQ")
+    ap.add_argument("--vq-sheet", help="also write a PNG: held-out emoji, VQ reconstructions, 8x8 thumbnails")
     ap.add_argument("--guidance", help="instead of the product's default (for experiments; the bars use the default)")
     ap.add_argument("--steps", help="instead of the product's default")
     args = ap.parse_args()
@@ -161,34 +219,35 @@ def main():
     if args.guidance or args.steps:
         result["sampling"] = f"guidance {args.guidance or 'default'}, steps {args.steps or 'default'}"
 
-    vq = load_vq(args.model)
+    vq = load_vq_checkpoint(args.vq_checkpoint) if args.vq_checkpoint else load_vq(args.model)
     real_rec = vq_reconstruct(vq, real)
+    if args.vq_sheet:
+        write_vq_sheet(args.vq_sheet, rows, real, real_rec)
     result["vq_psnr_heldout_single_db"] = round(mean_psnr(real_rec, real), 2)
     result["vq_psnr_heldout_scenes_db"] = round(mean_psnr(vq_reconstruct(vq, scenes), scenes), 2)
     for side in (8, 16, 32):
-        result[f"thumbnail_{side}px_psnr_heldout_single_db"] = round(thumbnail_psnr(real, side), 2)
+        result[f"thumbnail_{side}px_psnr_heldout_single_db"] = round(mean_psnr(thumbnails(real, side), real), 2)
     log(f"VQ PSNR: held-out single {result['vq_psnr_heldout_single_db']} dB, "
         f"scenes {result['vq_psnr_heldout_scenes_db']} dB")
 
     clf = train_classifier(train_maker, args.classifier, log, args.classifier_steps)
-    styles, cats = clf.styles, clf.categories
-    want_style = torch.tensor([styles.index(r["style"]) for r in rows])
-    want_cat = torch.tensor([cats.index(r["category"]) for r in rows])
-    s_real, c_real, f_real = classify(clf, real)
-    ceiling_style = float((s_real.argmax(1) == want_style).float().mean())
-    ceiling_cat = float((c_real.argmax(1) == want_cat).float().mean())
-    with torch.no_grad():
-        s_rec, c_rec, _ = clf(real_rec)
-    rec_style = float((s_rec.argmax(1) == want_style).float().mean())
-    rec_cat = float((c_rec.argmax(1) == want_cat).float().mean())
+    ceiling_style, ceiling_cat = accuracies(clf, real, rows)
+    rec_style, rec_cat = accuracies(clf, real_rec, rows)
+    if args.vq_only:
+        result.update({"style_accuracy_real_ceiling": round(ceiling_style, 3),
+                       "category_accuracy_real_ceiling": round(ceiling_cat, 3),
+                       "style_accuracy_vq_reconstructions": round(rec_style, 3),
+                       "category_accuracy_vq_reconstructions": round(rec_cat, 3),
+                       **blur_robust_accuracies(train_maker, args, log, rows, real, real_rec, None)})
+        return write_result(result, args.out)
 
     prompts = [f"{r['label']}, {STYLE_PHRASES[r['style']]}" for r in rows]
     with tempfile.TemporaryDirectory() as tmp:
         extra = [a for k, v in (("--guidance", args.guidance), ("--steps", args.steps)) if v for a in (k, v)]
         gen, seconds_each = generate(args.cli, args.model, prompts, tmp, log, extra)
-    s_gen, c_gen, f_gen = classify(clf, gen)
-    style_acc = float((s_gen.argmax(1) == want_style).float().mean())
-    cat_acc = float((c_gen.argmax(1) == want_cat).float().mean())
+    style_acc, cat_acc = accuracies(clf, gen, rows)
+    _, _, f_gen = classify(clf, gen)
+    _, _, f_real = classify(clf, real)
     # Reference FID: real training-split singles against the real held-out ones (the floor a
     # perfect generator of unseen emoji would approach).
     ref = [single_on_white(train_maker, r) for r in heldout_rows(train_maker, args.per_style, seed=2)]
@@ -202,12 +261,17 @@ def main():
         "category_accuracy_vq_reconstructions": round(rec_cat, 3),
         "fid_classifier_generated_vs_heldout": round(frechet(f_gen, f_real), 3),
         "fid_classifier_train_vs_heldout_reference": round(frechet(f_ref, f_real), 3),
+        **blur_robust_accuracies(train_maker, args, log, rows, real, real_rec, gen),
         "bars": {"vq_psnr_db >= 26": result["vq_psnr_heldout_single_db"] >= 26,
                  "style_accuracy >= 0.8": style_acc >= 0.8,
                  "category >= 0.6 of ceiling": cat_acc >= 0.6 * ceiling_cat},
     })
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
+    return write_result(result, args.out)
+
+
+def write_result(result, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
     print(json.dumps(result, indent=1))

@@ -29,19 +29,45 @@ JEMALLOC_STAGES = ("vq", "vqdec")
 
 
 def stage_arguments(argv):
-    """--stage and --export as main()'s parser reads them, and the other arguments."""
+    """--stage, --export and --side-by-side as main()'s parser reads them, and the other arguments."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--stage", default="all")
     pre.add_argument("--export")
+    pre.add_argument("--side-by-side", action="store_true")
     return pre.parse_known_args(argv)
 
 
+def stage_command(stage, rest, export):
+    return [sys.executable, os.path.abspath(__file__), *rest, *export, "--stage", stage]
+
+
+def run_side_by_side(stages, rest, export):
+    """The decoder fine-tuning and the transformer stage share only the frozen encoder, so on a
+    CPU they can run at once, each on its own half of the cores with that many threads: torch's
+    threads scale poorly on two cores, two one-thread stages use both fully."""
+    cores = sorted(os.sched_getaffinity(0))
+    halves = [cores[:max(1, len(cores) // 2)], cores[len(cores) // 2:] or cores]
+    procs = []
+    for stage, half in zip(stages, halves):
+        threads = ["--threads", str(len(half))]   # after the user's: argparse keeps the last
+        procs.append(subprocess.Popen(stage_command(stage, [*rest, *threads], export),
+                                      preexec_fn=lambda half=half: os.sched_setaffinity(0, half)))
+    rcs = [p.wait() for p in procs]
+    return next((rc for rc in rcs if rc), 0)
+
+
 def run_stages_in_turn(known, rest):
-    """--stage all: every stage in its own process; they hand over through the run folder."""
+    """--stage all: every stage in its own process; they hand over through the run folder.
+    With --side-by-side the decoder fine-tuning and the transformer run at once."""
     stages = STAGES if known.export else STAGES[:-1]
     export = ["--export", known.export] if known.export else []
     for stage in stages:
-        rc = subprocess.call([sys.executable, os.path.abspath(__file__), *rest, *export, "--stage", stage])
+        if stage == "tm" and known.side_by_side:
+            continue
+        if stage == "vqdec" and known.side_by_side:
+            rc = run_side_by_side(("vqdec", "tm"), rest, export)
+        else:
+            rc = subprocess.call(stage_command(stage, rest, export))
         if rc:
             return rc
     return 0
@@ -125,6 +151,8 @@ def main():
     ap.add_argument("--export", help="model folder to write (diffusers layout)")
     ap.add_argument("--name", default="tessera-emoji-128")
     ap.add_argument("--stage", default="all", choices=["all", "bpe", "vq", "vqdec", "tm", "export"])
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="with the whole run: decoder fine-tuning and transformer at once, each on half the cores")
     ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many more steps")
     ap.add_argument("--vq-steps", type=int, default=None, help="override the preset's VQ steps (LR schedule follows)")
     ap.add_argument("--tm-steps", type=int, default=None, help="override the preset's transformer steps")
@@ -214,7 +242,7 @@ def main():
                           ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v)
         cmd = (f"/usr/bin/python3 tools/data/fetch.py && /usr/bin/python3 tools/data/build_dataset.py && "
                f"/usr/bin/python3 tools/train/train.py --preset {args.preset} --run {args.run} "
-               f"--export {args.export} --name {args.name}{budget}")
+               f"--export {args.export} --name {args.name}{' --side-by-side' if args.side_by_side else ''}{budget}")
         fields = {
             "codebook": vq_cfg["num_vq_embeddings"], "vocab": len(tok.vocab),
             "params_text": f"{n_params(text) / 1e6:.2f} M", "params_tm": f"{n_params(tm) / 1e6:.2f} M",
