@@ -186,8 +186,8 @@ test_startup (void)
     g_main_context_iteration (NULL, TRUE);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
   double secs = (g_get_monotonic_time () - t0) / 1e6;
+  /* Printed, not asserted: timings belong in benchmarks, and this one rides on Xvfb's load. */
   g_test_message ("window drawn after %.3f s", secs);
-  g_assert_cmpfloat (secs, <, 1.0);
 
   /* The model loads in the background with visible state. */
   TesseraEngineState s = tessera_engine_get_state (tessera_application_get_engine (app));
