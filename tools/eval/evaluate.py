@@ -13,6 +13,9 @@
    on the classifier's penultimate features against real held-out images. The same classifier
    on the real held-out images is the ceiling; on their VQ reconstructions it shows how much
    of style and category survives the VQ alone (no generator can do better through it).
+3. The same accuracies from a second classifier trained on real images blurred through
+   12-64 px thumbnails, on real, VQ-reconstructed, generated and thumbnail images: whether a
+   blurry image's style is wrong or merely blurry. --vq-only stops after the VQ's measures.
 Generation goes through the product's own CLI, so the numbers are the product's.
 """
 import argparse
