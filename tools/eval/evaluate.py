@@ -144,11 +144,11 @@ def classify(clf, images):
 
 
 def accuracies(clf, images, rows):
-    """(style accuracy, category accuracy) of clf on images whose true labels are rows'."""
-    s, c, _ = classify(clf, images)
+    """(style accuracy, category accuracy, features) of clf on images whose true labels are rows'."""
+    s, c, f = classify(clf, images)
     want_style = torch.tensor([clf.styles.index(r["style"]) for r in rows])
     want_cat = torch.tensor([clf.categories.index(r["category"]) for r in rows])
-    return float((s.argmax(1) == want_style).float().mean()), float((c.argmax(1) == want_cat).float().mean())
+    return float((s.argmax(1) == want_style).float().mean()), float((c.argmax(1) == want_cat).float().mean()), f
 
 
 def write_vq_sheet(path, rows, real, real_rec, per_style=2):
@@ -183,7 +183,7 @@ def blur_robust_accuracies(train_maker, args, log, rows, real, real_rec, gen):
                          ("8px_thumbnails", thumbnails(real, 8)), ("16px_thumbnails", thumbnails(real, 16))):
         if images is None:
             continue
-        style, cat = accuracies(clf, images, rows)
+        style, cat, _ = accuracies(clf, images, rows)
         out[f"blur_robust_classifier_style_accuracy_{name}"] = round(style, 3)
         out[f"blur_robust_classifier_category_accuracy_{name}"] = round(cat, 3)
     return out
@@ -234,8 +234,8 @@ def main():
         f"scenes {result['vq_psnr_heldout_scenes_db']} dB")
 
     clf = train_classifier(train_maker, args.classifier, log, args.classifier_steps)
-    ceiling_style, ceiling_cat = accuracies(clf, real, rows)
-    rec_style, rec_cat = accuracies(clf, real_rec, rows)
+    ceiling_style, ceiling_cat, f_real = accuracies(clf, real, rows)
+    rec_style, rec_cat, _ = accuracies(clf, real_rec, rows)
     if args.vq_only:
         result.update({"style_accuracy_real_ceiling": round(ceiling_style, 3),
                        "category_accuracy_real_ceiling": round(ceiling_cat, 3),
@@ -248,9 +248,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         extra = [a for k, v in (("--guidance", args.guidance), ("--steps", args.steps)) if v for a in (k, v)]
         gen, seconds_each = generate(args.cli, args.model, prompts, tmp, log, extra)
-    style_acc, cat_acc = accuracies(clf, gen, rows)
-    _, _, f_gen = classify(clf, gen)
-    _, _, f_real = classify(clf, real)
+    style_acc, cat_acc, f_gen = accuracies(clf, gen, rows)
     # Reference FID: real training-split singles against the real held-out ones (the floor a
     # perfect generator of unseen emoji would approach).
     ref = [single_on_white(train_maker, r) for r in heldout_rows(train_maker, args.per_style, seed=2)]

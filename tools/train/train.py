@@ -46,7 +46,7 @@ def run_side_by_side(stages, rest, export):
     CPU they can run at once, each on its own half of the cores with that many threads: torch's
     threads scale poorly on two cores, two one-thread stages use both fully."""
     cores = sorted(os.sched_getaffinity(0))
-    halves = [cores[:max(1, len(cores) // 2)], cores[len(cores) // 2:] or cores]
+    halves = [cores[:max(1, len(cores) // 2)], cores[len(cores) // 2:]]   # one core: both get it
     procs = []
     for stage, half in zip(stages, halves):
         threads = ["--threads", str(len(half))]   # after the user's: argparse keeps the last
