@@ -174,3 +174,20 @@ ts_planar_to_image (const float *planar, TsImage *image)
       image->pixels[i * 3 + ch] = (guint8) CLAMP (v, 0.0f, 255.0f);
     }
 }
+
+void
+ts_image_blend (TsImage *dst, const TsImage *src, int x0, int y0, const TsImage *alpha)
+{
+  for (int y = 0; y < src->height; y++)
+    for (int x = 0; x < src->width; x++) {
+      gsize o = (gsize) (y0 + y) * dst->width + x0 + x;
+      guint8 a8 = alpha->pixels[o];
+      if (!a8)
+        continue;
+      float a = a8 / 255.0f;
+      const guint8 *s = src->pixels + ((gsize) y * src->width + x) * 3;
+      guint8 *d = dst->pixels + o * 3;
+      for (int c = 0; c < 3; c++)
+        d[c] = (guint8) (d[c] + a * ((float) s[c] - d[c]) + 0.5f);
+    }
+}

@@ -2,28 +2,30 @@
  * context window, composited back so that pixels outside the grown mask never change. */
 #include "ts-pipeline-private.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
   int x, y, w, h;
 } Rect;
 
-/* The canvas and the region to repaint that each mode hands to the common path. */
+/* The canvas and the composite's alpha that each mode hands to the common path. */
 typedef struct {
   TsImage *canvas;  /* RGB */
-  TsImage *mask;    /* 1 channel, 255 = repaint */
-  gboolean hard;    /* composite with the exact mask (outpaint keeps every original pixel) */
+  TsImage *alpha;   /* 1 channel, the canvas's size: 0 = keep, 255 = the generated pixel; the
+                       tokens holding any non-zero pixel are repainted */
 } Masked;
 
 static void
 masked_clear (Masked *m)
 {
   ts_image_free (m->canvas);
-  ts_image_free (m->mask);
+  ts_image_free (m->alpha);
 }
 
+/* The bounding box of the non-zero pixels of a 1-channel image. */
 static gboolean
-mask_bbox (const TsImage *mask, Rect *box)
+nonzero_bbox (const TsImage *mask, Rect *box)
 {
   int x0 = mask->width, y0 = mask->height, x1 = -1, y1 = -1;
   for (int y = 0; y < mask->height; y++)
@@ -38,14 +40,126 @@ mask_bbox (const TsImage *mask, Rect *box)
   return x1 >= 0;
 }
 
-/* One axis of the context window: the mask's extent plus padding, at least the native size
+/* ---- grow and feather (see "masks and blending" in ts-pipeline.h) ---- */
+
+#define FAR 1e20
+
+/* One line of the exact squared Euclidean distance transform (Felzenszwalb & Huttenlocher's
+ * lower envelope of parabolas): d[q] = min over p of (q − p)² + f[p]. v and z are scratch of
+ * n and n + 1. */
+static double
+parabola_meet (const double *f, int q, int r)
+{
+  return ((f[q] + (double) q * q) - (f[r] + (double) r * r)) / (2.0 * (q - r));
+}
+
+static void
+edt_line (const double *f, int n, double *d, int *v, double *z)
+{
+  int k = 0;
+  v[0] = 0;
+  z[0] = -FAR; /* below any meeting point: FAR is at most halved there */
+  z[1] = FAR;
+  for (int q = 1; q < n; q++) {
+    double s = parabola_meet (f, q, v[k]);
+    while (s <= z[k]) {
+      k--;
+      s = parabola_meet (f, q, v[k]);
+    }
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = FAR;
+  }
+  k = 0;
+  for (int q = 0; q < n; q++) {
+    while (z[k + 1] < q)
+      k++;
+    d[q] = (double) (q - v[k]) * (q - v[k]) + f[v[k]];
+  }
+}
+
+/* Squared distance from each pixel of a w×h grid to the nearest pixel where feature[] is
+ * set (FAR-ish where there is none): columns, then rows. */
+static double *
+squared_distance (const guint8 *feature, int w, int h)
+{
+  double *d = g_new (double, (gsize) w * h);
+  int n = MAX (w, h);
+  g_autofree double *f = g_new (double, n), *out = g_new (double, n), *z = g_new (double, n + 1);
+  g_autofree int *v = g_new (int, n);
+  for (int x = 0; x < w; x++) {
+    for (int y = 0; y < h; y++)
+      f[y] = feature[(gsize) y * w + x] ? 0.0 : FAR;
+    edt_line (f, h, out, v, z);
+    for (int y = 0; y < h; y++)
+      d[(gsize) y * w + x] = out[y];
+  }
+  for (int y = 0; y < h; y++) {
+    memcpy (f, d + (gsize) y * w, w * sizeof (double));
+    edt_line (f, w, d + (gsize) y * w, v, z);
+  }
+  return d;
+}
+
+/* The alpha of one pixel from its distance t to the mask (pixel centres; inside the mask
+ * 1 − the distance to the nearest unmasked pixel, so the mask's rim is 0 and its
+ * neighbours outside 1): 1 within grow, ramping over feather pixels centred on the grown
+ * edge at grow + ½. */
+static guint8
+grown_alpha (double t, double t_squared, int grow, int feather)
+{
+  if (feather == 0) /* exact: squared distances are whole numbers */
+    return (t <= 0 || t_squared <= (double) grow * grow) ? 255 : 0;
+  float a = ts_smoothstep ((float) ((grow + 0.5 + feather / 2.0 - t) / feather));
+  return (guint8) lroundf (255.0f * a);
+}
+
+/* The mask (non-zero = repaint) grown and feathered into the composite's alpha. Only a box
+ * around the mask is looked at: farther pixels are 0 anyway. */
+static gboolean
+mask_alpha (const TsImage *mask, int grow, int feather, Masked *m, GError **error)
+{
+  m->alpha = ts_image_new (mask->width, mask->height, 1, error);
+  Rect box;
+  if (!m->alpha || !nonzero_bbox (mask, &box))
+    return m->alpha != NULL;
+  int reach = grow + feather / 2 + 2;
+  int x0 = MAX (0, box.x - reach), y0 = MAX (0, box.y - reach);
+  int x1 = MIN (mask->width, box.x + box.w + reach);
+  int y1 = MIN (mask->height, box.y + box.h + reach);
+  int w = x1 - x0, h = y1 - y0;
+  g_autofree guint8 *on = g_new (guint8, (gsize) w * h), *off = g_new (guint8, (gsize) w * h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      gboolean set = mask->pixels[(gsize) (y0 + y) * mask->width + x0 + x] != 0;
+      on[(gsize) y * w + x] = set;
+      off[(gsize) y * w + x] = !set;
+    }
+  g_autofree double *to_mask = squared_distance (on, w, h);
+  g_autofree double *to_outside = squared_distance (off, w, h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      gsize i = (gsize) y * w + x;
+      double t2 = to_mask[i];
+      double t = on[i] ? 1.0 - sqrt (to_outside[i]) : sqrt (t2);
+      m->alpha->pixels[(gsize) (y0 + y) * mask->width + x0 + x] =
+        grown_alpha (t, t2, grow, feather);
+    }
+  return TRUE;
+}
+
+/* One axis of the context window: the region's extent plus padding (reduced so the window
+ * keeps to the working size when the region fits it: no scaling), at least the working size
  * where the image allows, inside the image. */
 static void
-window_axis (int start, int len, int pad, int native, int size, int *w_start, int *w_len)
+window_axis (int start, int len, int pad, int side, int size, int *w_start, int *w_len)
 {
+  if (len <= side)
+    pad = MIN (pad, (side - len) / 2);
   int lo = start - pad, hi = start + len + pad;
-  if (hi - lo < native) {
-    int grow = native - (hi - lo);
+  if (hi - lo < side) {
+    int grow = side - (hi - lo);
     lo -= grow / 2;
     hi += grow - grow / 2;
   }
@@ -72,65 +186,25 @@ context_window (const TsImage *canvas, const Rect *box, int pad, int max_side)
   return win;
 }
 
-/* Chessboard distance (in pixels) from each window pixel inside the grown mask to the nearest
- * pixel outside it; beyond the window's sides counts as outside unless that side is the
- * canvas edge. Two chamfer passes over a grid with a one-pixel ring. */
-static guint16 *
-inside_distance (const guint8 *grown, int w, int h, gboolean open[4])
-{
-  int W = w + 2, H = h + 2;
-  guint16 *d = g_new (guint16, (gsize) W * H);
-  const guint16 far = 60000;
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      guint16 v;
-      if (x == 0 || y == 0 || x == W - 1 || y == H - 1) {
-        gboolean side_open = (x == 0 && open[0]) || (y == 0 && open[1]) ||
-                             (x == W - 1 && open[2]) || (y == H - 1 && open[3]);
-        v = side_open ? 0 : far;
-      } else {
-        v = grown[(gsize) (y - 1) * w + x - 1] ? far : 0;
-      }
-      d[(gsize) y * W + x] = v;
-    }
-  for (int y = 1; y < H - 1; y++)
-    for (int x = 1; x < W - 1; x++) {
-      guint16 *c = &d[(gsize) y * W + x];
-      guint16 m = MIN (MIN (c[-1], c[-W - 1]), MIN (c[-W], c[-W + 1]));
-      *c = MIN (*c, m + 1);
-    }
-  for (int y = H - 2; y >= 1; y--)
-    for (int x = W - 2; x >= 1; x--) {
-      guint16 *c = &d[(gsize) y * W + x];
-      guint16 m = MIN (MIN (c[1], c[W + 1]), MIN (c[W], c[W - 1]));
-      *c = MIN (*c, m + 1);
-    }
-  return d;
-}
-
-/* Blends `fresh` (window-sized) into out inside the grown mask; alpha is 1 on the user's mask
- * and ramps up from the grown mask's edge over `feather` pixels elsewhere. */
+/* The tokens of the window's w×h working grid that hold a pixel of non-zero alpha, and
+ * which window pixels those tokens cover (`covered`, win.w × win.h). */
 static void
-composite (TsImage *out, const TsImage *fresh, const Rect *win, const guint8 *grown,
-           const TsImage *mask, int feather, gboolean hard)
+token_mask (const Masked *m, const Rect *win, int work_w, int work_h, int scale,
+            guint8 *tokens, guint8 *covered)
 {
-  gboolean open[4] = { win->x > 0, win->y > 0, win->x + win->w < out->width,
-                       win->y + win->h < out->height };
-  g_autofree guint16 *dist = inside_distance (grown, win->w, win->h, open);
+  int tw = work_w / scale;
+  for (int y = 0; y < win->h; y++)
+    for (int x = 0; x < win->w; x++)
+      if (m->alpha->pixels[(gsize) (win->y + y) * m->canvas->width + win->x + x]) {
+        int ty = (int) ((gint64) y * work_h / win->h) / scale;
+        int tx = (int) ((gint64) x * work_w / win->w) / scale;
+        tokens[(gsize) ty * tw + tx] = 1;
+      }
   for (int y = 0; y < win->h; y++)
     for (int x = 0; x < win->w; x++) {
-      if (!grown[(gsize) y * win->w + x])
-        continue;
-      gsize o = (gsize) (win->y + y) * out->width + win->x + x;
-      float a = 1.0f;
-      if (!mask->pixels[o]) {
-        guint16 d = dist[(gsize) (y + 1) * (win->w + 2) + x + 1];
-        a = hard ? 0.0f : MIN (1.0f, (float) d / (float) (feather + 1));
-      }
-      const guint8 *src = fresh->pixels + ((gsize) y * win->w + x) * 3;
-      guint8 *dst = out->pixels + o * 3;
-      for (int c = 0; c < 3; c++)
-        dst[c] = (guint8) (dst[c] + a * ((float) src[c] - dst[c]) + 0.5f);
+      int ty = (int) ((gint64) y * work_h / win->h) / scale;
+      int tx = (int) ((gint64) x * work_w / win->w) / scale;
+      covered[(gsize) y * win->w + x] = tokens[(gsize) ty * tw + tx];
     }
 }
 
@@ -139,7 +213,7 @@ static TsPipelineResult *
 run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, GError **error)
 {
   Rect box;
-  if (!mask_bbox (m->mask, &box)) {
+  if (!nonzero_bbox (m->alpha, &box)) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "the mask is empty: nothing to "
                  "repaint");
     return NULL;
@@ -148,25 +222,13 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
   Rect win = context_window (m->canvas, &box, r->context_padding, max_side);
   int work_w, work_h;
   ts_pipeline_fit (p, max_side, win.w, win.h, &work_w, &work_h);
+  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, win.w, win.h);
   int tw = work_w / p->scale, th = work_h / p->scale;
   int64_t L = (int64_t) tw * th;
 
-  /* Grow: a token is repainted when any mask pixel falls in it. */
-  g_autofree guint8 *token_mask = g_new0 (guint8, L);
-  for (int y = 0; y < win.h; y++)
-    for (int x = 0; x < win.w; x++)
-      if (m->mask->pixels[(gsize) (win.y + y) * m->canvas->width + win.x + x]) {
-        int ty = (int) ((gint64) y * work_h / win.h) / p->scale;
-        int tx = (int) ((gint64) x * work_w / win.w) / p->scale;
-        token_mask[(gsize) ty * tw + tx] = 1;
-      }
+  g_autofree guint8 *tmask = g_new0 (guint8, L);
   g_autofree guint8 *grown = g_new (guint8, (gsize) win.w * win.h);
-  for (int y = 0; y < win.h; y++)
-    for (int x = 0; x < win.w; x++) {
-      int ty = (int) ((gint64) y * work_h / win.h) / p->scale;
-      int tx = (int) ((gint64) x * work_w / win.w) / p->scale;
-      grown[(gsize) y * win.w + x] = token_mask[(gsize) ty * tw + tx];
-    }
+  token_mask (m, &win, work_w, work_h, p->scale, tmask, grown);
 
   TsPipelineTimings t = { 0 };
   double t0 = ts_pipeline_now ();
@@ -185,13 +247,13 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
   g_autofree int32_t *tokens = g_new (int32_t, (gsize) rows * L);
   int64_t n_masked = 0;
   for (int64_t i = 0; i < L; i++)
-    n_masked += token_mask[i];
+    n_masked += tmask[i];
   for (int b = 0; b < rows; b++) {
     seeds[b] = r->seed + (guint64) b;
     prompts[b] = r->prompt ? r->prompt : "";
     negatives[b] = r->negative_prompt ? r->negative_prompt : "";
     for (int64_t i = 0; i < L; i++)
-      tokens[b * L + i] = token_mask[i] ? p->mask_id : image_ids[i];
+      tokens[b * L + i] = tmask[i] ? p->mask_id : image_ids[i];
   }
   t0 = ts_pipeline_now ();
   TsCondRequest cr = { rows, prompts, negatives, r->guidance, work_w, work_h,
@@ -233,7 +295,7 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
     res->images[b] = back ? ts_image_copy (m->canvas, error) : NULL;
     ok = res->images[b] != NULL;
     if (ok)
-      composite (res->images[b], back, &win, grown, m->mask, r->feather, m->hard);
+      ts_image_blend (res->images[b], back, win.x, win.y, m->alpha);
     res->seeds[b] = seeds[b];
     res->tokens[b] = g_memdup2 (tokens + b * L, L * sizeof (int32_t));
     ts_image_free (fresh[b]);
@@ -242,7 +304,8 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
   if (!ok)
     return NULL;
   res->grown_mask = ts_image_new (m->canvas->width, m->canvas->height, 1, error);
-  if (!res->grown_mask)
+  res->blend_mask = res->grown_mask ? ts_image_copy (m->alpha, error) : NULL;
+  if (!res->blend_mask)
     return NULL;
   for (int y = 0; y < win.h; y++)
     for (int x = 0; x < win.w; x++)
@@ -253,28 +316,49 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
   return g_steal_pointer (&res);
 }
 
+/* The overlap's alpha at `e` pixels (centre) from the old edge: 1 there, 0 `overlap` in. */
+static float
+overlap_alpha (float e, int overlap)
+{
+  return overlap > 0 ? ts_smoothstep (1.0f - e / (float) overlap) : 0.0f;
+}
+
 /* Outpaint: the image on a larger canvas, the border filled by repeating the edge pixels
- * (something plausible for the VQ encoder), the border as the mask. */
+ * (something plausible for the VQ encoder); alpha 1 on the border, ramping down across the
+ * `overlap` pixels of the image along each extended side. */
 static gboolean
-outpaint_canvas (const TsPipelineRequest *r, Masked *m, GError **error)
+outpaint_canvas (TsPipeline *p, const TsPipelineRequest *r, Masked *m, GError **error)
 {
   const TsImage *im = r->image;
   int W = im->width + r->extend_left + r->extend_right;
   int H = im->height + r->extend_top + r->extend_bottom;
+  int overlap = r->overlap >= 0 ? r->overlap : 2 * p->scale;
   m->canvas = ts_image_new (W, H, 3, error);
-  m->mask = m->canvas ? ts_image_new (W, H, 1, error) : NULL;
-  if (!m->mask)
+  m->alpha = m->canvas ? ts_image_new (W, H, 1, error) : NULL;
+  if (!m->alpha)
     return FALSE;
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
-      int sx = CLAMP (x - r->extend_left, 0, im->width - 1);
-      int sy = CLAMP (y - r->extend_top, 0, im->height - 1);
-      gboolean inside = sx == x - r->extend_left && sy == y - r->extend_top;
+      int ix = x - r->extend_left, iy = y - r->extend_top;
+      int sx = CLAMP (ix, 0, im->width - 1), sy = CLAMP (iy, 0, im->height - 1);
       memcpy (m->canvas->pixels + ((gsize) y * W + x) * 3,
               im->pixels + ((gsize) sy * im->width + sx) * 3, 3);
-      m->mask->pixels[(gsize) y * W + x] = inside ? 0 : 255;
+      float a = 1.0f;
+      if (sx == ix && sy == iy) {
+        /* Distance from the nearest extended side's old edge, pixel centres. */
+        float e = G_MAXFLOAT;
+        if (r->extend_left)
+          e = MIN (e, ix + 0.5f);
+        if (r->extend_right)
+          e = MIN (e, im->width - ix - 0.5f);
+        if (r->extend_top)
+          e = MIN (e, iy + 0.5f);
+        if (r->extend_bottom)
+          e = MIN (e, im->height - iy - 0.5f);
+        a = overlap_alpha (e, overlap);
+      }
+      m->alpha->pixels[(gsize) y * W + x] = (guint8) lroundf (255.0f * a);
     }
-  m->hard = TRUE;
   return TRUE;
 }
 
@@ -284,15 +368,15 @@ ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r, GError **erro
   Masked m = { 0 };
   gboolean ok;
   if (r->mode == TS_MODE_OUTPAINT) {
-    ok = outpaint_canvas (r, &m, error);
+    ok = outpaint_canvas (p, r, &m, error);
   } else {
-    m.canvas = ts_image_copy (r->image, error);
-    m.mask = m.canvas ? ts_image_copy (r->mask, error) : NULL;
-    ok = m.mask != NULL;
-    for (gsize i = 0; ok && i < ts_image_bytes (m.mask); i++) {
-      gboolean on = m.mask->pixels[i] != 0;
-      m.mask->pixels[i] = (r->mode == TS_MODE_BACKGROUND ? !on : on) ? 255 : 0;
-    }
+    /* Background: the subject (non-zero) is kept, everything else repainted. */
+    gboolean subject = r->mode == TS_MODE_BACKGROUND;
+    g_autoptr (TsImage) repaint = ts_image_copy (r->mask, error);
+    for (gsize i = 0; repaint && i < ts_image_bytes (repaint); i++)
+      repaint->pixels[i] = subject ? !repaint->pixels[i] : repaint->pixels[i] != 0;
+    m.canvas = repaint ? ts_image_copy (r->image, error) : NULL;
+    ok = m.canvas && mask_alpha (repaint, r->grow, r->feather, &m, error);
   }
   TsPipelineResult *res = ok ? run_masked_canvas (p, r, &m, error) : NULL;
   masked_clear (&m);

@@ -1,6 +1,7 @@
 /* ts-pipeline-modes.c — generate, restyle (image-to-image) and the mask-free edit. */
 #include "ts-pipeline-private.h"
 
+#include <math.h>
 #include <string.h>
 
 /* What every mode does around its sampling: the prompt context for n rows with consecutive
@@ -104,6 +105,15 @@ ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r, GError **er
 {
   int width = r->width > 0 ? r->width : p->native;
   int height = r->height > 0 ? r->height : p->native;
+  int out_w = width, out_h = height;
+  if (r->image) {
+    /* A picture to paint over: its size, generated at the working size. */
+    int max_side = ts_pipeline_max_side (p, r);
+    out_w = r->image->width;
+    out_h = r->image->height;
+    ts_pipeline_fit (p, max_side, out_w, out_h, &width, &height);
+    ts_pipeline_notice_scaled (p, max_side, width, height, out_w, out_h);
+  }
   int q = p->scale * p->token_step;
   if (width % q || height % q || width > 8192 || height > 8192) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
@@ -124,7 +134,7 @@ ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r, GError **er
     t.sampling = ts_pipeline_now () - t0;
     t.steps_run = r->steps;
     if (ok)
-      res = job_finish (p, &j, width, height, &t, error);
+      res = job_finish (p, &j, out_w, out_h, &t, error);
   }
   job_clear (&j);
   return res;
@@ -152,9 +162,9 @@ static gboolean
 image_job_start (TsPipeline *p, const TsPipelineRequest *r, Job *j, TsPipelineTimings *t,
                  GError **error)
 {
-  int work_w, work_h;
-  ts_pipeline_fit (p, ts_pipeline_max_side (p, r), r->image->width, r->image->height, &work_w,
-                   &work_h);
+  int work_w, work_h, max_side = ts_pipeline_max_side (p, r);
+  ts_pipeline_fit (p, max_side, r->image->width, r->image->height, &work_w, &work_h);
+  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, r->image->width, r->image->height);
   return job_start (p, r, work_h / p->scale, work_w / p->scale, j, t, error) &&
          encode_image (p, r->image, work_w, work_h, j, t, error);
 }
@@ -234,4 +244,85 @@ ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   }
   job_clear (&j);
   return res;
+}
+
+/* ---- frames: a working-size part of a larger picture ---- */
+
+gboolean
+ts_pipeline_frame (const TsPipeline *p, const TsPipelineRequest *r, int *x, int *y, int *w,
+                   int *h)
+{
+  const TsImage *im = r->image;
+  int side = ts_pipeline_max_side (p, r);
+  gboolean framed_mode = r->mode == TS_MODE_GENERATE || r->mode == TS_MODE_RESTYLE ||
+                         r->mode == TS_MODE_EDIT;
+  if (!r->use_frame || !im || !framed_mode || MAX (im->width, im->height) <= side)
+    return FALSE;
+  *w = MIN (side, im->width);
+  *h = MIN (side, im->height);
+  *x = CLAMP (r->frame_x, 0, im->width - *w);
+  *y = CLAMP (r->frame_y, 0, im->height - *h);
+  return TRUE;
+}
+
+/* The frame's alpha in the picture: 1 inside, ramping down over `feather` pixels towards
+ * the frame's sides that lie inside the picture (a side on the picture's edge stays hard). */
+static TsImage *
+frame_alpha (const TsImage *im, int fx, int fy, int fw, int fh, int feather, GError **error)
+{
+  TsImage *alpha = ts_image_new (im->width, im->height, 1, error);
+  if (!alpha)
+    return NULL;
+  for (int y = 0; y < fh; y++)
+    for (int x = 0; x < fw; x++) {
+      float e = G_MAXFLOAT; /* from the nearest inner side, pixel centres */
+      if (fx > 0)
+        e = MIN (e, x + 0.5f);
+      if (fx + fw < im->width)
+        e = MIN (e, fw - x - 0.5f);
+      if (fy > 0)
+        e = MIN (e, y + 0.5f);
+      if (fy + fh < im->height)
+        e = MIN (e, fh - y - 0.5f);
+      float a = feather > 0 ? ts_smoothstep (e / (float) feather) : 1.0f;
+      alpha->pixels[(gsize) (fy + y) * im->width + fx + x] = (guint8) MAX (1, lroundf (255 * a));
+    }
+  return alpha;
+}
+
+TsPipelineResult *
+ts_pipeline_run_framed (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+{
+  int fx, fy, fw, fh;
+  g_return_val_if_fail (ts_pipeline_frame (p, r, &fx, &fy, &fw, &fh), NULL);
+  g_autoptr (TsImage) crop = ts_image_crop (r->image, fx, fy, fw, fh, error);
+  if (!crop)
+    return NULL;
+  TsPipelineRequest part = *r;
+  part.image = crop;
+  part.use_frame = FALSE;
+  g_autoptr (TsPipelineResult) res =
+    r->mode == TS_MODE_GENERATE ? ts_pipeline_run_generate (p, &part, error)
+    : r->mode == TS_MODE_RESTYLE ? ts_pipeline_run_restyle (p, &part, error)
+                                 : ts_pipeline_run_edit (p, &part, error);
+  if (!res)
+    return NULL;
+  double t0 = ts_pipeline_now ();
+  res->blend_mask = frame_alpha (r->image, fx, fy, fw, fh, r->feather, error);
+  res->grown_mask = res->blend_mask ? ts_image_new (r->image->width, r->image->height, 1, error)
+                                    : NULL;
+  if (!res->grown_mask)
+    return NULL;
+  for (int y = 0; y < fh; y++)
+    memset (res->grown_mask->pixels + (gsize) (fy + y) * r->image->width + fx, 255, fw);
+  for (int b = 0; b < res->n_images; b++) {
+    TsImage *whole = ts_image_copy (r->image, error);
+    if (!whole)
+      return NULL;
+    ts_image_blend (whole, res->images[b], fx, fy, res->blend_mask);
+    ts_image_free (res->images[b]);
+    res->images[b] = whole;
+  }
+  res->timings.composite += ts_pipeline_now () - t0;
+  return g_steal_pointer (&res);
 }

@@ -31,11 +31,17 @@ struct _TsPipeline {
   TsBackend        *fallback_be;     /* created on the first fallback */
   TsPipeline       *fallback;
   GString          *notices;         /* this request's fallbacks, for the result */
+  /* Progress times of the request running (ts_pipeline_now): its start, and the start of
+   * its first step (< 0 until then). */
+  double            run_started;
+  double            steps_started;
   /* The weights did not fit on the backend given to ts_pipeline_new: be is then this CPU
    * backend of the pipeline's own, load_error why, load_notice what each result says. */
   TsBackend        *own_be;
   GError           *load_error;
   char             *load_notice;
+  /* Tests: taps on the conditioning and every step (ts-pipeline-testing.h); NULL. */
+  const struct _TsPipelineTestHooks *test_hooks;
 };
 
 /* Records what the request does differently from what was asked (a fallback). */
@@ -49,6 +55,17 @@ TsImage *ts_image_resize (const TsImage *image, int width, int height, GError **
 /* RGB → planar float [3, H, W] in [0, 1] (g_free), and back (rounded half to even). */
 float   *ts_image_to_planar (const TsImage *image, GError **error);
 void     ts_planar_to_image (const float *planar, TsImage *image);
+/* dst += alpha/255 · (src − dst) over src's rectangle at (x, y) of dst; alpha is 1 channel,
+ * dst's size. Where alpha is 0 dst is left byte for byte. */
+void     ts_image_blend (TsImage *dst, const TsImage *src, int x, int y, const TsImage *alpha);
+
+/* 3x² − 2x³ of x clamped to [0, 1]: the composite's soft edges. */
+static inline float
+ts_smoothstep (float x)
+{
+  x = CLAMP (x, 0.0f, 1.0f);
+  return x * x * (3.0f - 2.0f * x);
+}
 
 /* ---- conditioning ---- */
 typedef struct {
@@ -113,6 +130,11 @@ TsPipelineResult *ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *
                                         GError **error);
 TsPipelineResult *ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r,
                                           GError **error);
+/* Whether the request processes a frame of its picture, and where (ts-pipeline-modes.c). */
+gboolean ts_pipeline_frame (const TsPipeline *p, const TsPipelineRequest *r, int *x, int *y,
+                            int *w, int *h);
+TsPipelineResult *ts_pipeline_run_framed (TsPipeline *p, const TsPipelineRequest *r,
+                                          GError **error);
 
 /* Shared helpers of the runners. */
 TsPipelineResult *ts_pipeline_result_new (int n_images, int token_w, int token_h);
@@ -123,6 +145,10 @@ void     ts_pipeline_fit (const TsPipeline *p, int max_side, int w, int h, int *
                           int *work_h);
 /* The request's max_work_size or the native size. */
 int      ts_pipeline_max_side (const TsPipeline *p, const TsPipelineRequest *r);
+/* Says in the result's notice that a w×h picture was processed at work_w×work_h and scaled
+ * back, when it was scaled down to fit the working size. */
+void     ts_pipeline_notice_scaled (TsPipeline *p, int max_side, int work_w, int work_h, int w,
+                                    int h);
 double   ts_pipeline_now (void);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* ts-pipeline.c — loading a model, requests and results, and the stages every mode shares:
  * prompt encoding, the sampling loop, decoding. */
 #include "ts-pipeline-private.h"
+#include "ts-pipeline-testing.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -125,6 +126,12 @@ ts_pipeline_set_cpu_fallback (TsPipeline *p, gboolean enabled)
   p->cpu_fallback = enabled;
 }
 
+void
+ts_pipeline_set_test_hooks (TsPipeline *p, const TsPipelineTestHooks *hooks)
+{
+  p->test_hooks = hooks;
+}
+
 TsBackend *
 ts_pipeline_backend (TsPipeline *p)
 {
@@ -160,6 +167,12 @@ int
 ts_pipeline_native_size (const TsPipeline *p)
 {
   return p->native;
+}
+
+int
+ts_pipeline_token_size (const TsPipeline *p)
+{
+  return p->scale;
 }
 
 double
@@ -211,9 +224,22 @@ ts_pipeline_request_init (TsPipelineRequest *r, TsPipelineMode mode)
   r->strength = mode == TS_MODE_RESTYLE ? 0.5 : 1.0;
   r->edit_iterations = 8;
   r->edit_fraction = 0.1;
-  r->context_padding = 32;
+  r->overlap = -1;
+  r->grow = 0;
   r->feather = 8;
+  r->context_padding = 32;
   r->max_work_size = 0;
+  r->use_frame = FALSE;
+}
+
+double
+ts_pipeline_progress_eta (const TsPipelineProgress *pr)
+{
+  if (pr->step <= 0 || pr->n_steps <= 0)
+    return -1.0;
+  if (pr->step >= pr->n_steps)
+    return 0.0;
+  return pr->steps_seconds / pr->step * (pr->n_steps - pr->step);
 }
 
 void
@@ -250,6 +276,7 @@ ts_pipeline_result_free (TsPipelineResult *res)
   g_free (res->tokens);
   g_free (res->seeds);
   ts_image_free (res->grown_mask);
+  ts_image_free (res->blend_mask);
   g_free (res->notice);
   g_free (res);
 }
@@ -267,6 +294,14 @@ int
 ts_pipeline_max_side (const TsPipeline *p, const TsPipelineRequest *r)
 {
   return r->max_work_size > 0 ? r->max_work_size : p->native;
+}
+
+void
+ts_pipeline_notice_scaled (TsPipeline *p, int max_side, int work_w, int work_h, int w, int h)
+{
+  if (MAX (w, h) > max_side)
+    ts_pipeline_notice (p, "processed at %d×%d and scaled to %d×%d (the working size is "
+                        "%d×%d)", work_w, work_h, w, h, max_side, max_side);
 }
 
 void
@@ -351,6 +386,9 @@ ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
     m[3] = (float) r->crop[1];
     m[4] = (float) r->aesthetic;
   }
+  if (p->test_hooks && p->test_hooks->cond)
+    p->test_hooks->cond (ids, row_text, n_rows, length, ehs, pool, micro,
+                         p->test_hooks->cond_data);
   return ts_uvit_cond_new (p->uvit, ehs, pool, micro, error);
 }
 
@@ -471,6 +509,8 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
     int step = l->step_base + k - l->first;
     if (check_cancelled (l->cancellable, error))
       return FALSE;
+    if (p->steps_started < 0)
+      p->steps_started = ts_pipeline_now ();
     gboolean cfg = l->cfg && (l->guided_steps <= 0 || step < l->guided_steps);
     if (l->cfg && !cfg && !cond_half &&
         !(cond_half = ts_uvit_cond_slice (cond, l->rows, l->rows))) {
@@ -493,16 +533,22 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
         ts_pipeline_draw (l->draws, l->draws_data, TS_DRAW_GUMBEL, step, b, l->seeds[b], gum, L);
       float mask_len = 0;
       TsStepDetail d = { pred, conf, probs, &mask_len, masking };
+      /* the loop's own tap, else the tests' hook */
+      const TsPipelineTestHooks *hooks = l->tap ? NULL : p->test_hooks;
+      TsStepTapFunc tap = hooks ? hooks->step : l->tap;
       ts_schedule_step_row (s, k, logits + (gsize) b * row_size, work + (gsize) b * L, L,
                             l->starting_mask_ratio, mult, gum, next + (gsize) b * L,
-                            l->tap ? &d : NULL);
-      if (l->tap)
-        l->tap (step, b, logits + (gsize) b * row_size, &d, next + (gsize) b * L, l->tap_data);
+                            tap ? &d : NULL);
+      if (tap)
+        tap (step, b, logits + (gsize) b * row_size, &d, next + (gsize) b * L,
+             hooks ? hooks->step_data : l->tap_data);
     }
     memcpy (work, next, (gsize) l->rows * L * sizeof (int32_t));
     if (l->progress) {
+      double now = ts_pipeline_now ();
       TsPipelineProgress pr = { step + 1, l->step_base + total, l->rows, l->w, l->h,
-                                s->mask_id, work };
+                                s->mask_id, work, now - p->run_started,
+                                now - p->steps_started };
       l->progress (&pr, l->progress_data);
     }
   }
@@ -553,11 +599,16 @@ validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   else if (r->mode == TS_MODE_EDIT && (r->edit_iterations < 1 || r->edit_iterations > 1000 ||
                                        !(r->edit_fraction > 0 && r->edit_fraction <= 1)))
     bad = "edit needs 1 to 1000 iterations and a fraction in (0, 1]";
-  else if (r->context_padding < 0 || r->feather < 0 || r->max_work_size < 0 ||
-           r->max_work_size > 8192)
-    bad = "padding, feather and the working size must be between 0 and 8192";
+  else if (r->context_padding < 0 || r->context_padding > 8192 || r->feather < 0 ||
+           r->feather > 8192 || r->grow < 0 || r->grow > 8192 || r->overlap < -1 ||
+           r->overlap > 8192 || r->max_work_size < 0 || r->max_work_size > 8192)
+    bad = "padding, grow, feather, overlap and the working size must be between 0 and 8192";
   else if (r->mode != TS_MODE_GENERATE && (!r->image || r->image->channels != 3))
     bad = "this mode needs an RGB input image";
+  else if (r->image && r->image->channels != 3)
+    bad = "the input image must be RGB";
+  else if (r->mode == TS_MODE_GENERATE && r->image && (r->width || r->height))
+    bad = "generate takes its size from the image when given one: width and height must be 0";
   else if ((r->mode == TS_MODE_INPAINT || r->mode == TS_MODE_BACKGROUND) &&
            (!r->mask || r->mask->channels != 1))
     bad = "this mode needs a one-channel mask";
@@ -594,6 +645,9 @@ run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
                  "cannot run anything more", ts_backend_name (p->be));
     return NULL;
   }
+  int fx, fy, fw, fh;
+  if (ts_pipeline_frame (p, r, &fx, &fy, &fw, &fh))
+    return ts_pipeline_run_framed (p, r, error);
   switch (r->mode) {
   case TS_MODE_GENERATE: return ts_pipeline_run_generate (p, r, error);
   case TS_MODE_RESTYLE: return ts_pipeline_run_restyle (p, r, error);
@@ -632,8 +686,12 @@ run_on_cpu (TsPipeline *p, const TsPipelineRequest *r, GError *gpu_error, GError
   GError *local = NULL;
   TsPipelineResult *res = NULL;
   TsPipeline *cpu = fallback_pipeline (p, &local);
-  if (cpu)
+  if (cpu) {
+    /* Progress goes on counting from the caller's start; the steps start again. */
+    cpu->run_started = p->run_started;
+    cpu->steps_started = -1.0;
     res = run_mode (cpu, r, &local);
+  }
   if (!res) {
     if (g_error_matches (local, TS_ERROR, TS_ERROR_CANCELLED))
       g_propagate_error (error, g_steal_pointer (&local));
@@ -661,6 +719,8 @@ ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   if (!validate (p, r, error))
     return NULL;
   double t0 = ts_pipeline_now ();
+  p->run_started = t0;
+  p->steps_started = -1.0;
   GError *local = NULL;
   TsPipelineResult *res = run_mode (p, r, &local);
   if (res)

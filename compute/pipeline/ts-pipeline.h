@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 /* ---- images ---- */
 
 /* Dense 8-bit pixels: `channels` is 3 (RGB) or 1 (masks: 0 = keep, anything else = the
- * region the mode works on), rows `width × channels` bytes apart. */
+ * region the mode works on; see "masks and blending" below), rows `width × channels` bytes
+ * apart. */
 typedef struct {
   int     width, height, channels;
   guint8 *pixels;
@@ -53,20 +54,64 @@ typedef enum {
   TS_MODE_RESTYLE,    /* image-to-image: image + prompt + strength */
   TS_MODE_EDIT,       /* mask-free edit (Muse): re-mask a random fraction, re-sample, repeat */
   TS_MODE_INPAINT,    /* image + mask (non-zero = repaint) */
-  TS_MODE_OUTPAINT,   /* image + extend_*: the new border is painted */
+  TS_MODE_OUTPAINT,   /* image + extend_*: the new border is painted, `overlap` blended */
   TS_MODE_BACKGROUND, /* image + subject mask (non-zero = keep): everything else repainted */
 } TsPipelineMode;
 
 /* Called after every step. `tokens` [n_rows, token_height, token_width] is the current token
- * map of every result row (mask_id where still hidden); borrowed for the call only. */
+ * map of every result row (mask_id where still hidden); borrowed for the call only. Mask-free
+ * edit reports one step per iteration. */
 typedef struct {
   int            step, n_steps;     /* step counts from 1 */
   int            n_rows, token_width, token_height;
   int            mask_id;
   const int32_t *tokens;
+  double         elapsed;           /* seconds since ts_pipeline_run began (prompt and image
+                                       encoding included) */
+  double         steps_seconds;     /* seconds from the start of the first step to the end of
+                                       this one */
 } TsPipelineProgress;
 
 typedef void (*TsProgressFunc) (const TsPipelineProgress *progress, gpointer user_data);
+
+/* Seconds the remaining steps should take at the pace so far: steps_seconds / step ×
+ * (n_steps − step); 0 after the last step, −1 before any step has finished. The editor and
+ * the CLI both show "Step 5 of 12 · about 0.4 s left" from it (decoding and compositing,
+ * which follow the last step, are not included: they take about one step's time). */
+double ts_pipeline_progress_eta (const TsPipelineProgress *progress);
+
+/* ---- masks and blending ----
+ *
+ * Inpaint and background swap share one definition, in pixels of the input image; callers
+ * (the editor, the CLI) pass the mask as the user painted it and the request's grow and
+ * feather, and do no growing or blurring of their own:
+ *
+ *  - The mask is binary: 0 = keep, any other value = repaint (background: = the subject,
+ *    kept; everything else is repainted). Intermediate values are NOT a soft mask — a soft
+ *    brush edge counts as mask — the edge's softness is `feather` alone.
+ *  - `grow`: the region R to repaint is every pixel within `grow` pixels (Euclidean, between
+ *    pixel centres) of a mask pixel.
+ *  - `feather`: the composite's alpha ramps smoothly (smoothstep) from 1 to 0 across R's edge,
+ *    over `feather` pixels centred on it (1 from feather/2 inside, 1/2 on the edge, 0 from
+ *    feather/2 outside); 0 = a hard edge exactly at R's edge. Each output pixel is
+ *    input + alpha·(generated − input); where alpha is 0 the input pixel is kept byte for byte.
+ *  - The model repaints whole tokens (ts_pipeline_token_size pixels square at the working
+ *    scale): every token holding a pixel whose alpha is above 0. The result's grown_mask is
+ *    those tokens, blend_mask the alpha.
+ *
+ * Outpaint does not use grow and feather: the new border gets alpha 1 and the `overlap`
+ * pixels of the original along each extended side are regenerated too, alpha ramping
+ * smoothly from 1 at the old edge to 0 `overlap` pixels in, so no seam shows; the rest of the
+ * original is kept byte for byte.
+ *
+ * Pictures larger than the working size (max_work_size or the model's native size):
+ * inpaint, outpaint and background work in a window around R (context_padding around it,
+ * reduced so the window fits the working size when R does; else it is scaled, and the
+ * result's notice says so). Generate (given an image), edit and restyle either process a
+ * working-size frame the caller places (use_frame), composited back with its edges inside
+ * the picture feathered over `feather` pixels, the rest kept byte for byte; or the whole
+ * picture at the working size, scaled back to the picture's size, and the result's notice
+ * says "processed at W×H and scaled to …". */
 
 typedef struct {
   TsPipelineMode mode;
@@ -86,13 +131,28 @@ typedef struct {
   double         strength;          /* restyle 0.5, inpaint/outpaint/background 1.0 */
   int            edit_iterations;   /* mask-free edit: iterations (8) */
   double         edit_fraction;     /* mask-free edit: fraction re-masked per iteration (0.1) */
-  const TsImage *image;             /* every mode but generate: RGB */
-  const TsImage *mask;              /* inpaint, background: 1 channel, the image's size */
-  int            extend_left, extend_top, extend_right, extend_bottom; /* outpaint, pixels */
-  int            context_padding;   /* pixels kept around the mask in a context window (32) */
-  int            feather;           /* pixels of blend inside the grown mask's edge (8) */
-  int            max_work_size;     /* larger images are edited through a context window
-                                       scaled to this side (0: the model's native size) */
+  const TsImage *image;             /* every mode but generate: RGB. Generate given an image
+                                       (width, height 0): the result has the image's size, the
+                                       image stays where no frame is generated (use_frame) */
+  const TsImage *mask;              /* inpaint, background: 1 channel, the image's size; binary
+                                       (see "masks and blending") */
+  int            extend_left, extend_top, extend_right, extend_bottom; /* outpaint, pixels:
+                                       any amount on any side */
+  int            overlap;           /* outpaint: pixels of the original along each extended
+                                       side regenerated and blended; −1: two tokens (−1) */
+  int            grow;              /* inpaint, background: pixels R grows beyond the mask (0) */
+  int            feather;           /* inpaint, background, frames: width in pixels of the
+                                       composite's soft edge, centred on R's edge (8) */
+  int            context_padding;   /* pixels kept around R in a context window (32) */
+  int            max_work_size;     /* the working size: larger pictures are processed in a
+                                       window or frame of this side, or scaled to it (0: the
+                                       model's native size) */
+  gboolean       use_frame;         /* generate with an image, edit, restyle on a picture larger
+                                       than the working size: TRUE processes only the frame,
+                                       FALSE the whole picture scaled (FALSE) */
+  int            frame_x, frame_y;  /* the frame's top-left corner in the picture, pixels; the
+                                       frame is a working-size square (each side at most the
+                                       picture's), moved inside the picture if needed (0, 0) */
 
   TsProgressFunc progress;
   gpointer       progress_data;
@@ -132,11 +192,16 @@ typedef struct {
   guint64           *seeds;        /* the seed of each image */
   int32_t          **tokens;       /* final token map of each image [token_height, token_width] */
   int                token_width, token_height;
-  TsImage           *grown_mask;   /* inpaint modes: the region that may change (1 channel,
-                                      255 inside), in output coordinates; else NULL */
+  TsImage           *grown_mask;   /* inpaint, outpaint, background: the repainted tokens'
+                                      pixels (1 channel, 255 inside), in output coordinates;
+                                      frame mode: the frame; else NULL. Outside it no pixel
+                                      changes */
+  TsImage           *blend_mask;   /* with grown_mask: the composite's alpha (0..255, 0 = the
+                                      input pixel kept byte for byte); else NULL */
   TsPipelineTimings  timings;
   char              *notice;       /* what was done differently to get a result (a smaller
-                                      batch, the CPU backend), for the user; NULL if none */
+                                      batch, the CPU backend, a picture processed at a smaller
+                                      size and scaled), for the user; NULL if none */
   const char        *backend;      /* name of the backend that made the images */
 } TsPipelineResult;
 
@@ -162,6 +227,11 @@ void        ts_pipeline_trim (TsPipeline *pipeline);
 
 /* The model's native image side in pixels (transformer sample_size × 16). */
 int         ts_pipeline_native_size (const TsPipeline *pipeline);
+/* Pixels per token side: the VQ-GAN's downsampling factor (16 for aMUSEd, 8 for an 8× VQ).
+ * Masks are repainted in whole tokens of this size; callers snap to it (outpaint amounts,
+ * previews of the repainted area) instead of assuming 16. Generate's sizes must be multiples
+ * of twice this when the transformer downsamples. */
+int         ts_pipeline_token_size (const TsPipeline *pipeline);
 /* Multi-line description of the loaded model (sizes, parameters, schedule). */
 char       *ts_pipeline_describe (const TsPipeline *pipeline);
 /* Seconds spent loading the model. */

@@ -297,8 +297,8 @@ test_inpaint_outside_unchanged (void)
   }
 }
 
-/* Outpaint keeps every original pixel; background swap keeps the subject's pixels outside
- * the grown (inverted) mask. */
+/* Outpaint without overlap keeps every original pixel; background swap keeps the subject's
+ * pixels outside the grown (inverted) mask. */
 static void
 test_outpaint_and_background (void)
 {
@@ -312,6 +312,7 @@ test_outpaint_and_background (void)
   req.extend_left = 16;
   req.extend_top = 7;
   req.extend_right = 20;
+  req.overlap = 0;
   g_autoptr (TsPipelineResult) res = run_ok (p, &req);
   TsImage *out = res->images[0];
   g_assert_cmpint (out->width, ==, 96 + 36);
