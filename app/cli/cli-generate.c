@@ -13,38 +13,57 @@
 typedef struct {
   TsPipelineMode mode;
   const char    *name;
-  const char    *args;     /* positional arguments in --help */
+  const char    *args;     /* positional arguments, as the usage line shows them */
   const char    *summary;
 } CliMode;
 
 static const CliMode modes[] = {
-  { TS_MODE_GENERATE, "generate", "", N_("Generate images from a prompt.") },
-  { TS_MODE_EDIT, "edit", N_("IMAGE"), N_("Edit an image towards a prompt without a mask "
-                                      "(re-mask and re-sample a fraction, repeatedly).") },
-  { TS_MODE_INPAINT, "inpaint", N_("IMAGE"), N_("Repaint the white part of --mask.") },
-  { TS_MODE_OUTPAINT, "outpaint", N_("IMAGE"), N_("Extend the canvas (--extend) and paint the "
-                                              "new border.") },
-  { TS_MODE_BACKGROUND, "background", N_("IMAGE"), N_("Keep the subject (white in --mask) and "
-                                                  "repaint everything else.") },
-  { TS_MODE_RESTYLE, "restyle", N_("IMAGE"), N_("Image-to-image: redo an image in a new style.") },
+  { TS_MODE_GENERATE, "generate", N_("PROMPT"), N_("Generate images from a prompt.") },
+  { TS_MODE_EDIT, "edit", N_("IMAGE PROMPT"), N_("Edit an image towards a prompt without a "
+                                                "mask (re-mask and re-sample a fraction, "
+                                                "repeatedly).") },
+  { TS_MODE_INPAINT, "inpaint", N_("IMAGE PROMPT"), N_("Repaint the white part of --mask.") },
+  { TS_MODE_OUTPAINT, "outpaint", N_("IMAGE [PROMPT]"), N_("Extend the canvas (--left, "
+                                                          "--right, --top, --bottom) and "
+                                                          "paint the new border.") },
+  { TS_MODE_BACKGROUND, "background", N_("IMAGE [PROMPT]"), N_("Keep the subject (white in "
+                                                              "--mask) and repaint "
+                                                              "everything else.") },
+  { TS_MODE_RESTYLE, "restyle", N_("IMAGE PROMPT"), N_("Image-to-image: redo an image in a "
+                                                      "new style.") },
+};
+
+/* Which subcommands an option belongs to: bits 1 << TsPipelineMode. */
+#define MODE_BIT(m) (1u << (m))
+enum {
+  FOR_GENERATE = MODE_BIT (TS_MODE_GENERATE),
+  FOR_EDIT = MODE_BIT (TS_MODE_EDIT),
+  FOR_INPAINT = MODE_BIT (TS_MODE_INPAINT),
+  FOR_OUTPAINT = MODE_BIT (TS_MODE_OUTPAINT),
+  FOR_BACKGROUND = MODE_BIT (TS_MODE_BACKGROUND),
+  FOR_RESTYLE = MODE_BIT (TS_MODE_RESTYLE),
+  FOR_IMAGES = FOR_EDIT | FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND | FOR_RESTYLE,
+  FOR_ALL = FOR_GENERATE | FOR_IMAGES,
 };
 
 /* Numbers arrive as strings so that every bad one gets the same clear message. */
 typedef struct {
-  char *model, *device, *prompt, *negative, *output, *mask, *extend;
+  char *model, *device, *prompt_option, *negative, *output, *mask, *extend;
   char *seed, *steps, *guidance, *variants, *strength, *width, *height, *iterations, *fraction,
-       *aesthetic, *max_size;
-  gboolean quiet, fast;
+       *aesthetic, *max_size, *feather, *left, *right, *top, *bottom;
+  gboolean quiet, verbose, progress, fast;
   char   **rest;
+  const char *prompt; /* --prompt or the positional PROMPT */
 } CliArgs;
 
 static void
 args_clear (CliArgs *a)
 {
-  char **all[] = { &a->model, &a->device, &a->prompt, &a->negative, &a->output, &a->mask,
-                   &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants, &a->strength,
-                   &a->width, &a->height, &a->iterations, &a->fraction, &a->aesthetic,
-                   &a->max_size };
+  char **all[] = { &a->model, &a->device, &a->prompt_option, &a->negative, &a->output,
+                   &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
+                   &a->strength, &a->width, &a->height, &a->iterations, &a->fraction,
+                   &a->aesthetic, &a->max_size, &a->feather, &a->left, &a->right, &a->top,
+                   &a->bottom };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_clear_pointer (all[i], g_free);
   g_clear_pointer (&a->rest, g_strfreev);
@@ -112,22 +131,72 @@ parse_extend (const char *text, TsPipelineRequest *r, GError **error)
   return TRUE;
 }
 
+/* "generate [OPTION…] PROMPT": the usage line that errors about arguments repeat. */
+static char *
+usage_line (const CliMode *m)
+{
+  return g_strdup_printf ("tessera-cli %s [OPTION…] %s", m->name, _(m->args));
+}
+
+/* IMAGE and PROMPT from the positional arguments; the prompt may also come with --prompt. */
+static gboolean
+take_positionals (const CliMode *m, CliArgs *a, GError **error)
+{
+  int n_images = m->mode == TS_MODE_GENERATE ? 0 : 1;
+  int n_rest = a->rest ? (int) g_strv_length (a->rest) : 0;
+  gboolean prompt_optional = m->mode == TS_MODE_OUTPAINT || m->mode == TS_MODE_BACKGROUND;
+  g_autofree char *usage = usage_line (m);
+  if (n_rest > n_images + 1) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("too many arguments; usage: %s (put quotes around a prompt with spaces)"),
+                 usage);
+    return FALSE;
+  }
+  if (n_rest < n_images) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("an input image is required; usage: %s"), usage);
+    return FALSE;
+  }
+  a->prompt = a->prompt_option;
+  if (n_rest == n_images + 1) {
+    if (a->prompt_option) {
+      g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                   _("the prompt is given twice: with --prompt and as “%s”"), a->rest[n_images]);
+      return FALSE;
+    }
+    a->prompt = a->rest[n_images];
+  }
+  if (!a->prompt && !prompt_optional) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("a prompt is required; usage: %s"), usage);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The options into a request; usage errors only (files are read later). */
 static gboolean
 build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **error)
 {
   ts_pipeline_request_init (r, m->mode);
   gint64 seed = 0, steps = r->steps, variants = 1, width = 0, height = 0,
-         iterations = r->edit_iterations, max_size = 0;
+         iterations = r->edit_iterations, max_size = 0, feather = r->feather,
+         left = 0, right = 0, top = 0, bottom = 0;
   double guidance = r->guidance, strength = r->strength, fraction = r->edit_fraction,
          aesthetic = r->aesthetic_score;
-  if (!parse_int ("--seed", a->seed, 0, G_MAXINT64, &seed, error) ||
+  if (!take_positionals (m, a, error) ||
+      !parse_int ("--seed", a->seed, 0, G_MAXINT64, &seed, error) ||
       !parse_int ("--steps", a->steps, 1, 1000, &steps, error) ||
       !parse_int ("--variants", a->variants, 1, 64, &variants, error) ||
       !parse_int ("--width", a->width, 16, 8192, &width, error) ||
       !parse_int ("--height", a->height, 16, 8192, &height, error) ||
       !parse_int ("--iterations", a->iterations, 1, 1000, &iterations, error) ||
       !parse_int ("--max-size", a->max_size, 16, 8192, &max_size, error) ||
+      !parse_int ("--feather", a->feather, 0, 8192, &feather, error) ||
+      !parse_int ("--left", a->left, 0, 8192, &left, error) ||
+      !parse_int ("--right", a->right, 0, 8192, &right, error) ||
+      !parse_int ("--top", a->top, 0, 8192, &top, error) ||
+      !parse_int ("--bottom", a->bottom, 0, 8192, &bottom, error) ||
       !parse_double ("--guidance", a->guidance, 0, 1000, &guidance, error) ||
       !parse_double ("--strength", a->strength, 0, 1, &strength, error) ||
       !parse_double ("--fraction", a->fraction, 1e-6, 1, &fraction, error) ||
@@ -135,6 +204,15 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
     return FALSE;
   if (a->extend && !parse_extend (a->extend, r, error))
     return FALSE;
+  /* --left and the others win over the same side in --extend. */
+  if (a->left)
+    r->extend_left = (int) left;
+  if (a->right)
+    r->extend_right = (int) right;
+  if (a->top)
+    r->extend_top = (int) top;
+  if (a->bottom)
+    r->extend_bottom = (int) bottom;
   r->seed = (guint64) seed;
   r->steps = (int) steps;
   r->n_variants = (int) variants;
@@ -142,6 +220,7 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   r->height = (int) height;
   r->edit_iterations = (int) iterations;
   r->max_work_size = (int) max_size;
+  r->feather = (int) feather;
   r->guidance = guidance;
   r->strength = strength;
   r->edit_fraction = fraction;
@@ -151,19 +230,14 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   r->prompt = a->prompt ? a->prompt : "";
   r->negative_prompt = a->negative;
 
-  int n_rest = a->rest ? (int) g_strv_length (a->rest) : 0;
   const char *problem = NULL;
-  if (!a->prompt && m->mode != TS_MODE_OUTPAINT && m->mode != TS_MODE_BACKGROUND)
-    problem = _("a prompt is required (--prompt TEXT)");
-  else if (!a->output)
+  if (!a->output)
     problem = _("an output file is required (-o FILE)");
-  else if (m->mode == TS_MODE_GENERATE ? n_rest != 0 : n_rest != 1)
-    problem = m->mode == TS_MODE_GENERATE ? _("generate takes no positional arguments")
-                                          : _("exactly one input image is required");
   else if ((m->mode == TS_MODE_INPAINT || m->mode == TS_MODE_BACKGROUND) && !a->mask)
     problem = _("a mask is required (--mask FILE)");
-  else if (m->mode == TS_MODE_OUTPAINT && !a->extend)
-    problem = _("--extend is required, e.g. --extend left=64,right=64");
+  else if (m->mode == TS_MODE_OUTPAINT &&
+           r->extend_left + r->extend_right + r->extend_top + r->extend_bottom == 0)
+    problem = _("say how far to extend, e.g. --left 64 --right 64");
   if (problem) {
     g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, problem);
     return FALSE;
@@ -184,14 +258,6 @@ numbered_output (const char *path, int index, int n)
   return g_strdup_printf ("%.*s-%d%s", (int) (dot - path), path, index + 1, dot);
 }
 
-static void
-on_progress (const TsPipelineProgress *p, gpointer data)
-{
-  fprintf (stderr, "\r%s: step %d/%d", (const char *) data, p->step, p->n_steps);
-  if (p->step == p->n_steps)
-    fputc ('\n', stderr);
-}
-
 static int
 fail (const char *cmd, const GError *error, int status)
 {
@@ -199,74 +265,157 @@ fail (const char *cmd, const GError *error, int status)
   return status;
 }
 
+/* "inpaint and background", "inpaint, outpaint and background": the subcommands in `set`. */
+static char *
+mode_list (guint set)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    if (set & MODE_BIT (modes[i].mode))
+      g_ptr_array_add (names, (gpointer) modes[i].name);
+  if (names->len == 1)
+    return g_strdup (names->pdata[0]);
+  g_autoptr (GString) head = g_string_new (names->pdata[0]);
+  for (guint i = 1; i + 1 < names->len; i++)
+    g_string_append_printf (head, ", %s", (const char *) names->pdata[i]);
+  /* TRANSLATORS: the last two of a list of subcommands, e.g. "inpaint, outpaint and background" */
+  return g_strdup_printf (_("%s and %s"), head->str, (const char *) names->pdata[names->len - 1]);
+}
+
+/* An option of another subcommand (hidden from this one's --help, but parsed so that the
+ * mistake gets a message naming the right subcommand instead of "Unknown option"). */
+static gboolean
+option_given (const GOptionEntry *e)
+{
+  if (e->arg == G_OPTION_ARG_NONE)
+    return *(gboolean *) e->arg_data;
+  return *(char **) e->arg_data != NULL;
+}
+
+typedef struct {
+  GOptionEntry entry;
+  guint        modes;
+} CliOption;
+
 static int
 run_mode (const CliMode *m, int argc, char **argv)
 {
   CliArgs a = { 0 };
-  GOptionEntry entries[] = {
-    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &a.prompt, N_("What to paint"), N_("TEXT") },
-    { "negative", 'n', 0, G_OPTION_ARG_STRING, &a.negative, N_("What to avoid (default: "
-                                                               "nothing)"), N_("TEXT") },
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, N_("Output image (.png, .jpg, "
-      ".webp); variants are numbered out-1.png, out-2.png…"), N_("FILE") },
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, N_("Model folder (default: the "
-                                                           "shipped model)"), N_("DIR") },
-    { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, N_("Compute device: auto, cpu, "
-                                                           "vulkan or vulkan:N"), N_("DEVICE") },
-    { "seed", 's', 0, G_OPTION_ARG_STRING, &a.seed, N_("Random seed (0)"), N_("N") },
-    { "steps", 0, 0, G_OPTION_ARG_STRING, &a.steps, N_("Sampling steps (12)"), N_("N") },
-    { "guidance", 'g', 0, G_OPTION_ARG_STRING, &a.guidance, N_("Guidance scale (10)"), N_("G") },
-    { "variants", 'v', 0, G_OPTION_ARG_STRING, &a.variants, N_("Number of images, with "
-                                                               "consecutive seeds (1)"), N_("N") },
-    { "strength", 0, 0, G_OPTION_ARG_STRING, &a.strength, N_("How much may change, 0 to 1 "
-      "(restyle 0.5, others 1)"), N_("S") },
-    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &a.mask, N_("Mask image of the input's size "
-                                                       "(white = the region)"), N_("FILE") },
-    { "extend", 0, 0, G_OPTION_ARG_STRING, &a.extend, N_("Outpaint margins, e.g. "
-                                                         "left=64,top=32"), N_("SIDES") },
-    { "width", 0, 0, G_OPTION_ARG_STRING, &a.width, N_("Generate: width in pixels"), N_("W") },
-    { "height", 0, 0, G_OPTION_ARG_STRING, &a.height, N_("Generate: height in pixels"), N_("H") },
-    { "iterations", 0, 0, G_OPTION_ARG_STRING, &a.iterations, N_("Edit: iterations (8)"),
-      N_("N") },
-    { "fraction", 0, 0, G_OPTION_ARG_STRING, &a.fraction, N_("Edit: fraction re-masked per "
-                                                             "iteration (0.1)"), N_("F") },
-    { "aesthetic", 0, 0, G_OPTION_ARG_STRING, &a.aesthetic, N_("Aesthetic-score "
-                                                               "micro-conditioning (6)"), N_("A") },
-    { "max-size", 0, 0, G_OPTION_ARG_STRING, &a.max_size, N_("Largest working side; bigger "
-      "images are edited in a context window (default: the model's size)"), N_("PIXELS") },
-    { "fast", 0, 0, G_OPTION_ARG_NONE, &a.fast, N_("Fast mode, about half the time: two "
-      "thirds of the steps, guidance on the first quarter only (not the exact result)"),
-      NULL },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("No progress or timings"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL, NULL },
-    { NULL }
+  const CliOption options[] = {
+    { { "prompt", 'p', 0, G_OPTION_ARG_STRING, &a.prompt_option, N_("What to paint"),
+        N_("TEXT") }, FOR_ALL },
+    { { "negative", 'n', 0, G_OPTION_ARG_STRING, &a.negative, N_("What to avoid (default: "
+        "nothing)"), N_("TEXT") }, FOR_ALL },
+    { { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, N_("Output image (.png, .jpg, "
+        ".webp); variants are numbered out-1.png, out-2.png…"), N_("FILE") }, FOR_ALL },
+    { { "mask", 0, 0, G_OPTION_ARG_FILENAME, &a.mask, N_("Mask image of the input's size "
+        "(white = the region)"), N_("FILE") }, FOR_INPAINT | FOR_BACKGROUND },
+    { { "feather", 0, 0, G_OPTION_ARG_STRING, &a.feather, N_("Pixels over which the new "
+        "part blends into the old (8)"), N_("PIXELS") },
+      FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND },
+    { { "left", 0, 0, G_OPTION_ARG_STRING, &a.left, N_("Pixels to add on the left"),
+        N_("PIXELS") }, FOR_OUTPAINT },
+    { { "right", 0, 0, G_OPTION_ARG_STRING, &a.right, N_("Pixels to add on the right"),
+        N_("PIXELS") }, FOR_OUTPAINT },
+    { { "top", 0, 0, G_OPTION_ARG_STRING, &a.top, N_("Pixels to add at the top"),
+        N_("PIXELS") }, FOR_OUTPAINT },
+    { { "bottom", 0, 0, G_OPTION_ARG_STRING, &a.bottom, N_("Pixels to add at the bottom"),
+        N_("PIXELS") }, FOR_OUTPAINT },
+    { { "extend", 0, 0, G_OPTION_ARG_STRING, &a.extend, N_("The same in one option, e.g. "
+        "left=64,top=32"), N_("SIDES") }, FOR_OUTPAINT },
+    { { "width", 0, 0, G_OPTION_ARG_STRING, &a.width, N_("Width in pixels (default: the "
+        "model's size)"), N_("W") }, FOR_GENERATE },
+    { { "height", 0, 0, G_OPTION_ARG_STRING, &a.height, N_("Height in pixels (default: the "
+        "model's size)"), N_("H") }, FOR_GENERATE },
+    { { "strength", 0, 0, G_OPTION_ARG_STRING, &a.strength, N_("How much may change, 0 to 1 "
+        "(restyle 0.5, others 1)"), N_("S") },
+      FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND | FOR_RESTYLE },
+    { { "iterations", 0, 0, G_OPTION_ARG_STRING, &a.iterations, N_("Iterations (8)"),
+        N_("N") }, FOR_EDIT },
+    { { "fraction", 0, 0, G_OPTION_ARG_STRING, &a.fraction, N_("Fraction re-masked per "
+        "iteration (0.1)"), N_("F") }, FOR_EDIT },
+    { { "max-size", 0, 0, G_OPTION_ARG_STRING, &a.max_size, N_("Largest working side; bigger "
+        "images are edited in a context window (default: the model's size)"), N_("PIXELS") },
+      FOR_IMAGES },
+    { { "seed", 's', 0, G_OPTION_ARG_STRING, &a.seed, N_("Random seed (0)"), N_("N") },
+      FOR_ALL },
+    { { "variants", 0, 0, G_OPTION_ARG_STRING, &a.variants, N_("Number of images, with "
+        "consecutive seeds (1)"), N_("N") }, FOR_ALL },
+    { { "steps", 0, 0, G_OPTION_ARG_STRING, &a.steps, N_("Sampling steps (12)"), N_("N") },
+      FOR_ALL },
+    { { "guidance", 'g', 0, G_OPTION_ARG_STRING, &a.guidance, N_("Guidance scale (10)"),
+        N_("G") }, FOR_ALL },
+    { { "aesthetic", 0, 0, G_OPTION_ARG_STRING, &a.aesthetic, N_("Aesthetic-score "
+        "micro-conditioning (6)"), N_("A") }, FOR_ALL },
+    { { "fast", 0, 0, G_OPTION_ARG_NONE, &a.fast, N_("Fast mode, about half the time: two "
+        "thirds of the steps, guidance on the first quarter only (not the exact result)"),
+        NULL }, FOR_ALL },
+    { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, N_("Model folder (default: the "
+        "shipped model)"), N_("DIR") }, FOR_ALL },
+    { { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, N_("Compute device: auto, cpu, "
+        "vulkan or vulkan:N"), N_("DEVICE") }, FOR_ALL },
+    { { "progress", 0, 0, G_OPTION_ARG_NONE, &a.progress, N_("Show progress even when "
+        "stderr is not a terminal"), NULL }, FOR_ALL },
+    { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },
+      FOR_ALL },
+    { { "verbose", 'v', 0, G_OPTION_ARG_NONE, &a.verbose, N_("Also say which device runs "
+        "and why, and the model's load time"), NULL }, FOR_ALL },
   };
-  /* _("") would be the catalogue's header. */
-  g_autoptr (GOptionContext) ctx = g_option_context_new (*m->args ? _(m->args) : "");
+  GOptionEntry entries[G_N_ELEMENTS (options) + 2];
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++) {
+    entries[i] = options[i].entry;
+    if (!(options[i].modes & MODE_BIT (m->mode)))
+      entries[i].flags |= G_OPTION_FLAG_HIDDEN;
+  }
+  entries[G_N_ELEMENTS (options)] = (GOptionEntry) { G_OPTION_REMAINING, 0, 0,
+      G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL, NULL };
+  entries[G_N_ELEMENTS (options) + 1] = (GOptionEntry) { NULL };
+
+  g_autoptr (GOptionContext) ctx = g_option_context_new (_(m->args));
   g_option_context_set_summary (ctx, _(m->summary));
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    args_clear (&a);
+    return fail (m->name, error, CLI_EXIT_USAGE);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    if (!(options[i].modes & MODE_BIT (m->mode)) && option_given (&options[i].entry)) {
+      g_autofree char *owners = mode_list (options[i].modes);
+      const char *first = NULL;
+      for (guint k = 0; k < G_N_ELEMENTS (modes) && !first; k++)
+        if (options[i].modes & MODE_BIT (modes[k].mode))
+          first = modes[k].name;
+      fprintf (stderr, _("tessera-cli %s: --%s is an option of %s, not of %s; use “tessera-cli "
+                         "%s”\n"), m->name, options[i].entry.long_name, owners, m->name, first);
+      args_clear (&a);
+      return CLI_EXIT_USAGE;
+    }
+
   TsPipelineRequest req;
   int status = CLI_EXIT_OK;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) ||
-      !build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error)) {
-    status = fail (m->name, error, CLI_EXIT_USAGE);
+  if (!build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error)) {
     args_clear (&a);
-    return status;
+    return fail (m->name, error, CLI_EXIT_USAGE);
   }
 
-  /* Inputs before the model: a bad file should not cost a model load. */
+  /* Everything that can be checked is, before the model loads: a mistake should cost a
+   * second, not a generation. */
   g_autoptr (TsImage) image = NULL, mask = NULL;
   g_autofree char *model = NULL;
-  if (m->mode != TS_MODE_GENERATE && !(image = cli_image_load (a.rest[0], 3, &error)))
+  if (!cli_output_writable (a.output, &error))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
-  else if (a.mask && m->mode != TS_MODE_GENERATE && !(mask = cli_image_load (a.mask, 1, &error)))
+  else if (!(model = cli_model_dir (a.model, &error)))
+    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  else if (m->mode != TS_MODE_GENERATE && !(image = cli_image_load (a.rest[0], 3, &error)))
+    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  else if (a.mask && !(mask = cli_image_load (a.mask, 1, &error)))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
   else if (mask && (mask->width != image->width || mask->height != image->height)) {
     fprintf (stderr, _("tessera-cli %s: the mask is %d×%d but the image is %d×%d\n"), m->name,
              mask->width, mask->height, image->width, image->height);
     status = CLI_EXIT_FAILURE;
-  } else if (!(model = cli_model_dir (a.model, &error)))
+  } else if (!cli_check_model_request (m->name, model, &req, !a.quiet, &error))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
   if (status != CLI_EXIT_OK) {
     args_clear (&a);
@@ -274,22 +423,31 @@ run_mode (const CliMode *m, int argc, char **argv)
   }
   req.image = image;
   req.mask = mask;
-  if (!a.quiet && isatty (fileno (stderr))) {
-    req.progress = on_progress;
-    req.progress_data = (gpointer) m->name;
+  gboolean terminal = isatty (fileno (stderr));
+  CliProgress progress;
+  cli_progress_init (&progress, m->name, terminal);
+  if (a.progress || (terminal && !a.quiet)) {
+    req.progress = cli_progress_step;
+    req.progress_data = &progress;
   }
 
-  g_autoptr (TsBackend) be = cli_open_backend (a.device);
+  g_autoptr (TsBackend) be = cli_open_backend (a.device, a.verbose);
   g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new (be, model, &error) : NULL;
+  if (pipe && a.verbose)
+    fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->name, model,
+             ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));
+  cli_progress_init (&progress, m->name, terminal); /* the clock starts with the run */
   g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
+  cli_progress_finish (&progress);
   if (!res) {
     status = be ? fail (m->name, error, CLI_EXIT_FAILURE) : CLI_EXIT_FAILURE;
     args_clear (&a);
     return status;
   }
-  /* A fallback (smaller batch, the CPU instead of the GPU) is worth knowing even when quiet. */
-  if (res->notice)
-    fprintf (stderr, _("tessera-cli %s: note: %s\n"), m->name, res->notice);
+  /* What the pipeline did differently from what was asked (a smaller working size, a
+   * smaller batch, the CPU instead of the GPU). */
+  if (res->notice && !a.quiet)
+    fprintf (stderr, _("tessera-cli %s: warning: %s\n"), m->name, res->notice);
   for (int i = 0; i < res->n_images && status == CLI_EXIT_OK; i++) {
     g_autofree char *path = numbered_output (a.output, i, res->n_images);
     if (!cli_image_save (res->images[i], path, &error))

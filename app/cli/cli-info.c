@@ -57,7 +57,7 @@ cli_info (int argc, char **argv)
   }
   print_vulkan_devices ();
 
-  g_autoptr (TsBackend) chosen = cli_open_backend (device);
+  g_autoptr (TsBackend) chosen = cli_open_backend (device, TRUE); /* the device report */
   if (!chosen)
     return CLI_EXIT_FAILURE;
   printf (_("\nChosen backend: %s\n"), ts_backend_name (chosen));

@@ -34,7 +34,7 @@ print_usage (FILE *out)
 }
 
 TsBackend *
-cli_open_backend (const char *device)
+cli_open_backend (const char *device, gboolean report_fallback)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *fallback = NULL;
@@ -43,7 +43,7 @@ cli_open_backend (const char *device)
     fprintf (stderr, _("tessera-cli: cannot open device: %s\n"), error->message);
     return NULL;
   }
-  if (fallback)
+  if (fallback && report_fallback)
     fprintf (stderr, _("tessera-cli: no usable Vulkan GPU (%s); using the CPU backend\n"), fallback);
   return be;
 }
@@ -63,8 +63,13 @@ main (int argc, char **argv)
     return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
   }
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (g_str_equal (argv[1], commands[i].name))
+    if (g_str_equal (argv[1], commands[i].name)) {
+      /* GOption's usage line starts with the program's name: "tessera-cli generate
+       * [OPTION…] PROMPT", not the bare subcommand it would take from argv[0]. */
+      g_autofree char *prgname = g_strdup_printf ("tessera-cli %s", commands[i].name);
+      g_set_prgname (prgname);
       return commands[i].run (argc - 1, argv + 1);
+    }
 
   fprintf (stderr, _("tessera-cli: unknown command “%s”\n"), argv[1]);
   print_usage (stderr);

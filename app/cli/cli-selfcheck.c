@@ -349,7 +349,8 @@ cli_selfcheck (int argc, char **argv)
   }
   int failures = check_identities (cpu);
 
-  g_autoptr (TsBackend) be = cli_open_backend (device);
+  /* No fallback line: without a GPU the lines below say what was checked and why. */
+  g_autoptr (TsBackend) be = cli_open_backend (device, FALSE);
   if (!be)
     return CLI_EXIT_FAILURE;
   if (ts_backend_kind (be) == TS_BACKEND_CPU && !device) {

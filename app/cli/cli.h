@@ -34,5 +34,32 @@ gboolean cli_image_format_ok (const char *path, GError **error);
 /* The model folder: --model, else the shipped one; NULL with a message when there is none. */
 char *cli_model_dir (const char *option, GError **error);
 
-/* Open the backend named by --device (or TESSERA_DEVICE); prints why on failure. */
-TsBackend *cli_open_backend (const char *device);
+/* Open the backend named by --device (or TESSERA_DEVICE); prints why on failure. When
+ * `report_fallback` (info, or --verbose) it also says so when no usable Vulkan GPU made it
+ * fall back to the CPU backend; otherwise that is not worth a line on every call. */
+TsBackend *cli_open_backend (const char *device, gboolean report_fallback);
+
+/* Checks before any work (cli-checks.c). */
+
+/* Whether `path` can be created: its folder exists and is writable, and it is no folder. */
+gboolean cli_output_writable (const char *path, GError **error);
+/* `model_dir` is a model folder whose configs open; when `warn`, prints a warning for a prompt
+ * (or negative prompt) longer than the model reads and for a generate size other than the
+ * model's native one. Reads configs and headers only, not the weights. */
+gboolean cli_check_model_request (const char *command, const char *model_dir,
+                                  const TsPipelineRequest *request, gboolean warn,
+                                  GError **error);
+
+/* "Step 5 of 12 · about 0.4 s left" on stderr, rewritten in place on a terminal. */
+typedef struct {
+  const char *command;
+  gboolean    in_place;
+  gint64      start_us;
+  gboolean    shown;
+} CliProgress;
+
+void cli_progress_init (CliProgress *progress, const char *command, gboolean in_place);
+/* A TsProgressFunc; `data` is the CliProgress. */
+void cli_progress_step (const TsPipelineProgress *step, gpointer data);
+/* Ends the in-place line (clears it) before results are printed. */
+void cli_progress_finish (CliProgress *progress);

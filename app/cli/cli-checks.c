@@ -1,0 +1,154 @@
+/* cli-checks.c — what tessera-cli checks before it loads a model, so that a mistake costs a
+ * second and not a whole generation: the output folder, the model folder, the prompt's
+ * length in tokens and the size asked for; and the progress line shown while it works. */
+#include "cli.h"
+#include "model/ts-model-folder.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <unistd.h>
+
+gboolean
+cli_output_writable (const char *path, GError **error)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_IO,
+                 _("cannot write “%s”: it is a folder; give a file name such as %s/out.png"),
+                 path, path);
+    return FALSE;
+  }
+  g_autofree char *folder = g_path_get_dirname (path);
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_IO,
+                 _("cannot write “%s”: the folder “%s” does not exist"), path, folder);
+    return FALSE;
+  }
+  if (access (folder, W_OK | X_OK) != 0) {
+    int saved = errno;
+    g_set_error (error, TS_ERROR, TS_ERROR_IO,
+                 _("cannot write “%s”: the folder “%s” is not writable (%s)"), path, folder,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The tokenizer's count includes its start and end tokens; the user's words are the rest. */
+static void
+warn_if_truncated (TsTokenizer *tok, const char *command, const char *text, gboolean negative)
+{
+  if (!text || !*text)
+    return;
+  int max_length = ts_tokenizer_model_max_length (tok);
+  g_autofree int64_t *ids = g_new (int64_t, max_length);
+  int n_untruncated = 0;
+  g_autoptr (GError) error = NULL;
+  if (!ts_tokenizer_encode (tok, text, max_length, ids, NULL, &n_untruncated, &error) ||
+      n_untruncated <= max_length)
+    return; /* invalid UTF-8 is the pipeline's error to report */
+  int read = max_length - 2, total = n_untruncated - 2, dropped = n_untruncated - max_length;
+  if (negative)
+    fprintf (stderr, _("tessera-cli %s: warning: the negative prompt is %d tokens long but the "
+                       "model reads only the first %d; the last %d are dropped\n"),
+             command, total, read, dropped);
+  else
+    fprintf (stderr, _("tessera-cli %s: warning: the prompt is %d tokens long but the model "
+                       "reads only the first %d; the last %d are dropped\n"),
+             command, total, read, dropped);
+}
+
+/* The side the model was trained at: the transformer's token grid times the VQ-GAN's
+ * downscale (2 per block after the first), as ts_pipeline_native_size computes it once the
+ * networks are loaded. Read from the configs so the warning comes before the load. */
+static int
+native_size (const TsModelFolder *folder)
+{
+  const TsUVitConfig *uvit = ts_model_folder_transformer_config (folder);
+  const TsVQConfig *vq = ts_model_folder_vq_config (folder);
+  return (int) uvit->sample_size << (vq->n_blocks - 1);
+}
+
+gboolean
+cli_check_model_request (const char *command, const char *model_dir,
+                         const TsPipelineRequest *request, gboolean warn, GError **error)
+{
+  g_autofree char *index = g_build_filename (model_dir, "model_index.json", NULL);
+  if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_IO,
+                 _("“%s” is not a model folder (no model_index.json)"), model_dir);
+    return FALSE;
+  }
+  /* Opening reads the configs, the tokenizer and the weights' headers; the weights stay on
+   * disk until the pipeline loads them. */
+  g_autoptr (TsModelFolder) folder = ts_model_folder_open (model_dir, NULL, error);
+  if (!folder)
+    return FALSE;
+  if (!warn)
+    return TRUE;
+  TsTokenizer *tok = ts_model_folder_tokenizer (folder);
+  warn_if_truncated (tok, command, request->prompt, FALSE);
+  if (request->guidance > 1)
+    warn_if_truncated (tok, command, request->negative_prompt, TRUE);
+  int native = native_size (folder);
+  if (request->mode == TS_MODE_GENERATE && (request->width > 0 || request->height > 0)) {
+    int width = request->width > 0 ? request->width : native;
+    int height = request->height > 0 ? request->height : native;
+    if (width != native || height != native)
+      fprintf (stderr, _("tessera-cli %s: warning: the model's native size is %d×%d; at %d×%d "
+                         "pictures may repeat or lose their composition\n"),
+               command, native, native, width, height);
+  }
+  return TRUE;
+}
+
+/* ---- progress ---- */
+
+void
+cli_progress_init (CliProgress *progress, const char *command, gboolean in_place)
+{
+  *progress = (CliProgress) { .command = command, .in_place = in_place,
+                              .start_us = g_get_monotonic_time () };
+}
+
+void
+cli_progress_step (const TsPipelineProgress *step, gpointer data)
+{
+  CliProgress *progress = data;
+  /* Each step so far took about the same time, the first included (text encoding, the
+   * image's encoding: a small overestimate that shrinks as steps go by). */
+  double elapsed = (g_get_monotonic_time () - progress->start_us) / 1e6;
+  double left = step->step > 0 ? elapsed / step->step * (step->n_steps - step->step) : 0;
+  /* The time left: tenths of a second where it is short, calmer where it is long. Whole
+   * sentences, so that translators see each one. */
+  g_autofree char *line = NULL;
+  int whole = (int) (left + 0.5);
+  if (step->step >= step->n_steps)
+    line = g_strdup_printf (_("Step %d of %d · finishing"), step->step, step->n_steps);
+  else if (left < 10)
+    line = g_strdup_printf (_("Step %d of %d · about %.1f s left"), step->step, step->n_steps,
+                            left);
+  else if (left < 60)
+    line = g_strdup_printf (_("Step %d of %d · about %d s left"), step->step, step->n_steps,
+                            whole);
+  else
+    line = g_strdup_printf (_("Step %d of %d · about %d min %02d s left"), step->step,
+                            step->n_steps, whole / 60, whole % 60);
+  /* In place on a terminal (\r, then erase what a longer line left); one line per step in a
+   * pipe or a log, where \r would pile up. */
+  if (progress->in_place)
+    fprintf (stderr, "\r%s: %s\033[K", progress->command, line);
+  else
+    fprintf (stderr, "%s: %s\n", progress->command, line);
+  fflush (stderr);
+  progress->shown = TRUE;
+}
+
+void
+cli_progress_finish (CliProgress *progress)
+{
+  /* The terminal's line is cleared so the results print on a clean line. */
+  if (progress->in_place && progress->shown)
+    fprintf (stderr, "\r\033[K");
+  progress->shown = FALSE;
+}
