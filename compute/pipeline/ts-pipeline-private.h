@@ -98,7 +98,8 @@ typedef struct {
   float             starting_mask_ratio; /* 1 except for inpainting */
   const guint64    *seeds;               /* [rows] */
   int               step_base;           /* added to the step number of draws and progress */
-  int               progress_total;      /* steps reported as n_steps (0: those run here) */
+  int               progress_total;      /* steps reported as n_steps (0: step_base + those
+                                            run here) */
   TsDrawFunc        draws;
   gpointer          draws_data;
   TsProgressFunc    progress;

@@ -501,7 +501,8 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
   g_autofree int32_t *pred = g_new (int32_t, L);
   g_autofree float *conf = g_new (float, L), *probs = g_new (float, L);
   g_autofree guint8 *masking = g_new (guint8, L);
-  int total = l->progress_total > 0 ? l->progress_total : s->n_steps - l->first;
+  /* Steps reported as n_steps: the request's (edit: its iterations, one loop each). */
+  int total = l->progress_total > 0 ? l->progress_total : l->step_base + s->n_steps - l->first;
   /* After the guided steps: the batch's conditional half [rows, 2·rows) alone. */
   g_autoptr (TsUvitCond) cond_half = NULL;
 
@@ -546,7 +547,7 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
     memcpy (work, next, (gsize) l->rows * L * sizeof (int32_t));
     if (l->progress) {
       double now = ts_pipeline_now ();
-      TsPipelineProgress pr = { step + 1, l->step_base + total, l->rows, l->w, l->h,
+      TsPipelineProgress pr = { step + 1, total, l->rows, l->w, l->h,
                                 s->mask_id, work, now - p->run_started,
                                 now - p->steps_started };
       l->progress (&pr, l->progress_data);
