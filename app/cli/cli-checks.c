@@ -71,7 +71,8 @@ native_size (const TsModelFolder *folder)
 
 gboolean
 cli_check_model_request (const char *command, const char *model_dir,
-                         const TsPipelineRequest *request, gboolean warn, GError **error)
+                         const TsPipelineRequest *request, gboolean warn, int *native,
+                         GError **error)
 {
   g_autofree char *index = g_build_filename (model_dir, "model_index.json", NULL);
   if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
@@ -84,20 +85,20 @@ cli_check_model_request (const char *command, const char *model_dir,
   g_autoptr (TsModelFolder) folder = ts_model_folder_open (model_dir, NULL, error);
   if (!folder)
     return FALSE;
+  *native = native_size (folder);
   if (!warn)
     return TRUE;
   TsTokenizer *tok = ts_model_folder_tokenizer (folder);
   warn_if_truncated (tok, command, request->prompt, FALSE);
   if (request->guidance > 1)
     warn_if_truncated (tok, command, request->negative_prompt, TRUE);
-  int native = native_size (folder);
   if (request->mode == TS_MODE_GENERATE && (request->width > 0 || request->height > 0)) {
-    int width = request->width > 0 ? request->width : native;
-    int height = request->height > 0 ? request->height : native;
-    if (width != native || height != native)
+    int width = request->width > 0 ? request->width : *native;
+    int height = request->height > 0 ? request->height : *native;
+    if (width != *native || height != *native)
       fprintf (stderr, _("tessera-cli %s: warning: the model's native size is %d×%d; at %d×%d "
                          "pictures may repeat or lose their composition\n"),
-               command, native, native, width, height);
+               command, *native, *native, width, height);
   }
   return TRUE;
 }
@@ -107,18 +108,14 @@ cli_check_model_request (const char *command, const char *model_dir,
 void
 cli_progress_init (CliProgress *progress, const char *command, gboolean in_place)
 {
-  *progress = (CliProgress) { .command = command, .in_place = in_place,
-                              .start_us = g_get_monotonic_time () };
+  *progress = (CliProgress) { .command = command, .in_place = in_place };
 }
 
 void
 cli_progress_step (const TsPipelineProgress *step, gpointer data)
 {
   CliProgress *progress = data;
-  /* Each step so far took about the same time, the first included (text encoding, the
-   * image's encoding: a small overestimate that shrinks as steps go by). */
-  double elapsed = (g_get_monotonic_time () - progress->start_us) / 1e6;
-  double left = step->step > 0 ? elapsed / step->step * (step->n_steps - step->step) : 0;
+  double left = MAX (0.0, ts_pipeline_progress_eta (step)); /* the editor shows the same */
   /* The time left: tenths of a second where it is short, calmer where it is long. Whole
    * sentences, so that translators see each one. */
   g_autofree char *line = NULL;

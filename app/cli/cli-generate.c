@@ -50,8 +50,8 @@ enum {
 typedef struct {
   char *model, *device, *prompt_option, *negative, *output, *mask, *extend;
   char *seed, *steps, *guidance, *variants, *strength, *width, *height, *iterations, *fraction,
-       *aesthetic, *max_size, *feather, *left, *right, *top, *bottom;
-  gboolean quiet, verbose, progress, fast;
+       *aesthetic, *max_size, *grow, *feather, *overlap, *left, *right, *top, *bottom, *frame;
+  gboolean quiet, verbose, progress, fast, whole;
   char   **rest;
   const char *prompt; /* --prompt or the positional PROMPT */
 } CliArgs;
@@ -62,8 +62,8 @@ args_clear (CliArgs *a)
   char **all[] = { &a->model, &a->device, &a->prompt_option, &a->negative, &a->output,
                    &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
                    &a->strength, &a->width, &a->height, &a->iterations, &a->fraction,
-                   &a->aesthetic, &a->max_size, &a->feather, &a->left, &a->right, &a->top,
-                   &a->bottom };
+                   &a->aesthetic, &a->max_size, &a->grow, &a->feather, &a->overlap, &a->left,
+                   &a->right, &a->top, &a->bottom, &a->frame };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_clear_pointer (all[i], g_free);
   g_clear_pointer (&a->rest, g_strfreev);
@@ -131,6 +131,26 @@ parse_extend (const char *text, TsPipelineRequest *r, GError **error)
   return TRUE;
 }
 
+/* "--frame X,Y": the top-left corner of the working-size frame, in pixels. */
+static gboolean
+parse_frame (const char *text, TsPipelineRequest *r, GError **error)
+{
+  g_auto (GStrv) xy = g_strsplit (text, ",", -1);
+  gint64 x = 0, y = 0;
+  if (g_strv_length (xy) != 2 ||
+      !g_ascii_string_to_signed (g_strstrip (xy[0]), 10, 0, 8192, &x, NULL) ||
+      !g_ascii_string_to_signed (g_strstrip (xy[1]), 10, 0, 8192, &y, NULL)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("invalid --frame “%s”: expected X,Y, the frame's top-left corner in "
+                   "pixels, e.g. --frame 64,32"), text);
+    return FALSE;
+  }
+  r->use_frame = TRUE;
+  r->frame_x = (int) x;
+  r->frame_y = (int) y;
+  return TRUE;
+}
+
 /* "generate [OPTION…] PROMPT": the usage line that errors about arguments repeat. */
 static char *
 usage_line (const CliMode *m)
@@ -180,8 +200,8 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
 {
   ts_pipeline_request_init (r, m->mode);
   gint64 seed = 0, steps = r->steps, variants = 1, width = 0, height = 0,
-         iterations = r->edit_iterations, max_size = 0, feather = r->feather,
-         left = 0, right = 0, top = 0, bottom = 0;
+         iterations = r->edit_iterations, max_size = 0, grow = r->grow, feather = r->feather,
+         overlap = r->overlap, left = 0, right = 0, top = 0, bottom = 0;
   double guidance = r->guidance, strength = r->strength, fraction = r->edit_fraction,
          aesthetic = r->aesthetic_score;
   if (!take_positionals (m, a, error) ||
@@ -192,7 +212,9 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
       !parse_int ("--height", a->height, 16, 8192, &height, error) ||
       !parse_int ("--iterations", a->iterations, 1, 1000, &iterations, error) ||
       !parse_int ("--max-size", a->max_size, 16, 8192, &max_size, error) ||
+      !parse_int ("--grow", a->grow, 0, 8192, &grow, error) ||
       !parse_int ("--feather", a->feather, 0, 8192, &feather, error) ||
+      !parse_int ("--overlap", a->overlap, 0, 8192, &overlap, error) ||
       !parse_int ("--left", a->left, 0, 8192, &left, error) ||
       !parse_int ("--right", a->right, 0, 8192, &right, error) ||
       !parse_int ("--top", a->top, 0, 8192, &top, error) ||
@@ -203,6 +225,14 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
       !parse_double ("--aesthetic", a->aesthetic, -100, 100, &aesthetic, error))
     return FALSE;
   if (a->extend && !parse_extend (a->extend, r, error))
+    return FALSE;
+  if (a->frame && a->whole) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                         _("--frame and --whole exclude each other: a frame of the picture, or "
+                           "the whole picture scaled"));
+    return FALSE;
+  }
+  if (a->frame && !parse_frame (a->frame, r, error))
     return FALSE;
   /* --left and the others win over the same side in --extend. */
   if (a->left)
@@ -220,7 +250,9 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   r->height = (int) height;
   r->edit_iterations = (int) iterations;
   r->max_work_size = (int) max_size;
+  r->grow = (int) grow;
   r->feather = (int) feather;
+  r->overlap = (int) overlap;
   r->guidance = guidance;
   r->strength = strength;
   r->edit_fraction = fraction;
@@ -310,9 +342,17 @@ run_mode (const CliMode *m, int argc, char **argv)
         ".webp); variants are numbered out-1.png, out-2.png…"), N_("FILE") }, FOR_ALL },
     { { "mask", 0, 0, G_OPTION_ARG_FILENAME, &a.mask, N_("Mask image of the input's size "
         "(white = the region)"), N_("FILE") }, FOR_INPAINT | FOR_BACKGROUND },
+    { { "grow", 0, 0, G_OPTION_ARG_STRING, &a.grow, N_("Pixels the repainted region reaches "
+        "beyond the mask (0)"), N_("PIXELS") }, FOR_INPAINT | FOR_BACKGROUND },
     { { "feather", 0, 0, G_OPTION_ARG_STRING, &a.feather, N_("Pixels over which the new "
         "part blends into the old (8)"), N_("PIXELS") },
-      FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND },
+      FOR_INPAINT | FOR_BACKGROUND | FOR_EDIT | FOR_RESTYLE },
+    { { "frame", 0, 0, G_OPTION_ARG_STRING, &a.frame, N_("On a picture larger than the "
+        "model: work on the model-size frame whose top-left corner is X,Y and keep the rest"),
+        N_("X,Y") }, FOR_EDIT | FOR_RESTYLE },
+    { { "whole", 0, 0, G_OPTION_ARG_NONE, &a.whole, N_("On a picture larger than the model: "
+        "process it whole at the model's size and scale it back (loses detail)"), NULL },
+      FOR_EDIT | FOR_RESTYLE },
     { { "left", 0, 0, G_OPTION_ARG_STRING, &a.left, N_("Pixels to add on the left"),
         N_("PIXELS") }, FOR_OUTPAINT },
     { { "right", 0, 0, G_OPTION_ARG_STRING, &a.right, N_("Pixels to add on the right"),
@@ -323,6 +363,9 @@ run_mode (const CliMode *m, int argc, char **argv)
         N_("PIXELS") }, FOR_OUTPAINT },
     { { "extend", 0, 0, G_OPTION_ARG_STRING, &a.extend, N_("The same in one option, e.g. "
         "left=64,top=32"), N_("SIDES") }, FOR_OUTPAINT },
+    { { "overlap", 0, 0, G_OPTION_ARG_STRING, &a.overlap, N_("Pixels of the picture along "
+        "each extended side repainted and blended, so no seam shows (two tokens)"),
+        N_("PIXELS") }, FOR_OUTPAINT },
     { { "width", 0, 0, G_OPTION_ARG_STRING, &a.width, N_("Width in pixels (default: the "
         "model's size)"), N_("W") }, FOR_GENERATE },
     { { "height", 0, 0, G_OPTION_ARG_STRING, &a.height, N_("Height in pixels (default: the "
@@ -403,6 +446,7 @@ run_mode (const CliMode *m, int argc, char **argv)
    * second, not a generation. */
   g_autoptr (TsImage) image = NULL, mask = NULL;
   g_autofree char *model = NULL;
+  int native = 0;
   if (!cli_output_writable (a.output, &error))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
   else if (!(model = cli_model_dir (a.model, &error)))
@@ -415,12 +459,27 @@ run_mode (const CliMode *m, int argc, char **argv)
     fprintf (stderr, _("tessera-cli %s: the mask is %d×%d but the image is %d×%d\n"), m->name,
              mask->width, mask->height, image->width, image->height);
     status = CLI_EXIT_FAILURE;
-  } else if (!cli_check_model_request (m->name, model, &req, !a.quiet, &error))
+  } else if (!cli_check_model_request (m->name, model, &req, !a.quiet, &native, &error))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
+  else if (a.frame && (req.frame_x >= image->width || req.frame_y >= image->height)) {
+    fprintf (stderr, _("tessera-cli %s: --frame %d,%d is outside the %d×%d picture\n"), m->name,
+             req.frame_x, req.frame_y, image->width, image->height);
+    status = CLI_EXIT_USAGE;
+  }
   if (status != CLI_EXIT_OK) {
     args_clear (&a);
     return status;
   }
+  /* A picture larger than the model is processed whole and scaled back unless a frame is
+   * placed: say so before the work, with the way out. */
+  int work_side = req.max_work_size > 0 ? req.max_work_size : native;
+  if ((m->mode == TS_MODE_EDIT || m->mode == TS_MODE_RESTYLE) && !a.frame && !a.whole &&
+      !a.quiet && MAX (image->width, image->height) > work_side)
+    fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) is larger than the "
+                       "%d×%d the model works at; it is processed whole and scaled back, which "
+                       "loses detail: --frame X,Y works on a %d×%d frame of it instead "
+                       "(--whole: no warning)\n"), m->name, image->width, image->height, work_side,
+             work_side, work_side, work_side);
   req.image = image;
   req.mask = mask;
   gboolean terminal = isatty (fileno (stderr));
@@ -436,7 +495,6 @@ run_mode (const CliMode *m, int argc, char **argv)
   if (pipe && a.verbose)
     fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->name, model,
              ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));
-  cli_progress_init (&progress, m->name, terminal); /* the clock starts with the run */
   g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
   cli_progress_finish (&progress);
   if (!res) {

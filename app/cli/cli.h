@@ -45,16 +45,16 @@ TsBackend *cli_open_backend (const char *device, gboolean report_fallback);
 gboolean cli_output_writable (const char *path, GError **error);
 /* `model_dir` is a model folder whose configs open; when `warn`, prints a warning for a prompt
  * (or negative prompt) longer than the model reads and for a generate size other than the
- * model's native one. Reads configs and headers only, not the weights. */
+ * model's native one. Reads configs and headers only, not the weights. *native: the model's
+ * native side in pixels. */
 gboolean cli_check_model_request (const char *command, const char *model_dir,
-                                  const TsPipelineRequest *request, gboolean warn,
+                                  const TsPipelineRequest *request, gboolean warn, int *native,
                                   GError **error);
 
 /* "Step 5 of 12 · about 0.4 s left" on stderr, rewritten in place on a terminal. */
 typedef struct {
   const char *command;
   gboolean    in_place;
-  gint64      start_us;
   gboolean    shown;
 } CliProgress;
 

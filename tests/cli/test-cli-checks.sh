@@ -78,6 +78,8 @@ warned_before_load() {
 }
 
 m=(--model "$model" --steps 2)
+big="$goldens/pipeline/inpaint_input_256x256.png" # twice the tiny model's 128
+bigmask="$goldens/pipeline/inpaint_mask_256x256.png"
 
 # ---- mistakes caught before any work ----
 echo "P" >"$tmp/m.png"
@@ -113,6 +115,21 @@ caught "unquoted prompt" 2 \
 caught "missing prompt shows the usage" 2 \
   "tessera-cli restyle: a prompt is required; usage: tessera-cli restyle [OPTION…] IMAGE PROMPT" \
   -- "$cli" restyle "${m[@]}" "$tmp/m.png" -o "$tmp/x.png"
+caught "edit --grow names inpaint and background" 2 \
+  "tessera-cli edit: --grow is an option of inpaint and background, not of edit; use “tessera-cli inpaint”" \
+  -- "$cli" edit "${m[@]}" "$tmp/m.png" "snow" --grow 4 -o "$tmp/x.png"
+caught "--frame with --whole" 2 \
+  "tessera-cli restyle: --frame and --whole exclude each other: a frame of the picture, or the whole picture scaled" \
+  -- "$cli" restyle "${m[@]}" "$big" "oil" --frame 0,0 --whole -o "$tmp/x.png"
+caught "--frame outside the picture" 2 \
+  "tessera-cli restyle: --frame 300,0 is outside the 256×256 picture" \
+  -- "$cli" restyle "${m[@]}" "$big" "oil" --frame 300,0 -o "$tmp/x.png"
+caught "invalid --frame" 2 \
+  "tessera-cli edit: invalid --frame “12”: expected X,Y, the frame's top-left corner in pixels, e.g. --frame 64,32" \
+  -- "$cli" edit "${m[@]}" "$big" "snow" --frame 12 -o "$tmp/x.png"
+caught "invalid --grow" 2 \
+  "tessera-cli inpaint: invalid --grow “-3”: expected a whole number from 0 to 8192" \
+  -- "$cli" inpaint "${m[@]}" "$big" "sun" --mask "$bigmask" --grow -3 -o "$tmp/x.png"
 caught "outpaint without a side" 2 \
   "tessera-cli outpaint: say how far to extend, e.g. --left 64 --right 64" \
   -- "$cli" outpaint "${m[@]}" "$tmp/m.png" -o "$tmp/x.png"
@@ -128,6 +145,24 @@ warned_before_load "a long negative prompt too" \
 warned_before_load "a size other than the model's" \
   "tessera-cli generate: warning: the model's native size is 128×128; at 64×128 pictures may repeat or lose their composition" \
   -- "$cli" generate "${m[@]}" "red apple" --width 64 -o "$tmp/narrow.png"
+warned_before_load "a picture larger than the model: restyle says it is scaled and how to avoid it" \
+  "tessera-cli restyle: warning: the picture (256×256) is larger than the 128×128 the model works at; it is processed whole and scaled back, which loses detail: --frame X,Y works on a 128×128 frame of it instead (--whole: no warning)" \
+  -- "$cli" restyle "${m[@]}" "$big" "oil" -o "$tmp/scaled.png"
+if grep -q "^tessera-cli restyle: warning: processed at 128×128" "$tmp/err"; then ok "the pipeline's notice is printed as a warning"
+else not_ok "the pipeline's notice is printed as a warning" "no 'processed at' warning" "$tmp/err"; fi
+run "$cli" restyle "${m[@]}" "$big" "oil" --whole -o "$tmp/whole.png"
+if [ "$status" -eq 0 ] && ! grep -q "is larger than" "$tmp/err" && grep -q "warning: processed at 128×128" "$tmp/err"; then
+  ok "--whole: no advice, the notice stays"
+else not_ok "--whole: no advice, the notice stays" "status $status" "$tmp/err"; fi
+for sub in restyle edit; do
+  run "$cli" "$sub" "${m[@]}" "$big" "snow" --frame 64,32 --feather 4 -o "$tmp/frame-$sub.png"
+  if [ "$status" -eq 0 ] && ! grep -q "warning" "$tmp/err" && file "$tmp/frame-$sub.png" | grep -q "256 x 256"; then
+    ok "$sub --frame: works on a frame, keeps the size, no warning"
+  else not_ok "$sub --frame: works on a frame, keeps the size, no warning" "status $status" "$tmp/err"; fi
+done
+run "$cli" inpaint "${m[@]}" "$big" "sun" --mask "$bigmask" --grow 8 --feather 12 -o "$tmp/grown.png"
+if [ "$status" -eq 0 ] && file "$tmp/grown.png" | grep -q "256 x 256"; then ok "inpaint --grow --feather"
+else not_ok "inpaint --grow --feather" "status $status" "$tmp/err"; fi
 run "$cli" generate "${m[@]}" "red apple, 3d style" -o "$tmp/plain.png"
 if [ "$status" -eq 0 ] && ! grep -q "warning" "$tmp/err"; then ok "a short prompt at the native size: no warning"
 else not_ok "a short prompt at the native size: no warning" "status $status" "$tmp/err"; fi
@@ -145,17 +180,17 @@ help_lists() {
   else not_ok "$sub --help: usage line and its own options only" "${why#; }" "$tmp/out"; fi
 }
 help_lists generate "PROMPT" "--prompt --output --width --height --seed --variants --quiet --verbose --progress" \
-  "--mask --feather --left --extend --strength --iterations --fraction --max-size"
-help_lists edit "IMAGE PROMPT" "--prompt --output --iterations --fraction --max-size" \
-  "--mask --feather --left --width --strength"
-help_lists inpaint "IMAGE PROMPT" "--mask --feather --strength --max-size" \
-  "--width --left --extend --iterations"
-help_lists outpaint "IMAGE [PROMPT]" "--left --right --top --bottom --extend --feather --strength" \
-  "--mask --width --iterations"
-help_lists background "IMAGE [PROMPT]" "--mask --feather --strength" \
-  "--width --left --iterations"
-help_lists restyle "IMAGE PROMPT" "--strength --max-size" \
-  "--mask --feather --width --left --iterations"
+  "--mask --grow --feather --overlap --left --extend --strength --iterations --fraction --max-size --frame --whole"
+help_lists edit "IMAGE PROMPT" "--prompt --output --iterations --fraction --max-size --frame --whole --feather" \
+  "--mask --grow --overlap --left --width --strength"
+help_lists inpaint "IMAGE PROMPT" "--mask --grow --feather --strength --max-size" \
+  "--width --left --extend --overlap --iterations --frame --whole"
+help_lists outpaint "IMAGE [PROMPT]" "--left --right --top --bottom --extend --overlap --strength" \
+  "--mask --grow --feather --width --iterations --frame"
+help_lists background "IMAGE [PROMPT]" "--mask --grow --feather --strength" \
+  "--width --left --overlap --iterations --frame"
+help_lists restyle "IMAGE PROMPT" "--strength --max-size --frame --whole --feather" \
+  "--mask --grow --overlap --width --left --iterations"
 help_lists info "" "--model --device" "--prompt --output"
 help_lists selfcheck "" "--device" "--prompt --output"
 
@@ -179,9 +214,9 @@ fi
 run "$cli" generate "${m[@]}" "red apple" -o "$tmp/piped.png"
 if [ "$status" -eq 0 ] && ! grep -q "Step " "$tmp/err"; then ok "no progress in a pipe"
 else not_ok "no progress in a pipe" "status $status" "$tmp/err"; fi
-run "$cli" outpaint "${m[@]}" "$tmp/plain.png" --left 32 --bottom 16 -o "$tmp/wide.png"
-if [ "$status" -eq 0 ] && file "$tmp/wide.png" | grep -q "160 x 144"; then ok "outpaint --left --bottom"
-else not_ok "outpaint --left --bottom" "status $status, $(file "$tmp/wide.png")" "$tmp/err"; fi
+run "$cli" outpaint "${m[@]}" "$tmp/plain.png" --left 32 --bottom 16 --overlap 16 -o "$tmp/wide.png"
+if [ "$status" -eq 0 ] && file "$tmp/wide.png" | grep -q "160 x 144"; then ok "outpaint --left --bottom --overlap"
+else not_ok "outpaint --left --bottom --overlap" "status $status, $(file "$tmp/wide.png")" "$tmp/err"; fi
 
 # The device fallback line: never without -v; with -v exactly when auto ended on the CPU.
 fallback="no usable Vulkan GPU"
