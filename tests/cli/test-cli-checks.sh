@@ -214,6 +214,21 @@ fi
 run "$cli" generate "${m[@]}" "red apple" -o "$tmp/piped.png"
 if [ "$status" -eq 0 ] && ! grep -q "Step " "$tmp/err"; then ok "no progress in a pipe"
 else not_ok "no progress in a pipe" "status $status" "$tmp/err"; fi
+# On a terminal (a pty from script(1)): the line is rewritten in place with \r and erased at
+# the end; -q keeps even the terminal quiet.
+if command -v script >/dev/null; then
+  pty() { script -qec "$(printf '%q ' "$@")" /dev/null >"$tmp/pty" 2>&1; status=$?; }
+  pty "$cli" generate "${m[@]}" "red apple" -o "$tmp/pty.png"
+  if [ "$status" -eq 0 ] && grep -qa $'\rgenerate: Step 1 of 2 · about .* left\e\[K\rgenerate: Step 2 of 2 · finishing\e\[K\r\e\[K' "$tmp/pty"; then
+    ok "on a terminal: progress in place, erased at the end"
+  else not_ok "on a terminal: progress in place, erased at the end" "status $status" "$tmp/pty"; fi
+  pty "$cli" generate "${m[@]}" "red apple" -q -o "$tmp/pty.png"
+  if [ "$status" -eq 0 ] && [ ! -s "$tmp/pty" ]; then ok "on a terminal -q prints nothing"
+  else not_ok "on a terminal -q prints nothing" "status $status" "$tmp/pty"; fi
+else
+  ok "on a terminal: progress in place # SKIP script(1) is not installed"
+  ok "on a terminal -q prints nothing # SKIP script(1) is not installed"
+fi
 run "$cli" outpaint "${m[@]}" "$tmp/plain.png" --left 32 --bottom 16 --overlap 16 -o "$tmp/wide.png"
 if [ "$status" -eq 0 ] && file "$tmp/wide.png" | grep -q "160 x 144"; then ok "outpaint --left --bottom --overlap"
 else not_ok "outpaint --left --bottom --overlap" "status $status, $(file "$tmp/wide.png")" "$tmp/err"; fi
@@ -232,7 +247,14 @@ elif grep -q "loaded on cpu" "$tmp/err"; then
 else
   ok "-v says why the CPU runs # SKIP a Vulkan GPU ran it"
 fi
-check "info prints the device report" 0 "Chosen backend" -- env TESSERA_DEVICE=auto "$cli" info
+run env TESSERA_DEVICE=auto "$cli" info
+if [ "$status" -ne 0 ] || ! grep -q "Chosen backend" "$tmp/out"; then
+  not_ok "info: the device report says why the CPU runs" "status $status" "$tmp/out"
+elif grep -q "Chosen backend: cpu" "$tmp/out" && ! grep -q "^tessera-cli: $fallback" "$tmp/err"; then
+  not_ok "info: the device report says why the CPU runs" "no fallback line" "$tmp/err"
+else
+  ok "info: the device report says why the CPU runs"
+fi
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
