@@ -44,11 +44,12 @@ enum {
   FOR_RESTYLE = MODE_BIT (TS_MODE_RESTYLE),
   FOR_IMAGES = FOR_EDIT | FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND | FOR_RESTYLE,
   FOR_ALL = FOR_GENERATE | FOR_IMAGES,
+  FOR_FRAMED = FOR_GENERATE | FOR_EDIT | FOR_RESTYLE, /* a frame of a larger picture */
 };
 
 /* Numbers arrive as strings so that every bad one gets the same clear message. */
 typedef struct {
-  char *model, *device, *prompt_option, *negative, *output, *mask, *extend;
+  char *model, *device, *prompt_option, *negative, *output, *mask, *extend, *image_option;
   char *seed, *steps, *guidance, *variants, *strength, *width, *height, *iterations, *fraction,
        *aesthetic, *max_size, *grow, *feather, *overlap, *left, *right, *top, *bottom, *frame;
   gboolean quiet, verbose, progress, fast, whole;
@@ -60,7 +61,7 @@ static void
 args_clear (CliArgs *a)
 {
   char **all[] = { &a->model, &a->device, &a->prompt_option, &a->negative, &a->output,
-                   &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
+                   &a->image_option, &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
                    &a->strength, &a->width, &a->height, &a->iterations, &a->fraction,
                    &a->aesthetic, &a->max_size, &a->grow, &a->feather, &a->overlap, &a->left,
                    &a->right, &a->top, &a->bottom, &a->frame };
@@ -234,6 +235,17 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   }
   if (a->frame && !parse_frame (a->frame, r, error))
     return FALSE;
+  if (m->mode == TS_MODE_GENERATE && (a->frame || a->whole) && !a->image_option) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                         _("--frame and --whole are for a picture: add --image FILE"));
+    return FALSE;
+  }
+  if (a->image_option && (a->width || a->height)) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                         _("--width and --height do not go with --image: the result has the "
+                           "picture's size"));
+    return FALSE;
+  }
   /* --left and the others win over the same side in --extend. */
   if (a->left)
     r->extend_left = (int) left;
@@ -344,15 +356,18 @@ run_mode (const CliMode *m, int argc, char **argv)
         "(white = the region)"), N_("FILE") }, FOR_INPAINT | FOR_BACKGROUND },
     { { "grow", 0, 0, G_OPTION_ARG_STRING, &a.grow, N_("Pixels the repainted region reaches "
         "beyond the mask (0)"), N_("PIXELS") }, FOR_INPAINT | FOR_BACKGROUND },
+    { { "image", 0, 0, G_OPTION_ARG_FILENAME, &a.image_option, N_("Paint over this picture, "
+        "at its size (with --frame, only a model-size frame of it)"), N_("FILE") },
+      FOR_GENERATE },
     { { "feather", 0, 0, G_OPTION_ARG_STRING, &a.feather, N_("Pixels over which the new "
         "part blends into the old (8)"), N_("PIXELS") },
-      FOR_INPAINT | FOR_BACKGROUND | FOR_EDIT | FOR_RESTYLE },
+      FOR_INPAINT | FOR_BACKGROUND | FOR_FRAMED },
     { { "frame", 0, 0, G_OPTION_ARG_STRING, &a.frame, N_("On a picture larger than the "
         "model: work on the model-size frame whose top-left corner is X,Y and keep the rest"),
-        N_("X,Y") }, FOR_EDIT | FOR_RESTYLE },
+        N_("X,Y") }, FOR_FRAMED },
     { { "whole", 0, 0, G_OPTION_ARG_NONE, &a.whole, N_("On a picture larger than the model: "
         "process it whole at the model's size and scale it back (loses detail)"), NULL },
-      FOR_EDIT | FOR_RESTYLE },
+      FOR_FRAMED },
     { { "left", 0, 0, G_OPTION_ARG_STRING, &a.left, N_("Pixels to add on the left"),
         N_("PIXELS") }, FOR_OUTPAINT },
     { { "right", 0, 0, G_OPTION_ARG_STRING, &a.right, N_("Pixels to add on the right"),
@@ -451,7 +466,8 @@ run_mode (const CliMode *m, int argc, char **argv)
     status = fail (m->name, error, CLI_EXIT_FAILURE);
   else if (!(model = cli_model_dir (a.model, &error)))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
-  else if (m->mode != TS_MODE_GENERATE && !(image = cli_image_load (a.rest[0], 3, &error)))
+  else if ((m->mode != TS_MODE_GENERATE || a.image_option) &&
+           !(image = cli_image_load (a.image_option ? a.image_option : a.rest[0], 3, &error)))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
   else if (a.mask && !(mask = cli_image_load (a.mask, 1, &error)))
     status = fail (m->name, error, CLI_EXIT_FAILURE);
@@ -473,8 +489,8 @@ run_mode (const CliMode *m, int argc, char **argv)
   /* A picture larger than the model is processed whole and scaled back unless a frame is
    * placed: say so before the work, with the way out. */
   int work_side = req.max_work_size > 0 ? req.max_work_size : native;
-  if ((m->mode == TS_MODE_EDIT || m->mode == TS_MODE_RESTYLE) && !a.frame && !a.whole &&
-      !a.quiet && MAX (image->width, image->height) > work_side)
+  if ((MODE_BIT (m->mode) & FOR_FRAMED) && image && !a.frame && !a.whole && !a.quiet &&
+      MAX (image->width, image->height) > work_side)
     fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) is larger than the "
                        "%d×%d the model works at; it is processed whole and scaled back, which "
                        "loses detail: --frame X,Y works on a %d×%d frame of it instead "

@@ -127,6 +127,12 @@ caught "--frame outside the picture" 2 \
 caught "invalid --frame" 2 \
   "tessera-cli edit: invalid --frame “12”: expected X,Y, the frame's top-left corner in pixels, e.g. --frame 64,32" \
   -- "$cli" edit "${m[@]}" "$big" "snow" --frame 12 -o "$tmp/x.png"
+caught "generate --frame without a picture" 2 \
+  "tessera-cli generate: --frame and --whole are for a picture: add --image FILE" \
+  -- "$cli" generate "${m[@]}" "sun" --frame 0,0 -o "$tmp/x.png"
+caught "generate --image with --width" 2 \
+  "tessera-cli generate: --width and --height do not go with --image: the result has the picture's size" \
+  -- "$cli" generate "${m[@]}" "sun" --image "$big" --width 64 -o "$tmp/x.png"
 caught "invalid --grow" 2 \
   "tessera-cli inpaint: invalid --grow “-3”: expected a whole number from 0 to 8192" \
   -- "$cli" inpaint "${m[@]}" "$big" "sun" --mask "$bigmask" --grow -3 -o "$tmp/x.png"
@@ -154,8 +160,13 @@ run "$cli" restyle "${m[@]}" "$big" "oil" --whole -o "$tmp/whole.png"
 if [ "$status" -eq 0 ] && ! grep -q "is larger than" "$tmp/err" && grep -q "warning: processed at 128×128" "$tmp/err"; then
   ok "--whole: no advice, the notice stays"
 else not_ok "--whole: no advice, the notice stays" "status $status" "$tmp/err"; fi
-for sub in restyle edit; do
-  run "$cli" "$sub" "${m[@]}" "$big" "snow" --frame 64,32 --feather 4 -o "$tmp/frame-$sub.png"
+warned_before_load "generate --image on a larger picture says it is scaled" \
+  "tessera-cli generate: warning: the picture (256×256) is larger than the 128×128 the model works at; it is processed whole and scaled back, which loses detail: --frame X,Y works on a 128×128 frame of it instead (--whole: no warning)" \
+  -- "$cli" generate "${m[@]}" "sun" --image "$big" -o "$tmp/over.png"
+for sub in restyle edit generate; do
+  input=("$big")
+  [ "$sub" = generate ] && input=(--image "$big")
+  run "$cli" "$sub" "${m[@]}" "${input[@]}" "snow" --frame 64,32 --feather 4 -o "$tmp/frame-$sub.png"
   if [ "$status" -eq 0 ] && ! grep -q "warning" "$tmp/err" && file "$tmp/frame-$sub.png" | grep -q "256 x 256"; then
     ok "$sub --frame: works on a frame, keeps the size, no warning"
   else not_ok "$sub --frame: works on a frame, keeps the size, no warning" "status $status" "$tmp/err"; fi
@@ -179,12 +190,12 @@ help_lists() {
   if [ -z "$why" ]; then ok "$sub --help: usage line and its own options only"
   else not_ok "$sub --help: usage line and its own options only" "${why#; }" "$tmp/out"; fi
 }
-help_lists generate "PROMPT" "--prompt --output --width --height --seed --variants --quiet --verbose --progress" \
-  "--mask --grow --feather --overlap --left --extend --strength --iterations --fraction --max-size --frame --whole"
+help_lists generate "PROMPT" "--prompt --output --width --height --image --frame --whole --feather --seed --variants --quiet --verbose --progress" \
+  "--mask --grow --overlap --left --extend --strength --iterations --fraction --max-size"
 help_lists edit "IMAGE PROMPT" "--prompt --output --iterations --fraction --max-size --frame --whole --feather" \
   "--mask --grow --overlap --left --width --strength"
 help_lists inpaint "IMAGE PROMPT" "--mask --grow --feather --strength --max-size" \
-  "--width --left --extend --overlap --iterations --frame --whole"
+  "--width --image --left --extend --overlap --iterations --frame --whole"
 help_lists outpaint "IMAGE [PROMPT]" "--left --right --top --bottom --extend --overlap --strength" \
   "--mask --grow --feather --width --iterations --frame"
 help_lists background "IMAGE [PROMPT]" "--mask --grow --feather --strength" \
