@@ -106,12 +106,17 @@ double ts_pipeline_progress_eta (const TsPipelineProgress *progress);
  *
  * Pictures larger than the working size (max_work_size or the model's native size):
  * inpaint, outpaint and background work in a window around R (context_padding around it,
- * reduced so the window fits the working size when R does; else it is scaled, and the
- * result's notice says so). Generate (given an image), edit and restyle either process a
- * working-size frame the caller places (use_frame), composited back with its edges inside
- * the picture feathered over `feather` pixels, the rest kept byte for byte; or the whole
- * picture at the working size, scaled back to the picture's size, and the result's notice
- * says "processed at W×H and scaled to …". */
+ * reduced so the window fits the working size when R does). When R does not fit but is
+ * narrow (a band along an edge, a long stroke) — and for any outpaint — working-size
+ * windows along it are run one after the other, each seeing the pixels the previous ones
+ * made (two tokens of them) and blending into them over the next two tokens; progress then
+ * counts the steps of every window (n_steps = windows × steps). A wide R (a large blob, a
+ * background), or one needing more than 48 windows, is processed in one window scaled to
+ * the working size, and the result's notice says so. Generate (given an image), edit and
+ * restyle either process a working-size frame the caller places (use_frame), composited
+ * back with its edges inside the picture feathered over `feather` pixels, the rest kept
+ * byte for byte; or the whole picture at the working size, scaled back to the picture's
+ * size, and the result's notice says "processed at W×H and scaled to …". */
 
 typedef struct {
   TsPipelineMode mode;
@@ -190,7 +195,8 @@ typedef struct {
   TsImage          **images;       /* RGB; generate: width×height; edits: the input's size
                                       (outpaint: the extended canvas) */
   guint64           *seeds;        /* the seed of each image */
-  int32_t          **tokens;       /* final token map of each image [token_height, token_width] */
+  int32_t          **tokens;       /* final token map of each image [token_height, token_width]
+                                      (inpaint modes in several windows: the last window's) */
   int                token_width, token_height;
   TsImage           *grown_mask;   /* inpaint, outpaint, background: the repainted tokens'
                                       pixels (1 channel, 255 inside), in output coordinates;
@@ -225,7 +231,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipeline, ts_pipeline_free)
  * application that may sit idle after a request. The next request maps memory afresh. */
 void        ts_pipeline_trim (TsPipeline *pipeline);
 
-/* The model's native image side in pixels (transformer sample_size × 16). */
+/* The model's native image side in pixels (transformer sample_size × the VQ's 2^(levels-1), 8 or 16). */
 int         ts_pipeline_native_size (const TsPipeline *pipeline);
 /* Pixels per token side: the VQ-GAN's downsampling factor (16 for aMUSEd, 8 for an 8× VQ).
  * Masks are repainted in whole tokens of this size; callers snap to it (outpaint amounts,

@@ -31,14 +31,33 @@ COLOURS = [
     ("black", (20, 20, 20)), ("white", (255, 255, 255)), ("grey", (158, 158, 158)), ("beige", (239, 222, 190)),
     ("teal", (0, 137, 123)),
 ]
+# Solid backgrounds never rendered in training (they still appear in gradients, stripes, dots and
+# checks): the evaluation's in-distribution scene prompts use them (issue 17 §4a).
+HELDOUT_SOLID = ("teal", "beige")
 WEIGHT_SKIN = 0.3
 WEIGHT_FLAG = 0.25
 P_SINGLE = 0.5
 
 
-def load_items(data_dir, split):
+def load_items(data_dir, split, concepts=None):
+    """split: train / eval / all. With concepts (concepts.json's dict, tools/data/concepts.py)
+    the items are the concept set's base emoji in every style, whatever their split:
+    "train" without the held-out concept x style pairs, "heldout-pairs" only those, "all" both."""
     rows = [json.loads(line) for line in open(os.path.join(data_dir, "index.jsonl"))]
-    return [r for r in rows if split in (None, "all") or r["split"] == split]
+    if concepts is None:
+        return [r for r in rows if split in (None, "all") or r["split"] == split]
+    labels = {c["label"] for c in concepts["concepts"]}
+    held = {tuple(p) for p in concepts["heldout_pairs"]}
+    rows = [r for r in rows if r["tone"] is None and not r["flag"] and r["label"] in labels]
+    if split == "heldout-pairs":
+        return [r for r in rows if (r["label"], r["style"]) in held]
+    if split == "train":
+        return [r for r in rows if (r["label"], r["style"]) not in held]
+    return rows
+
+
+def load_concepts(path):
+    return json.load(open(path)) if path else None
 
 
 def item_weight(r):
@@ -50,9 +69,11 @@ def article(phrase):
 
 
 class SceneMaker:
-    def __init__(self, data_dir, split="train", p_single=P_SINGLE):
+    def __init__(self, data_dir, split="train", p_single=P_SINGLE, concepts=None, heldout_solid=None):
         self.dir = data_dir
-        self.items = load_items(data_dir, split)
+        self.items = load_items(data_dir, split, concepts)
+        # training never renders the held-out solid backgrounds
+        self.heldout_solid = (split == "train") if heldout_solid is None else heldout_solid
         if not self.items:
             raise ValueError(f"{data_dir}: no items in split {split}")
         self.weights = [item_weight(r) for r in self.items]
@@ -78,6 +99,8 @@ class SceneMaker:
             return Image.new("RGB", (SIZE, SIZE), (255, 255, 255)), None
         kind = rng.choices(["solid", "gradient", "stripes", "dots", "checks"], [4, 3, 1, 1, 1])[0]
         (n1, c1), (n2, c2) = rng.sample(COLOURS, 2)
+        if kind == "solid" and self.heldout_solid and n1 in HELDOUT_SOLID:
+            kind = "gradient"
         bg = Image.new("RGB", (SIZE, SIZE), c1)
         d = ImageDraw.Draw(bg)
         if kind == "solid":
@@ -163,6 +186,11 @@ class SceneMaker:
             text = f"{names[0]}, {names[1]} and {names[2]} from left to right {bgtext}"
         return bg, f"{text}, {STYLE_PHRASES[style]}", picks
 
+    def solid(self, name):
+        """A background of one named colour and its phrase (the evaluation's scene prompts)."""
+        rgb = dict(COLOURS)[name]
+        return Image.new("RGB", (SIZE, SIZE), rgb), f"on {article(name)} background"
+
     def sample(self, rng):
         """-> (PIL RGB 128x128, caption, list of index rows shown; first is the main one)."""
         if rng.random() < self.p_single:
@@ -184,8 +212,9 @@ def main():
     ap.add_argument("--sheet", required=True)
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--concepts", default=None, help="tools/data/concepts.json: the concept set only")
     args = ap.parse_args()
-    maker = SceneMaker(args.data, args.split)
+    maker = SceneMaker(args.data, args.split, concepts=load_concepts(args.concepts))
     cols = 6
     rows = (args.n + cols - 1) // cols
     sheet = Image.new("RGB", (cols * SIZE, rows * SIZE), "white")

@@ -25,17 +25,23 @@ def _block(cin, cout, stride):
 
 
 class EmojiClassifier(nn.Module):
-    def __init__(self, styles, categories):
+    """pool 2: the first classifier (64x64 input, 5 blocks); pool 4: the concept classifier
+    (32x32 input, 4 blocks: a quarter of the compute, so that it trains on this 2-core CPU)."""
+
+    def __init__(self, styles, categories, pool=2):
         super().__init__()
-        self.styles, self.categories = list(styles), list(categories)
-        self.body = nn.Sequential(_block(3, 32, 1), _block(32, 48, 2), _block(48, 96, 2), _block(96, 144, 2),
-                                  _block(144, 192, 2))
+        self.styles, self.categories, self.pool = list(styles), list(categories), pool
+        if pool == 2:
+            self.body = nn.Sequential(_block(3, 32, 1), _block(32, 48, 2), _block(48, 96, 2), _block(96, 144, 2),
+                                      _block(144, 192, 2))
+        else:
+            self.body = nn.Sequential(_block(3, 48, 1), _block(48, 96, 2), _block(96, 144, 2), _block(144, 192, 2))
         self.style_head = nn.Linear(192, len(self.styles))
         self.category_head = nn.Linear(192, len(self.categories))
 
     def forward(self, x):
         """x: [B,3,128,128] in [0,1] -> (style logits, category logits, features)."""
-        x = F.avg_pool2d(x * 2 - 1, 2)
+        x = F.avg_pool2d(x * 2 - 1, self.pool)
         f = self.body(x).mean(dim=(2, 3))
         return self.style_head(f), self.category_head(f), f
 
@@ -64,22 +70,32 @@ def _batch(maker, rng):
     return x, rows
 
 
-def train_classifier(maker, path, log=print, steps=STEPS, blur=False):
+def train_classifier(maker, path, log=print, steps=STEPS, blur=False, key="category"):
+    """key: the second head's label, "category" (emojibase group) or "label" (the concept,
+    with the concept set of tools/data/concepts.json: issue 17's classifier)."""
     styles = sorted({r["style"] for r in maker.items})
-    categories = sorted({r["category"] for r in maker.items})
+    categories = sorted({r[key] for r in maker.items})
     if os.path.exists(path):
         state = torch.load(path, map_location="cpu")
         if state["styles"] == styles and state["categories"] == categories and state.get("steps") == steps \
-                and state.get("blur", False) == blur:
-            clf = EmojiClassifier(styles, categories)
+                and state.get("blur", False) == blur and state.get("key", "category") == key:
+            clf = EmojiClassifier(styles, categories, 4 if key == "label" else 2)
             clf.load_state_dict(state["model"])
             log(f"classifier: loaded {path}")
             return clf.eval()
     torch.manual_seed(0)
     rng = random.Random(0)
-    clf = EmojiClassifier(styles, categories)
+    clf = EmojiClassifier(styles, categories, 4 if key == "label" else 2)
     opt = torch.optim.AdamW(clf.parameters(), lr=2e-3, weight_decay=1e-4)
-    for step in range(steps):
+    start = 0
+    if os.path.exists(path + ".partial"):
+        part = torch.load(path + ".partial", map_location="cpu")
+        clf.load_state_dict(part["model"])
+        opt.load_state_dict(part["opt"])
+        start = part["step"]
+        rng = random.Random(f"resume:{start}")
+        log(f"classifier: resumed at step {start}")
+    for step in range(start, steps):
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
         x, rows = _batch(maker, rng)
@@ -87,13 +103,17 @@ def train_classifier(maker, path, log=print, steps=STEPS, blur=False):
             x = blur_like_a_thumbnail(x, rng)
         s, c, _ = clf(x)
         loss = F.cross_entropy(s, torch.tensor([styles.index(r["style"]) for r in rows])) + \
-            F.cross_entropy(c, torch.tensor([categories.index(r["category"]) for r in rows]))
+            F.cross_entropy(c, torch.tensor([categories.index(r[key]) for r in rows]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if step % 100 == 99:
             log(f"classifier step {step + 1}/{steps}: loss {loss.item():.3f}")
+        if step % 500 == 499:   # resumable: a long training on a busy core may be stopped
+            torch.save({"model": clf.state_dict(), "opt": opt.state_dict(), "step": step + 1}, path + ".partial")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save({"model": clf.state_dict(), "styles": styles, "categories": categories, "steps": steps,
-                "blur": blur}, path)
+                "blur": blur, "key": key}, path)
+    if os.path.exists(path + ".partial"):
+        os.remove(path + ".partial")
     return clf.eval()

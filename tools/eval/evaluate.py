@@ -44,7 +44,7 @@ from PIL import Image  # noqa: E402
 import amused_nets as nets  # noqa: E402
 import safetensors_io as sio  # noqa: E402
 from classifier import STEPS as CLASSIFIER_STEPS, train_classifier  # noqa: E402
-from scenes import SIZE, STYLE_PHRASES, SceneMaker, fixed_samples  # noqa: E402
+from scenes import SIZE, STYLE_PHRASES, SceneMaker, article, fixed_samples, load_concepts  # noqa: E402
 
 
 def load_vq_checkpoint(path):
@@ -189,25 +189,8 @@ def blur_robust_accuracies(train_maker, args, log, rows, real, real_rec, gen):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=os.path.join(ROOT, "data", "models", "tessera-emoji-128"))
-    ap.add_argument("--data", default=os.path.join(ROOT, "data", "cache", "emoji128"))
-    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "app", "cli", "tessera-cli"))
-    ap.add_argument("--classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier.pt"),
-                    help="trained once and reused (delete to retrain)")
-    ap.add_argument("--blur-classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier-blur.pt"),
-                    help="the thumbnail-blur-trained classifier, trained once and reused")
-    ap.add_argument("--classifier-steps", type=int, default=CLASSIFIER_STEPS)
-    ap.add_argument("--per-style", type=int, default=30, help="held-out captions per style")
-    ap.add_argument("--out", required=True, help="eval.json to write")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--vq-only", action="store_true", help="the VQ's measures only, no generation")
-    ap.add_argument("--vq-checkpoint", help="a training run's vq.pt instead of the model folder's VQ")
-    ap.add_argument("--vq-sheet", help="also write a PNG: held-out emoji, VQ reconstructions, 8x8 thumbnails")
-    ap.add_argument("--guidance", help="instead of the product's default (for experiments; the bars use the default)")
-    ap.add_argument("--steps", help="instead of the product's default")
-    args = ap.parse_args()
+def legacy_main(args):
+    """The first-generation evaluation (held-out emoji, category classifier): --concepts ''."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -268,6 +251,158 @@ def main():
                  "category >= 0.6 of ceiling": cat_acc >= 0.6 * ceiling_cat},
     })
     return write_result(result, args.out)
+
+
+CONCEPT_CLASSIFIER_STEPS = 2000
+HELDOUT_SOLIDS = ("teal", "beige")
+SCENE_PLACES = ("in the top left", "at the top", "in the top right", "on the left", "on the right",
+                "in the bottom left", "at the bottom", "in the bottom right")
+
+
+def concept_rows(maker, per_style, seed):
+    """per_style concept-set rows of each style (every concept once per style when per_style
+    is at least the concept count)."""
+    rng = random.Random(seed)
+    rows = []
+    for style in sorted(STYLE_PHRASES):
+        pool = [r for r in maker.items if r["style"] == style]
+        rng.shuffle(pool)
+        rows += pool[:per_style]
+    return rows
+
+
+def scene_prompts(rows, seed):
+    """In-distribution scene prompts on the solid backgrounds that training never rendered."""
+    rng = random.Random(seed)
+    return [f"{article(r['label'])} {rng.choice(SCENE_PLACES)} on {article(rng.choice(HELDOUT_SOLIDS))} background, "
+            f"{STYLE_PHRASES[r['style']]}" for r in rows]
+
+
+def concept_accuracies(clf, images, rows):
+    s, c, f = classify(clf, images)
+    want_style = torch.tensor([clf.styles.index(r["style"]) for r in rows])
+    want = torch.tensor([clf.categories.index(r["label"]) for r in rows])
+    return float((s.argmax(1) == want_style).float().mean()), float((c.argmax(1) == want).float().mean()), f
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=os.path.join(ROOT, "data", "models", "tessera-emoji-128"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "data", "cache", "emoji128"))
+    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "app", "cli", "tessera-cli"))
+    ap.add_argument("--classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier.pt"),
+                    help="trained once and reused (delete to retrain)")
+    ap.add_argument("--blur-classifier", default=os.path.join(ROOT, "data", "train-runs", "classifier-blur.pt"),
+                    help="the thumbnail-blur-trained classifier, trained once and reused")
+    ap.add_argument("--classifier-steps", type=int, default=CLASSIFIER_STEPS)
+    ap.add_argument("--per-style", type=int, default=40, help="in-distribution captions per style")
+    ap.add_argument("--concepts", default=os.path.join(ROOT, "tools", "data", "concepts.json"),
+                    help="the concept set (issue 17's evaluation); '' for the first-generation one")
+    ap.add_argument("--concept-classifier", default="/var/tmp/tessera-train/classifier-concepts.pt",
+                    help="the style x concept classifier, trained once on real concept-set images and reused")
+    ap.add_argument("--concept-classifier-steps", type=int, default=CONCEPT_CLASSIFIER_STEPS)
+    ap.add_argument("--out", required=True, help="eval.json to write")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vq-only", action="store_true", help="the VQ's measures only, no generation")
+    ap.add_argument("--vq-checkpoint", help="a training run's vq.pt instead of the model folder's VQ")
+    ap.add_argument("--vq-sheet", help="also write a PNG: held-out emoji, VQ reconstructions, 8x8 thumbnails")
+    ap.add_argument("--guidance", help="instead of the product's default (for experiments; the bars use the default)")
+    ap.add_argument("--steps", help="instead of the product's default")
+    args = ap.parse_args()
+    if not args.concepts:
+        return legacy_main(args)
+    return concept_main(args)
+
+
+def concept_main(args):
+    """Issue 17 §4: (a) in-distribution prompts of the concept set (single emoji, and scenes on
+    backgrounds never rendered in training), (b) held-out concept x style pairs, (c) the VQ on
+    held-out emoji and scenes; a style x concept classifier trained on real concept-set images."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    def log(msg):
+        print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+    concepts = load_concepts(args.concepts)
+    cmaker = SceneMaker(args.data, "all", concepts=concepts)       # the classifier's training images
+    train_maker = SceneMaker(args.data, "train", concepts=concepts)
+    pair_maker = SceneMaker(args.data, "heldout-pairs", concepts=concepts)
+    eval_maker = SceneMaker(args.data, "eval")                     # emoji the VQ never saw
+    result = {"model": os.path.basename(os.path.normpath(args.model)), "concepts": len(concepts["concepts"])}
+    if args.guidance or args.steps:
+        result["sampling"] = f"guidance {args.guidance or 'default'}, steps {args.steps or 'default'}"
+
+    # (c) the VQ on held-out emoji and scenes
+    vq = load_vq_checkpoint(args.vq_checkpoint) if args.vq_checkpoint else load_vq(args.model)
+    held = heldout_rows(eval_maker, 30, seed=1)
+    held_real = [single_on_white(eval_maker, r) for r in held]
+    held_rec = vq_reconstruct(vq, held_real)
+    if args.vq_sheet:
+        write_vq_sheet(args.vq_sheet, held, held_real, held_rec)
+    scenes = [im for im, _, _ in fixed_samples(eval_maker, 256, seed=5)]
+    result["vq_psnr_heldout_single_db"] = round(mean_psnr(held_rec, held_real), 2)
+    result["vq_psnr_heldout_scenes_db"] = round(mean_psnr(vq_reconstruct(vq, scenes), scenes), 2)
+    for side in (8, 16, 32):
+        result[f"thumbnail_{side}px_psnr_heldout_single_db"] = round(mean_psnr(thumbnails(held_real, side), held_real), 2)
+    log(f"VQ PSNR: held-out single {result['vq_psnr_heldout_single_db']} dB, "
+        f"scenes {result['vq_psnr_heldout_scenes_db']} dB")
+
+    clf = train_classifier(cmaker, args.concept_classifier, log, args.concept_classifier_steps, key="label")
+    rows = concept_rows(train_maker, args.per_style, seed=1)
+    real = [single_on_white(train_maker, r) for r in rows]
+    real_rec = vq_reconstruct(vq, real)
+    ceil_style, ceil_concept, f_real = concept_accuracies(clf, real, rows)
+    rec_style, rec_concept, _ = concept_accuracies(clf, real_rec, rows)
+    result.update({"style_accuracy_real_ceiling": round(ceil_style, 3),
+                   "concept_accuracy_real_ceiling": round(ceil_concept, 3),
+                   "style_accuracy_vq_reconstructions": round(rec_style, 3),
+                   "concept_accuracy_vq_reconstructions": round(rec_concept, 3),
+                   "vq_keeps_style_fraction": round(rec_style / max(ceil_style, 1e-9), 3),
+                   "vq_keeps_concept_fraction": round(rec_concept / max(ceil_concept, 1e-9), 3)})
+    bars = {"vq_psnr_db >= 24": result["vq_psnr_heldout_single_db"] >= 24,
+            "vq keeps >= 0.9 of style and concept accuracy":
+                rec_style >= 0.9 * ceil_style and rec_concept >= 0.9 * ceil_concept}
+    if args.vq_only:
+        result["bars"] = bars
+        return write_result(result, args.out)
+
+    extra = [a for k, v in (("--guidance", args.guidance), ("--steps", args.steps)) if v for a in (k, v)]
+    # (a) in-distribution single-emoji prompts, as users type them
+    prompts = [f"{r['label']}, {STYLE_PHRASES[r['style']]}" for r in rows]
+    srows = concept_rows(train_maker, max(4, args.per_style // 5), seed=3)
+    sprompts = scene_prompts(srows, seed=3)
+    pairs = [r for r in pair_maker.items]
+    pprompts = [f"{r['label']}, {STYLE_PHRASES[r['style']]}" for r in pairs]
+    with tempfile.TemporaryDirectory() as tmp:
+        gen, seconds_each = generate(args.cli, args.model, prompts + sprompts + pprompts, tmp, log, extra)
+    gen_single, gen_scene, gen_pairs = gen[:len(rows)], gen[len(rows):len(rows) + len(srows)], gen[len(rows) + len(srows):]
+    g_style, g_concept, f_gen = concept_accuracies(clf, gen_single, rows)
+    sc_style, sc_concept, _ = concept_accuracies(clf, gen_scene, srows)
+    p_style, p_concept, _ = concept_accuracies(clf, gen_pairs, pairs) if pairs else (0, 0, None)
+    ref_rows = concept_rows(train_maker, args.per_style, seed=2)
+    _, _, f_ref = classify(clf, [single_on_white(train_maker, r) for r in ref_rows])
+    fid, fid_ref = frechet(f_gen, f_real), frechet(f_ref, f_real)
+    result.update({
+        "generated_single": len(gen_single), "cli_seconds_per_image": round(seconds_each, 3),
+        "style_accuracy_generated": round(g_style, 3), "concept_accuracy_generated": round(g_concept, 3),
+        "style_fraction_of_ceiling": round(g_style / max(ceil_style, 1e-9), 3),
+        "concept_fraction_of_ceiling": round(g_concept / max(ceil_concept, 1e-9), 3),
+        "fid_classifier_generated_vs_real": round(fid, 3),
+        "fid_classifier_real_vs_real_reference": round(fid_ref, 3),
+        "scene_prompts_unseen_backgrounds": len(gen_scene),
+        "scene_style_accuracy_generated": round(sc_style, 3),
+        "scene_concept_accuracy_generated": round(sc_concept, 3),
+        "heldout_pairs": len(gen_pairs),
+        "heldout_pairs_style_accuracy_generated": round(p_style, 3),
+        "heldout_pairs_concept_accuracy_generated": round(p_concept, 3),
+    })
+    bars.update({"concept_accuracy >= 0.7 and >= 0.8 of ceiling": g_concept >= 0.7 and g_concept >= 0.8 * ceil_concept,
+                 "style_accuracy >= 0.8 of ceiling": g_style >= 0.8 * ceil_style,
+                 "fid <= 3x reference": fid <= 3 * fid_ref})
+    result["bars"] = bars
+    return write_result(result, args.out)
+
 
 
 def write_result(result, path):

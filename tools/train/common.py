@@ -24,8 +24,9 @@ class Batches:
     """Deterministic batches: sample j of step s always comes from Random(seed, s, j), so a
     resumed run sees exactly the data an uninterrupted one would."""
 
-    def __init__(self, data_dir, split="train", seed=0):
-        self.maker = SceneMaker(data_dir, split)
+    def __init__(self, data_dir, split="train", seed=0, concepts=None, p_single=None):
+        kw = {} if p_single is None else {"p_single": p_single}
+        self.maker = SceneMaker(data_dir, split, concepts=concepts, **kw)
         self.seed = seed
 
     def get(self, step, batch):

@@ -1,8 +1,28 @@
-"""Model sizes and step counts. `full` is the shipped model (<= 40 MB fp32, fits the 2.5 h
-2-core CPU budget, see README.md); `smoke` proves the loop end to end in a few minutes."""
+"""Model sizes and step counts. `full` is the second-generation model (issue 17: 8x VQ, 16x16
+tokens, 1,024 codes, transformer layers at 8x8 after UViT's 2x downsampling, trained on the
+concept set of tools/data/concepts.json); `v1` the first (16x VQ, 8x8 tokens, all emoji);
+`smoke` proves the loop end to end in seconds. Each fits 40 MB fp32."""
 
 PRESETS = {
     "full": {
+        "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials
+        "concepts": True,            # train on tools/data/concepts.json's concept set
+        "text": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 4,
+                 "num_attention_heads": 4, "projection_dim": 128},
+        "vq": {"block_out_channels": [32, 48, 64, 128], "layers_per_block": 1, "latent_channels": 16,
+               "num_vq_embeddings": 1024, "norm_num_groups": 8},
+        "transformer": {"hidden_size": 160, "num_hidden_layers": 5, "num_attention_heads": 4,
+                        "intermediate_size": 512, "in_channels": 64, "block_out_channels": 128,
+                        "block_num_heads": 4, "num_res_blocks": 1, "micro_cond_encode_dim": 32,
+                        "downsample": True},
+        "vq_train": {"steps": 3500, "batch": 16, "lr": 4e-4, "crop": 64, "crop_full_after": 3000,
+                     "disc_start": 2600, "disc_weight": 0.05},
+        "vqdec_train": {"steps": 4000, "batch": 16, "lr": 2e-4},
+        # tokens: samples encoded once (tokens.pt in the run folder) that the transformer
+        # stage draws its batches from
+        "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4, "tokens": 8000},
+    },
+    "v1": {
         "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials
         "text": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 4,
                  "num_attention_heads": 4, "projection_dim": 128},
@@ -21,17 +41,19 @@ PRESETS = {
     },
     "smoke": {
         "vocab_size": 700,
+        "concepts": True,
         "text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                  "num_attention_heads": 2, "projection_dim": 32},
-        "vq": {"block_out_channels": [8, 16, 16, 32, 32], "layers_per_block": 1, "latent_channels": 8,
+        "vq": {"block_out_channels": [8, 16, 16, 32], "layers_per_block": 1, "latent_channels": 8,
                "num_vq_embeddings": 64, "norm_num_groups": 4},
         "transformer": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
                         "intermediate_size": 128, "in_channels": 32, "block_out_channels": 48,
-                        "block_num_heads": 2, "num_res_blocks": 1, "micro_cond_encode_dim": 8},
+                        "block_num_heads": 2, "num_res_blocks": 1, "micro_cond_encode_dim": 8,
+                        "downsample": True},
         "vq_train": {"steps": 60, "batch": 8, "lr": 1e-3, "crop": 64, "crop_full_after": 45, "disc_start": 30,
                      "disc_weight": 0.1},
         "vqdec_train": {"steps": 20, "batch": 8, "lr": 5e-4},
-        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4},
+        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256},
     },
 }
 
@@ -60,17 +82,24 @@ def vq_config(p):
             "scaling_factor": 0.18215, "up_block_types": ["UpDecoderBlock2D"] * n, "vq_embed_dim": None}
 
 
+def token_grid(p):
+    """Tokens per side at 128x128: the VQ downsamples 2^(levels-1) times."""
+    return 128 // 2 ** (len(p["vq"]["block_out_channels"]) - 1)
+
+
 def transformer_config(p):
     t = p["transformer"]
     codebook = p["vq"]["num_vq_embeddings"]
     vocab = (codebook + 1 + 7) // 8 * 8      # codebook + mask token, rounded up to a multiple of 8
     return {"_class_name": "UVit2DModel", "_diffusers_version": "0.27.2", "attention_dropout": 0.0,
             "block_num_heads": t["block_num_heads"], "block_out_channels": t["block_out_channels"],
-            "codebook_size": codebook, "cond_embed_dim": p["text"]["projection_dim"], "downsample": False,
+            "codebook_size": codebook, "cond_embed_dim": p["text"]["projection_dim"],
+            "downsample": t.get("downsample", False),
             "encoder_hidden_size": p["text"]["hidden_size"], "hidden_dropout": 0.0,
             "hidden_size": t["hidden_size"], "in_channels": t["in_channels"],
             "intermediate_size": t["intermediate_size"], "layer_norm_eps": 1e-06, "ln_elementwise_affine": True,
             "micro_cond_embed_dim": 5 * t["micro_cond_encode_dim"], "micro_cond_encode_dim": t["micro_cond_encode_dim"],
             "num_attention_heads": t["num_attention_heads"], "num_hidden_layers": t["num_hidden_layers"],
-            "num_res_blocks": t["num_res_blocks"], "sample_size": 8, "upsample": False, "use_bias": False,
+            "num_res_blocks": t["num_res_blocks"], "sample_size": token_grid(p), "upsample": t.get("downsample", False),
+            "use_bias": False,
             "vocab_size": vocab}

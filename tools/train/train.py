@@ -86,17 +86,20 @@ import torch  # noqa: E402
 import amused_nets as nets  # noqa: E402
 import bpe  # noqa: E402
 import export_model  # noqa: E402
+import init_from  # noqa: E402
 from common import ROOT, load_checkpoint  # noqa: E402
 from presets import PRESETS, text_config, transformer_config, vq_config  # noqa: E402
-from scenes import SceneMaker  # noqa: E402
+from scenes import SceneMaker, load_concepts  # noqa: E402
 from train_tm import train_tm  # noqa: E402
 from train_vq import train_vq  # noqa: E402
 from train_vq_decoder import finetune_vq_decoder, load_finetuned_decoder  # noqa: E402
 
 
-def stage_bpe(p, run, data, log):
+def stage_bpe(p, run, data, log, init_dir=None):
     out = os.path.join(run, "tokenizer")
     if os.path.exists(os.path.join(out, "vocab.json")):
+        return bpe.Tokenizer.load(out)
+    if init_dir and init_from.copy_tokenizer(init_dir, out, p["vocab_size"], log):
         return bpe.Tokenizer.load(out)
     maker = SceneMaker(data, "all")
     texts = [r["label"] for r in maker.items]
@@ -158,11 +161,16 @@ def main():
     ap.add_argument("--tm-steps", type=int, default=None, help="override the preset's transformer steps")
     ap.add_argument("--vq-minutes", type=float, default=None, help="stop the VQ stage after this long")
     ap.add_argument("--tm-minutes", type=float, default=None, help="stop the transformer stage after this long")
+    ap.add_argument("--tm-tokens", type=int, default=None, help="override the preset's token bank size (samples)")
     ap.add_argument("--vqdec-steps", type=int, default=None, help="override the preset's decoder fine-tuning steps")
     ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-from", default=None,
+                    help="model folder whose matching weights (and tokenizer) start stages that have no checkpoint")
+    ap.add_argument("--concepts", default=os.path.join(ROOT, "tools", "data", "concepts.json"),
+                    help="the concept set (presets with concepts: true train the transformer on it)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -170,12 +178,14 @@ def main():
     if args.vq_steps:
         p["vq_train"]["steps"] = args.vq_steps
         p["vq_train"]["crop_full_after"] = min(p["vq_train"]["crop_full_after"], int(args.vq_steps * 0.85))
-        p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.55))
+        p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.75))
     if args.codebook:
         p["vq"]["num_vq_embeddings"] = args.codebook
     if args.tm_steps:
         p["tm_train"]["steps"] = args.tm_steps
-    if args.vqdec_steps:
+    if args.tm_tokens:
+        p["tm_train"]["tokens"] = args.tm_tokens
+    if args.vqdec_steps is not None:   # 0 skips the decoder fine-tuning
         p["vqdec_train"]["steps"] = args.vqdec_steps
     os.makedirs(args.run, exist_ok=True)
     logf = open(os.path.join(args.run, "train.log"), "a")
@@ -188,7 +198,8 @@ def main():
 
     log(f"start: preset {args.preset}, stage {args.stage}, device "
         f"{'cuda' if torch.cuda.is_available() else 'cpu'}, threads {torch.get_num_threads()}")
-    tok = stage_bpe(p, args.run, args.data, log)
+    tok = stage_bpe(p, args.run, args.data, log, args.init_from)
+    concepts = load_concepts(args.concepts) if p.get("concepts") else None
     if args.stage == "bpe":
         return 0
     vq_cfg = vq_config(p)
@@ -218,7 +229,8 @@ def main():
     if args.stage == "tm":
         t1 = time.time()
         text, tm = train_tm(text_cfg, tm_cfg, p["tm_train"], tok, vq, args.run, args.data, args.seed, log,
-                            args.max_steps, args.tm_minutes * 60 if args.tm_minutes else None)
+                            args.max_steps, args.tm_minutes * 60 if args.tm_minutes else None, concepts,
+                            args.init_from)
         text, tm = text.cpu(), tm.cpu()
         log(f"tm stage: {time.time() - t1:.0f} s")
     elif args.stage == "export":
@@ -262,6 +274,12 @@ def main():
         }
         size = export_model.export(args.export, args.name, text, tm, vq, os.path.join(args.run, "tokenizer"), fields)
         write_data_sources(args.export, args.name, manifest)
+        sys.path.insert(0, os.path.join(ROOT, "tools", "data"))
+        import vocabulary
+        voc = vocabulary.vocabulary(args.data, args.concepts if concepts else None)
+        with open(os.path.join(args.export, "vocabulary.json"), "w") as f:
+            json.dump(voc, f, indent=1, ensure_ascii=False)
+            f.write("\n")
         readme = os.path.join(args.export, "README.md")
         text_card = open(readme).read().replace("@size_mb@", f"{size / 1e6:.1f}")
         with open(readme, "w") as f:

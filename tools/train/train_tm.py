@@ -5,14 +5,18 @@ tokens; 10 % of captions replaced by the empty prompt (what the pipeline encodes
 negative prompt for classifier-free guidance); micro-conditions as upstream."""
 import math
 import os
+import time
 
 import torch
 import torch.nn.functional as F
 
 import amused_nets as nets
+import init_from
+import token_bank
 from common import MICRO_CONDS, Batches, Meter, device, Schedule, resume, save_checkpoint
 
 CAPTION_DROPOUT = 0.1
+P_SINGLE = 0.6   # single emoji (what the evaluation's in-distribution prompts ask for) vs scenes
 
 
 def mask_tokens(idx, mask_id, gen):
@@ -26,7 +30,7 @@ def mask_tokens(idx, mask_id, gen):
 
 
 def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0, log=print, max_steps=None,
-             max_seconds=None):
+             max_seconds=None, concepts=None, init_dir=None):
     dev = device()
     torch.manual_seed(seed + 1)
     text = nets.ClipTextModel(tcfg_text).to(dev)
@@ -39,9 +43,19 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
         {"params": text.parameters(), "lr": tcfg["text_lr"], "base": tcfg["text_lr"]},
     ], betas=(0.9, 0.99), weight_decay=0.01)
     ck_path = os.path.join(run_dir, "tm.pt")
-    _, step, spent = resume(ck_path, log, "tm", text=text, transformer=tm, opt=opt)
+    ck, step, spent = resume(ck_path, log, "tm", text=text, transformer=tm, opt=opt)
+    if ck is None and init_dir:
+        init_from.load_matching(text, init_dir, "text", log)
+        init_from.load_matching(tm, init_dir, "transformer", log)
     mask_id = tcfg_tm["vocab_size"] - 1
-    batches = Batches(data_dir, "train", seed + 7)
+    bank = None
+    if tcfg.get("tokens"):
+        maker = Batches(data_dir, "train", seed + 7, concepts, P_SINGLE).maker
+        t0 = time.time()
+        bank = token_bank.build(os.path.join(run_dir, "tokens.pt"), vq, maker, tcfg["tokens"], seed + 7, log, dev)
+        log(f"token bank: {len(bank[1])} samples ready ({time.time() - t0:.0f} s)")
+    else:
+        batches = Batches(data_dir, "train", seed + 7, concepts)
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
     sched = Schedule(total, max_seconds, spent)
@@ -53,13 +67,17 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
                                   "opt": opt.state_dict(), "step": step, "seconds": sched.seconds()})
 
     while step < stop and not sched.done(step):
-        x, caps, _ = batches.get(step, tcfg["batch"])
+        if bank is not None:
+            pick = token_bank.batch_indices(len(bank[1]), tcfg["batch"], seed, step)
+            codes, caps = bank[0][pick], [bank[1][i] for i in pick]
+        else:
+            x, caps, _ = batches.get(step, tcfg["batch"])
+            with torch.no_grad():
+                codes = vq.nearest(vq.encode(x.to(dev))).cpu()
         gen = torch.Generator().manual_seed(seed * 7919 + step)
         drop = torch.rand(len(caps), generator=gen) < CAPTION_DROPOUT
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
         ids = torch.tensor([tokenizer.encode(c) for c in caps], device=dev)
-        with torch.no_grad():
-            codes = vq.nearest(vq.encode(x.to(dev))).cpu()
         inp, mask = mask_tokens(codes, mask_id, gen)
         for g in opt.param_groups:
             g["lr"] = sched.lr(step, g["base"])
