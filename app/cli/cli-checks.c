@@ -74,12 +74,6 @@ cli_check_model_request (const char *command, const char *model_dir,
                          const TsPipelineRequest *request, gboolean warn, int *native,
                          GError **error)
 {
-  g_autofree char *index = g_build_filename (model_dir, "model_index.json", NULL);
-  if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, TS_ERROR, TS_ERROR_IO,
-                 _("“%s” is not a model folder (no model_index.json)"), model_dir);
-    return FALSE;
-  }
   /* Opening reads the configs, the tokenizer and the weights' headers; the weights stay on
    * disk until the pipeline loads them. */
   g_autoptr (TsModelFolder) folder = ts_model_folder_open (model_dir, NULL, error);

@@ -569,6 +569,13 @@ cli_model_dir (const char *option, GError **error)
       g_set_error (error, TS_ERROR, TS_ERROR_IO, _("model folder “%s” does not exist"), option);
       return NULL;
     }
+    /* A plain folder given by mistake: say so, not that some file in it fails to open. */
+    g_autofree char *index = g_build_filename (option, "model_index.json", NULL);
+    if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
+      g_set_error (error, TS_ERROR, TS_ERROR_IO,
+                   _("“%s” is not a model folder (no model_index.json)"), option);
+      return NULL;
+    }
     return g_strdup (option);
   }
   char *found = ts_model_locate_default (NULL);

@@ -43,7 +43,7 @@ TsBackend *cli_open_backend (const char *device, gboolean report_fallback);
 
 /* Whether `path` can be created: its folder exists and is writable, and it is no folder. */
 gboolean cli_output_writable (const char *path, GError **error);
-/* `model_dir` is a model folder whose configs open; when `warn`, prints a warning for a prompt
+/* The configs of `model_dir` (from cli_model_dir) open; when `warn`, prints a warning for a prompt
  * (or negative prompt) longer than the model reads and for a generate size other than the
  * model's native one. Reads configs and headers only, not the weights. *native: the model's
  * native side in pixels. */

@@ -103,6 +103,10 @@ mkdir "$tmp/notamodel"
 caught "not a model folder" 1 \
   "tessera-cli generate: “$tmp/notamodel” is not a model folder (no model_index.json)" \
   -- "$cli" generate --model "$tmp/notamodel" "red apple" -o "$tmp/x.png"
+run "$cli" info --device cpu --model "$tmp/notamodel"
+if [ "$status" -eq 1 ] && grep -qF "“$tmp/notamodel” is not a model folder (no model_index.json)" "$tmp/out" "$tmp/err"; then
+  ok "info --model on a plain folder"
+else not_ok "info --model on a plain folder" "status $status" "$tmp/out"; fi
 caught "model folder missing" 1 \
   "tessera-cli generate: model folder “$tmp/nomodel” does not exist" \
   -- "$cli" generate --model "$tmp/nomodel" "red apple" -o "$tmp/x.png"
