@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define SHIPPED_MAX_BYTES (40 * 1000 * 1000)
-#define BLOCK 16           /* one token's pixels */
+#define BLOCK 16           /* compared blocks: one token of a 16x VQ, 2x2 tokens of an 8x one */
 #define BLOCK_TOLERANCE 6  /* a block differs when a pixel channel moves more than this */
 
 typedef struct {
@@ -81,6 +81,23 @@ test_folder_and_card (void)
   JsonObject *root = json_node_get_object (json_parser_get_root (parser));
   JsonArray *list = json_object_get_array_member (root, "sources");
   g_assert_cmpuint (json_array_get_length (list), >=, 5);
+
+  /* vocabulary.json: what the editor completes prompts from (tools/data/vocabulary.py) */
+  g_autofree char *vocab_path = g_build_filename (dir, "vocabulary.json", NULL);
+  g_autoptr (JsonParser) vparser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (vparser, vocab_path, &error));
+  g_assert_no_error (error);
+  JsonObject *vocab = json_node_get_object (json_parser_get_root (vparser));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (vocab, "concepts")), >=, 100);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (vocab, "styles")), ==, 7);
+  JsonObject *scene = json_object_get_object_member (vocab, "scene");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (scene, "positions")), >=, 2);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (scene, "backgrounds")), >=, 2);
+  JsonArray *examples = json_object_get_array_member (vocab, "examples");
+  g_assert_cmpuint (json_array_get_length (examples), >=, 1);
+  g_test_message ("vocabulary: %u concepts, placeholder \"%s\"",
+                  json_array_get_length (json_object_get_array_member (vocab, "concepts")),
+                  json_array_get_string_element (examples, 0));
 }
 
 static TsImage *

@@ -18,15 +18,23 @@ from PIL import Image, ImageDraw
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-PROMPTS = [
+PROMPTS = [   # 16 fixed prompts (issue 17), all in the concept set of tools/data/concepts.json
     "red apple, 3d style",
-    "cat face, flat style",
+    "grinning face, noto style",
+    "red heart, twemoji style",
+    "sun, flat style",
+    "pizza, emojione style",
+    "star, black and white icon",
+    "cat face, blob style",
     "rocket, twemoji style",
     "smiling face with sunglasses, noto style",
+    "deciduous tree, 3d style",
+    "thumbs up, flat style",
+    "house, black and white icon",
+    "butterfly on a light blue background, emojione style",
     "a dog face left of a red apple on a pink background, flat style",
     "a star in the top right on a blue background, 3d style",
-    "a pizza, a banana and a cake from left to right on a white background, noto style",
-    "house, black and white icon",
+    "a pizza, a banana and a birthday cake from left to right on a white background, noto style",
 ]
 SEEDS = [1, 2, 3, 4]
 CELL = 128

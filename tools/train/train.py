@@ -133,7 +133,7 @@ def write_data_sources(folder, name, manifest):
 
 def eval_table(ev):
     """tools/eval/evaluate.py's eval.json as a Markdown table for the model card."""
-    lines = ["Measured by `tools/eval/evaluate.py` (held-out split: emoji never seen in training).", "",
+    lines = ["Measured by `tools/eval/evaluate.py`.", "",
              "| measure | value |", "|---|---|"]
     for key, value in ev.items():
         if isinstance(value, dict):
@@ -257,6 +257,8 @@ def main():
                f"--export {args.export} --name {args.name}{' --side-by-side' if args.side_by_side else ''}{budget}")
         fields = {
             "codebook": vq_cfg["num_vq_embeddings"], "vocab": len(tok.vocab),
+            "n_concepts": len(concepts["concepts"]) if concepts else "all",
+            "history": open(os.path.join(HERE, "history.md")).read().strip(),
             "params_text": f"{n_params(text) / 1e6:.2f} M", "params_tm": f"{n_params(tm) / 1e6:.2f} M",
             "params_vq": f"{n_params(vq) / 1e6:.2f} M", "size_mb": "@size_mb@", "command": cmd,
             "train_summary": f"Preset `{args.preset}`: VQ {vq_ck.get('step', 0)} steps "
