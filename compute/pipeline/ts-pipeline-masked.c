@@ -186,16 +186,120 @@ context_window (const TsImage *canvas, const Rect *box, int pad, int max_side)
   return win;
 }
 
-/* The tokens of the window's w×h working grid that hold a pixel of non-zero alpha, and
- * which window pixels those tokens cover (`covered`, win.w × win.h). */
-static void
-token_mask (const Masked *m, const Rect *win, int work_w, int work_h, int scale,
-            guint8 *tokens, guint8 *covered)
+/* ---- windows: one around the region, or a row/grid of them along a long region ---- */
+
+/* A working-size window and how it blends with the windows run before it: on a side where
+ * an earlier window lies, the first `ramp` pixels are left as that window made them
+ * (context the model sees) and the next `ramp` pixels blend from it to this one. */
+typedef struct {
+  Rect     win;
+  gboolean after_left, after_top;
+} Tile;
+
+/* Larger regions than this many windows are processed scaled instead. */
+#define MAX_TILES 48
+
+/* The weight of window pixel (x, y) against the earlier windows' pixels. */
+static float
+tile_weight (const Tile *t, int x, int y, int ramp)
 {
-  int tw = work_w / scale;
+  float w = 1.0f;
+  if (t->after_left)
+    w = MIN (w, ts_smoothstep ((x + 0.5f - ramp) / (float) ramp));
+  if (t->after_top)
+    w = MIN (w, ts_smoothstep ((y + 0.5f - ramp) / (float) ramp));
+  return w;
+}
+
+/* Window starts covering [start, start + len) with windows of `side` that overlap by at
+ * least 2·ramp; returns their number (starts filled only up to max). */
+static int
+axis_starts (int start, int len, int side, int ramp, int *starts, int max)
+{
+  int stride = side - 2 * ramp;
+  int n = len <= side ? 1 : (len - side + stride - 1) / stride + 1;
+  for (int i = 0; i < MIN (n, max); i++)
+    starts[i] = n == 1 ? start : start + (int) ((gint64) i * (len - side) / (n - 1));
+  return n;
+}
+
+/* Whether the window has a pixel the region repaints where its weight is above 0. */
+static gboolean
+tile_has_work (const Masked *m, const Tile *t, int ramp)
+{
+  for (int y = 0; y < t->win.h; y++)
+    for (int x = 0; x < t->win.w; x++)
+      if (m->alpha->pixels[(gsize) (t->win.y + y) * m->canvas->width + t->win.x + x] &&
+          tile_weight (t, x, y, ramp) > 0)
+        return TRUE;
+  return FALSE;
+}
+
+/* The windows for the region `box`: one context window when the region fits the working
+ * size; else, for a region that fits across (a band along an edge, a long stroke) or any
+ * outpaint, working-size windows along it, run one after the other (those with nothing to
+ * repaint left out); else, or when that takes more than MAX_TILES windows, one window
+ * scaled to the working size. */
+static GArray *
+plan_tiles (const Masked *m, const Rect *box, int pad, int side, int ramp, gboolean outpaint)
+{
+  GArray *tiles = g_array_new (FALSE, TRUE, sizeof (Tile));
+  const TsImage *c = m->canvas;
+  Tile single = { context_window (c, box, pad, side), FALSE, FALSE };
+  gboolean fits = box->w <= side && box->h <= side;
+  gboolean thin = box->w <= side || box->h <= side;
+  if (fits || MAX (c->width, c->height) <= side || !(thin || outpaint)) {
+    g_array_append_val (tiles, single);
+    return tiles;
+  }
+  /* Padded for context along the long axes, inside the canvas. */
+  int x0 = box->w > side ? MAX (0, box->x - pad) : single.win.x;
+  int x1 = box->w > side ? MIN (c->width, box->x + box->w + pad) : single.win.x + single.win.w;
+  int y0 = box->h > side ? MAX (0, box->y - pad) : single.win.y;
+  int y1 = box->h > side ? MIN (c->height, box->y + box->h + pad) : single.win.y + single.win.h;
+  int win_w = MIN (side, x1 - x0), win_h = MIN (side, y1 - y0);
+  int xs[MAX_TILES], ys[MAX_TILES];
+  int nx = axis_starts (x0, x1 - x0, win_w, ramp, xs, MAX_TILES);
+  int ny = axis_starts (y0, y1 - y0, win_h, ramp, ys, MAX_TILES);
+  for (int j = 0; j < ny && j < MAX_TILES && tiles->len <= MAX_TILES; j++)
+    for (int i = 0; i < nx && i < MAX_TILES && tiles->len <= MAX_TILES; i++) {
+      Tile t = { { xs[i], ys[j], win_w, win_h }, i > 0, j > 0 };
+      if (tile_has_work (m, &t, ramp))
+        g_array_append_val (tiles, t);
+    }
+  if (tiles->len > MAX_TILES || nx > MAX_TILES || ny > MAX_TILES) {
+    g_array_set_size (tiles, 0);
+    g_array_append_val (tiles, single);
+  }
+  return tiles;
+}
+
+/* ---- running the windows ---- */
+
+/* What the windows of one request share. */
+typedef struct {
+  const TsPipelineRequest *r;
+  const Masked            *m;
+  int                      rows, ramp, n_tiles, steps_run;
+  guint64                 *seeds;
+  Rect                     span;       /* the windows' bounding box */
+  TsImage                **generated;  /* [rows] span-sized: the windows' pixels, blended */
+  TsPipelineResult        *res;        /* images: the canvas with generated composited */
+  TsPipelineTimings        t;
+} MaskedRun;
+
+/* The tokens of the window's work_w×work_h grid that hold a pixel with alpha and weight
+ * above 0; the window pixels those tokens cover are marked in the result's grown_mask. */
+static void
+tile_token_mask (MaskedRun *run, const Tile *tile, int work_w, int work_h, int scale,
+                 guint8 *tokens)
+{
+  const Rect *win = &tile->win;
+  int W = run->m->canvas->width, tw = work_w / scale;
   for (int y = 0; y < win->h; y++)
     for (int x = 0; x < win->w; x++)
-      if (m->alpha->pixels[(gsize) (win->y + y) * m->canvas->width + win->x + x]) {
+      if (run->m->alpha->pixels[(gsize) (win->y + y) * W + win->x + x] &&
+          tile_weight (tile, x, y, run->ramp) > 0) {
         int ty = (int) ((gint64) y * work_h / win->h) / scale;
         int tx = (int) ((gint64) x * work_w / win->w) / scale;
         tokens[(gsize) ty * tw + tx] = 1;
@@ -204,11 +308,178 @@ token_mask (const Masked *m, const Rect *win, int work_w, int work_h, int scale,
     for (int x = 0; x < win->w; x++) {
       int ty = (int) ((gint64) y * work_h / win->h) / scale;
       int tx = (int) ((gint64) x * work_w / win->w) / scale;
-      covered[(gsize) y * win->w + x] = tokens[(gsize) ty * tw + tx];
+      if (tokens[(gsize) ty * tw + tx])
+        run->res->grown_mask->pixels[(gsize) (win->y + y) * W + win->x + x] = 255;
     }
 }
 
-/* The common path: window, encode, mask tokens, sample, decode, composite. */
+/* The VQ tokens of each row's picture so far inside the window, at the working size. The
+ * first window sees the same canvas in every row: encoded once. */
+static gboolean
+encode_window (TsPipeline *p, MaskedRun *run, const Rect *win, int work_w, int work_h,
+               gboolean first, int32_t *ids, GError **error)
+{
+  int64_t L = (int64_t) (work_w / p->scale) * (work_h / p->scale);
+  int n = first ? 1 : run->rows;
+  gsize plane = (gsize) 3 * work_w * work_h;
+  g_autofree float *planar = g_try_new (float, plane * n);
+  if (!planar) {
+    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory for the window");
+    return FALSE;
+  }
+  for (int b = 0; b < n; b++) {
+    const TsImage *from = first ? run->m->canvas : run->res->images[b];
+    g_autoptr (TsImage) crop = ts_image_crop (from, win->x, win->y, win->w, win->h, error);
+    g_autoptr (TsImage) work = crop ? ts_image_resize (crop, work_w, work_h, error) : NULL;
+    g_autofree float *one = work ? ts_image_to_planar (work, error) : NULL;
+    if (!one)
+      return FALSE;
+    memcpy (planar + b * plane, one, plane * sizeof (float));
+  }
+  if (!ts_vqmodel_encode_ids (p->vq, planar, n, work_h, work_w, ids, error))
+    return FALSE;
+  for (int b = n; b < run->rows; b++)
+    memcpy (ids + b * L, ids, L * sizeof (int32_t));
+  return TRUE;
+}
+
+/* Blends the window's fresh pixels of row b into the generated layer by the window's
+ * weight, and composites the layer over the canvas by alpha:
+ * out = canvas + alpha·(generated − canvas). */
+static void
+composite_window (MaskedRun *run, const Tile *tile, int b, const TsImage *fresh)
+{
+  const TsImage *canvas = run->m->canvas, *alpha = run->m->alpha;
+  TsImage *gen = run->generated[b], *out = run->res->images[b];
+  for (int y = 0; y < tile->win.h; y++)
+    for (int x = 0; x < tile->win.w; x++) {
+      gsize o = (gsize) (tile->win.y + y) * canvas->width + tile->win.x + x;
+      float w = tile_weight (tile, x, y, run->ramp);
+      if (!alpha->pixels[o] || w <= 0)
+        continue;
+      float a = alpha->pixels[o] / 255.0f;
+      const guint8 *f = fresh->pixels + ((gsize) y * tile->win.w + x) * 3;
+      guint8 *g = gen->pixels + ((gsize) (tile->win.y + y - run->span.y) * gen->width +
+                                 tile->win.x + x - run->span.x) * 3;
+      const guint8 *in = canvas->pixels + o * 3;
+      guint8 *d = out->pixels + o * 3;
+      for (int c = 0; c < 3; c++) {
+        g[c] = (guint8) (g[c] + w * ((float) f[c] - g[c]) + 0.5f);
+        d[c] = (guint8) (in[c] + a * ((float) g[c] - in[c]) + 0.5f);
+      }
+    }
+}
+
+/* One window: encode, mask the tokens, sample, decode, composite. */
+static gboolean
+run_tile (TsPipeline *p, MaskedRun *run, const Tile *tile, int index, GError **error)
+{
+  const TsPipelineRequest *r = run->r;
+  int max_side = ts_pipeline_max_side (p, r), work_w, work_h;
+  ts_pipeline_fit (p, max_side, tile->win.w, tile->win.h, &work_w, &work_h);
+  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, tile->win.w, tile->win.h);
+  int tw = work_w / p->scale, th = work_h / p->scale, rows = run->rows;
+  int64_t L = (int64_t) tw * th;
+  g_autofree guint8 *tmask = g_new0 (guint8, L);
+  tile_token_mask (run, tile, work_w, work_h, p->scale, tmask);
+
+  double t0 = ts_pipeline_now ();
+  g_autofree int32_t *tokens = g_new (int32_t, (gsize) rows * L);
+  if (!encode_window (p, run, &tile->win, work_w, work_h, index == 0, tokens, error))
+    return FALSE;
+  run->t.image_encode += ts_pipeline_now () - t0;
+  int64_t n_masked = 0;
+  for (int64_t i = 0; i < L; i++)
+    n_masked += tmask[i];
+  for (int b = 0; b < rows; b++)
+    for (int64_t i = 0; i < L; i++)
+      if (tmask[i])
+        tokens[b * L + i] = p->mask_id;
+
+  g_autofree const char **prompts = g_new (const char *, rows);
+  g_autofree const char **negatives = g_new (const char *, rows);
+  for (int b = 0; b < rows; b++) {
+    prompts[b] = r->prompt ? r->prompt : "";
+    negatives[b] = r->negative_prompt ? r->negative_prompt : "";
+  }
+  t0 = ts_pipeline_now ();
+  TsCondRequest cr = { rows, prompts, negatives, r->guidance, work_w, work_h,
+                       { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
+  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, error);
+  run->t.text_encode += ts_pipeline_now () - t0;
+  if (!cond)
+    return FALSE;
+
+  /* Upstream's inpainting switches the scheduler to the linear schedule. Later windows
+   * number their steps on, so their random draws differ from the first's. */
+  g_autoptr (TsSchedule) s = ts_schedule_new (r->steps, (float) r->temperature[0],
+                                              (float) r->temperature[1], TS_MASKING_LINEAR,
+                                              p->mask_id, p->codebook_size);
+  TsSampleLoop l = {
+    .schedule = s, .first = ts_pipeline_first_step (r->steps, r->strength), .rows = rows,
+    .h = th, .w = tw, .cfg = r->guidance > 1.0, .guidance = (float) r->guidance,
+    .guided_steps = r->guided_steps,
+    .starting_mask_ratio = (float) n_masked / (float) L, .seeds = run->seeds,
+    .step_base = index * run->steps_run, .progress_total = run->n_tiles * run->steps_run,
+    .draws = r->draws, .draws_data = r->draws_data, .progress = r->progress,
+    .progress_data = r->progress_data, .cancellable = r->cancellable,
+  };
+  t0 = ts_pipeline_now ();
+  if (!ts_pipeline_sample (p, cond, &l, tokens, error))
+    return FALSE;
+  run->t.sampling += ts_pipeline_now () - t0;
+  run->t.steps_run += run->steps_run;
+
+  t0 = ts_pipeline_now ();
+  TsImage **fresh = ts_pipeline_decode (p, tokens, rows, th, tw, error);
+  run->t.decode += ts_pipeline_now () - t0;
+  if (!fresh)
+    return FALSE;
+  t0 = ts_pipeline_now ();
+  gboolean ok = TRUE;
+  for (int b = 0; b < rows; b++) {
+    g_autoptr (TsImage) back = ok ? ts_image_resize (fresh[b], tile->win.w, tile->win.h,
+                                                     error) : NULL;
+    ok = back != NULL;
+    if (ok)
+      composite_window (run, tile, b, back);
+    g_free (run->res->tokens[b]);
+    run->res->tokens[b] = g_memdup2 (tokens + b * L, L * sizeof (int32_t));
+    ts_image_free (fresh[b]);
+  }
+  g_free (fresh);
+  run->res->token_width = tw;
+  run->res->token_height = th;
+  run->t.composite += ts_pipeline_now () - t0;
+  return ok;
+}
+
+static Rect
+tiles_span (GArray *tiles)
+{
+  Rect *first = &g_array_index (tiles, Tile, 0).win;
+  int x0 = first->x, y0 = first->y, x1 = x0 + first->w, y1 = y0 + first->h;
+  for (guint i = 1; i < tiles->len; i++) {
+    Rect *w = &g_array_index (tiles, Tile, i).win;
+    x0 = MIN (x0, w->x);
+    y0 = MIN (y0, w->y);
+    x1 = MAX (x1, w->x + w->w);
+    y1 = MAX (y1, w->y + w->h);
+  }
+  return (Rect) { x0, y0, x1 - x0, y1 - y0 };
+}
+
+static void
+masked_run_clear (MaskedRun *run)
+{
+  for (int b = 0; run->generated && b < run->rows; b++)
+    ts_image_free (run->generated[b]);
+  g_free (run->generated);
+  g_free (run->seeds);
+  g_clear_pointer (&run->res, ts_pipeline_result_free);
+}
+
+/* The common path: the windows, each encoded, masked, sampled, decoded and composited. */
 static TsPipelineResult *
 run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, GError **error)
 {
@@ -219,101 +490,34 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
     return NULL;
   }
   int max_side = ts_pipeline_max_side (p, r);
-  Rect win = context_window (m->canvas, &box, r->context_padding, max_side);
-  int work_w, work_h;
-  ts_pipeline_fit (p, max_side, win.w, win.h, &work_w, &work_h);
-  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, win.w, win.h);
-  int tw = work_w / p->scale, th = work_h / p->scale;
-  int64_t L = (int64_t) tw * th;
-
-  g_autofree guint8 *tmask = g_new0 (guint8, L);
-  g_autofree guint8 *grown = g_new (guint8, (gsize) win.w * win.h);
-  token_mask (m, &win, work_w, work_h, p->scale, tmask, grown);
-
-  TsPipelineTimings t = { 0 };
-  double t0 = ts_pipeline_now ();
-  g_autoptr (TsImage) crop = ts_image_crop (m->canvas, win.x, win.y, win.w, win.h, error);
-  g_autoptr (TsImage) work = crop ? ts_image_resize (crop, work_w, work_h, error) : NULL;
-  g_autofree float *planar = work ? ts_image_to_planar (work, error) : NULL;
-  g_autofree int32_t *image_ids = g_new (int32_t, L);
-  if (!planar || !ts_vqmodel_encode_ids (p->vq, planar, 1, work_h, work_w, image_ids, error))
-    return NULL;
-  t.image_encode = ts_pipeline_now () - t0;
-
-  int rows = r->n_variants;
-  g_autofree guint64 *seeds = g_new (guint64, rows);
-  g_autofree const char **prompts = g_new (const char *, rows);
-  g_autofree const char **negatives = g_new (const char *, rows);
-  g_autofree int32_t *tokens = g_new (int32_t, (gsize) rows * L);
-  int64_t n_masked = 0;
-  for (int64_t i = 0; i < L; i++)
-    n_masked += tmask[i];
-  for (int b = 0; b < rows; b++) {
-    seeds[b] = r->seed + (guint64) b;
-    prompts[b] = r->prompt ? r->prompt : "";
-    negatives[b] = r->negative_prompt ? r->negative_prompt : "";
-    for (int64_t i = 0; i < L; i++)
-      tokens[b * L + i] = tmask[i] ? p->mask_id : image_ids[i];
+  MaskedRun run = { .r = r, .m = m, .rows = r->n_variants,
+                    .ramp = MIN (2 * p->scale, max_side / 4),
+                    .steps_run = r->steps - ts_pipeline_first_step (r->steps, r->strength) };
+  g_autoptr (GArray) tiles = plan_tiles (m, &box, r->context_padding, max_side, run.ramp,
+                                         r->mode == TS_MODE_OUTPAINT);
+  run.n_tiles = (int) tiles->len;
+  run.span = tiles_span (tiles);
+  run.seeds = g_new (guint64, run.rows);
+  run.generated = g_new0 (TsImage *, run.rows);
+  run.res = ts_pipeline_result_new (run.rows, 0, 0);
+  gboolean ok = (run.res->grown_mask = ts_image_new (m->canvas->width, m->canvas->height, 1,
+                                                     error)) &&
+                (run.res->blend_mask = ts_image_copy (m->alpha, error));
+  for (int b = 0; ok && b < run.rows; b++) {
+    run.seeds[b] = run.res->seeds[b] = r->seed + (guint64) b;
+    ok = (run.res->images[b] = ts_image_copy (m->canvas, error)) &&
+         (run.generated[b] = ts_image_crop (m->canvas, run.span.x, run.span.y, run.span.w,
+                                            run.span.h, error));
   }
-  t0 = ts_pipeline_now ();
-  TsCondRequest cr = { rows, prompts, negatives, r->guidance, work_w, work_h,
-                       { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
-  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, error);
-  t.text_encode = ts_pipeline_now () - t0;
-  if (!cond)
-    return NULL;
-
-  /* Upstream's inpainting switches the scheduler to the linear schedule. */
-  g_autoptr (TsSchedule) s = ts_schedule_new (r->steps, (float) r->temperature[0],
-                                              (float) r->temperature[1], TS_MASKING_LINEAR,
-                                              p->mask_id, p->codebook_size);
-  TsSampleLoop l = {
-    .schedule = s, .first = ts_pipeline_first_step (r->steps, r->strength), .rows = rows,
-    .h = th, .w = tw, .cfg = r->guidance > 1.0, .guidance = (float) r->guidance,
-    .guided_steps = r->guided_steps,
-    .starting_mask_ratio = (float) n_masked / (float) L, .seeds = seeds, .draws = r->draws,
-    .draws_data = r->draws_data, .progress = r->progress, .progress_data = r->progress_data,
-    .cancellable = r->cancellable,
-  };
-  t0 = ts_pipeline_now ();
-  if (!ts_pipeline_sample (p, cond, &l, tokens, error))
-    return NULL;
-  t.sampling = ts_pipeline_now () - t0;
-  t.steps_run = r->steps - l.first;
-
-  t0 = ts_pipeline_now ();
-  TsImage **fresh = ts_pipeline_decode (p, tokens, rows, th, tw, error);
-  t.decode = ts_pipeline_now () - t0;
-  if (!fresh)
-    return NULL;
-
-  t0 = ts_pipeline_now ();
-  g_autoptr (TsPipelineResult) res = ts_pipeline_result_new (rows, tw, th);
-  gboolean ok = TRUE;
-  for (int b = 0; b < rows; b++) {
-    g_autoptr (TsImage) back = ok ? ts_image_resize (fresh[b], win.w, win.h, error) : NULL;
-    res->images[b] = back ? ts_image_copy (m->canvas, error) : NULL;
-    ok = res->images[b] != NULL;
-    if (ok)
-      ts_image_blend (res->images[b], back, win.x, win.y, m->alpha);
-    res->seeds[b] = seeds[b];
-    res->tokens[b] = g_memdup2 (tokens + b * L, L * sizeof (int32_t));
-    ts_image_free (fresh[b]);
+  for (guint i = 0; ok && i < tiles->len; i++)
+    ok = run_tile (p, &run, &g_array_index (tiles, Tile, i), (int) i, error);
+  TsPipelineResult *res = NULL;
+  if (ok) {
+    run.res->timings = run.t;
+    res = g_steal_pointer (&run.res);
   }
-  g_free (fresh);
-  if (!ok)
-    return NULL;
-  res->grown_mask = ts_image_new (m->canvas->width, m->canvas->height, 1, error);
-  res->blend_mask = res->grown_mask ? ts_image_copy (m->alpha, error) : NULL;
-  if (!res->blend_mask)
-    return NULL;
-  for (int y = 0; y < win.h; y++)
-    for (int x = 0; x < win.w; x++)
-      res->grown_mask->pixels[(gsize) (win.y + y) * m->canvas->width + win.x + x] =
-        grown[(gsize) y * win.w + x] ? 255 : 0;
-  t.composite = ts_pipeline_now () - t0;
-  res->timings = t;
-  return g_steal_pointer (&res);
+  masked_run_clear (&run);
+  return res;
 }
 
 /* The overlap's alpha at `e` pixels (centre) from the old edge: 1 there, 0 `overlap` in. */

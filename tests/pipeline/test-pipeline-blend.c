@@ -351,6 +351,96 @@ test_outpaint_any_side (void)
   g_assert_cmpint (res->blend_mask->pixels[0], ==, 255);
 }
 
+typedef struct {
+  int calls, n_steps;
+  gboolean monotone;
+  int last_step;
+} StepCount;
+
+static void
+count_steps (const TsPipelineProgress *pr, gpointer data)
+{
+  StepCount *sc = data;
+  sc->calls++;
+  sc->monotone &= pr->step == sc->last_step + 1;
+  sc->last_step = pr->step;
+  sc->n_steps = pr->n_steps;
+}
+
+/* Outpaint along a picture taller than the model: the band is worked in model-size windows
+ * one after the other (no scaling, so no notice), each seeing the previous one's pixels;
+ * progress counts every window's steps; the original left of the overlap is kept byte for
+ * byte and every pixel that may change lies in the repainted tokens. */
+static void
+test_outpaint_long_edge (void)
+{
+  NEED_TINY (p);
+  const int w = 96, h = 320, extend = 32;
+  g_autoptr (TsImage) image = smooth_image (w, h);
+  StepCount sc = { .monotone = TRUE };
+  TsPipelineRequest req;
+  ts_pipeline_request_init (&req, TS_MODE_OUTPAINT);
+  req.prompt = "more";
+  req.steps = 2;
+  req.image = image;
+  req.extend_right = extend;
+  req.progress = count_steps;
+  req.progress_data = &sc;
+  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  const TsImage *out = res->images[0];
+  int W = w + extend, overlap = 2 * ts_pipeline_token_size (p);
+  g_assert_null (res->notice);
+  g_assert_cmpint (out->width, ==, W);
+  g_assert_cmpint (out->height, ==, h);
+  g_test_message ("%d steps reported", sc.calls);
+  g_assert_true (sc.monotone);
+  g_assert_cmpint (sc.calls, ==, sc.n_steps);
+  g_assert_cmpint (sc.calls % req.steps, ==, 0);
+  g_assert_cmpint (sc.calls / req.steps, >=, 3); /* 320 rows need three 128-row windows */
+  g_assert_cmpint (res->timings.steps_run, ==, sc.calls);
+  g_assert_cmpint (res->token_width * ts_pipeline_token_size (p), ==, 128);
+  for (int y = 0; y < h; y++) {
+    g_assert_cmpmem (px (out, 0, y), (w - overlap) * 3, px (image, 0, y), (w - overlap) * 3);
+    for (int x = 0; x < W; x++)
+      if (res->blend_mask->pixels[y * W + x])
+        g_assert_cmpint (res->grown_mask->pixels[y * W + x], ==, 255);
+    for (int x = w; x < W; x++) /* the new band is painted everywhere */
+      g_assert_cmpint (res->blend_mask->pixels[y * W + x], ==, 255);
+  }
+  g_autoptr (TsPipelineResult) again = run_ok (p, &req);
+  g_assert_cmpmem (again->images[0]->pixels, W * h * 3, out->pixels, W * h * 3);
+}
+
+/* A long thin inpaint stroke across a wide picture is worked in model-size windows too;
+ * a large blob is processed scaled, and the notice says so. */
+static void
+test_inpaint_long_and_large (void)
+{
+  NEED_TINY (p);
+  const int w = 384, h = 160;
+  g_autoptr (TsImage) image = smooth_image (w, h);
+  g_autoptr (TsImage) stroke = ts_image_new (w, h, 1, NULL);
+  for (int y = 70; y < 78; y++)
+    for (int x = 20; x < 360; x++)
+      stroke->pixels[y * w + x] = 255;
+  TsPipelineRequest req;
+  inpaint_request (&req, image, stroke);
+  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_assert_null (res->notice);
+  assert_kept_where_alpha_zero (res, image);
+  g_assert_true (memcmp (res->images[0]->pixels, image->pixels, (gsize) w * h * 3) != 0);
+
+  g_autoptr (TsImage) blob = ts_image_new (w, h, 1, NULL);
+  for (int y = 10; y < 150; y++)
+    for (int x = 30; x < 330; x++)
+      blob->pixels[y * w + x] = 255;
+  inpaint_request (&req, image, blob);
+  g_autoptr (TsPipelineResult) scaled = run_ok (p, &req);
+  g_assert_nonnull (scaled->notice);
+  g_assert_nonnull (strstr (scaled->notice, "processed at 128×"));
+  assert_kept_where_alpha_zero (scaled, image);
+}
+
 /* A frame on a picture larger than the model: only the frame's square changes, its inner
  * edges blend, the result has the picture's size and no notice; the frame moves inside the
  * picture when placed partly outside. */
@@ -523,6 +613,8 @@ main (int argc, char **argv)
   g_test_add_func ("/blend/feather-ramp", test_feather_ramp);
   g_test_add_func ("/blend/outpaint-seam", test_outpaint_seam);
   g_test_add_func ("/blend/outpaint-any-side", test_outpaint_any_side);
+  g_test_add_func ("/blend/outpaint-long-edge", test_outpaint_long_edge);
+  g_test_add_func ("/blend/inpaint-long-and-large", test_inpaint_long_and_large);
   g_test_add_func ("/blend/frame-only", test_frame_only);
   g_test_add_func ("/blend/whole-picture-notice", test_whole_picture_notice);
   g_test_add_func ("/blend/progress-times", test_progress_times);
