@@ -1,8 +1,13 @@
-/* tessera-canvas.h — shows a TesseraDocument at any zoom and paints its mask.
+/* tessera-canvas.h — shows a TesseraDocument at any zoom and edits its mask.
  *
  * Zoomed out or at 100 % the picture is drawn from 256² texture tiles, and a brush dab only
  * rebuilds the tiles it touched; zoomed in, the visible pixels are drawn with nearest
- * filtering so every image pixel is a crisp square. */
+ * filtering so every image pixel is a crisp square.
+ *
+ * On top of the picture: handles on its four edges that extend the canvas by dragging
+ * (::extend-requested, snapped to :token-size), a movable native-size frame (:frame-*),
+ * rectangle and freehand (lasso) selections into the mask, and Before/After labels while
+ * comparing. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,6 +19,21 @@ G_BEGIN_DECLS
 
 #define TESSERA_TYPE_CANVAS (tessera_canvas_get_type ())
 G_DECLARE_FINAL_TYPE (TesseraCanvas, tessera_canvas, TESSERA, CANVAS, GtkWidget)
+
+/* What a drag on the picture does (handles and the frame come first, whatever the tool). */
+typedef enum {
+  TESSERA_CANVAS_TOOL_BRUSH,       /* paint, or erase with the brush's erase flag */
+  TESSERA_CANVAS_TOOL_RECTANGLE,   /* a rectangle into the mask */
+  TESSERA_CANVAS_TOOL_LASSO,       /* a freehand outline into the mask */
+} TesseraCanvasTool;
+
+/* The picture's sides, in the order of ::extend-requested's arguments. */
+typedef enum {
+  TESSERA_CANVAS_SIDE_LEFT,
+  TESSERA_CANVAS_SIDE_TOP,
+  TESSERA_CANVAS_SIDE_RIGHT,
+  TESSERA_CANVAS_SIDE_BOTTOM,
+} TesseraCanvasSide;
 
 GtkWidget       *tessera_canvas_new (void);
 void             tessera_canvas_set_document (TesseraCanvas *self, TesseraDocument *document);
@@ -44,6 +64,25 @@ const TesseraBrush *tessera_canvas_get_brush (TesseraCanvas *self);
 void tessera_canvas_stroke_begin (TesseraCanvas *self, double wx, double wy, double pressure);
 void tessera_canvas_stroke_to (TesseraCanvas *self, double wx, double wy, double pressure);
 void tessera_canvas_stroke_end (TesseraCanvas *self);
+
+void              tessera_canvas_set_tool (TesseraCanvas *self, TesseraCanvasTool tool);
+TesseraCanvasTool tessera_canvas_get_tool (TesseraCanvas *self);
+
+/* A drag in widget coordinates, as the pointer, touch and stylus gestures make it (tests call
+ * these too): on an edge handle it extends the canvas, on the frame's border it moves the
+ * frame, else it does what the tool does. `mods`: Ctrl makes a selection subtract from the
+ * mask instead of adding to it. Space held down pans instead. */
+void tessera_canvas_drag_begin (TesseraCanvas *self, double wx, double wy, double pressure,
+                                GdkModifierType mods);
+void tessera_canvas_drag_update (TesseraCanvas *self, double wx, double wy, double pressure);
+void tessera_canvas_drag_end (TesseraCanvas *self);
+
+/* Outpaint handles: the centre of a side's handle, in widget coordinates (FALSE while they
+ * are hidden: comparing, or a request on show), and the extension a drag in progress would
+ * make (picture pixels, left top right bottom). */
+gboolean tessera_canvas_get_handle_center (TesseraCanvas *self, TesseraCanvasSide side,
+                                           double *wx, double *wy);
+void     tessera_canvas_get_pending_extension (TesseraCanvas *self, int extension[4]);
 
 /* Live preview of tokens being revealed over the image rectangle `area`; NULL ends it. */
 void tessera_canvas_set_progress (TesseraCanvas *self, const TesseraJobProgress *progress,

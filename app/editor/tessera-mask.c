@@ -2,6 +2,7 @@
 #include "tessera-mask.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 gboolean
@@ -161,6 +162,62 @@ tessera_mask_feather (TesseraMaskBuf *m, int radius)
   /* Two box passes approximate a tent, which is smooth enough for compositing. */
   int r1 = (radius + 1) / 2, r2 = radius / 2;
   return separable (m, r1, FALSE) && separable (m, r2, FALSE);
+}
+
+void
+tessera_mask_fill_rect (TesseraMaskBuf *m, const TesseraRect *r, guint8 value)
+{
+  TesseraRect c = *r;
+  tessera_rect_clip (&c, m->width, m->height);
+  for (int y = c.y; y < c.y + c.height; y++)
+    memset (m->data + (gsize) y * m->stride + c.x, value, c.width);
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+TesseraRect
+tessera_mask_fill_polygon (TesseraMaskBuf *m, const double *xy, gsize n, guint8 value)
+{
+  TesseraRect done = { 0 };
+  if (n < 3)
+    return done;
+  double top = xy[1], bottom = xy[1];
+  for (gsize i = 1; i < n; i++) {
+    top = MIN (top, xy[2 * i + 1]);
+    bottom = MAX (bottom, xy[2 * i + 1]);
+  }
+  int y0 = MAX (0, (int) floor (top)), y1 = MIN (m->height - 1, (int) ceil (bottom));
+  g_autofree double *cross = g_new (double, n);
+  /* Scan lines through the pixel centres: where edges cross a line, pairs of crossings
+   * bound the inside. */
+  for (int y = y0; y <= y1; y++) {
+    double cy = y + 0.5;
+    gsize n_cross = 0;
+    for (gsize i = 0; i < n; i++) {
+      double ax = xy[2 * i], ay = xy[2 * i + 1];
+      double bx = xy[2 * ((i + 1) % n)], by = xy[2 * ((i + 1) % n) + 1];
+      /* Half-open in y, so a vertex on the line counts once. */
+      if ((ay <= cy && by > cy) || (by <= cy && ay > cy))
+        cross[n_cross++] = ax + (cy - ay) / (by - ay) * (bx - ax);
+    }
+    qsort (cross, n_cross, sizeof *cross, compare_doubles);
+    guint8 *row = m->data + (gsize) y * m->stride;
+    for (gsize k = 0; k + 1 < n_cross; k += 2) {
+      /* Pixels whose centre x + 0.5 lies in [cross[k], cross[k + 1]). */
+      int xa = MAX (0, (int) ceil (cross[k] - 0.5));
+      int xb = MIN (m->width, (int) ceil (cross[k + 1] - 0.5));
+      if (xb <= xa)
+        continue;
+      memset (row + xa, value, xb - xa);
+      tessera_rect_union (&done, &(TesseraRect) { xa, y, xb - xa, 1 });
+    }
+  }
+  return done;
 }
 
 gsize

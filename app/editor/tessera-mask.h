@@ -43,6 +43,13 @@ void tessera_mask_invert (TesseraMaskBuf *m);
 gboolean tessera_mask_grow (TesseraMaskBuf *m, int radius);
 /* Soften the edge with a box blur of the given radius (two passes ≈ a tent filter). */
 gboolean tessera_mask_feather (TesseraMaskBuf *m, int radius);
+/* Selections: every pixel of the rectangle (clipped to the mask) set to value. */
+void tessera_mask_fill_rect (TesseraMaskBuf *m, const TesseraRect *r, guint8 value);
+/* Every pixel whose centre lies inside the closed polygon (n points, x y pairs; even-odd
+ * rule, so a lasso that crosses itself leaves the crossed part out) set to value. Returns
+ * the rectangle of the pixels set. */
+TesseraRect tessera_mask_fill_polygon (TesseraMaskBuf *m, const double *xy, gsize n,
+                                       guint8 value);
 /* Number of pixels at or above the threshold. */
 gsize tessera_mask_count (const TesseraMaskBuf *m, guint8 threshold);
 /* Bounding box of the non-zero pixels; empty when the mask is clear. */
