@@ -58,15 +58,13 @@ warn_if_truncated (TsTokenizer *tok, const char *command, const char *text, gboo
              command, total, read, dropped);
 }
 
-/* The side the model was trained at: the transformer's token grid times the VQ-GAN's
- * downscale (2 per block after the first), as ts_pipeline_native_size computes it once the
- * networks are loaded. Read from the configs so the warning comes before the load. */
+/* Pixels per token side: the VQ-GAN's downscale, 2 per block after the first (what
+ * ts_pipeline_token_size says once the networks are loaded; read from the configs here so
+ * the checks come before the load). */
 static int
-native_size (const TsModelFolder *folder)
+token_size (const TsModelFolder *folder)
 {
-  const TsUVitConfig *uvit = ts_model_folder_transformer_config (folder);
-  const TsVQConfig *vq = ts_model_folder_vq_config (folder);
-  return (int) uvit->sample_size << (vq->n_blocks - 1);
+  return 1 << (ts_model_folder_vq_config (folder)->n_blocks - 1);
 }
 
 gboolean
@@ -79,21 +77,30 @@ cli_check_model_request (const char *command, const char *model_dir,
   g_autoptr (TsModelFolder) folder = ts_model_folder_open (model_dir, NULL, error);
   if (!folder)
     return FALSE;
-  *native = native_size (folder);
+  const TsUVitConfig *uvit = ts_model_folder_transformer_config (folder);
+  *native = (int) uvit->sample_size * token_size (folder);
+  /* Generate's sizes: whole tokens, and an even number of them when the transformer
+   * downsamples its grid (the pipeline refuses anything else, after the load). */
+  int quantum = token_size (folder) * (uvit->downsample ? 2 : 1);
+  int width = request->width > 0 ? request->width : *native;
+  int height = request->height > 0 ? request->height : *native;
+  if (request->mode == TS_MODE_GENERATE && (width % quantum || height % quantum)) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 _("the size %d×%d does not fit this model: width and height must be "
+                   "multiples of %d (its native size is %d×%d)"), width, height, quantum,
+                 *native, *native);
+    return FALSE;
+  }
   if (!warn)
     return TRUE;
   TsTokenizer *tok = ts_model_folder_tokenizer (folder);
   warn_if_truncated (tok, command, request->prompt, FALSE);
   if (request->guidance > 1)
     warn_if_truncated (tok, command, request->negative_prompt, TRUE);
-  if (request->mode == TS_MODE_GENERATE && (request->width > 0 || request->height > 0)) {
-    int width = request->width > 0 ? request->width : *native;
-    int height = request->height > 0 ? request->height : *native;
-    if (width != *native || height != *native)
-      fprintf (stderr, _("tessera-cli %s: warning: the model's native size is %d×%d; at %d×%d "
-                         "pictures may repeat or lose their composition\n"),
-               command, *native, *native, width, height);
-  }
+  if (request->mode == TS_MODE_GENERATE && (width != *native || height != *native))
+    fprintf (stderr, _("tessera-cli %s: warning: the model's native size is %d×%d; at %d×%d "
+                       "pictures may repeat or lose their composition\n"),
+             command, *native, *native, width, height);
   return TRUE;
 }
 

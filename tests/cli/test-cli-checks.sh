@@ -3,11 +3,12 @@
 # with a message that says what to do; warnings come before the work; each subcommand's help
 # lists its own options; progress shows on request; -q is silent; the device fallback line
 # only with -v. Runs on the tiny goldens model. TAP output.
-# Usage: test-cli-checks.sh PATH-TO-tessera-cli GOLDENS-DIR
+# Usage: test-cli-checks.sh PATH-TO-tessera-cli GOLDENS-DIR [TINY-MODEL-DIR]
+# (the tiny model's folder as the goldens' manifest names it; default GOLDENS-DIR/tiny-amused)
 set -u
 cli="$1"
 goldens="$2"
-model="$goldens/tiny-amused"
+model="${3:-$goldens/tiny-amused}"
 n=0
 failed=0
 if [ ! -d "$model" ]; then
@@ -140,6 +141,9 @@ caught "generate --image with --width" 2 \
 caught "invalid --grow" 2 \
   "tessera-cli inpaint: invalid --grow “-3”: expected a whole number from 0 to 8192" \
   -- "$cli" inpaint "${m[@]}" "$big" "sun" --mask "$bigmask" --grow -3 -o "$tmp/x.png"
+caught "a generate size the model cannot make" 1 \
+  "tessera-cli generate: the size 100×128 does not fit this model: width and height must be multiples of 32 (its native size is 128×128)" \
+  -- "$cli" generate "${m[@]}" "red apple" --width 100 -o "$tmp/x.png"
 caught "outpaint without a side" 2 \
   "tessera-cli outpaint: say how far to extend, e.g. --left 64 --right 64" \
   -- "$cli" outpaint "${m[@]}" "$tmp/m.png" -o "$tmp/x.png"

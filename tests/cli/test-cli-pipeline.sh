@@ -6,7 +6,7 @@
 set -u
 cli="$1"
 goldens="$2"
-model="${3:-}"
+model="${3:-$goldens/tiny-amused}"
 n=0
 failed=0
 if [ ! -d "$model" ]; then
@@ -58,7 +58,7 @@ check "invalid --guidance" 2 "invalid --guidance" -- "$cli" generate --model "$m
 check "invalid --seed" 2 "invalid --seed" -- "$cli" generate --model "$model" -p x -s -3 -o "$tmp/x.png"
 check "invalid --strength" 2 "invalid --strength" -- "$cli" restyle --model "$model" "$img" -p x --strength 2 -o "$tmp/x.png"
 check "invalid --extend" 2 "invalid --extend" -- "$cli" outpaint --model "$model" "$img" --extend middle=3 -o "$tmp/x.png"
-check "generate size not a multiple" 1 "multiple of 32" -- "$cli" generate "${m[@]}" -p x --width 100 -o "$tmp/x.png"
+check "generate size not a multiple" 1 "multiples of 32" -- "$cli" generate "${m[@]}" -p x --width 100 -o "$tmp/x.png"
 check "missing output" 2 "output file is required" -- "$cli" generate --model "$model" -p x
 check "unknown output format" 2 "must end in" -- "$cli" generate --model "$model" -p x -o "$tmp/x.gif"
 check "missing prompt" 2 "prompt is required" -- "$cli" generate --model "$model" -o "$tmp/x.png"
