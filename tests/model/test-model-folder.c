@@ -3,16 +3,20 @@
  * sharded weights, and folders that are wrong in the ways real downloads go wrong. */
 #include "model/ts-model-folder.h"
 #include "fake-backend.h"
+#include "golden-paths.h"
 #include "synthetic-model.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
 
+/* A model folder the goldens' manifest names (tiny_model.<key>), or NULL with the reason. */
 static char *
-goldens_path (const char *sub)
+goldens_model (const char *key, char **why)
 {
-  const char *dir = g_getenv ("TESSERA_GOLDENS");
-  return g_build_filename (dir ? dir : TESSERA_GOLDENS_DIR, sub, NULL);
+  g_autoptr (GError) error = NULL;
+  char *dir = golden_paths_tiny (key, &error);
+  *why = dir ? NULL : g_strdup (error->message);
+  return dir;
 }
 
 static char *
@@ -36,9 +40,10 @@ assert_names_match (TsWeights *w, const GPtrArray *specs)
 static void
 test_tiny_amused (void)
 {
-  g_autofree char *dir = goldens_path ("tiny-amused");
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-    g_test_skip_printf ("no goldens at %s", dir);
+  g_autofree char *why = NULL;
+  g_autofree char *dir = goldens_model ("dir", &why);
+  if (!dir) {
+    g_test_skip (why);
     return;
   }
   g_autoptr (GError) error = NULL;
@@ -86,9 +91,10 @@ test_tiny_amused (void)
 static void
 test_tiny_256path (void)
 {
-  g_autofree char *dir = goldens_path ("tiny-transformer-256path");
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-    g_test_skip_printf ("no goldens at %s", dir);
+  g_autofree char *why = NULL;
+  g_autofree char *dir = goldens_model ("transformer_256path_dir", &why);
+  if (!dir) {
+    g_test_skip (why);
     return;
   }
   g_autoptr (GError) error = NULL;

@@ -1,6 +1,7 @@
 /* test-tokenizer.c — the CLIP tokenizer's pieces on a small synthetic vocabulary, and a few
  * prompts on the real one (the goldens harness checks all 64 reference prompts). */
 #include "model/ts-tokenizer.h"
+#include "golden-paths.h"
 #include "synthetic-model.h"
 
 #include <string.h>
@@ -235,11 +236,10 @@ test_bad_files (void)
 static void
 test_real_vocab (void)
 {
-  const char *goldens = g_getenv ("TESSERA_GOLDENS");
-  g_autofree char *dir = g_build_filename (goldens ? goldens : TESSERA_GOLDENS_DIR,
-                                           "tiny-amused", "tokenizer", NULL);
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-    g_test_skip_printf ("no goldens tokenizer at %s", dir);
+  g_autoptr (GError) why = NULL;
+  g_autofree char *dir = golden_paths_tiny_model (&why, "tokenizer", NULL);
+  if (!dir) {
+    g_test_skip (why->message);
     return;
   }
   g_autoptr (GError) error = NULL;

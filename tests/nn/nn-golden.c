@@ -7,42 +7,29 @@
 const char *
 nn_goldens_dir (void)
 {
-  const char *dir = g_getenv ("TESSERA_GOLDENS");
-  if (!dir || !*dir)
-    dir = NN_DEFAULT_GOLDENS;
-  return g_file_test (dir, G_FILE_TEST_IS_DIR) ? dir : NULL;
+  return golden_paths_dir ();
 }
 
 NnManifest *
 nn_manifest_get (char **skip_reason)
 {
   static NnManifest manifest;
-  static char *failure;
-  if (manifest.root || failure) {
-    if (failure)
-      *skip_reason = g_strdup (failure);
-    return manifest.root ? &manifest : NULL;
-  }
-  const char *dir = nn_goldens_dir ();
-  if (!dir) {
-    failure = g_strdup_printf ("no goldens folder (set TESSERA_GOLDENS; default %s)",
-                               NN_DEFAULT_GOLDENS);
-    *skip_reason = g_strdup (failure);
-    return NULL;
-  }
-  g_autofree char *path = g_build_filename (dir, "manifest.json", NULL);
   g_autoptr (GError) error = NULL;
-  JsonParser *parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, &error) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    failure = g_strdup_printf ("%s: %s", path, error ? error->message : "not an object");
-    *skip_reason = g_strdup (failure);
-    g_object_unref (parser);
-    return NULL;
-  }
-  manifest.parser = parser;
-  manifest.root = json_node_get_object (json_parser_get_root (parser));
-  return &manifest;
+  if (!manifest.root)
+    manifest.root = golden_paths_manifest (&error);
+  if (!manifest.root)
+    *skip_reason = g_strdup (error->message);
+  return manifest.root ? &manifest : NULL;
+}
+
+char *
+nn_tiny_model_dir (char **skip_reason)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = golden_paths_tiny ("dir", &error);
+  if (!dir && skip_reason)
+    *skip_reason = g_strdup (error->message);
+  return dir;
 }
 
 JsonObject *

@@ -7,6 +7,7 @@
 #include "model/ts-model-config.h"
 #include "model/ts-safetensors.h"
 #include "model/ts-weights.h"
+#include "golden-paths.h"
 
 #include <json-glib/json-glib.h>
 
@@ -15,8 +16,11 @@ G_BEGIN_DECLS
 /* The goldens folder: $TESSERA_GOLDENS, else the build-time default. NULL if missing. */
 const char *nn_goldens_dir (void);
 
+/* The tiny model's folder as the manifest names it (tiny_model.dir), g_free; NULL and a
+ * reason (g_free, if skip_reason is not NULL) without a goldens folder or manifest. */
+char *nn_tiny_model_dir (char **skip_reason);
+
 typedef struct {
-  JsonParser *parser;
   JsonObject *root;
 } NnManifest;
 

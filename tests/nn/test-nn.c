@@ -16,17 +16,17 @@ static TsBackend *cpu;
 static char *
 tiny_dir (const char *component)
 {
-  const char *root = nn_goldens_dir ();
+  g_autofree char *root = nn_tiny_model_dir (NULL);
   if (!root)
     return NULL;
-  g_autofree char *dir = g_build_filename (root, "tiny-amused", component, NULL);
+  g_autofree char *dir = g_build_filename (root, component, NULL);
   return g_file_test (dir, G_FILE_TEST_IS_DIR) ? g_steal_pointer (&dir) : NULL;
 }
 
 #define NEED_TINY(dir, component)                                                      \
   g_autofree char *dir = tiny_dir (component);                                         \
   if (!dir) {                                                                          \
-    g_test_skip ("no tiny-amused model in the goldens folder (set TESSERA_GOLDENS)"); \
+    g_test_skip ("no tiny model in the goldens folder (set TESSERA_GOLDENS)");        \
     return;                                                                            \
   }
 

@@ -48,9 +48,9 @@ run_traced (TsPipeline *p, TsPipelineRequest *req, Trace *trace)
 static TsPipeline *
 open_tiny (TsBackend **cpu)
 {
-  if (!nn_goldens_dir ())
+  g_autofree char *dir = nn_tiny_model_dir (NULL);
+  if (!dir)
     return NULL;
-  g_autofree char *dir = g_build_filename (nn_goldens_dir (), "tiny-amused", NULL);
   g_autoptr (GError) error = NULL;
   *cpu = ts_backend_new_cpu (0, &error);
   g_assert_no_error (error);

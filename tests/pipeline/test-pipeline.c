@@ -124,9 +124,9 @@ tiny (void)
 {
   if (!pipe_cpu) {
     g_autofree char *reason = NULL;
-    if (!nn_goldens_dir ())
+    g_autofree char *dir = nn_tiny_model_dir (NULL);
+    if (!dir)
       return NULL;
-    g_autofree char *dir = g_build_filename (nn_goldens_dir (), "tiny-amused", NULL);
     g_autoptr (GError) error = NULL;
     cpu = ts_backend_new_cpu (0, &error);
     g_assert_no_error (error);
@@ -402,7 +402,7 @@ test_vulkan_same_tokens (void)
     g_test_skip_printf ("no Vulkan device: %s", error->message);
     return;
   }
-  g_autofree char *dir = g_build_filename (nn_goldens_dir (), "tiny-amused", NULL);
+  g_autofree char *dir = nn_tiny_model_dir (NULL);
   g_autoptr (TsPipeline) pv = ts_pipeline_new (vk, dir, &error);
   g_assert_no_error (error);
   TsPipelineRequest req;

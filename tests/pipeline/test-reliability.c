@@ -17,13 +17,13 @@
 static char *
 tiny_dir (void)
 {
-  return nn_goldens_dir () ? g_build_filename (nn_goldens_dir (), "tiny-amused", NULL) : NULL;
+  return nn_tiny_model_dir (NULL);
 }
 
 #define NEED_DIR(d)                                                                       \
   g_autofree char *d = tiny_dir ();                                                       \
   if (!d) {                                                                               \
-    g_test_skip ("no goldens folder (tiny-amused)");                                      \
+    g_test_skip ("no goldens folder with the tiny model");                                \
     return;                                                                               \
   }
 

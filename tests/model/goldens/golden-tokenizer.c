@@ -95,13 +95,20 @@ run_variant (GoldenCase *gc, const Variant *v, const char *text, const int64_t *
   return ok && exact == n_prompts;
 }
 
+/* The case's .json file (the BPE strings), as its "files" list names it. */
 static JsonParser *
 load_cases_json (GoldenCase *gc, JsonArray **cases)
 {
-  g_autofree char *path = golden_path (gc, "tokenizer/tokenizer_cases.json");
+  JsonArray *files = json_object_get_array_member (gc->spec, "files");
+  const char *json = NULL;
+  for (guint i = 0; files && i < json_array_get_length (files); i++)
+    if (g_str_has_suffix (json_array_get_string_element (files, i), ".json"))
+      json = json_array_get_string_element (files, i);
+  g_autofree char *path = json ? golden_path (gc, json) : NULL;
   JsonParser *p = json_parser_new ();
   *cases = NULL;
-  if (json_parser_load_from_file (p, path, NULL) && JSON_NODE_HOLDS_ARRAY (json_parser_get_root (p)))
+  if (path && json_parser_load_from_file (p, path, NULL) &&
+      JSON_NODE_HOLDS_ARRAY (json_parser_get_root (p)))
     *cases = json_node_get_array (json_parser_get_root (p));
   return p;
 }

@@ -3,7 +3,7 @@
  * the manifest). Handlers report what they compared, per tensor, with the worst error.
  *
  * Adding a kind: write golden-<kind>.c with a GoldenRunFunc, declare it below and put it in
- * the table in golden-main.c; cases of kinds without a handler are skipped with a reason. */
+ * the table in golden-main.c; a case of a kind that no test handles fails with its name. */
 #pragma once
 
 #include "model/ts-safetensors.h"
