@@ -36,6 +36,28 @@ ts_dtype_is_float (TsDType dtype)
   return dtype == TS_DTYPE_F32 || dtype == TS_DTYPE_F16 || dtype == TS_DTYPE_BF16;
 }
 
+const char *
+ts_precision_name (TsPrecision precision)
+{
+  switch (precision) {
+  case TS_PRECISION_F32:  return "f32";
+  case TS_PRECISION_BF16: return "bf16";
+  case TS_PRECISION_INT8: return "int8";
+  }
+  return "invalid";
+}
+
+gboolean
+ts_precision_from_string (const char *name, TsPrecision *precision)
+{
+  for (TsPrecision p = TS_PRECISION_F32; p <= TS_PRECISION_INT8; p++)
+    if (name && g_str_equal (name, ts_precision_name (p))) {
+      *precision = p;
+      return TRUE;
+    }
+  return FALSE;
+}
+
 static inline uint32_t
 f32_bits (float f)
 {

@@ -20,6 +20,21 @@ typedef enum {
   TS_DTYPE_COUNT
 } TsDType;
 
+/* How a network's large weights are held and multiplied on the CPU (docs/cpu-precision.md).
+ * F32: exact (the default). BF16: weights and, where the CPU has AVX512_BF16, activations
+ * rounded to bfloat16 with f32 accumulation. INT8: weights as int8 with one scale per block of
+ * 128 along the inner dimension and, where the CPU has VNNI, activations quantised the same way
+ * at run time. Backends without reduced-precision kernels compute in f32. */
+typedef enum {
+  TS_PRECISION_F32,
+  TS_PRECISION_BF16,
+  TS_PRECISION_INT8,
+} TsPrecision;
+
+const char *ts_precision_name (TsPrecision precision);
+/* "f32", "bf16" or "int8"; FALSE for anything else. */
+gboolean    ts_precision_from_string (const char *name, TsPrecision *precision);
+
 /* Tensors have 1 to TS_MAX_DIMS dimensions, row-major, last dimension fastest (PyTorch order). */
 #define TS_MAX_DIMS 4
 

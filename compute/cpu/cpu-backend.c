@@ -1,7 +1,7 @@
 /* cpu-backend.c — the CPU backend: host memory, and run_op dispatching to the cpu-*.c
  * kernels. All threading is OpenMP; OpenBLAS's sgemm runs single-threaded on per-thread
  * tiles (see cpu-util.h for why). */
-#include "cpu-util.h"
+#include "cpu-precision.h"
 
 #include <cblas.h>
 #include <cpuid.h>
@@ -15,7 +15,26 @@ typedef struct {
   gboolean       wrapped;  /* caller's memory (a mapped file): never freed here */
   GDestroyNotify release; /* how to give wrapped memory back, or NULL */
   gpointer       owner;
+  GSList        *weights;  /* WeightPrecision*: tensors here to multiply at reduced precision */
 } TsCpuStorage;
+
+/* A weight's wish for a reduced precision, and its packed form once a product needed it. */
+typedef struct {
+  size_t       offset;     /* of the tensor in the storage */
+  TsPrecision  precision;
+  TsCpuPacked *packed;     /* NULL until first used */
+} WeightPrecision;
+
+/* Packing happens once per weight, whichever thread first multiplies by it. */
+static GMutex pack_lock;
+
+static void
+weight_precision_free (gpointer data)
+{
+  WeightPrecision *wp = data;
+  ts_cpu_packed_free (wp->packed);
+  g_free (wp);
+}
 
 typedef struct {
   TsBackend  base;
@@ -54,6 +73,7 @@ static void
 cpu_storage_free (TsBackend *be, TsStorage *storage)
 {
   TsCpuStorage *s = (TsCpuStorage *) storage;
+  g_slist_free_full (s->weights, weight_precision_free);
   if (!s->wrapped)
     ts_cpu_pool_release (((TsCpuBackend *) be)->pool, s->data, s->capacity);
   else if (s->release)
@@ -142,6 +162,17 @@ cpu_describe (TsBackend *be)
   g_string_append (s, " f16c");
 #endif
   g_string_append (s, " generic\n");
+  g_string_append (s, "  reduced-precision CPU features:");
+  if (ts_cpu_has_avx512_bf16 ())
+    g_string_append (s, " avx512_bf16");
+  if (ts_cpu_has_avx512_vnni ())
+    g_string_append (s, " avx512_vnni");
+  if (ts_cpu_has_avx_vnni ())
+    g_string_append (s, " avx_vnni");
+  if (!ts_cpu_has_avx512_bf16 () && !ts_cpu_has_avx512_vnni () && !ts_cpu_has_avx_vnni ())
+    g_string_append (s, " none");
+  g_string_append_printf (s, "\n  bf16 kernels: %s\n  int8 kernels: %s\n",
+                          ts_cpu_bf16_kernel_name (), ts_cpu_int8_kernel_name ());
   return g_string_free (s, FALSE);
 }
 
@@ -199,6 +230,60 @@ static void
 cpu_trim (TsBackend *be)
 {
   ts_cpu_pool_trim (((TsCpuBackend *) be)->pool);
+}
+
+static const TsBackendClass cpu_class;
+
+void
+ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision)
+{
+  if (!t || t->backend->klass != &cpu_class)
+    return;
+  TsCpuStorage *s = (TsCpuStorage *) t->storage;
+  g_mutex_lock (&pack_lock);
+  WeightPrecision *wp = NULL;
+  for (GSList *l = s->weights; l && !wp; l = l->next)
+    if (((WeightPrecision *) l->data)->offset == t->offset)
+      wp = l->data;
+  if (precision == TS_PRECISION_F32) {
+    s->weights = g_slist_remove (s->weights, wp);
+    if (wp)
+      weight_precision_free (wp);
+    g_mutex_unlock (&pack_lock);
+    return;
+  }
+  if (!wp) {
+    wp = g_new0 (WeightPrecision, 1);
+    wp->offset = t->offset;
+    s->weights = g_slist_prepend (s->weights, wp);
+  }
+  if (wp->precision != precision)
+    g_clear_pointer (&wp->packed, ts_cpu_packed_free);
+  wp->precision = precision;
+  g_mutex_unlock (&pack_lock);
+}
+
+const TsCpuPacked *
+ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, gboolean *failed,
+                      GError **error)
+{
+  TsCpuStorage *s = (TsCpuStorage *) b->storage;
+  *failed = FALSE;
+  if (!s->weights || !ts_dtype_is_float (b->dtype))
+    return NULL;
+  g_mutex_lock (&pack_lock);
+  WeightPrecision *wp = NULL;
+  for (GSList *l = s->weights; l && !wp; l = l->next)
+    if (((WeightPrecision *) l->data)->offset == b->offset)
+      wp = l->data;
+  if (wp && !wp->packed && ts_tensor_numel (b) == n * k) {
+    wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, wp->precision, error);
+    *failed = wp->packed == NULL;
+  }
+  const TsCpuPacked *p = wp && wp->packed && wp->packed->n == n && wp->packed->k == k
+                             ? wp->packed : NULL;
+  g_mutex_unlock (&pack_lock);
+  return p;
 }
 
 static const TsBackendClass cpu_class = {

@@ -5,7 +5,7 @@
  * reading a and b in place. A reduced-precision weight is widened to f32 one panel at a
  * time by the thread that multiplies it, so the panel is still in that core's cache when
  * sgemm packs it and a large weight never needs a full f32 copy. */
-#include "cpu-util.h"
+#include "cpu-precision.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -181,6 +181,16 @@ ts_cpu_op_matmul (TsBackend *be, const TsOp *op, GError **error)
     g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED,
                  "matmul: dimensions beyond 2^31 are not supported by BLAS");
     return FALSE;
+  }
+
+  /* a linear weight its network wants multiplied at reduced precision (cpu-precision.h) */
+  if (g.tb && !g.ta && g.batch == 1 && g.b_batch == 0) {
+    gboolean failed;
+    const TsCpuPacked *packed = ts_cpu_weight_packed (be, b, g.n, g.k, &failed, error);
+    if (failed)
+      return FALSE;
+    if (packed)
+      return ts_cpu_packed_matmul (be, packed, g.a, g.m, g.lda, g.bias, g.c, g.n, error);
   }
 
   int nt = plan_tiles (be, &g);

@@ -1,0 +1,282 @@
+/* cpu-dispatch.c — which reduced-precision kernels this CPU runs, and the threaded product
+ * over packed weights (cpu-precision.h).
+ *
+ * The choice is made at run time from CPUID, so one binary (built with -march=native or
+ * without) uses AVX512_BF16 / AVX512_VNNI / AVX-VNNI where the CPU has them and the portable
+ * path everywhere else: widen a panel of weights to f32 and multiply with OpenBLAS's sgemm
+ * (AVX2/FMA on any recent x86-64), the activations staying exact f32. */
+#include "cpu-precision.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+/* ---- what the CPU has ---- */
+
+typedef struct {
+  gboolean avx512_bf16, avx512_vnni, avx_vnni;
+} Features;
+
+static Features
+detect (void)
+{
+  Features f = { FALSE, FALSE, FALSE };
+#if defined(__x86_64__) && defined(__GNUC__)
+  unsigned int a, b, c, d;
+  __builtin_cpu_init ();
+  /* __builtin_cpu_supports checks that the OS saves the AVX-512 / AVX state too */
+  gboolean avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+                    __builtin_cpu_supports ("avx512vl");
+  gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+  if (__get_cpuid_count (7, 0, &a, &b, &c, &d))
+    f.avx512_vnni = avx512 && (c & (1u << 11));
+  if (__get_cpuid_max (0, NULL) >= 7 && __get_cpuid_count (7, 1, &a, &b, &c, &d)) {
+    f.avx_vnni = avx2 && (a & (1u << 4));
+    f.avx512_bf16 = avx512 && (a & (1u << 5));
+  }
+#endif
+  return f;
+}
+
+static Features
+features (void)
+{
+  static gsize once = 0;
+  static Features f;
+  if (g_once_init_enter (&once)) {
+    f = detect ();
+    g_once_init_leave (&once, 1);
+  }
+  return f;
+}
+
+gboolean
+ts_cpu_has_avx512_bf16 (void)
+{
+  return features ().avx512_bf16;
+}
+
+gboolean
+ts_cpu_has_avx512_vnni (void)
+{
+  return features ().avx512_vnni;
+}
+
+gboolean
+ts_cpu_has_avx_vnni (void)
+{
+  return features ().avx_vnni;
+}
+
+/* ---- the choice ---- */
+
+typedef enum { BF16_WIDEN, BF16_AVX512 } Bf16Kernel;
+typedef enum { INT8_WIDEN, INT8_AVX512_VNNI, INT8_AVX_VNNI } Int8Kernel;
+
+static gint forced = -1; /* a TsCpuKernelChoice, or -1 before the first look */
+
+static TsCpuKernelChoice
+choice (void)
+{
+  int c = g_atomic_int_get (&forced);
+  if (c < 0) {
+    const char *env = g_getenv ("TESSERA_CPU_KERNELS");
+    c = TS_CPU_KERNELS_AUTO;
+    if (env && (g_str_equal (env, "avx2") || g_str_equal (env, "portable")))
+      c = TS_CPU_KERNELS_PORTABLE;
+    else if (env && g_str_equal (env, "avx-vnni"))
+      c = TS_CPU_KERNELS_AVX_VNNI;
+    g_atomic_int_set (&forced, c);
+  }
+  return (TsCpuKernelChoice) c;
+}
+
+void
+ts_cpu_kernels_choose (TsCpuKernelChoice c)
+{
+  g_atomic_int_set (&forced, (gint) c);
+}
+
+static Bf16Kernel
+bf16_kernel (void)
+{
+  return choice () == TS_CPU_KERNELS_AUTO && features ().avx512_bf16 ? BF16_AVX512 : BF16_WIDEN;
+}
+
+static Int8Kernel
+int8_kernel (void)
+{
+  if (choice () == TS_CPU_KERNELS_PORTABLE)
+    return INT8_WIDEN;
+  if (choice () == TS_CPU_KERNELS_AVX_VNNI)
+    return features ().avx_vnni ? INT8_AVX_VNNI : INT8_WIDEN;
+  if (features ().avx512_vnni)
+    return INT8_AVX512_VNNI;
+  return features ().avx_vnni ? INT8_AVX_VNNI : INT8_WIDEN;
+}
+
+const char *
+ts_cpu_bf16_kernel_name (void)
+{
+  return bf16_kernel () == BF16_AVX512 ? "avx512-bf16 (bf16 x bf16 dot products, f32 sums)"
+                                       : "portable (bf16 weights widened to f32, sgemm)";
+}
+
+const char *
+ts_cpu_int8_kernel_name (void)
+{
+  switch (int8_kernel ()) {
+  case INT8_AVX512_VNNI: return "avx512-vnni (int8 x int8 blocks of 128, f32 sums)";
+  case INT8_AVX_VNNI:    return "avx-vnni (int8 x int8 blocks of 128, f32 sums)";
+  default:               return "portable (int8 weights widened to f32, sgemm)";
+  }
+}
+
+/* ---- the product ---- */
+
+/* Rows of activations per work item, and the bytes of packed weights one item reads (a
+ * panel that stays in L2 while every row chunk passes over it). */
+#define ROW_CHUNK   64
+#define PANEL_BYTES (256u * 1024u)
+/* Panel widths are multiples of this (the tile kernels' widths 4 and 3 divide it). */
+#define PANEL_STEP  12
+
+typedef struct {
+  const TsCpuPacked *w;
+  const float *a, *bias;
+  int64_t m, lda, ldc;
+  float *c;
+  /* prepared activations (fast paths) */
+  uint16_t *a16;
+  uint8_t *a8;
+  float *as;
+  int64_t rows, cols; /* item size */
+} Product;
+
+/* Weight rows [j0, j0 + w) as f32 [w, k]. */
+static void
+widen_rows (const TsCpuPacked *p, int64_t j0, int64_t w, float *out)
+{
+  int64_t nb = p->kp / TS_CPU_QBLOCK;
+  for (int64_t j = 0; j < w; j++) {
+    float *o = out + j * p->k;
+    if (p->precision == TS_PRECISION_BF16) {
+      ts_cpu_to_f32 (p->bf16 + (j0 + j) * p->kp, TS_DTYPE_BF16, o, (size_t) p->k);
+      continue;
+    }
+    const int8_t *q = p->q + (j0 + j) * p->kp;
+    const float *s = p->scale + (j0 + j) * nb;
+    for (int64_t i = 0; i < p->k; i++)
+      o[i] = (float) q[i] * s[i / TS_CPU_QBLOCK];
+  }
+}
+
+static void
+run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
+{
+  const TsCpuPacked *w = pr->w;
+  int64_t h = MIN (pr->rows, pr->m - i0), wd = MIN (pr->cols, w->n - j0);
+  float *c = pr->c + i0 * pr->ldc + j0;
+  const float *bias = pr->bias ? pr->bias + j0 : NULL;
+  int64_t nb = w->kp / TS_CPU_QBLOCK;
+  if (pr->a16) {
+    ts_cpu_bf16_tiles_avx512 (pr->a16 + i0 * w->kp, h, w->bf16, j0, j0 + wd, w->kp, pr->bias,
+                              pr->c + i0 * pr->ldc, pr->ldc);
+    return;
+  }
+  if (pr->a8) {
+    if (int8_kernel () == INT8_AVX512_VNNI)
+      ts_cpu_int8_tiles_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd,
+                                pr->bias, pr->c + i0 * pr->ldc, pr->ldc);
+    else
+      ts_cpu_int8_tiles_avxvnni (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd,
+                                 pr->bias, pr->c + i0 * pr->ldc, pr->ldc);
+    return;
+  }
+  widen_rows (w, j0, wd, panel);
+  if (bias)
+    for (int64_t i = 0; i < h; i++)
+      memcpy (c + i * pr->ldc, bias, sizeof (float) * wd);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) h, (int) wd, (int) w->k, 1.0f,
+               pr->a + i0 * pr->lda, (int) pr->lda, panel, (int) w->k, bias ? 1.0f : 0.0f, c,
+               (int) pr->ldc);
+}
+
+/* Activations into the fast kernels' form, in parallel over rows. */
+static gboolean
+prepare (TsBackend *be, Product *pr, GError **error)
+{
+  const TsCpuPacked *w = pr->w;
+  int64_t nb = w->kp / TS_CPU_QBLOCK;
+  gboolean bf16 = w->precision == TS_PRECISION_BF16;
+  if (bf16 ? bf16_kernel () == BF16_WIDEN : int8_kernel () == INT8_WIDEN)
+    return TRUE;
+  if (bf16) {
+    pr->a16 = ts_cpu_scratch_new (sizeof (uint16_t) * pr->m * w->kp, "bf16 activations", error);
+    if (!pr->a16)
+      return FALSE;
+  } else {
+    pr->a8 = ts_cpu_scratch_new ((size_t) (pr->m * w->kp), "int8 activations", error);
+    pr->as = pr->a8 ? ts_cpu_scratch_new (sizeof (float) * pr->m * nb, "int8 activations", error)
+                    : NULL;
+    if (!pr->as)
+      return FALSE;
+  }
+  int nt = ts_cpu_threads_for (be, (double) pr->m * w->k * 4);
+#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
+  for (int64_t i = 0; i < pr->m; i++) {
+    if (bf16)
+      ts_cpu_row_to_bf16 (pr->a + i * pr->lda, w->k, w->kp, pr->a16 + i * w->kp);
+    else
+      ts_cpu_row_quantise (pr->a + i * pr->lda, w->k, w->kp, pr->a8 + i * w->kp, pr->as + i * nb);
+  }
+  return TRUE;
+}
+
+gboolean
+ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float *a, int64_t m,
+                      int64_t lda, const float *bias, float *c, int64_t ldc, GError **error)
+{
+  Product pr = { .w = w, .a = a, .bias = bias, .m = m, .lda = lda, .ldc = ldc, .c = c };
+  gboolean ok = prepare (be, &pr, error);
+  float *panels = NULL;
+  gboolean widen = ok && !pr.a16 && !pr.a8;
+  /* the portable path widens rows to f32 (4 bytes), the fast ones read them packed */
+  size_t elem = widen ? sizeof (float) : w->precision == TS_PRECISION_BF16 ? 2 : 1;
+  int64_t cols = PANEL_BYTES / (elem * w->kp);
+  cols = MAX (PANEL_STEP, cols - cols % PANEL_STEP);
+  pr.cols = MIN (cols, w->n);
+  pr.rows = widen ? m : MIN (m, ROW_CHUNK);
+  int nt = ts_cpu_threads_for (be, 2.0 * m * w->n * w->k / 256);
+  int64_t row_items = (m + pr.rows - 1) / pr.rows, col_items = (w->n + pr.cols - 1) / pr.cols;
+  /* too few panels for the threads: narrower ones */
+  if (col_items * row_items < nt && w->n > PANEL_STEP) {
+    int64_t want = (w->n + nt - 1) / nt;
+    pr.cols = MAX (PANEL_STEP, (want + PANEL_STEP - 1) / PANEL_STEP * PANEL_STEP);
+    col_items = (w->n + pr.cols - 1) / pr.cols;
+  }
+  int64_t items = row_items * col_items;
+  nt = (int) MIN (nt, items);
+  if (ok && widen) {
+    panels = ts_cpu_scratch_new (sizeof (float) * pr.cols * w->k * nt, "matmul weights", error);
+    ok = panels != NULL;
+  }
+  if (ok) {
+#pragma omp parallel num_threads (nt) if (nt > 1)
+    {
+      float *panel = panels ? panels + (size_t) (pr.cols * w->k) * omp_get_thread_num () : NULL;
+      /* column panels outermost: consecutive items of a thread share the panel */
+#pragma omp for schedule (dynamic, 1)
+      for (int64_t it = 0; it < items; it++)
+        run_item (&pr, (it % row_items) * pr.rows, (it / row_items) * pr.cols, panel);
+    }
+  }
+  free (panels);
+  free (pr.a16);
+  free (pr.a8);
+  free (pr.as);
+  return ok;
+}

@@ -1,0 +1,88 @@
+/* cpu-precision.h — reduced-precision weights on the CPU backend (docs/cpu-precision.md).
+ *
+ * A weight loaded for a network that asked for bf16 or int8 keeps its ordinary f32/f16/bf16
+ * tensor (embedding lookups and any other reader see the exact values); the CPU backend
+ * records the wish on the tensor's storage, and the first matrix product that uses it as a
+ * linear weight (b of [N, K] with trans_b, shared by the batch) packs it once:
+ *  - bf16: rows of bfloat16 (round to nearest even), K padded with zeros to TS_CPU_BF16_PAD;
+ *  - int8: rows of int8 in blocks of TS_CPU_QBLOCK along K, one f32 scale per block
+ *    (scale = max|w|/127, q = round(w/scale), so |w − q·scale| ≤ scale/2).
+ * The products then run through the kernels cpu-dispatch.c picks for this CPU. */
+#pragma once
+
+#include "cpu-util.h"
+
+G_BEGIN_DECLS
+
+#define TS_CPU_BF16_PAD 32
+#define TS_CPU_QBLOCK   128
+
+typedef struct {
+  TsPrecision precision;
+  int64_t     n, k, kp;  /* rows, inner size, inner size padded to the block */
+  uint16_t   *bf16;      /* [n, kp] (bf16) */
+  int8_t     *q;         /* [n, kp] (int8) */
+  float      *scale;     /* [n, kp / QBLOCK] (int8) */
+  int32_t    *offset;    /* [n, kp / QBLOCK] (int8): −128·Σq, taking back what VNNI's
+                          * unsigned activations (q + 128) add to each block's product */
+} TsCpuPacked;
+
+/* ---- on storages (cpu-backend.c) ---- */
+
+/* Records that `t` (a weight on the CPU backend) should be multiplied at `precision`
+ * (TS_PRECISION_F32: exactly again, dropping a packed form). No-op for other backends. */
+void ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision);
+/* The packed form of b for a product with n outputs and inner size k, packed on first use;
+ * NULL when no precision was asked for b (or b is not that shape), or with *error set when
+ * packing ran out of memory (then *failed is TRUE). */
+const TsCpuPacked *ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k,
+                                         gboolean *failed, GError **error);
+
+/* ---- packing (cpu-pack.c) ---- */
+
+TsCpuPacked *ts_cpu_pack (TsBackend *be, const void *w, TsDType dtype, int64_t n, int64_t k,
+                          TsPrecision precision, GError **error);
+void         ts_cpu_packed_free (TsCpuPacked *p);
+size_t       ts_cpu_packed_bytes (const TsCpuPacked *p);
+/* One row of k f32 values as bf16 [kp] (zero padded), and as int8 blocks for the VNNI
+ * kernels: u8 = q + 128 [kp] and one scale per block (the same rule as the weights). */
+void ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out);
+void ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale);
+
+/* ---- kernels (cpu-dispatch.c picks; cpu-matmul-bf16.c, cpu-matmul-int8.c) ---- */
+
+typedef enum {
+  TS_CPU_KERNELS_AUTO,     /* the best this CPU has */
+  TS_CPU_KERNELS_PORTABLE, /* widen to f32 and OpenBLAS sgemm (AVX2/FMA or whatever it has) */
+  TS_CPU_KERNELS_AVX_VNNI, /* int8 on the 256-bit AVX-VNNI kernel where the CPU has it
+                            * (tests: CPUs with AVX512_VNNI too would never run it), bf16
+                            * portable */
+} TsCpuKernelChoice;
+
+/* Which kernels the products use from now on (tests). TESSERA_CPU_KERNELS=avx2 (or
+ * "portable") at start-up forces the portable ones, =avx-vnni the 256-bit int8 kernel. */
+void        ts_cpu_kernels_choose (TsCpuKernelChoice choice);
+const char *ts_cpu_bf16_kernel_name (void);
+const char *ts_cpu_int8_kernel_name (void);
+/* What the CPU offers, whatever was chosen. */
+gboolean    ts_cpu_has_avx512_bf16 (void);
+gboolean    ts_cpu_has_avx512_vnni (void);
+gboolean    ts_cpu_has_avx_vnni (void);
+
+/* c[m, n] (row stride ldc) = a[m, k] · wᵀ (+ bias[n]), a f32 row-major (stride lda). */
+gboolean ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float *a, int64_t m,
+                               int64_t lda, const float *bias, float *c, int64_t ldc,
+                               GError **error);
+
+/* Tile kernels: rows [0, m) of the prepared activations against weight rows [j0, j1),
+ * c[i, j] = dot (rows), written (not accumulated); bias added when non-NULL. */
+void ts_cpu_bf16_tiles_avx512 (const uint16_t *a, int64_t m, const uint16_t *w, int64_t j0,
+                               int64_t j1, int64_t kp, const float *bias, float *c, int64_t ldc);
+void ts_cpu_int8_tiles_avx512 (const uint8_t *a, const float *as, int64_t m,
+                               const TsCpuPacked *w, int64_t j0, int64_t j1, const float *bias,
+                               float *c, int64_t ldc);
+void ts_cpu_int8_tiles_avxvnni (const uint8_t *a, const float *as, int64_t m,
+                                const TsCpuPacked *w, int64_t j0, int64_t j1, const float *bias,
+                                float *c, int64_t ldc);
+
+G_END_DECLS

@@ -1,0 +1,354 @@
+/* test-ops-precision.c — the reduced-precision linear products of the CPU backend
+ * (cpu-precision.h) against naive references, on every kernel path this CPU can run and
+ * forced down to the portable (AVX2/FMA sgemm) one.
+ *
+ * Each case checks the product two ways:
+ *  1. against the path's own arithmetic done naively in double (the documented rounding of
+ *     weights and activations, then exact sums): only f32 accumulation may differ;
+ *  2. against the exact f32 product, within the bound the format gives:
+ *     - bf16 rounds to nearest with 8 significant bits, relative error u = 2^-8 per value
+ *       (half an ulp of 2^-7): a product of two rounded values is off by at most
+ *       (1+u)² − 1 = 2^-7 + 2^-16 of |a·w|, one rounded value (portable path: weights
+ *       only) by u;
+ *     - int8 blocks: |x − s·q| ≤ s·(1/2 + 2^-15) (round to nearest, plus the f32 rounding of
+ *       x/max·127 and of s), so a product is off by at most ea·|w| + ew·|a| + ea·ew.
+ *  f32 accumulation adds (terms + 32)·2^-24 of Σ|terms|. Results in the subnormal range are
+ *  not meaningful (VDPBF16PS flushes subnormal inputs and outputs; scale products underflow):
+ *  each check allows (k + 1)·FLT_MIN absolute, far below every value tested as meaningful. */
+#include "test-common.h"
+
+#include "ts-backend-private.h"
+#include "cpu/cpu-precision.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static TsBackend *be;
+
+#define QB TS_CPU_QBLOCK
+
+typedef enum {
+  DATA_UNIFORM,    /* a, w uniform in [-1, 1) */
+  DATA_TINY_A,     /* activations around 1e-30 */
+  DATA_HUGE,       /* both around 1e17: products near 1e34 */
+  DATA_ZERO_A,     /* all-zero activations */
+  DATA_ZERO_W,     /* all-zero weights */
+  DATA_EQUAL,      /* every weight row one repeated value, activations one value */
+  DATA_NEGATIVE,   /* everything negative */
+  DATA_MIXED,      /* blocks of very different magnitudes (1e3 / 1e-3 alternating) */
+  DATA_COUNT
+} DataKind;
+
+static const char *const data_names[DATA_COUNT] = {
+  "uniform", "tiny-a", "huge", "zero-a", "zero-w", "equal", "negative", "mixed",
+};
+
+static void
+fill (GRand *rand, DataKind kind, gboolean is_weight, float *v, int64_t rows, int64_t k)
+{
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t i = 0; i < k; i++) {
+      float u = (float) g_rand_double_range (rand, -1.0, 1.0), x = u;
+      switch (kind) {
+      case DATA_UNIFORM: break;
+      case DATA_TINY_A: x = is_weight ? u : u * 1e-30f; break;
+      case DATA_HUGE: x = u * 1e17f; break;
+      case DATA_ZERO_A: x = is_weight ? u : 0.0f; break;
+      case DATA_ZERO_W: x = is_weight ? 0.0f : u; break;
+      case DATA_EQUAL: x = is_weight ? 0.37f * (float) (r + 1) : -2.5f; break;
+      case DATA_NEGATIVE: x = -fabsf (u) - 0.01f; break;
+      case DATA_MIXED: x = u * ((i / QB) % 2 ? 1e-3f : 1e3f); break;
+      default: g_assert_not_reached ();
+      }
+      v[r * k + i] = x;
+    }
+}
+
+/* ---- the documented roundings, written out again ---- */
+
+static float
+bf16_round (float x)
+{
+  return ts_bf16_to_f32 (ts_f32_to_bf16 (x));
+}
+
+/* VDPBF16PS treats subnormal bf16 inputs as zero. */
+static float
+bf16_daz (float x)
+{
+  float r = bf16_round (x);
+  return fabsf (r) < FLT_MIN ? 0.0f : r;
+}
+
+/* One row in int8 blocks: scale per block, q per value (cpu-precision.h's rule). */
+static void
+quantise (const float *x, int64_t k, int8_t *q, float *scale)
+{
+  for (int64_t b = 0; b * QB < k; b++) {
+    int64_t len = MIN (QB, k - b * QB);
+    float amax = 0.0f;
+    for (int64_t i = 0; i < len; i++)
+      amax = fmaxf (amax, fabsf (x[b * QB + i]));
+    scale[b] = amax / 127.0f;
+    for (int64_t i = 0; i < len; i++)
+      q[b * QB + i] = amax > 0.0f ? (int8_t) nearbyintf (x[b * QB + i] / amax * 127.0f) : 0;
+  }
+}
+
+typedef struct {
+  const char *kernel; /* the kernel name cpu-dispatch.c reports */
+  gboolean    fast;   /* activations rounded too (dot-product kernels) */
+} Path;
+
+/* want (path arithmetic in double), the format's error bound against the exact product, and
+ * the accumulation bound against want, for one output. */
+static void
+reference (TsPrecision prec, gboolean fast, const float *a, const float *w, int64_t k,
+           double *want, double *exact, double *format_bound, double *acc_bound)
+{
+  int64_t nb = (k + QB - 1) / QB;
+  double sum = 0, ex = 0, abs_terms = 0, fb = 0;
+  g_autofree int8_t *qa = g_new0 (int8_t, nb * QB), *qw = g_new0 (int8_t, nb * QB);
+  g_autofree float *sa = g_new0 (float, nb), *sw = g_new0 (float, nb);
+  if (prec == TS_PRECISION_INT8) {
+    quantise (a, k, qa, sa);
+    quantise (w, k, qw, sw);
+  }
+  const double slack = 0.5 + 0x1p-15;
+  for (int64_t i = 0; i < k; i++) {
+    double av = a[i], wv = w[i], t;
+    ex += av * wv;
+    if (prec == TS_PRECISION_BF16) {
+      double ar = fast ? bf16_daz (a[i]) : av, wr = fast ? bf16_daz (w[i]) : bf16_round (w[i]);
+      t = ar * wr;
+      fb += fabs (av * wv) * (fast ? 0x1p-7 + 0x1p-16 : 0x1p-8);
+      if (fast && (ar == 0.0 || wr == 0.0))
+        fb += fabs (av * wv); /* flushed to zero */
+    } else {
+      double ew = sw[i / QB] * slack, ea = fast ? sa[i / QB] * slack : 0.0;
+      double wr = fast ? (double) sw[i / QB] * qw[i] : (double) ((float) qw[i] * sw[i / QB]);
+      double ar = fast ? (double) sa[i / QB] * qa[i] : av;
+      t = ar * wr;
+      fb += ea * fabs (wv) + ew * fabs (av) + ea * ew;
+    }
+    sum += t;
+    abs_terms += fabs (t);
+  }
+  double floor_abs = (double) (k + 1) * FLT_MIN;
+  *want = sum;
+  *exact = ex;
+  *acc_bound = (double) (k + 32) * 0x1p-24 * abs_terms + floor_abs;
+  *format_bound = fb + *acc_bound;
+}
+
+static void
+check_case (GRand *rand, TsPrecision prec, DataKind kind, int64_t m, int64_t n, int64_t k,
+            gboolean with_bias, gboolean fast)
+{
+  g_autofree char *what = g_strdup_printf ("%s %s %s m=%" G_GINT64_FORMAT " n=%" G_GINT64_FORMAT
+                                           " k=%" G_GINT64_FORMAT "%s",
+                                           ts_precision_name (prec),
+                                           prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
+                                                                     : ts_cpu_int8_kernel_name (),
+                                           data_names[kind], m, n, k, with_bias ? " bias" : "");
+  g_autofree float *av = g_new (float, m * k), *wv = g_new (float, n * k), *bv = g_new (float, n);
+  fill (rand, kind, FALSE, av, m, k);
+  fill (rand, kind, TRUE, wv, n, k);
+  for (int64_t j = 0; j < n; j++)
+    bv[j] = (float) g_rand_double_range (rand, -1, 1);
+  g_autoptr (TsTensor) a = ts_test_tensor (be, TS_DTYPE_F32, 2, (int64_t[]) { m, k }, av);
+  g_autoptr (TsTensor) w = ts_test_tensor (be, TS_DTYPE_F32, 2, (int64_t[]) { n, k }, wv);
+  g_autoptr (TsTensor) bias = with_bias ? ts_test_tensor (be, TS_DTYPE_F32, 1, &n, bv) : NULL;
+  ts_cpu_weight_set_precision (w, prec);
+  g_autoptr (TsTensor) out = ts_linear (be, a, w, bias);
+  g_assert_nonnull (out);
+  g_autofree float *got = ts_test_read (out);
+  int bad = 0;
+  for (int64_t i = 0; i < m && bad < 5; i++)
+    for (int64_t j = 0; j < n && bad < 5; j++) {
+      double want, exact, fbound, abound;
+      reference (prec, fast, av + i * k, wv + j * k, k, &want, &exact, &fbound, &abound);
+      double b0 = with_bias ? bv[j] : 0.0, g = got[i * n + j];
+      /* the bias addition is one more f32 rounding */
+      double bias_ulp = with_bias ? 0x1p-24 * (fabs (want) + fabs (b0)) * 2 : 0.0;
+      gboolean ok_path = isfinite (g) && fabs (g - (want + b0)) <= abound + bias_ulp;
+      gboolean ok_format = isfinite (g) && fabs (g - (exact + b0)) <= fbound + bias_ulp;
+      if (!ok_path || !ok_format) {
+        g_test_message ("%s: c[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "] = %.9g, path %.9g "
+                        "(±%.3g), exact %.9g (±%.3g)", what, i, j, g, want + b0, abound,
+                        exact + b0, fbound);
+        bad++;
+      }
+    }
+  if (bad)
+    g_test_fail ();
+}
+
+/* Odd sizes, tails of the tiles (4×4, 4×3, 2×2) and of the 32/128 blocks, several row
+ * chunks (m > 64) and panels (n large enough for two threads). */
+static const int64_t sizes[][3] = {
+  { 1, 1, 1 },   { 3, 5, 7 },    { 4, 12, 128 }, { 5, 7, 129 },  { 2, 3, 256 },
+  { 7, 13, 255 }, { 1, 40, 2048 }, { 17, 25, 300 }, { 70, 37, 384 }, { 9, 200, 1000 },
+};
+
+static void
+run_all (TsPrecision prec, gboolean fast)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    check_case (rand, prec, DATA_UNIFORM, sizes[s][0], sizes[s][1], sizes[s][2], s % 2, fast);
+  for (DataKind d = DATA_TINY_A; d < DATA_COUNT; d++) {
+    check_case (rand, prec, d, 5, 7, 129, FALSE, fast);
+    check_case (rand, prec, d, 4, 12, 256, TRUE, fast);
+  }
+}
+
+/* The path each test forces, and whether this CPU can run it. */
+typedef struct {
+  TsCpuKernelChoice choice;
+  TsPrecision       prec;
+  gboolean          fast; /* the dot-product kernel, not the portable one */
+} Case;
+
+static gboolean
+runnable (const Case *c)
+{
+  if (!c->fast)
+    return TRUE;
+  if (c->prec == TS_PRECISION_BF16)
+    return ts_cpu_has_avx512_bf16 ();
+  return c->choice == TS_CPU_KERNELS_AVX_VNNI ? ts_cpu_has_avx_vnni () : ts_cpu_has_avx512_vnni ();
+}
+
+static void
+test_path (gconstpointer data)
+{
+  const Case *c = data;
+  if (!runnable (c)) {
+    g_test_skip ("this CPU does not have the instructions for that kernel (the portable path "
+                 "is tested instead)");
+    return;
+  }
+  ts_cpu_kernels_choose (c->choice);
+  const char *name = c->prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
+                                                  : ts_cpu_int8_kernel_name ();
+  g_test_message ("kernel: %s", name);
+  g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
+  run_all (c->prec, c->fast);
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+}
+
+/* A weight marked for int8 still reads exactly wherever it is not a linear weight: an
+ * embedding lookup, a product with it untransposed. And the packed path really ran: its
+ * result is not the exact one. */
+static void
+test_other_uses_exact (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t n = 6, k = 130;
+  g_autofree float *wv = NULL, *av = NULL;
+  g_autoptr (TsTensor) w = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                  (int64_t[]) { n, k }, -1, 1, &wv);
+  g_autoptr (TsTensor) a = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                  (int64_t[]) { 3, k }, -1, 1, &av);
+  g_autoptr (TsTensor) exact = ts_linear (be, a, w, NULL);
+  g_autofree float *exact_v = ts_test_read (exact);
+  ts_cpu_weight_set_precision (w, TS_PRECISION_INT8);
+  g_autoptr (TsTensor) packed = ts_linear (be, a, w, NULL);
+  g_autofree float *packed_v = ts_test_read (packed);
+  g_assert_cmpint (memcmp (exact_v, packed_v, sizeof (float) * 3 * n), !=, 0);
+  /* back to f32: exact again */
+  ts_cpu_weight_set_precision (w, TS_PRECISION_F32);
+  g_autoptr (TsTensor) packed2 = ts_linear (be, a, w, NULL);
+  g_autofree float *packed2_v = ts_test_read (packed2);
+  g_assert_cmpint (memcmp (exact_v, packed2_v, sizeof (float) * 3 * n), ==, 0);
+
+  ts_cpu_weight_set_precision (w, TS_PRECISION_INT8);
+  int32_t ids[2] = { 5, 1 };
+  g_autoptr (TsTensor) idt = ts_tensor_new_from_data (be, TS_DTYPE_I32, 1, (int64_t[]) { 2 }, ids);
+  g_autoptr (TsTensor) rows = ts_embedding (be, w, idt);
+  g_autofree float *rows_v = ts_test_read (rows);
+  g_assert_cmpint (memcmp (rows_v, wv + 5 * k, sizeof (float) * k), ==, 0);
+  g_assert_cmpint (memcmp (rows_v + k, wv + 1 * k, sizeof (float) * k), ==, 0);
+  /* w as an untransposed [n, k] right operand: a2[3, n] · w */
+  g_autofree float *a2v = NULL;
+  g_autoptr (TsTensor) a2 = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                   (int64_t[]) { 3, n }, -1, 1, &a2v);
+  g_autoptr (TsTensor) prod = ts_matmul (be, a2, w, NULL, TS_MATMUL_NONE);
+  g_autofree float *prod_v = ts_test_read (prod);
+  for (int64_t i = 0; i < 3; i++)
+    for (int64_t j = 0; j < k; j++) {
+      double s = 0, sa = 0;
+      for (int64_t r = 0; r < n; r++) {
+        s += (double) a2v[i * n + r] * wv[r * k + j];
+        sa += fabs ((double) a2v[i * n + r] * wv[r * k + j]);
+      }
+      g_assert_cmpfloat (fabs (prod_v[i * k + j] - s), <=, 1e-6 * sa + 1e-30);
+    }
+}
+
+/* A weight stored as f16 packs from its f16 values. */
+static void
+test_f16_source (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t m = 3, n = 5, k = 200;
+  g_autofree float *wv = NULL, *av = NULL;
+  g_autoptr (TsTensor) w = ts_test_random_tensor (be, rand, TS_DTYPE_F16, 2,
+                                                  (int64_t[]) { n, k }, -1, 1, &wv);
+  g_autoptr (TsTensor) a = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                  (int64_t[]) { m, k }, -1, 1, &av);
+  for (TsPrecision p = TS_PRECISION_BF16; p <= TS_PRECISION_INT8; p++) {
+    ts_cpu_weight_set_precision (w, p);
+    g_autoptr (TsTensor) out = ts_linear (be, a, w, NULL);
+    g_autofree float *got = ts_test_read (out);
+    gboolean fast = p == TS_PRECISION_BF16 ? ts_cpu_has_avx512_bf16 ()
+                                           : ts_cpu_has_avx512_vnni () || ts_cpu_has_avx_vnni ();
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        double want, exact, fb, ab;
+        reference (p, fast, av + i * k, wv + j * k, k, &want, &exact, &fb, &ab);
+        g_assert_cmpfloat (fabs (got[i * n + j] - exact), <=, fb);
+      }
+  }
+}
+
+static void
+test_describe_names_kernels (void)
+{
+  g_autofree char *d = ts_backend_describe (be);
+  g_assert_nonnull (strstr (d, "bf16 kernels: "));
+  g_assert_nonnull (strstr (d, "int8 kernels: "));
+  g_test_message ("%s", d);
+}
+
+static const Case cases[] = {
+  { TS_CPU_KERNELS_AUTO, TS_PRECISION_BF16, TRUE },
+  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_BF16, FALSE },
+  { TS_CPU_KERNELS_AUTO, TS_PRECISION_INT8, TRUE },
+  { TS_CPU_KERNELS_AVX_VNNI, TS_PRECISION_INT8, TRUE },
+  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_INT8, FALSE },
+};
+static const char *const case_names[] = {
+  "/cpu-precision/bf16/avx512-bf16", "/cpu-precision/bf16/portable",
+  "/cpu-precision/int8/avx512-vnni", "/cpu-precision/int8/avx-vnni",
+  "/cpu-precision/int8/portable",
+};
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autoptr (GError) error = NULL;
+  be = ts_backend_new_cpu (0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_test_add_data_func (case_names[i], &cases[i], test_path);
+  g_test_add_func ("/cpu-precision/other-uses-exact", test_other_uses_exact);
+  g_test_add_func ("/cpu-precision/f16-source", test_f16_source);
+  g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
+  int status = g_test_run ();
+  ts_backend_free (be);
+  return status;
+}
