@@ -51,7 +51,8 @@ enum {
 typedef struct {
   char *model, *device, *prompt_option, *negative, *output, *mask, *extend, *image_option;
   char *seed, *steps, *guidance, *variants, *strength, *width, *height, *iterations, *fraction,
-       *aesthetic, *max_size, *grow, *feather, *overlap, *left, *right, *top, *bottom, *frame;
+       *aesthetic, *max_size, *grow, *feather, *overlap, *left, *right, *top, *bottom, *frame,
+       *precision;
   gboolean quiet, verbose, progress, fast, whole;
   char   **rest;
   const char *prompt; /* --prompt or the positional PROMPT */
@@ -64,7 +65,7 @@ args_clear (CliArgs *a)
                    &a->image_option, &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
                    &a->strength, &a->width, &a->height, &a->iterations, &a->fraction,
                    &a->aesthetic, &a->max_size, &a->grow, &a->feather, &a->overlap, &a->left,
-                   &a->right, &a->top, &a->bottom, &a->frame };
+                   &a->right, &a->top, &a->bottom, &a->frame, &a->precision };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_clear_pointer (all[i], g_free);
   g_clear_pointer (&a->rest, g_strfreev);
@@ -186,6 +187,12 @@ take_positionals (const CliMode *m, CliArgs *a, GError **error)
       return FALSE;
     }
     a->prompt = a->rest[n_images];
+  }
+  /* --prompt arrives as UTF-8 (GOption converts it); the argument as the shell gave it. */
+  if (a->prompt && !g_utf8_validate (a->prompt, -1, NULL)) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                         _("the prompt is not valid UTF-8 text"));
+    return FALSE;
   }
   if (!a->prompt && !prompt_optional) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
@@ -341,6 +348,36 @@ typedef struct {
   guint        modes;
 } CliOption;
 
+/* --precision: one precision for every network, or NAME=P items (text, transformer, vq). */
+static gboolean
+parse_precision (const char *arg, TsPipelineLoadOptions *load, GError **error)
+{
+  TsPrecision all;
+  if (!arg)
+    return TRUE;
+  if (ts_precision_from_string (arg, &all)) {
+    *load = (TsPipelineLoadOptions) { all, all, all };
+    return TRUE;
+  }
+  g_auto (GStrv) items = g_strsplit (arg, ",", -1);
+  for (int i = 0; items[i]; i++) {
+    g_auto (GStrv) kv = g_strsplit (items[i], "=", 2);
+    TsPrecision p;
+    TsPrecision *slot = !kv[0] || !kv[1] ? NULL
+                        : g_str_equal (kv[0], "text") ? &load->text_encoder
+                        : g_str_equal (kv[0], "transformer") ? &load->transformer
+                        : g_str_equal (kv[0], "vq") ? &load->vq : NULL;
+    if (!slot || !ts_precision_from_string (kv[1], &p)) {
+      g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                   _("--precision: “%s” is not f32, bf16, int8 or a list like "
+                     "transformer=int8,text=bf16"), arg);
+      return FALSE;
+    }
+    *slot = p;
+  }
+  return TRUE;
+}
+
 static int
 run_mode (const CliMode *m, int argc, char **argv)
 {
@@ -412,6 +449,9 @@ run_mode (const CliMode *m, int argc, char **argv)
         "shipped model)"), N_("DIR") }, FOR_ALL },
     { { "device", 'd', 0, G_OPTION_ARG_STRING, &a.device, N_("Compute device: auto, cpu, "
         "vulkan or vulkan:N"), N_("DEVICE") }, FOR_ALL },
+    { { "precision", 0, 0, G_OPTION_ARG_STRING, &a.precision, N_("CPU weight precision: f32 "
+        "(exact, default), bf16 or int8, for every network or per network as "
+        "text=P,transformer=P,vq=P"), N_("P") }, FOR_ALL },
     { { "progress", 0, 0, G_OPTION_ARG_NONE, &a.progress, N_("Show progress even when "
         "stderr is not a terminal"), NULL }, FOR_ALL },
     { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },
@@ -451,8 +491,10 @@ run_mode (const CliMode *m, int argc, char **argv)
     }
 
   TsPipelineRequest req;
+  TsPipelineLoadOptions precision = { 0 };
   int status = CLI_EXIT_OK;
-  if (!build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error)) {
+  if (!build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error) ||
+      !parse_precision (a.precision, &precision, &error)) {
     args_clear (&a);
     return fail (m->name, error, CLI_EXIT_USAGE);
   }
@@ -496,6 +538,20 @@ run_mode (const CliMode *m, int argc, char **argv)
                        "loses detail: --frame X,Y works on a %d×%d frame of it instead "
                        "(--whole: no warning)\n"), m->name, image->width, image->height, work_side,
              work_side, work_side, work_side);
+  /* Where the frame really goes: the pipeline keeps it inside the picture. */
+  if (a.frame && !a.quiet) {
+    int frame_w = MIN (work_side, image->width), frame_h = MIN (work_side, image->height);
+    int x = CLAMP (req.frame_x, 0, image->width - frame_w);
+    int y = CLAMP (req.frame_y, 0, image->height - frame_h);
+    if (MAX (image->width, image->height) <= work_side)
+      fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) fits the model, so "
+                         "--frame changes nothing: all of it is processed\n"), m->name,
+               image->width, image->height);
+    else if (x != req.frame_x || y != req.frame_y)
+      fprintf (stderr, _("tessera-cli %s: warning: a %d×%d frame at %d,%d would leave the "
+                         "picture; it is moved to %d,%d\n"), m->name, frame_w, frame_h,
+               req.frame_x, req.frame_y, x, y);
+  }
   req.image = image;
   req.mask = mask;
   gboolean terminal = isatty (fileno (stderr));
@@ -507,7 +563,7 @@ run_mode (const CliMode *m, int argc, char **argv)
   }
 
   g_autoptr (TsBackend) be = cli_open_backend (a.device, a.verbose);
-  g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new (be, model, &error) : NULL;
+  g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new_full (be, model, &precision, &error) : NULL;
   if (pipe && a.verbose)
     fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->name, model,
              ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));

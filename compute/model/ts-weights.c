@@ -1,6 +1,7 @@
 /* ts-weights.c — a component's weight files and the check against its expected weights. */
 #include "ts-weights.h"
 #include "ts-json-reader.h"
+#include "../cpu/cpu-precision.h"
 
 #include <string.h>
 
@@ -9,6 +10,7 @@ struct _TsWeights {
   char       *variant;
   GPtrArray  *files;   /* TsSafetensors* */
   GHashTable *by_name; /* name → TsSafetensors* holding it */
+  TsPrecision precision; /* for the matrices ts_weights_load hands out */
 };
 
 void
@@ -220,7 +222,26 @@ ts_weights_load (TsWeights *w, const char *name, TsBackend *backend, TsDType dty
                  w->label, name);
     return NULL;
   }
-  return ts_safetensors_load (st, info, backend, dtype, error);
+  TsTensor *t = ts_safetensors_load (st, info, backend, dtype, error);
+  /* Matrices only: vectors are biases and norms. The CPU backend packs a weight when a
+   * product first uses it as a linear weight; other readers (embedding lookups, convolutions)
+   * keep reading the tensor as loaded. */
+  if (t && t->ndim >= 2 && w->precision != TS_PRECISION_F32 &&
+      ts_backend_kind (backend) == TS_BACKEND_CPU)
+    ts_cpu_weight_set_precision (t, w->precision);
+  return t;
+}
+
+void
+ts_weights_set_precision (TsWeights *w, TsPrecision precision)
+{
+  w->precision = precision;
+}
+
+TsPrecision
+ts_weights_precision (const TsWeights *w)
+{
+  return w->precision;
 }
 
 /* ---- checking against the config ------------------------------------------------------ */

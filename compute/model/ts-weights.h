@@ -37,6 +37,12 @@ const TsSafetensorsTensor *ts_weights_lookup (const TsWeights *w, const char *na
 TsTensor *ts_weights_load (TsWeights *w, const char *name, TsBackend *backend, TsDType dtype,
                            GError **error);
 
+/* The precision the matrices loaded from now on are multiplied at (default f32, exact). On
+ * the CPU backend a bf16/int8 weight is converted once, when a product first uses it
+ * (docs/cpu-precision.md); other backends ignore it. */
+void        ts_weights_set_precision (TsWeights *w, TsPrecision precision);
+TsPrecision ts_weights_precision (const TsWeights *w);
+
 /* Checks that every spec exists with that shape and a float dtype, and that nothing else is
  * there except names in `ignored` (NULL-terminated, may be NULL). On failure the error lists
  * the missing, unexpected and mis-shaped weights by name. */

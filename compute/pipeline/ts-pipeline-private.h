@@ -42,6 +42,8 @@ struct _TsPipeline {
   char             *load_notice;
   /* Tests: taps on the conditioning and every step (ts-pipeline-testing.h); NULL. */
   const struct _TsPipelineTestHooks *test_hooks;
+  /* How each network's weights are multiplied (ts_pipeline_new_full). */
+  TsPipelineLoadOptions load_options;
 };
 
 /* Records what the request does differently from what was asked (a fallback). */

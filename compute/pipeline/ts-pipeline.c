@@ -18,6 +18,10 @@ static gboolean
 load_networks (TsPipeline *p, GError **error)
 {
   TsModelFolder *f = p->folder;
+  const TsPipelineLoadOptions *o = &p->load_options;
+  ts_weights_set_precision (ts_model_folder_text_encoder_weights (f), o->text_encoder);
+  ts_weights_set_precision (ts_model_folder_transformer_weights (f), o->transformer);
+  ts_weights_set_precision (ts_model_folder_vq_weights (f), o->vq);
   p->clip = ts_clip_text_new (p->be, ts_model_folder_text_encoder_config (f),
                               ts_model_folder_text_encoder_weights (f), TS_DTYPE_COUNT, error);
   p->uvit = p->clip ? ts_uvit_new (p->be, ts_model_folder_transformer_config (f),
@@ -73,10 +77,25 @@ load_on_cpu (TsPipeline *p, GError *gpu_error, GError **error)
 TsPipeline *
 ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error)
 {
+  return ts_pipeline_new_full (backend, model_dir, NULL, error);
+}
+
+const TsPipelineLoadOptions *
+ts_pipeline_load_options (const TsPipeline *p)
+{
+  return &p->load_options;
+}
+
+TsPipeline *
+ts_pipeline_new_full (TsBackend *backend, const char *model_dir,
+                      const TsPipelineLoadOptions *options, GError **error)
+{
   g_return_val_if_fail (backend != NULL && model_dir != NULL, NULL);
   double t0 = ts_pipeline_now ();
   g_autoptr (TsPipeline) p = g_new0 (TsPipeline, 1);
   p->be = backend;
+  if (options)
+    p->load_options = *options;
   p->cpu_fallback = TRUE;
   p->notices = g_string_new (NULL);
   p->folder = ts_model_folder_open (model_dir, NULL, error);
@@ -669,7 +688,8 @@ fallback_pipeline (TsPipeline *p, GError **error)
     p->fallback_be = ts_backend_new_cpu (0, error);
     if (!p->fallback_be)
       return NULL;
-    p->fallback = ts_pipeline_new (p->fallback_be, ts_model_folder_path (p->folder), error);
+    p->fallback = ts_pipeline_new_full (p->fallback_be, ts_model_folder_path (p->folder),
+                                        &p->load_options, error);
     if (!p->fallback) {
       g_clear_pointer (&p->fallback_be, ts_backend_free);
       return NULL;

@@ -224,6 +224,20 @@ typedef struct _TsPipeline TsPipeline;
  * backend of the pipeline's own instead: ts_pipeline_backend is then that one,
  * ts_pipeline_load_notice says why, and every result's `notice` repeats it. */
 TsPipeline *ts_pipeline_new (TsBackend *backend, const char *model_dir, GError **error);
+
+/* Per network: the precision its matrix weights are multiplied at on the CPU backend
+ * (docs/cpu-precision.md; other backends compute in f32). All-zero = exact f32 everywhere,
+ * what ts_pipeline_new does. The VQ decoder's convolutions stay f32 for now. */
+typedef struct {
+  TsPrecision text_encoder;
+  TsPrecision transformer;
+  TsPrecision vq;
+} TsPipelineLoadOptions;
+
+TsPipeline *ts_pipeline_new_full (TsBackend *backend, const char *model_dir,
+                                  const TsPipelineLoadOptions *options, GError **error);
+/* The options the pipeline was loaded with. */
+const TsPipelineLoadOptions *ts_pipeline_load_options (const TsPipeline *pipeline);
 void        ts_pipeline_free (TsPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsPipeline, ts_pipeline_free)
 
