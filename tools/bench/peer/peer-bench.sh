@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# peer-bench.sh — Tessera against the real diffusers pipeline, interleaved on one machine in
+# one run, each run started only once the machine is quiet; JSON lines with the ratios and
+# both sgemm peaks measured in the same run. No peer figure is stored anywhere: every ratio
+# is measured here and now.
+#
+#   tools/bench/peer/peer-bench.sh [--size tiny|256|512] [--rounds N] [--steps N]
+#       [--guidance G] [--fast] [--max-load L] [--max-wait S] [--no-wait]
+#       [--build DIR] [--peer-src DIR] [--work DIR]
+#
+# The peer's sources are not in this repository. Put them in one folder (or name it with
+# TESSERA_PEER_SRC / --peer-src) as diffusers/, transformers/ and huggingface_hub/:
+#   diffusers v0.27.2, transformers at the v4.38 branch point (commit e770f0316d2a, the one
+#   the goldens used), huggingface_hub v0.20.3, e.g. from git clones:
+#     git -C diffusers.git archive --prefix=diffusers/ v0.27.2 | tar -x -C "$TESSERA_PEER_SRC"
+#     git -C transformers.git archive --prefix=transformers/ e770f0316d2a | tar -x -C ...
+#     git -C huggingface_hub.git archive --prefix=huggingface_hub/ v0.20.3 | tar -x -C ...
+# and Debian's python3-torch, python3-numpy, python3-pil, python3-regex, python3-requests,
+# python3-filelock, python3-yaml, python3-tqdm, python3-packaging (apt).
+#
+# --size tiny runs the goldens' tiny model (seconds; proves the plumbing). 256/512 make random
+# weights at the published config with the peer (needs transformers) once into --work, and
+# both sides load that same folder.
+# Quiet: the 1-minute load average below --max-load (default 0.5) before each run, waiting at
+# most --max-wait seconds (default 900; then the run goes ahead with "quiet":false).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+size=256 rounds=2 steps=12 guidance=10 fast="" max_load=0.5 max_wait=900 wait_quiet=1
+build="$root/build" peer_src="${TESSERA_PEER_SRC:-}" work="${TMPDIR:-/tmp}/tessera-peer-bench"
+python=/usr/bin/python3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) size=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --steps) steps=$2; shift ;;
+    --guidance) guidance=$2; shift ;;
+    --fast) fast=--fast ;;
+    --max-load) max_load=$2; shift ;;
+    --max-wait) max_wait=$2; shift ;;
+    --no-wait) wait_quiet=0 ;;
+    --build) build=$2; shift ;;
+    --peer-src) peer_src=$2; shift ;;
+    --work) work=$2; shift ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//; /^set -e/d'; exit 0 ;;
+    *) echo "peer-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+cli="$build/app/cli/tessera-cli" bench="$build/tools/bench/tessera-bench"
+for f in "$cli" "$bench"; do
+  [ -x "$f" ] || { echo "peer-bench: $f is missing: build first (or --build DIR)" >&2; exit 2; }
+done
+mkdir -p "$work"
+
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr '\n' ' ')"; }
+
+# The peer's sources: a note and no peer runs when they are not all there.
+peer_ok=1 missing=""
+for d in diffusers transformers huggingface_hub; do
+  [ -n "$peer_src" ] && [ -d "$peer_src/$d/src" ] || { peer_ok=0; missing="$missing $d"; }
+done
+if [ $peer_ok = 0 ]; then
+  echo "{\"bench\":\"peer\",\"error\":$(json_str "peer sources missing:$missing (TESSERA_PEER_SRC=${peer_src:-unset}); see the head of $0 for how to get them")}"
+fi
+export PYTHONPATH="$peer_src/diffusers/src:$peer_src/transformers/src:$peer_src/huggingface_hub/src"
+# the peer's threads must not spin while Tessera runs, and the reverse
+export OMP_WAIT_POLICY=PASSIVE
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+# Waits for a quiet machine; prints true or false (gave up after max_wait).
+quiet() {
+  [ $wait_quiet = 1 ] || { echo skipped; return; }
+  local start=$SECONDS
+  while awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l >= m) }'; do
+    [ $((SECONDS - start)) -lt "$max_wait" ] || { echo false; return; }
+    sleep 5
+  done
+  echo true
+}
+
+# The peaks, measured now.
+peak=$("$bench" ops --filter no-op-matches-this --min-seconds 0.5 | grep -m1 '"peak"' || true)
+[ -n "$peak" ] || peak='{"bench":"peak","error":"tessera-bench printed no peak"}'
+echo "$peak"
+torch_peak=""
+if [ $peer_ok = 1 ]; then
+  torch_peak=$("$python" "$here/peer_amused.py" sgemm | tail -1 || true)
+  echo "$torch_peak"
+fi
+sgemm=$(printf '%s' "$peak" | sed -n 's/.*"sgemm_gflops":\([0-9.]*\).*/\1/p')
+
+# The model both sides load.
+case "$size" in
+  tiny) model="${TESSERA_GOLDENS:-$root/../shared/goldens}/tiny-amused" ;;
+  256|512)
+    model="$work/amused-$size-random"
+    if [ ! -f "$model/model_index.json" ] && [ $peer_ok = 1 ]; then
+      "$python" "$here/peer_amused.py" save --size "$size" \
+        --tokenizer "$root/data/models/tessera-emoji-128/tokenizer" "$model" >&2
+    fi ;;
+  *) echo "peer-bench: --size tiny, 256 or 512" >&2; exit 2 ;;
+esac
+[ -f "$model/model_index.json" ] || { echo "{\"bench\":\"peer\",\"error\":$(json_str "no model folder $model (the peer makes it: needs its sources)")}"; exit 1; }
+
+for round in $(seq 1 "$rounds"); do
+  peer_s=null peer_quiet=null
+  if [ $peer_ok = 1 ]; then
+    peer_quiet=$(quiet)
+    out=$("$python" "$here/peer_amused.py" run --model "$model" --steps "$steps" \
+          --guidance "$guidance" --seed "$round" 2>"$work/peer.err" | tail -1 || true)
+    peer_s=$(printf '%s' "$out" | sed -n 's/.*"seconds": \([0-9.e-]*\).*/\1/p')
+    [ -n "$peer_s" ] || { echo "{\"bench\":\"peer\",\"round\":$round,\"error\":$(json_str "$(tail -3 "$work/peer.err") $out")}"; peer_s=null; }
+  fi
+  t_quiet=$(quiet)
+  # the peer's time leaves out loading: so does Tessera's (-v says how long loading took)
+  t0=$(date +%s.%N)
+  LC_ALL=C LANGUAGE= "$cli" generate -d cpu -v -m "$model" --steps "$steps" -g "$guidance" \
+    -s "$round" $fast -o "$work/tessera-$round.png" "a red apple" 2>"$work/tessera.err" >/dev/null
+  t1=$(date +%s.%N)
+  load_s=$(sed -n 's/.* loaded on .* in \([0-9.]*\) s$/\1/p' "$work/tessera.err" | head -1)
+  wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  t_s=$(awk -v w="$wall_s" -v l="${load_s:-0}" 'BEGIN { printf "%.3f", w - l }')
+  ratio=null
+  [ "$peer_s" = null ] || ratio=$(awk -v t="$t_s" -v p="$peer_s" 'BEGIN { printf "%.3f", t / p }')
+  echo "{\"bench\":\"peer-round\",\"size\":\"$size\",\"round\":$round,\"steps\":$steps,\"guidance\":$guidance,\"fast\":$([ -n "$fast" ] && echo true || echo false),\"tessera_s\":$t_s,\"tessera_wall_s\":$wall_s,\"peer_s\":$peer_s,\"ratio\":$ratio,\"sgemm_gflops\":${sgemm:-null},\"quiet_peer\":\"$peer_quiet\",\"quiet_tessera\":\"$t_quiet\",\"load1\":$(load1)}"
+done
