@@ -1,6 +1,9 @@
 /* test-nn-goldens.c — the three networks against the reference outputs of the real upstream
- * code (../shared/goldens or $TESSERA_GOLDENS): every tiny text / transformer / VQ case and the
- * real-width medium cases, on the CPU backend and on the Vulkan backend when one works.
+ * code (../shared/goldens or $TESSERA_GOLDENS). The tests come from the manifest: one per
+ * network case (groups text, transformer, vq, medium) and backend, and one more with f16
+ * weights for every text-encoder and transformer case. What runs a case is read from its
+ * fields (its group, the network its config describes, the part its weights_prefix names),
+ * its model folder from its "model"; a case no runner can handle fails with its name.
  * Intermediate tensors are compared too, so a failure names the first layer that drifts. */
 #include "nn-golden.h"
 #include "nn/ts-clip.h"
@@ -8,6 +11,7 @@
 #include "nn/ts-vqmodel.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 /* ---- taps: intermediate results read back by name ---- */
 
@@ -109,21 +113,52 @@ backend_get (int which)
   return backends[which];
 }
 
+typedef void (*CaseRunFunc) (TsBackend *be, JsonObject *c, TsSafetensors *st);
+
+/* One registered test: a case of the manifest on one backend, with f32 or f16 weights. */
 typedef struct {
-  const char *case_name;
+  char       *case_name;
   int         backend;     /* 0 cpu, 1 vulkan */
-  void      (*run) (TsBackend *be, JsonObject *c, TsSafetensors *st);
-  /* Too slow for software Vulkan in the default run (lavapipe, 2 cores): the 512-path medium
-   * U-ViT (~80 s), the real VQ (~25 s) and the lone 256-token layer (~8 s, its layer types
-   * are covered by medium_uvit256_shallow_8x8, which does run). */
-  gboolean    slow;
+  CaseRunFunc run;         /* NULL: no runner handles the case, `failure` says why */
+  char       *failure;
   gboolean    f16;         /* f16 weights */
 } GoldenCase;
 
+/* The case's model folder ("model", relative to the goldens folder), g_free. */
 static char *
 model_dir (JsonObject *c)
 {
-  return g_build_filename (nn_goldens_dir (), json_object_get_string_member (c, "model"), NULL);
+  const char *model = json_object_get_string_member_with_default (c, "model", NULL);
+  if (!model)
+    g_error ("case %s names no model folder", json_object_get_string_member (c, "name"));
+  return g_build_filename (nn_goldens_dir (), model, NULL);
+}
+
+/* The index N of a weights_prefix "<part>N." (e.g. "transformer_layers.0."), or -1. */
+static int
+prefix_index (const char *prefix, const char *part)
+{
+  if (!prefix || !g_str_has_prefix (prefix, part))
+    return -1;
+  const char *digits = prefix + strlen (part);
+  char *end = NULL;
+  guint64 n = g_ascii_strtoull (digits, &end, 10);
+  return end != digits && g_str_equal (end, ".") && n < 1000 ? (int) n : -1;
+}
+
+/* The case whose weights a part case borrows (weights_from_case); a name the manifest lacks
+ * fails the test with it. */
+static JsonObject *
+weights_source (JsonObject *c)
+{
+  char *skip = NULL;
+  NnManifest *man = nn_manifest_get (&skip);
+  const char *from = json_object_get_string_member_with_default (c, "weights_from_case", "");
+  JsonObject *source = man ? nn_manifest_case (man, from) : NULL;
+  if (!source)
+    g_error ("case %s takes its weights from case \"%s\", which the manifest lacks",
+             json_object_get_string_member (c, "name"), from);
+  return source;
 }
 
 /* ---- text encoder ---- */
@@ -163,7 +198,7 @@ run_clip (TsBackend *be, TsClipText *clip, TsSafetensors *st, NnTolerance tol)
 static void
 case_text_tiny (TsBackend *be, JsonObject *c, TsSafetensors *st)
 {
-  g_autofree char *dir = g_build_filename (nn_goldens_dir (), "tiny-amused", "text_encoder", NULL);
+  g_autofree char *dir = model_dir (c);
   g_autoptr (GError) error = NULL;
   g_autoptr (TsClipText) clip = ts_clip_text_new_from_folder (be, dir, matrix_dtype, &error);
   g_assert_no_error (error);
@@ -255,10 +290,9 @@ case_transformer_medium (TsBackend *be, JsonObject *c, TsSafetensors *st)
 static void
 case_transformer_block (TsBackend *be, JsonObject *c, TsSafetensors *st)
 {
-  char *skip = NULL;
-  NnManifest *man = nn_manifest_get (&skip);
-  JsonObject *source = nn_manifest_case (man, json_object_get_string_member (c, "weights_from_case"));
-  g_assert_nonnull (source);
+  JsonObject *source = weights_source (c);
+  int layer = prefix_index (json_object_get_string_member (c, "weights_prefix"),
+                            "transformer_layers.");
   g_autoptr (TsUvit) m = medium_uvit (be, source);
   g_autoptr (GError) error = NULL;
   int ndim;
@@ -271,7 +305,7 @@ case_transformer_block (TsBackend *be, JsonObject *c, TsSafetensors *st)
   g_autoptr (TsTensor) p_t = ts_tensor_new_f32 (be, 2, ps, p);
   g_autoptr (TsUvitCond) cond = ts_uvit_cond_new_projected (m, e_t, p_t, &error);
   g_assert_no_error (error);
-  g_autoptr (TsTensor) out = ts_uvit_transformer_layer (m, cond, 0, x_t, &error);
+  g_autoptr (TsTensor) out = ts_uvit_transformer_layer (m, cond, layer, x_t, &error);
   g_assert_no_error (error);
   g_autofree float *got = ts_tensor_read_f32 (out, &error);
   g_autofree float *ref = nn_read_f32 (st, "output", NULL, NULL);
@@ -376,12 +410,14 @@ case_vq_medium (TsBackend *be, JsonObject *c, TsSafetensors *st)
   run_vq (be, m, st, case_tolerance (c));
 }
 
+/* A decoder level alone (weights_prefix "decoder.up_blocks.N."): its input, its output, and
+ * every intermediate the case stores under the level's own names ("resnets.0", …). */
 static void
 case_vq_upblock (TsBackend *be, JsonObject *c, TsSafetensors *st)
 {
-  char *skip = NULL;
-  NnManifest *man = nn_manifest_get (&skip);
-  JsonObject *source = nn_manifest_case (man, json_object_get_string_member (c, "weights_from_case"));
+  JsonObject *source = weights_source (c);
+  int level = prefix_index (json_object_get_string_member (c, "weights_prefix"),
+                            "decoder.up_blocks.");
   g_autoptr (TsVqModel) m = medium_vq (be, source);
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) taps = taps_new ();
@@ -390,48 +426,133 @@ case_vq_upblock (TsBackend *be, JsonObject *c, TsSafetensors *st)
   int64_t shape[8];
   g_autofree float *x = nn_read_f32 (st, "input", &ndim, shape);
   g_autoptr (TsTensor) x_t = ts_tensor_new_f32 (be, 4, shape, x);
-  g_autoptr (TsTensor) out = ts_vqmodel_decoder_level (m, 1, x_t, &error);
+  g_autoptr (TsTensor) out = ts_vqmodel_decoder_level (m, level, x_t, &error);
   g_assert_no_error (error);
+  ts_vqmodel_set_tap (m, NULL, NULL);
+  /* the taps carry the decoder's prefix, the case stores the level's own names */
+  g_autofree char *tap_prefix = g_strdup_printf ("dec.up_blocks.%d.", level);
+  g_autoptr (GHashTable) level_taps = taps_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, taps);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_str_has_prefix (key, tap_prefix)) {
+      g_hash_table_iter_steal (&iter);
+      g_hash_table_insert (level_taps, g_strdup ((char *) key + strlen (tap_prefix)), value);
+      g_free (key);
+    }
   NnTolerance tol = case_tolerance (c);
-  gboolean ok = check_taps (taps, st, tol, NULL);
-  /* the tap names carry the decoder prefix; the case stores "resnets.0" */
-  Tapped *r0 = g_hash_table_lookup (taps, "dec.up_blocks.1.resnets.0");
-  g_assert_nonnull (r0);
-  g_autofree float *r0_ref = nn_read_f32 (st, "resnets.0", NULL, NULL);
-  ok &= nn_check ("resnets.0", r0->data, r0_ref, r0->shape[0] * r0->shape[1] * r0->shape[2] *
-                  r0->shape[3], tol);
+  gboolean ok = check_taps (level_taps, st, tol, NULL);
   g_autofree float *got = ts_tensor_read_f32 (out, &error);
   g_autofree float *ref = nn_read_f32 (st, "output", NULL, NULL);
   ok &= nn_check ("output", got, ref, ts_tensor_numel (out), tol);
   g_assert_true (ok);
 }
 
+/* ---- which runner: read from the case's fields ---- */
+
+typedef enum { NET_NONE, NET_TEXT, NET_TRANSFORMER, NET_VQ } Network;
+
+/* The network a medium case's "config" describes, by the keys only that network's config
+ * has. */
+static Network
+config_network (JsonObject *c)
+{
+  JsonNode *node = json_object_get_member (c, "config");
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node))
+    return NET_NONE;
+  JsonObject *config = json_node_get_object (node);
+  if (json_object_has_member (config, "projection_dim"))
+    return NET_TEXT;
+  if (json_object_has_member (config, "micro_cond_encode_dim"))
+    return NET_TRANSFORMER;
+  if (json_object_has_member (config, "latent_channels"))
+    return NET_VQ;
+  return NET_NONE;
+}
+
+/* Chooses the runner of a case and whether its network may take f16 weights; NULL and a
+ * reason (g_free) when none fits. */
+static CaseRunFunc
+choose_runner (JsonObject *c, gboolean *f16_capable, char **why)
+{
+  const char *group = json_object_get_string_member_with_default (c, "group", "");
+  *f16_capable = FALSE;
+  if (g_str_equal (group, "text") || g_str_equal (group, "transformer") ||
+      g_str_equal (group, "vq")) {
+    if (!json_object_get_string_member_with_default (c, "model", NULL)) {
+      *why = g_strdup_printf ("a %s case without a \"model\" folder", group);
+      return NULL;
+    }
+    *f16_capable = !g_str_equal (group, "vq");
+    return g_str_equal (group, "text") ? case_text_tiny
+         : g_str_equal (group, "transformer") ? case_transformer_tiny : case_vq_tiny;
+  }
+  if (!g_str_equal (group, "medium")) {
+    *why = g_strdup_printf ("group \"%s\" is not a network group", group);
+    return NULL;
+  }
+  /* Real-width pieces: a whole network from "config" + "weights", or one part of another
+   * case's network ("weights_from_case" + "weights_prefix"). */
+  if (json_object_has_member (c, "weights")) {
+    Network net = config_network (c);
+    *f16_capable = net == NET_TEXT || net == NET_TRANSFORMER;
+    if (net != NET_NONE)
+      return net == NET_TEXT ? case_text_medium
+           : net == NET_TRANSFORMER ? case_transformer_medium : case_vq_medium;
+    *why = g_strdup ("its config describes none of the text encoder, transformer, VQ");
+    return NULL;
+  }
+  const char *from = json_object_get_string_member_with_default (c, "weights_from_case", NULL);
+  const char *prefix = json_object_get_string_member_with_default (c, "weights_prefix", "");
+  char *skip = NULL;
+  NnManifest *man = nn_manifest_get (&skip);
+  g_free (skip);
+  JsonObject *source = from && man ? nn_manifest_case (man, from) : NULL;
+  if (!source) {
+    *why = from ? g_strdup_printf ("weights_from_case \"%s\" is not in the manifest", from)
+                : g_strdup ("neither weights nor weights_from_case");
+    return NULL;
+  }
+  Network net = config_network (source);
+  if (net == NET_TRANSFORMER && prefix_index (prefix, "transformer_layers.") >= 0) {
+    *f16_capable = TRUE;
+    return case_transformer_block;
+  }
+  if (net == NET_VQ && prefix_index (prefix, "decoder.up_blocks.") >= 0)
+    return case_vq_upblock;
+  *why = g_strdup_printf ("no runner for the part \"%s\" of case %s", prefix, from);
+  return NULL;
+}
+
 /* ---- driver ---- */
+
+/* CPU time of the process, every thread (lavapipe's too), for the timing line of each test:
+ * on the shared test machine the wall time says more about the load than about the case. */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static void
 run_golden (gconstpointer data)
 {
   const GoldenCase *gc = data;
-  char *reason = NULL;
-  NnManifest *man = nn_manifest_get (&reason);
-  if (!man) {
-    g_test_skip (reason);
-    g_free (reason);
+  if (!gc->run) {
+    g_test_fail_printf ("case %s: no runner handles it: %s", gc->case_name, gc->failure);
     return;
   }
+  char *reason = NULL;
+  NnManifest *man = nn_manifest_get (&reason);
+  JsonObject *c = nn_manifest_case (man, gc->case_name);
+  g_assert_nonnull (c);
   TsBackend *be = backend_get (gc->backend);
   if (!be) {
     g_test_skip (backend_skip[gc->backend]);
-    return;
-  }
-  if (gc->backend == 1 && gc->slow && !g_getenv ("TESSERA_GOLDENS_VULKAN_ALL")) {
-    g_test_skip ("real-width case: too slow for software Vulkan in the default run "
-                 "(set TESSERA_GOLDENS_VULKAN_ALL=1 to run it)");
-    return;
-  }
-  JsonObject *c = nn_manifest_case (man, gc->case_name);
-  if (!c) {
-    g_test_skip ("case not in this goldens folder's manifest");
     return;
   }
   g_autoptr (GError) error = NULL;
@@ -440,60 +561,71 @@ run_golden (gconstpointer data)
   g_test_message ("%s on %s%s", gc->case_name, ts_backend_name (be),
                   gc->f16 ? " with f16 weights" : "");
   matrix_dtype = gc->f16 ? TS_DTYPE_F16 : TS_DTYPE_COUNT;
+  double wall = g_get_monotonic_time (), cpu = cpu_seconds ();
   gc->run (be, c, st);
   matrix_dtype = TS_DTYPE_COUNT;
   g_assert_false (ts_backend_has_error (be));
+  g_test_message ("%s: %.1f s, %.1f s of CPU", gc->case_name,
+                  (g_get_monotonic_time () - wall) / 1e6, cpu_seconds () - cpu);
 }
 
-static const GoldenCase cases[] = {
-  { "text_encoder_cases", 0, case_text_tiny, FALSE },
-  { "transformer_512path_cfg_8x8", 0, case_transformer_tiny, FALSE },
-  { "transformer_256path_cfg_8x8", 0, case_transformer_tiny, FALSE },
-  { "transformer_512path_b3_6x10", 0, case_transformer_tiny, FALSE },
-  { "transformer_256path_b3_6x10", 0, case_transformer_tiny, FALSE },
-  { "transformer_512path_allmask_8x8", 0, case_transformer_tiny, FALSE },
-  { "vq_roundtrip_128x128", 0, case_vq_tiny, FALSE },
-  { "vq_roundtrip_160x96", 0, case_vq_tiny, FALSE },
-  { "vq_decode_random_2x6x10", 0, case_vq_tiny, FALSE },
-  { "medium_clip_text_768", 0, case_text_medium, FALSE },
-  { "medium_vq_decoder_upblock1_8x8", 0, case_vq_upblock, FALSE },
-  { "medium_transformer_block_seq256", 0, case_transformer_block, TRUE },
-  { "medium_uvit256_shallow_8x8", 0, case_transformer_medium, FALSE },
-  { "medium_uvit512_shallow_8x8", 0, case_transformer_medium, TRUE },
-  { "medium_vq_real_64x64", 0, case_vq_medium, TRUE },
-};
+static void
+skip_all (gconstpointer reason)
+{
+  g_test_skip (reason);
+}
 
-/* f16 weights: the networks whose weights may be stored in f16 (the VQ always runs in f32). */
-static const GoldenCase f16_cases[] = {
-  { "text_encoder_cases", 0, case_text_tiny, FALSE, TRUE },
-  { "transformer_512path_cfg_8x8", 0, case_transformer_tiny, FALSE, TRUE },
-  { "transformer_256path_b3_6x10", 0, case_transformer_tiny, FALSE, TRUE },
-  { "medium_clip_text_768", 0, case_text_medium, FALSE, TRUE },
-  { "medium_uvit256_shallow_8x8", 0, case_transformer_medium, TRUE, TRUE },
-};
+/* The network groups; the others belong to the model-file harness (tests/model/goldens) and
+ * the pipeline replays (tests/pipeline), which fail their own unhandled cases. */
+static gboolean
+network_group (JsonObject *c)
+{
+  const char *group = json_object_get_string_member_with_default (c, "group", "");
+  return g_str_equal (group, "text") || g_str_equal (group, "transformer") ||
+         g_str_equal (group, "vq") || g_str_equal (group, "medium");
+}
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  static GoldenCase all[2][G_N_ELEMENTS (cases)], half[2][G_N_ELEMENTS (f16_cases)];
-  for (int b = 0; b < 2; b++) {
-    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-      all[b][i] = cases[i];
-      all[b][i].backend = b;
-      g_autofree char *path = g_strdup_printf ("/goldens/%s/%s", b ? "vulkan" : "cpu",
-                                               cases[i].case_name);
-      g_test_add_data_func (path, &all[b][i], run_golden);
-    }
-    for (guint i = 0; i < G_N_ELEMENTS (f16_cases); i++) {
-      half[b][i] = f16_cases[i];
-      half[b][i].backend = b;
-      g_autofree char *path = g_strdup_printf ("/goldens/%s/f16/%s", b ? "vulkan" : "cpu",
-                                               f16_cases[i].case_name);
-      g_test_add_data_func (path, &half[b][i], run_golden);
-    }
+  char *reason = NULL;
+  NnManifest *man = nn_manifest_get (&reason);
+  if (!man) {
+    g_test_add_data_func ("/goldens/manifest", reason, skip_all);
+    return g_test_run ();
   }
+  g_test_message ("goldens: %s", nn_goldens_dir ());
+  JsonArray *cases = json_object_get_array_member (man->root, "cases");
+  GPtrArray *registered = g_ptr_array_new ();
+  for (guint i = 0; cases && i < json_array_get_length (cases); i++) {
+    JsonObject *c = json_array_get_object_element (cases, i);
+    if (!network_group (c))
+      continue;
+    const char *name = json_object_get_string_member (c, "name");
+    gboolean f16_capable;
+    char *why = NULL;
+    CaseRunFunc run = choose_runner (c, &f16_capable, &why);
+    for (int b = 0; b < 2; b++)
+      for (int f16 = 0; f16 <= f16_capable; f16++) {
+        GoldenCase *gc = g_new0 (GoldenCase, 1);
+        *gc = (GoldenCase) { g_strdup (name), b, run, g_strdup (why), f16 };
+        g_ptr_array_add (registered, gc);
+        g_autofree char *path = g_strdup_printf ("/goldens/%s%s/%s", b ? "vulkan" : "cpu",
+                                                 f16 ? "/f16" : "", name);
+        g_test_add_data_func (path, gc, run_golden);
+      }
+    g_free (why);
+  }
+  g_test_message ("%u tests from the manifest", registered->len);
   int rc = g_test_run ();
+  for (guint i = 0; i < registered->len; i++) {
+    GoldenCase *gc = registered->pdata[i];
+    g_free (gc->case_name);
+    g_free (gc->failure);
+    g_free (gc);
+  }
+  g_ptr_array_free (registered, TRUE);
   for (int b = 0; b < 2; b++) {
     if (backends[b])
       ts_backend_free (backends[b]);
