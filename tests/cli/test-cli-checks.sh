@@ -144,6 +144,9 @@ caught "invalid --grow" 2 \
 caught "a generate size the model cannot make" 1 \
   "tessera-cli generate: the size 100×128 does not fit this model: width and height must be multiples of 32 (its native size is 128×128)" \
   -- "$cli" generate "${m[@]}" "red apple" --width 100 -o "$tmp/x.png"
+caught "a prompt that is not UTF-8" 2 \
+  "tessera-cli generate: the prompt is not valid UTF-8 text" \
+  -- "$cli" generate "${m[@]}" $'red \xff apple' -o "$tmp/x.png"
 caught "outpaint without a side" 2 \
   "tessera-cli outpaint: say how far to extend, e.g. --left 64 --right 64" \
   -- "$cli" outpaint "${m[@]}" "$tmp/m.png" -o "$tmp/x.png"
@@ -179,6 +182,12 @@ for sub in restyle edit generate; do
     ok "$sub --frame: works on a frame, keeps the size, no warning"
   else not_ok "$sub --frame: works on a frame, keeps the size, no warning" "status $status" "$tmp/err"; fi
 done
+warned_before_load "a frame past the picture's edge is moved inside" \
+  "tessera-cli restyle: warning: a 128×128 frame at 200,8 would leave the picture; it is moved to 128,8" \
+  -- "$cli" restyle "${m[@]}" "$big" "oil" --frame 200,8 -o "$tmp/moved.png"
+warned_before_load "a frame on a picture that fits changes nothing" \
+  "tessera-cli restyle: warning: the picture (96×128) fits the model, so --frame changes nothing: all of it is processed" \
+  -- "$cli" restyle "${m[@]}" "$goldens/pipeline/img2img_input_96x128.png" "oil" --frame 8,8 -o "$tmp/small.png"
 run "$cli" inpaint "${m[@]}" "$big" "sun" --mask "$bigmask" --grow 8 --feather 12 -o "$tmp/grown.png"
 if [ "$status" -eq 0 ] && file "$tmp/grown.png" | grep -q "256 x 256"; then ok "inpaint --grow --feather"
 else not_ok "inpaint --grow --feather" "status $status" "$tmp/err"; fi
