@@ -62,10 +62,11 @@ static void
 args_clear (CliArgs *a)
 {
   char **all[] = { &a->model, &a->device, &a->prompt_option, &a->negative, &a->output,
-                   &a->image_option, &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance, &a->variants,
-                   &a->strength, &a->width, &a->height, &a->iterations, &a->fraction,
-                   &a->aesthetic, &a->max_size, &a->grow, &a->feather, &a->overlap, &a->left,
-                   &a->right, &a->top, &a->bottom, &a->frame, &a->precision };
+                   &a->image_option, &a->mask, &a->extend, &a->seed, &a->steps, &a->guidance,
+                   &a->variants, &a->strength, &a->width, &a->height, &a->iterations,
+                   &a->fraction, &a->aesthetic, &a->max_size, &a->grow, &a->feather,
+                   &a->overlap, &a->left, &a->right, &a->top, &a->bottom, &a->frame,
+                   &a->precision };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     g_clear_pointer (all[i], g_free);
   g_clear_pointer (&a->rest, g_strfreev);
@@ -183,7 +184,8 @@ take_positionals (const CliMode *m, CliArgs *a, GError **error)
   if (n_rest == n_images + 1) {
     if (a->prompt_option) {
       g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
-                   _("the prompt is given twice: with --prompt and as “%s”"), a->rest[n_images]);
+                   _("the prompt is given twice: with --prompt and as “%s”"),
+                   a->rest[n_images]);
       return FALSE;
     }
     a->prompt = a->rest[n_images];
