@@ -37,7 +37,9 @@ layout(std430, set = 0, binding = 3) buffer DBuf { float d_data[]; };
 #define GEMM_K pc.K
 #define GEMM_BATCHES pc.batches
 
-#ifdef SHM
+#if defined(COOPMAT) // NVIDIA matrix units, f16 operands (vk-coopmat.c chooses it)
+#include "gemm-coopmat.glsl"
+#elif defined(SHM)
 #include "gemm-shm.glsl"
 #else
 #include "gemm-reg.glsl"

@@ -4,6 +4,7 @@
  * CPU backend) on machines without libvulkan. Device functions go through a per-backend
  * VolkDeviceTable so two backends on different devices never share function pointers. */
 #include "vk-internal.h"
+#include "vk-coopmat.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -420,7 +421,7 @@ probe_limits (TsVkBackend *vk, const VkPhysicalDeviceVulkan11Properties *p11,
   t->fp16_storage = f11->storageBuffer16BitAccess && !no_fp16;
   t->fp16_math = f12->shaderFloat16 && !no_fp16;
   t->is_cpu_device = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  t->coopmat = coopmat;
+  t->coopmat = coopmat && ts_vk_coopmat_shape_supported (vk->physical);
 
   const char *env = g_getenv ("TESSERA_VK_MAX_BINDING");
   ts_vk_set_max_binding (vk, env != NULL ? g_ascii_strtoull (env, NULL, 10) : 0);

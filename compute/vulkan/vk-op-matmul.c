@@ -8,6 +8,7 @@
  * what the earlier ones wrote. */
 #include "vk-ops.h"
 #include "vk-heavy.h"
+#include "vk-coopmat.h"
 
 /* Mirrors MatmulPush in shaders/matmul.comp. */
 typedef struct {
@@ -162,8 +163,15 @@ ts_vk_op_matmul (TsVkBackend *vk, const TsOp *op, GError **error)
   if (!choose_chunk (vk, &p, &size, error))
     return FALSE;
   TsVkGemmConfig cfg;
-  ts_vk_gemm_config (vk, size.nm, size.nn, size.nb, p.a_sk == 1, p.b_sk == 1, &cfg);
-  const char *kernel = ts_vk_kernel_name (cfg.shm ? "matmul_shm" : "matmul_reg", p.b->dtype);
+  const char *kernel;
+  /* NVIDIA's matrix units where the device has them and the product fits (vk-coopmat.c). */
+  if (ts_vk_coopmat_gemm_choose (ts_vk_limits (vk), p.b->dtype, size.nm, size.nn, size.nk,
+                                 size.nb, p.a_sk == 1, p.b_sk == 1, &cfg, NULL)) {
+    kernel = "matmul_coopmat_f16";
+  } else {
+    ts_vk_gemm_config (vk, size.nm, size.nn, size.nb, p.a_sk == 1, p.b_sk == 1, &cfg);
+    kernel = ts_vk_kernel_name (cfg.shm ? "matmul_shm" : "matmul_reg", p.b->dtype);
+  }
 
   for (int64_t b0 = 0; b0 < p.batch; b0 += size.nb)
     for (int64_t m0 = 0; m0 < p.m; m0 += size.nm)
