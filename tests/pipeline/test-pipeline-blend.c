@@ -407,8 +407,54 @@ test_outpaint_long_edge (void)
     for (int x = w; x < W; x++) /* the new band is painted everywhere */
       g_assert_cmpint (res->blend_mask->pixels[y * W + x], ==, 255);
   }
+  g_autoptr (TsImage) filled = edge_filled_canvas (image, 0, 0, W, h);
+  int as_filled = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = w; x < W; x++)
+      as_filled += memcmp (px (out, x, y), px (filled, x, y), 3) == 0;
+  g_assert_cmpint (as_filled * 20, <, extend * h); /* no band left unpainted */
   g_autoptr (TsPipelineResult) again = run_ok (p, &req);
   g_assert_cmpmem (again->images[0]->pixels, W * h * 3, out->pixels, W * h * 3);
+}
+
+/* Outpaint on every side of a picture larger than the model: the ring is worked in
+ * model-size windows (the middle, with nothing to repaint, is skipped), no pixel of the new
+ * border is left as the edge filling the pipeline starts from, and the middle is kept. */
+static void
+test_outpaint_ring (void)
+{
+  NEED_TINY (p);
+  const int w = 200, h = 180, e = 20, W = w + 2 * e, H = h + 2 * e;
+  g_autoptr (TsImage) image = smooth_image (w, h);
+  StepCount sc = { .monotone = TRUE };
+  TsPipelineRequest req;
+  ts_pipeline_request_init (&req, TS_MODE_OUTPAINT);
+  req.prompt = "a frame";
+  req.steps = 2;
+  req.image = image;
+  req.extend_left = req.extend_top = req.extend_right = req.extend_bottom = e;
+  req.overlap = 12;
+  req.progress = count_steps;
+  req.progress_data = &sc;
+  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  const TsImage *out = res->images[0];
+  g_assert_null (res->notice);
+  g_assert_cmpint (out->width, ==, W);
+  g_assert_cmpint (out->height, ==, H);
+  g_test_message ("%d windows", sc.calls / req.steps);
+  g_assert_cmpint (sc.calls / req.steps, >=, 4);
+  for (int y = 12; y < h - 12; y++)
+    g_assert_cmpmem (px (out, e + 12, e + y), (w - 24) * 3, px (image, 12, y), (w - 24) * 3);
+  g_autoptr (TsImage) filled = edge_filled_canvas (image, e, e, W, H);
+  int border = 0, as_filled = 0;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      if (x < e || y < e || x >= e + w || y >= e + h) {
+        border++;
+        as_filled += memcmp (px (out, x, y), px (filled, x, y), 3) == 0;
+      }
+  g_test_message ("%d of %d border pixels equal to the edge filling", as_filled, border);
+  g_assert_cmpint (as_filled * 20, <, border);
 }
 
 /* A long thin inpaint stroke across a wide picture is worked in model-size windows too;
@@ -614,6 +660,7 @@ main (int argc, char **argv)
   g_test_add_func ("/blend/outpaint-seam", test_outpaint_seam);
   g_test_add_func ("/blend/outpaint-any-side", test_outpaint_any_side);
   g_test_add_func ("/blend/outpaint-long-edge", test_outpaint_long_edge);
+  g_test_add_func ("/blend/outpaint-ring", test_outpaint_ring);
   g_test_add_func ("/blend/inpaint-long-and-large", test_inpaint_long_and_large);
   g_test_add_func ("/blend/frame-only", test_frame_only);
   g_test_add_func ("/blend/whole-picture-notice", test_whole_picture_notice);
