@@ -132,12 +132,18 @@ cli_progress_step (const TsPipelineProgress *step, gpointer data)
   else
     line = g_strdup_printf (_("Step %d of %d · about %d min %02d s left"), step->step,
                             step->n_steps, whole / 60, whole % 60);
-  /* In place on a terminal (\r, then erase what a longer line left); one line per step in a
-   * pipe or a log, where \r would pile up. */
+  cli_progress_phase (progress, line);
+}
+
+void
+cli_progress_phase (CliProgress *progress, const char *text)
+{
+  /* In place on a terminal (\r, then erase what a longer line left); one line each in a pipe
+   * or a log, where \r would pile up. */
   if (progress->in_place)
-    fprintf (stderr, "\r%s: %s\033[K", progress->command, line);
+    fprintf (stderr, "\r%s: %s\033[K", progress->command, text);
   else
-    fprintf (stderr, "%s: %s\n", progress->command, line);
+    fprintf (stderr, "%s: %s\n", progress->command, text);
   fflush (stderr);
   progress->shown = TRUE;
 }

@@ -559,16 +559,24 @@ run_mode (const CliMode *m, int argc, char **argv)
   gboolean terminal = isatty (fileno (stderr));
   CliProgress progress;
   cli_progress_init (&progress, m->name, terminal);
-  if (a.progress || (terminal && !a.quiet)) {
+  gboolean show_progress = a.progress || (terminal && !a.quiet);
+  if (show_progress) {
     req.progress = cli_progress_step;
     req.progress_data = &progress;
   }
 
+  /* The phases before the first step say what is going on too: a large model takes seconds
+   * to load, a large picture to encode. */
   g_autoptr (TsBackend) be = cli_open_backend (a.device, a.verbose);
+  if (be && show_progress)
+    cli_progress_phase (&progress, _("loading the model…"));
   g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new_full (be, model, &precision, &error) : NULL;
+  cli_progress_finish (&progress);
   if (pipe && a.verbose)
     fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->name, model,
              ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));
+  if (pipe && show_progress)
+    cli_progress_phase (&progress, _("preparing…"));
   g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
   cli_progress_finish (&progress);
   if (!res) {

@@ -61,5 +61,7 @@ typedef struct {
 void cli_progress_init (CliProgress *progress, const char *command, gboolean in_place);
 /* A TsProgressFunc; `data` is the CliProgress. */
 void cli_progress_step (const TsPipelineProgress *step, gpointer data);
+/* What happens before the first step ("loading the model…"), shown like a step. */
+void cli_progress_phase (CliProgress *progress, const char *text);
 /* Ends the in-place line (clears it) before results are printed. */
 void cli_progress_finish (CliProgress *progress);

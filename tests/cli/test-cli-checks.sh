@@ -239,6 +239,11 @@ if [ "$status" -eq 0 ] && grep -qx "generate: Step 1 of 2 · about .* left" "$tm
 else
   not_ok "--progress shows each step and the time left" "status $status" "$tmp/err"
 fi
+if [ "$(grep -v "^generate on" "$tmp/err" | head -n 3 | cut -d' ' -f2-3)" = "$(printf 'loading the\npreparing…\nStep 1')" ]; then
+  ok "--progress: loading the model, preparing, then the steps"
+else
+  not_ok "--progress: loading the model, preparing, then the steps" "order" "$tmp/err"
+fi
 run "$cli" generate "${m[@]}" "red apple" -o "$tmp/piped.png"
 if [ "$status" -eq 0 ] && ! grep -q "Step " "$tmp/err"; then ok "no progress in a pipe"
 else not_ok "no progress in a pipe" "status $status" "$tmp/err"; fi
