@@ -84,7 +84,8 @@ static const TsSafetensorsTensor *
 lookup (TsSafetensors *st, const char *name, int *ndim, int64_t *shape)
 {
   const TsSafetensorsTensor *info = ts_safetensors_lookup (st, name);
-  g_assert_nonnull (info);
+  if (!info)
+    g_error ("the case's tensor file has no tensor \"%s\"", name);
   if (ndim)
     *ndim = info->ndim;
   if (shape)
