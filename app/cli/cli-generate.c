@@ -350,6 +350,58 @@ typedef struct {
   guint        modes;
 } CliOption;
 
+/* FALSE, with a message naming the subcommands it belongs to, when an option of another
+ * subcommand was given. */
+static gboolean
+options_belong (const CliMode *m, const CliOption *options, guint n_options)
+{
+  for (guint i = 0; i < n_options; i++) {
+    if ((options[i].modes & MODE_BIT (m->mode)) || !option_given (&options[i].entry))
+      continue;
+    g_autofree char *owners = mode_list (options[i].modes);
+    const char *first = NULL;
+    for (guint k = 0; k < G_N_ELEMENTS (modes) && !first; k++)
+      if (options[i].modes & MODE_BIT (modes[k].mode))
+        first = modes[k].name;
+    fprintf (stderr, _("tessera-cli %s: --%s is an option of %s, not of %s; use “tessera-cli "
+                       "%s”\n"), m->name, options[i].entry.long_name, owners, m->name, first);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Before the work, on a picture larger than the working size: that it will be processed
+ * whole and scaled unless a frame is placed (with the way out), or where the frame really
+ * goes (the pipeline keeps it inside the picture). */
+static void
+warn_about_framing (const CliMode *m, const CliArgs *a, const TsPipelineRequest *req,
+                    const TsImage *image, int work_side)
+{
+  if (!(MODE_BIT (m->mode) & FOR_FRAMED) || !image || a->quiet)
+    return;
+  gboolean larger = MAX (image->width, image->height) > work_side;
+  if (!a->frame) {
+    if (larger && !a->whole)
+      fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) is larger than the "
+                         "%d×%d the model works at; it is processed whole and scaled back, "
+                         "which loses detail: --frame X,Y works on a %d×%d frame of it instead "
+                         "(--whole: no warning)\n"), m->name, image->width, image->height,
+               work_side, work_side, work_side, work_side);
+    return;
+  }
+  int frame_w = MIN (work_side, image->width), frame_h = MIN (work_side, image->height);
+  int x = CLAMP (req->frame_x, 0, image->width - frame_w);
+  int y = CLAMP (req->frame_y, 0, image->height - frame_h);
+  if (!larger)
+    fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) fits the model, so "
+                       "--frame changes nothing: all of it is processed\n"), m->name,
+             image->width, image->height);
+  else if (x != req->frame_x || y != req->frame_y)
+    fprintf (stderr, _("tessera-cli %s: warning: a %d×%d frame at %d,%d would leave the "
+                       "picture; it is moved to %d,%d\n"), m->name, frame_w, frame_h,
+             req->frame_x, req->frame_y, x, y);
+}
+
 /* --precision: one precision for every network, or NAME=P items (text, transformer, vq). */
 static gboolean
 parse_precision (const char *arg, TsPipelineLoadOptions *load, GError **error)
@@ -479,18 +531,10 @@ run_mode (const CliMode *m, int argc, char **argv)
     args_clear (&a);
     return fail (m->name, error, CLI_EXIT_USAGE);
   }
-  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
-    if (!(options[i].modes & MODE_BIT (m->mode)) && option_given (&options[i].entry)) {
-      g_autofree char *owners = mode_list (options[i].modes);
-      const char *first = NULL;
-      for (guint k = 0; k < G_N_ELEMENTS (modes) && !first; k++)
-        if (options[i].modes & MODE_BIT (modes[k].mode))
-          first = modes[k].name;
-      fprintf (stderr, _("tessera-cli %s: --%s is an option of %s, not of %s; use “tessera-cli "
-                         "%s”\n"), m->name, options[i].entry.long_name, owners, m->name, first);
-      args_clear (&a);
-      return CLI_EXIT_USAGE;
-    }
+  if (!options_belong (m, options, G_N_ELEMENTS (options))) {
+    args_clear (&a);
+    return CLI_EXIT_USAGE;
+  }
 
   TsPipelineRequest req;
   TsPipelineLoadOptions precision = { 0 };
@@ -530,30 +574,8 @@ run_mode (const CliMode *m, int argc, char **argv)
     args_clear (&a);
     return status;
   }
-  /* A picture larger than the model is processed whole and scaled back unless a frame is
-   * placed: say so before the work, with the way out. */
-  int work_side = req.max_work_size > 0 ? req.max_work_size : native;
-  if ((MODE_BIT (m->mode) & FOR_FRAMED) && image && !a.frame && !a.whole && !a.quiet &&
-      MAX (image->width, image->height) > work_side)
-    fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) is larger than the "
-                       "%d×%d the model works at; it is processed whole and scaled back, which "
-                       "loses detail: --frame X,Y works on a %d×%d frame of it instead "
-                       "(--whole: no warning)\n"), m->name, image->width, image->height, work_side,
-             work_side, work_side, work_side);
-  /* Where the frame really goes: the pipeline keeps it inside the picture. */
-  if (a.frame && !a.quiet) {
-    int frame_w = MIN (work_side, image->width), frame_h = MIN (work_side, image->height);
-    int x = CLAMP (req.frame_x, 0, image->width - frame_w);
-    int y = CLAMP (req.frame_y, 0, image->height - frame_h);
-    if (MAX (image->width, image->height) <= work_side)
-      fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) fits the model, so "
-                         "--frame changes nothing: all of it is processed\n"), m->name,
-               image->width, image->height);
-    else if (x != req.frame_x || y != req.frame_y)
-      fprintf (stderr, _("tessera-cli %s: warning: a %d×%d frame at %d,%d would leave the "
-                         "picture; it is moved to %d,%d\n"), m->name, frame_w, frame_h,
-               req.frame_x, req.frame_y, x, y);
-  }
+  warn_about_framing (m, &a, &req, image,
+                      req.max_work_size > 0 ? req.max_work_size : native);
   req.image = image;
   req.mask = mask;
   gboolean terminal = isatty (fileno (stderr));
