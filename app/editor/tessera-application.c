@@ -108,6 +108,7 @@ tessera_application_startup (GApplication *app)
   GtkApplication *gapp = GTK_APPLICATION (app);
   set_accels (gapp, "app.quit", "<Primary>q", NULL);
   set_accels (gapp, "app.preferences", "<Primary>comma", NULL);
+  set_accels (gapp, "win.new", "<Primary>n", NULL);
   set_accels (gapp, "win.open", "<Primary>o", NULL);
   set_accels (gapp, "win.export", "<Primary><Shift>e", NULL);
   set_accels (gapp, "win.save", "<Primary>s", NULL);

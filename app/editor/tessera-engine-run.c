@@ -6,33 +6,44 @@
 static const TsPipelineMode pipeline_modes[TESSERA_N_MODES] = {
   [TESSERA_MODE_GENERATE] = TS_MODE_GENERATE,
   [TESSERA_MODE_INPAINT] = TS_MODE_INPAINT,
-  /* The editor grows the canvas itself and masks the new border. */
-  [TESSERA_MODE_OUTPAINT] = TS_MODE_INPAINT,
+  [TESSERA_MODE_OUTPAINT] = TS_MODE_OUTPAINT,
   [TESSERA_MODE_BACKGROUND] = TS_MODE_BACKGROUND,
   [TESSERA_MODE_EDIT] = TS_MODE_EDIT,
   [TESSERA_MODE_RESTYLE] = TS_MODE_RESTYLE,
 };
 
-/* The request's straight RGBA as RGB, and its mask, in the pipeline's image type. */
-static gboolean
-request_images (const TesseraJobRequest *r, TsImage **image, TsImage **mask, GError **error)
+/* The request's straight RGBA as RGB, and its mask, in the pipeline's image type. Outpaint
+ * gets the original picture only: the canvas's new border is what the pipeline adds. */
+gboolean
+tessera_engine_run_request_images (const TesseraJobRequest *r, TsImage **image, TsImage **mask,
+                                   GError **error)
 {
-  gsize n = (gsize) r->width * r->height;
-  *image = ts_image_new (r->width, r->height, 3, error);
+  gboolean outpaint = r->params->mode == TESSERA_MODE_OUTPAINT;
+  int x0 = outpaint ? r->extend_left : 0, y0 = outpaint ? r->extend_top : 0;
+  int w = outpaint ? r->width - r->extend_left - r->extend_right : r->width;
+  int h = outpaint ? r->height - r->extend_top - r->extend_bottom : r->height;
+  if (w <= 0 || h <= 0) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                         "outpaint: the extension is larger than the canvas");
+    return FALSE;
+  }
+  *image = ts_image_new (w, h, 3, error);
   *mask = *image ? ts_image_new (r->width, r->height, 1, error) : NULL;
   if (!*mask)
     return FALSE;
   const guint8 *src = g_bytes_get_data (r->rgba, NULL);
-  for (gsize i = 0; i < n; i++)
-    memcpy ((*image)->pixels + i * 3, src + i * 4, 3);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      memcpy ((*image)->pixels + ((gsize) y * w + x) * 3,
+              src + ((gsize) (y + y0) * r->width + x + x0) * 4, 3);
   if (r->mask)
-    memcpy ((*mask)->pixels, g_bytes_get_data (r->mask, NULL), n);
+    memcpy ((*mask)->pixels, g_bytes_get_data (r->mask, NULL), (gsize) r->width * r->height);
   return TRUE;
 }
 
-/* One result image as straight RGBA of width × height. Edits come back at the input's size,
- * already composited by the pipeline; Generate comes back at the model's size and replaces
- * the canvas, scaled to cover it. */
+/* One result image as straight RGBA of width × height. Edits come back at the input's size
+ * (outpaint: the extended canvas's), already composited by the pipeline; Generate on a canvas
+ * no larger than the model comes back at the model's size and replaces it, scaled. */
 static GBytes *
 variant_rgba (const TsImage *im, int width, int height)
 {
@@ -47,6 +58,47 @@ variant_rgba (const TsImage *im, int width, int height)
   return g_bytes_new_take (px, (gsize) width * height * 4);
 }
 
+void
+tessera_engine_run_fill_request (const TesseraJobRequest *r, int native_size,
+                                 const TsImage *image, const TsImage *mask,
+                                 TsPipelineRequest *req)
+{
+  TsPipelineMode mode = pipeline_modes[r->params->mode];
+  ts_pipeline_request_init (req, mode);
+  req->prompt = r->params->prompt;
+  req->negative_prompt = r->params->negative_prompt;
+  req->steps = r->params->steps;
+  req->guidance = r->params->guidance;
+  req->seed = r->params->seed;
+  req->n_variants = r->params->n_variants;
+  if (mode == TS_MODE_RESTYLE)
+    req->strength = r->params->strength;
+  if (mode == TS_MODE_EDIT)
+    req->edit_iterations = r->params->edit_iterations;
+  /* Generate on a picture larger than the model works on it (a frame of it, or all of it
+   * scaled) rather than replacing it with an upscaled native-size picture. */
+  gboolean larger = r->width > native_size || r->height > native_size;
+  if (mode != TS_MODE_GENERATE || larger)
+    req->image = image;
+  if (req->image && (mode == TS_MODE_GENERATE || mode == TS_MODE_EDIT
+                     || mode == TS_MODE_RESTYLE)) {
+    req->use_frame = r->use_frame;
+    req->frame_x = r->frame_x;
+    req->frame_y = r->frame_y;
+  }
+  if (mode == TS_MODE_INPAINT || mode == TS_MODE_BACKGROUND) {
+    req->mask = mask;
+    req->grow = r->grow;
+    req->feather = r->feather;
+  }
+  if (mode == TS_MODE_OUTPAINT) {
+    req->extend_left = r->extend_left;
+    req->extend_top = r->extend_top;
+    req->extend_right = r->extend_right;
+    req->extend_bottom = r->extend_bottom;
+  }
+}
+
 TesseraJobResult *
 tessera_engine_run_request (TsPipeline *pipeline, const TesseraJobRequest *r,
                             GCancellable *cancellable, TsProgressFunc progress,
@@ -54,23 +106,10 @@ tessera_engine_run_request (TsPipeline *pipeline, const TesseraJobRequest *r,
 {
   g_autoptr (TsImage) image = NULL;
   g_autoptr (TsImage) mask = NULL;
-  if (!request_images (r, &image, &mask, error))
+  if (!tessera_engine_run_request_images (r, &image, &mask, error))
     return NULL;
   TsPipelineRequest req;
-  TsPipelineMode mode = pipeline_modes[r->params->mode];
-  ts_pipeline_request_init (&req, mode);
-  req.prompt = r->params->prompt;
-  req.negative_prompt = r->params->negative_prompt;
-  req.steps = r->params->steps;
-  req.guidance = r->params->guidance;
-  req.seed = r->params->seed;
-  req.n_variants = r->params->n_variants;
-  if (mode == TS_MODE_EDIT || mode == TS_MODE_RESTYLE)
-    req.strength = r->params->strength;
-  if (mode != TS_MODE_GENERATE)
-    req.image = image;
-  if (mode == TS_MODE_INPAINT || mode == TS_MODE_BACKGROUND)
-    req.mask = mask;
+  tessera_engine_run_fill_request (r, ts_pipeline_native_size (pipeline), image, mask, &req);
   req.progress = progress;
   req.progress_data = progress_data;
   req.cancellable = cancellable;

@@ -17,4 +17,13 @@ TesseraJobResult *tessera_engine_run_request (TsPipeline *pipeline,
                                               TsProgressFunc progress, gpointer progress_data,
                                               gboolean *device_lost, GError **error);
 
+/* The pieces, for tests: the request's picture (outpaint: without the new border) and mask
+ * in the pipeline's image type, and the pipeline request they go into (borrowing them and
+ * `r`), for a model of native_size pixels. */
+gboolean tessera_engine_run_request_images (const TesseraJobRequest *r, TsImage **image,
+                                            TsImage **mask, GError **error);
+void     tessera_engine_run_fill_request (const TesseraJobRequest *r, int native_size,
+                                          const TsImage *image, const TsImage *mask,
+                                          TsPipelineRequest *req);
+
 G_END_DECLS

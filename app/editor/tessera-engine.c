@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "tessera-engine-run.h"
+#include "tessera-vocabulary.h"
 #include "ts-types.h"
 #include "model/ts-model-locate.h"
 
@@ -14,6 +15,9 @@ struct _TesseraEngine {
   char *status;
   char *model_dir;       /* the folder loaded (NULL until one is) */
   int native_size;       /* the model's image side in pixels (0 until loaded) */
+  int token_size;        /* pixels per token side (0 until loaded) */
+  TesseraVocabulary *vocabulary;   /* the model's vocabulary.json, if it has one */
+  char *vocabulary_error;          /* why a vocabulary.json there could not be used */
   gboolean device_lost;  /* the loaded model's GPU was lost: requests run on the CPU */
   GMutex lock;           /* one request at a time on the model */
   GMutex pause_lock;     /* guards paused, signalled through unpaused */
@@ -55,6 +59,8 @@ tessera_engine_finalize (GObject *object)
   free_model (self);
   g_free (self->status);
   g_free (self->model_dir);
+  g_clear_object (&self->vocabulary);
+  g_free (self->vocabulary_error);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->pause_lock);
   g_cond_clear (&self->unpaused);
@@ -133,12 +139,32 @@ tessera_engine_get_native_size (TesseraEngine *self)
   return self->state == TESSERA_ENGINE_READY ? self->native_size : 0;
 }
 
+int
+tessera_engine_get_token_size (TesseraEngine *self)
+{
+  return self->state == TESSERA_ENGINE_READY ? self->token_size : 0;
+}
+
+TesseraVocabulary *
+tessera_engine_get_vocabulary (TesseraEngine *self)
+{
+  return self->state == TESSERA_ENGINE_READY ? self->vocabulary : NULL;
+}
+
+const char *
+tessera_engine_get_vocabulary_error (TesseraEngine *self)
+{
+  return self->state == TESSERA_ENGINE_READY ? self->vocabulary_error : NULL;
+}
+
 /* ---- loading ---- */
 
 typedef struct {
   TsBackend *backend;
   TsPipeline *pipeline;
   char *dir;
+  TesseraVocabulary *vocabulary;
+  char *vocabulary_error;
 } LoadResult;
 
 static void
@@ -147,6 +173,8 @@ load_result_free (LoadResult *r)
   g_clear_pointer (&r->pipeline, ts_pipeline_free);
   g_clear_pointer (&r->backend, ts_backend_free);
   g_free (r->dir);
+  g_clear_object (&r->vocabulary);
+  g_free (r->vocabulary_error);
   g_free (r);
 }
 
@@ -185,6 +213,11 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     g_task_return_error (task, error);
     return;
   }
+  /* A damaged vocabulary costs the prompt its completion, not the model. */
+  g_autoptr (GError) vocabulary_error = NULL;
+  r->vocabulary = tessera_vocabulary_load_for_model (r->dir, &vocabulary_error);
+  if (vocabulary_error)
+    r->vocabulary_error = g_strdup (vocabulary_error->message);
   g_task_return_pointer (task, r, (GDestroyNotify) load_result_free);
 }
 
@@ -214,6 +247,11 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (self->model_dir);
   self->model_dir = g_steal_pointer (&r->dir);
   self->native_size = ts_pipeline_native_size (self->pipeline);
+  self->token_size = ts_pipeline_token_size (self->pipeline);
+  g_clear_object (&self->vocabulary);
+  self->vocabulary = g_steal_pointer (&r->vocabulary);
+  g_free (self->vocabulary_error);
+  self->vocabulary_error = g_steal_pointer (&r->vocabulary_error);
   load_result_free (r);
   if (self->device_lost) {
     self->device_lost = FALSE;   /* a new backend */
@@ -288,6 +326,7 @@ forward_progress (const TsPipelineProgress *p, gpointer user_data)
   m->task = g_object_ref (task);
   m->progress = tessera_job_progress_new (p->step, p->n_steps, p->n_rows, p->token_width,
                                           p->token_height, p->mask_id, p->tokens);
+  m->progress->seconds_left = ts_pipeline_progress_eta (p);
   g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT, deliver_progress, m,
                               progress_msg_free);
 }

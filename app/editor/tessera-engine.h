@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "tessera-job.h"
+#include "tessera-vocabulary.h"
 
 G_BEGIN_DECLS
 
@@ -40,6 +41,13 @@ const char *tessera_engine_get_model_dir (TesseraEngine *self);
 /* The loaded model's image side in pixels (transformer sample_size × the VQ-GAN's 2^(levels-1)
  * downsampling): what Generate makes and what a new canvas gets; 0 unless READY. */
 int         tessera_engine_get_native_size (TesseraEngine *self);
+/* Pixels per token side of the loaded model (the VQ-GAN's downsampling): the model repaints
+ * whole tokens, so outpaint amounts and repainted areas snap to it; 0 unless READY. */
+int         tessera_engine_get_token_size (TesseraEngine *self);
+/* What the loaded model understands (its vocabulary.json), NULL when it has none or unless
+ * READY; and why one that is there could not be used (NULL if nothing went wrong). */
+TesseraVocabulary *tessera_engine_get_vocabulary (TesseraEngine *self);
+const char        *tessera_engine_get_vocabulary_error (TesseraEngine *self);
 
 void              tessera_engine_run_async (TesseraEngine *self, TesseraJobRequest *request,
                                             GCancellable *cancellable,

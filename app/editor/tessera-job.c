@@ -34,7 +34,7 @@ tessera_job_progress_new (int step, int n_steps, int n_rows, int token_width, in
 {
   gsize n = (gsize) n_rows * token_width * token_height;
   TesseraJobProgress *p = g_malloc (sizeof *p + n * sizeof (int32_t));
-  *p = (TesseraJobProgress) { step, n_steps, n_rows, token_width, token_height, mask_id };
+  *p = (TesseraJobProgress) { step, n_steps, n_rows, token_width, token_height, mask_id, -1 };
   memcpy (p->tokens, tokens, n * sizeof (int32_t));
   return p;
 }

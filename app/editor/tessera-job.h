@@ -14,7 +14,18 @@ typedef struct {
   TesseraParams *params;
   int width, height;   /* the document's size */
   GBytes *rgba;        /* straight RGBA, stride width*4 */
-  GBytes *mask;        /* stride width; non-zero = the region to repaint */
+  GBytes *mask;        /* stride width; non-zero = the region to repaint, as painted (the
+                          pipeline grows and feathers it: see ts-pipeline.h) */
+  int grow, feather;   /* inpaint, background: pixels the repainted region grows beyond the
+                          mask, and the width of the composite's soft edge */
+  /* Outpaint: the border of rgba that is new (the canvas was extended by this much); the
+   * picture inside it is the original, which the pipeline extends and blends into. */
+  int extend_left, extend_top, extend_right, extend_bottom;
+  /* Generate, Edit, Restyle on a picture larger than the model's native size: TRUE works on
+   * the native-size frame at (frame_x, frame_y), composited back; FALSE on the whole picture
+   * scaled to the native size and back (the result's notice says so). */
+  gboolean use_frame;
+  int frame_x, frame_y;
 } TesseraJobRequest;
 
 TesseraJobRequest *tessera_job_request_new (const TesseraParams *params, int width, int height,
@@ -27,6 +38,7 @@ typedef struct {
   int step, n_steps;   /* step counts from 1 */
   int n_rows, token_width, token_height;
   int mask_id;
+  double seconds_left; /* the remaining steps at the pace so far; -1: not known yet */
   int32_t tokens[];    /* n_rows × token_height × token_width */
 } TesseraJobProgress;
 

@@ -27,6 +27,7 @@ tessera_params_new (void)
   p->steps = 12;
   p->guidance = 10.0;
   p->strength = 0.6;
+  p->edit_iterations = 8;
   return p;
 }
 
@@ -77,4 +78,11 @@ gboolean
 tessera_mode_uses_mask (TesseraMode mode)
 {
   return mode == TESSERA_MODE_INPAINT || mode == TESSERA_MODE_BACKGROUND;
+}
+
+gboolean
+tessera_mode_uses_frame (TesseraMode mode)
+{
+  return mode == TESSERA_MODE_GENERATE || mode == TESSERA_MODE_EDIT
+         || mode == TESSERA_MODE_RESTYLE;
 }

@@ -23,7 +23,8 @@ typedef struct {
   int n_variants;
   int steps;
   double guidance;
-  double strength;     /* Edit and Restyle: how far the result may drift */
+  double strength;     /* Restyle: how far the result may drift from the picture */
+  int edit_iterations; /* Edit: rounds of re-masking and re-sampling */
 } TesseraParams;
 
 TesseraParams *tessera_params_new (void);
@@ -38,5 +39,8 @@ gboolean    tessera_mode_from_id (const char *id, TesseraMode *mode);
 const char *tessera_mode_label (TesseraMode mode);
 /* Whether the mode needs a painted mask (Inpaint, Background). */
 gboolean    tessera_mode_uses_mask (TesseraMode mode);
+/* Whether the mode works on the whole picture at the model's size (Generate, Edit, Restyle):
+ * a larger picture then goes through a native-size frame, or is scaled. */
+gboolean    tessera_mode_uses_frame (TesseraMode mode);
 
 G_END_DECLS

@@ -171,6 +171,7 @@ tessera_project_free (TesseraProject *p)
     return;
   tessera_state_unref (p->state);
   g_ptr_array_unref (p->entries);
+  tessera_params_free (p->draft);
   tessera_png_cache_unref (p->cache);
   g_free (p);
 }
@@ -402,6 +403,8 @@ build_params (JsonBuilder *b, const TesseraParams *p)
   json_builder_add_double_value (b, p->guidance);
   json_builder_set_member_name (b, "strength");
   json_builder_add_double_value (b, p->strength);
+  json_builder_set_member_name (b, "edit-iterations");
+  json_builder_add_int_value (b, p->edit_iterations);
   json_builder_end_object (b);
 }
 
@@ -472,6 +475,11 @@ add_history (Writer *w, TesseraProject *p, GError **error)
     if (!build_entry (w, b, g_ptr_array_index (p->entries, i), i, error))
       return FALSE;
   json_builder_end_array (b);
+  if (p->draft) {
+    /* The request being written, so crash recovery brings back the prompt and mode too. */
+    json_builder_set_member_name (b, "draft");
+    build_params (b, p->draft);
+  }
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -834,6 +842,7 @@ parse_params (JsonObject *o)
   /* The ranges the pipeline accepts (ts_pipeline_run's validation). */
   p->guidance = CLAMP (member_double (o, "guidance", 10.0), 0.0, 1000.0);
   p->strength = CLAMP (member_double (o, "strength", 0.6), 0.0, 1.0);
+  p->edit_iterations = (int) CLAMP (member_int (o, "edit-iterations", 8), 1, 1000);
   return p;
 }
 
@@ -922,6 +931,9 @@ read_history (Reader *r, TesseraProject *p, GError **error)
   }
   gint64 pos = member_int (root, "position", 0);
   p->position = p->entries->len ? (guint) CLAMP (pos, 0, (gint64) p->entries->len - 1) : 0;
+  JsonNode *draft = json_object_get_member (root, "draft");
+  if (draft && JSON_NODE_HOLDS_OBJECT (draft))
+    p->draft = parse_params (json_node_get_object (draft));
   return TRUE;
 }
 

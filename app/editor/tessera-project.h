@@ -28,6 +28,7 @@ typedef struct {
   GPtrArray *entries;    /* TesseraHistoryEntry, oldest first; may be empty */
   guint position;        /* the current entry */
   TesseraPngCache *cache;   /* optional, referenced; used when encoding */
+  TesseraParams *draft;     /* optional, owned: the request bar as it was (mode, prompt, …) */
 } TesseraProject;
 
 /* References the document's state and the history's entries (which are immutable). */

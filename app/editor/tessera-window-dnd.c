@@ -102,6 +102,7 @@ typedef struct {
   GBytes *rgba;
   int width, height;
   char *name;
+  gboolean restyle;   /* opened to be restyled: the mode follows */
 } Dropped;
 
 static void
@@ -113,18 +114,28 @@ dropped_free (Dropped *d)
 }
 
 static void
-open_dropped (TesseraWindow *self, Dropped *d)
+open_dropped_now (TesseraWindow *self, gpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  if (!tessera_document_set_rgba (self->document, g_bytes_get_data (d->rgba, NULL), d->width,
-                                  d->height, d->width * 4, &error)) {
-    tessera_window_toast (self, error->message);
-    return;
+  Dropped *d = data;
+  tessera_window_start_document (self, d->rgba, d->width, d->height, d->name);
+  if (d->restyle) {
+    tessera_window_set_mode (self, TESSERA_MODE_RESTYLE);
+    gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
   }
-  g_autofree char *label = g_strdup_printf (_("Opened %s"), d->name);
-  tessera_window_commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
-  tessera_window_clear_pending (self);
-  tessera_canvas_zoom_fit (self->canvas);
+}
+
+/* A dropped picture opened is a new document, as Open Image makes one: after "Save
+ * changes?" when the old one has unsaved work. */
+static void
+open_dropped (TesseraWindow *self, Dropped *d, gboolean restyle)
+{
+  Dropped *copy = g_new0 (Dropped, 1);
+  copy->rgba = g_bytes_ref (d->rgba);
+  copy->width = d->width;
+  copy->height = d->height;
+  copy->name = g_strdup (d->name);
+  copy->restyle = restyle;
+  tessera_window_replace_document (self, open_dropped_now, copy, (GDestroyNotify) dropped_free);
 }
 
 /* Paints the dropped picture, scaled to fit and centred, over the document, and masks where
@@ -173,13 +184,11 @@ on_drop_choice (AdwMessageDialog *dialog, const char *response, TesseraWindow *s
 {
   Dropped *d = g_object_get_data (G_OBJECT (dialog), "dropped");
   if (g_str_equal (response, "open")) {
-    open_dropped (self, d);
+    open_dropped (self, d, FALSE);
   } else if (g_str_equal (response, "place")) {
     place_dropped (self, d);
   } else if (g_str_equal (response, "restyle")) {
-    open_dropped (self, d);
-    tessera_window_set_mode (self, TESSERA_MODE_RESTYLE);
-    gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
+    open_dropped (self, d, TRUE);
   }
 }
 
@@ -187,7 +196,7 @@ static void
 offer_choices (TesseraWindow *self, Dropped *d)
 {
   if (!has_picture (self)) {
-    open_dropped (self, d);
+    open_dropped (self, d, FALSE);
     dropped_free (d);
     return;
   }

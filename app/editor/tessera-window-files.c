@@ -19,6 +19,7 @@ snapshot_project (TesseraWindow *self)
   g_autoptr (TesseraState) state = tessera_document_snapshot (self->document);
   TesseraProject *p = tessera_project_new (state, self->history);
   p->cache = tessera_png_cache_ref (self->png_cache);
+  p->draft = tessera_window_get_draft (self);
   return p;
 }
 
@@ -80,6 +81,9 @@ close_window (gpointer window)
 /* ---- autosave ---- */
 
 static void autosave_now (TesseraWindow *self);
+static void drop_replace (TesseraWindow *self);
+static void ask_save_changes (TesseraWindow *self, GCallback on_response);
+static void run_replace (TesseraWindow *self);
 
 static void
 remove_autosave (TesseraWindow *self)
@@ -134,6 +138,13 @@ autosave_timeout (gpointer data)
 }
 
 void
+tessera_window_schedule_autosave (TesseraWindow *self)
+{
+  if (self->autosave_path && !self->autosave_id && is_dirty (self))
+    self->autosave_id = g_timeout_add (AUTOSAVE_DELAY_MS, autosave_timeout, self);
+}
+
+void
 tessera_window_history_changed (TesseraWindow *self)
 {
   update_title (self);
@@ -159,6 +170,9 @@ tessera_window_get_autosave_path (TesseraWindow *self)
 void
 tessera_window_apply_project (TesseraWindow *self, TesseraProject *p, GFile *file)
 {
+  /* Requests made for the old document must not land on this one. */
+  if (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "cancel"))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "cancel", NULL);
   tessera_window_clear_pending (self);
   tessera_document_restore (self->document, p->state);
   if (!tessera_project_fill_history (p, self->history)) {
@@ -171,6 +185,9 @@ tessera_window_apply_project (TesseraWindow *self, TesseraProject *p, GFile *fil
   }
   g_set_object (&self->file, file);
   set_saved (self, file ? tessera_history_get_current (self->history) : NULL);
+  /* The request being written when it was saved: its mode and prompt. */
+  if (p->draft)
+    tessera_window_restore_draft (self, p->draft);
   tessera_canvas_zoom_fit (self->canvas);
   tessera_window_update_actions (self);
 }
@@ -250,13 +267,22 @@ load_project (TesseraWindow *self, GFile *file, gboolean recovered)
   tessera_project_load_async (path, NULL, on_project_loaded, op);
 }
 
-void
-tessera_window_open_file (TesseraWindow *self, GFile *file)
+static void
+open_file_now (TesseraWindow *self, gpointer data)
 {
+  GFile *file = data;
   if (is_project (file))
     load_project (self, file, FALSE);
   else
     tessera_window_open_picture (self, file);
+}
+
+/* A project or a picture replaces the document: after "Save changes?" when it has unsaved
+ * work. */
+void
+tessera_window_open_file (TesseraWindow *self, GFile *file)
+{
+  tessera_window_replace_document (self, open_file_now, g_object_ref (file), g_object_unref);
 }
 
 static void
@@ -268,8 +294,9 @@ on_saved (GObject *source, GAsyncResult *result, gpointer data)
   self->io_in_flight--;
   if (!tessera_project_save_finish (result, &error)) {
     /* The document and the old file are untouched: the user can try elsewhere. The window
-     * stays open even when closing asked for this save. */
+     * stays open even when closing asked for this save, and New or Open does not go on. */
     self->close_after_save = FALSE;
+    drop_replace (self);
     g_autofree char *name = g_file_get_basename (op->file);
     g_autofree char *heading = g_strdup_printf (_("Could Not Save “%s”"), name);
     show_error (self, heading, error->message);
@@ -284,6 +311,8 @@ on_saved (GObject *source, GAsyncResult *result, gpointer data)
   if (self->close_after_save) {
     self->close_after_save = FALSE;
     gtk_window_close (GTK_WINDOW (self));
+  } else if (self->replace_after_save) {
+    run_replace (self);
   }
 }
 
@@ -294,6 +323,7 @@ save_to (TesseraWindow *self, GFile *file)
   if (!path) {
     tessera_window_toast (self, _("Projects can only be saved to local folders"));
     self->close_after_save = FALSE;
+    drop_replace (self);
     return;
   }
   FileOp *op = file_op_new (self, file);
@@ -337,6 +367,7 @@ on_save_chosen (TesseraWindow *self, GFile *file)
 {
   if (!file) {
     self->close_after_save = FALSE;   /* no file chosen: the window stays */
+    drop_replace (self);
     return;
   }
   g_autoptr (GFile) target = NULL;
@@ -377,6 +408,117 @@ action_save_file (GSimpleAction *a, GVariant *param, gpointer data)
   save_to (data, file);
 }
 
+/* ---- replacing the document (New, Open) ---- */
+
+static void
+drop_replace (TesseraWindow *self)
+{
+  self->replace_after_save = FALSE;
+  if (self->replace_destroy && self->replace_data)
+    self->replace_destroy (self->replace_data);
+  self->replace_func = NULL;
+  self->replace_data = NULL;
+  self->replace_destroy = NULL;
+}
+
+static void
+run_replace (TesseraWindow *self)
+{
+  TesseraReplaceFunc func = self->replace_func;
+  gpointer data = self->replace_data;
+  GDestroyNotify destroy = self->replace_destroy;
+  self->replace_after_save = FALSE;
+  self->replace_func = NULL;
+  self->replace_data = NULL;
+  self->replace_destroy = NULL;
+  if (func)
+    func (self, data);
+  if (destroy && data)
+    destroy (data);
+}
+
+static void
+on_replace_response (AdwMessageDialog *dialog, const char *response, TesseraWindow *self)
+{
+  if (g_str_equal (response, "discard")) {
+    run_replace (self);
+  } else if (g_str_equal (response, "save")) {
+    self->replace_after_save = TRUE;
+    g_action_group_activate_action (G_ACTION_GROUP (self), "save", NULL);
+  } else {
+    drop_replace (self);
+  }
+}
+
+void
+tessera_window_replace_document (TesseraWindow *self, TesseraReplaceFunc then, gpointer data,
+                                 GDestroyNotify destroy)
+{
+  /* One question at a time: a newer New or Open wins over one still waiting. */
+  drop_replace (self);
+  self->replace_func = then;
+  self->replace_data = data;
+  self->replace_destroy = destroy;
+  if (!is_dirty (self) || self->discard_on_close) {
+    run_replace (self);
+    return;
+  }
+  if (self->close_dialog) {
+    gtk_window_present (GTK_WINDOW (self->close_dialog));
+    return;
+  }
+  ask_save_changes (self, G_CALLBACK (on_replace_response));
+}
+
+/* Starts a new document from a picture (NULL: a blank canvas of the model's size): a fresh
+ * history and no project file; the request bar stays as it is. A blank canvas has nothing to
+ * lose; a picture's document is unsaved work until it is saved as a project (autosaved,
+ * and "Save changes?" on closing), as it was when opening added it to the history. */
+void
+tessera_window_start_document (TesseraWindow *self, GBytes *rgba, int width, int height,
+                               const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  /* Requests made for the old document must not land on the new one. */
+  if (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "cancel"))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "cancel", NULL);
+  tessera_window_clear_pending (self);
+  if (rgba) {
+    if (!tessera_document_set_rgba (self->document, g_bytes_get_data (rgba, NULL), width, height,
+                                    width * 4, &error)) {
+      tessera_window_toast (self, error->message);
+      return;
+    }
+    g_autofree char *label = g_strdup_printf (_("Opened %s"), name ? name : _("Image"));
+    g_autoptr (TesseraState) state = tessera_document_snapshot (self->document);
+    g_autoptr (TesseraHistoryEntry) first = tessera_history_entry_new (TESSERA_ENTRY_OPEN, label,
+                                                                       state, NULL);
+    tessera_history_reset (self->history, first);
+  } else if (!tessera_window_start_blank (self, &error)) {
+    tessera_window_toast (self, error->message);
+    return;
+  }
+  g_clear_object (&self->file);
+  set_saved (self, rgba ? NULL : tessera_history_get_current (self->history));
+  /* The old document's autosave goes (a blank canvas) or is replaced soon (a picture). */
+  autosave_now (self);
+  tessera_window_history_changed (self);
+  tessera_canvas_zoom_fit (self->canvas);
+  tessera_window_update_actions (self);
+}
+
+static void
+new_document (TesseraWindow *self, gpointer data)
+{
+  tessera_window_start_document (self, NULL, 0, 0, NULL);
+}
+
+static void
+action_new (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  tessera_window_replace_document (data, new_document, NULL, NULL);
+}
+
 /* ---- closing with unsaved changes ---- */
 
 static void
@@ -405,9 +547,9 @@ add_discard_or_keep (AdwMessageDialog *d, const char *keep, const char *keep_lab
   adw_message_dialog_set_close_response (d, close_response);
 }
 
-/* GNOME Text Editor's question: Cancel, Discard or Save. */
+/* GNOME Text Editor's question: Cancel, Discard or Save; `on_response` gets the answer. */
 static void
-ask_save_changes (TesseraWindow *self)
+ask_save_changes (TesseraWindow *self, GCallback on_response)
 {
   g_autofree char *name = self->file ? g_file_get_basename (self->file)
                                      : g_strdup (_("Untitled"));
@@ -417,7 +559,7 @@ ask_save_changes (TesseraWindow *self)
                                     "saved will be permanently lost."), name);
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (d), "cancel", _("_Cancel"));
   add_discard_or_keep (ADW_MESSAGE_DIALOG (d), "save", _("_Save"), "cancel");
-  g_signal_connect_object (d, "response", G_CALLBACK (on_close_response), self, 0);
+  g_signal_connect_object (d, "response", on_response, self, 0);
   g_object_add_weak_pointer (G_OBJECT (d), (gpointer *) &self->close_dialog);
   self->close_dialog = ADW_MESSAGE_DIALOG (d);
   gtk_window_present (GTK_WINDOW (d));
@@ -441,11 +583,12 @@ tessera_window_files_close_request (TesseraWindow *self)
   if (self->close_dialog)
     gtk_window_present (GTK_WINDOW (self->close_dialog));
   else if (!self->close_after_save)   /* a save for closing is running: wait for it */
-    ask_save_changes (self);
+    ask_save_changes (self, G_CALLBACK (on_close_response));
   return TRUE;
 }
 
 const GActionEntry tessera_window_file_actions[] = {
+  { "new", action_new },
   { "save", action_save },
   { "save-as", action_save_as },
   { "save-file", action_save_file, "s" },
@@ -581,6 +724,7 @@ tessera_window_files_dispose (TesseraWindow *self)
   } else {
     remove_autosave (self);
   }
+  drop_replace (self);
   g_clear_object (&self->saved_entry);
   g_clear_object (&self->file);
   g_clear_pointer (&self->autosave_path, g_free);

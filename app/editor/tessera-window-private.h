@@ -5,13 +5,17 @@
 #include "tessera-window.h"
 
 #include "tessera-project.h"
+#include "tessera-prompt-completion.h"
 
 G_BEGIN_DECLS
 
 #define THUMB_SIZE 72
-#define EXTEND_STEP 128   /* pixels added by one Extend Canvas command (8 tokens) */
-#define TOKEN_SIDE 16     /* pixels per image token */
+#define EXTEND_TOKENS 8   /* tokens added by one Extend Canvas command */
+#define DEFAULT_TOKEN_SIDE 16   /* pixels per image token until a model says otherwise */
 #define BLANK_SIDE 512    /* the first blank canvas until the model tells its native size */
+
+/* What replaces the document once its unsaved changes are saved or discarded. */
+typedef void (*TesseraReplaceFunc) (TesseraWindow *self, gpointer data);
 
 struct _TesseraWindow {
   AdwApplicationWindow parent_instance;
@@ -34,6 +38,12 @@ struct _TesseraWindow {
   GtkSpinButton *steps_spin;
   GtkSpinButton *guidance_spin;
   GtkScale *strength_scale;
+  GtkWidget *steps_label;
+  GtkWidget *strength_label;
+  GtkWidget *iterations_label;
+  GtkSpinButton *iterations_spin;
+  GtkCheckButton *whole_picture_check;
+  GtkDropDown *style_dropdown;
   GtkStack *run_stack;
   GtkAdjustment *size_adjustment;
   GtkAdjustment *hardness_adjustment;
@@ -43,6 +53,11 @@ struct _TesseraWindow {
   GtkListBox *queue_list;
 
   char *last_toast;             /* the newest toast's message */
+
+  /* The loaded model's vocabulary: prompt completion, style drop-down, placeholder. */
+  TesseraPromptCompletion *completion;   /* owned by the prompt entry */
+  TesseraVocabulary *vocabulary;
+  gboolean setting_style;                /* the window itself is changing the drop-down */
 
   GSettings *settings;
   TesseraEngine *engine;
@@ -62,6 +77,9 @@ struct _TesseraWindow {
   guint selected_variant;
   int hover_variant;   /* -1: none */
 
+  gboolean frame_placed;   /* the user moved the native-size frame: keep it where it is */
+  gboolean setting_frame;  /* the window itself is moving it */
+
   /* Files (tessera-window-files.c). */
   GFile *file;                        /* the project, once saved or opened */
   TesseraHistoryEntry *saved_entry;   /* current when last saved: clean while it still is */
@@ -76,6 +94,12 @@ struct _TesseraWindow {
   AdwMessageDialog *close_dialog;     /* "Save changes?" while it is up */
   gboolean close_after_save;          /* answered Save: close once the save succeeds */
   gboolean discard_on_close;          /* answered Discard: close, keep no autosave */
+
+  /* New or Open waiting for "Save changes?" (tessera-window-files.c). */
+  TesseraReplaceFunc replace_func;
+  gpointer replace_data;
+  GDestroyNotify replace_destroy;
+  gboolean replace_after_save;        /* answered Save: replace once the save succeeds */
 };
 
 
@@ -88,17 +112,31 @@ void tessera_window_clear_pending (TesseraWindow *self);
 void tessera_window_set_mode (TesseraWindow *self, TesseraMode mode);
 void tessera_window_open_picture (TesseraWindow *self, GFile *file);
 void tessera_window_reuse_params (TesseraWindow *self, const TesseraParams *params);
+/* The request bar as it is (no random seed drawn), and putting a saved one back. */
+TesseraParams *tessera_window_get_draft (TesseraWindow *self);
+void tessera_window_restore_draft (TesseraWindow *self, const TesseraParams *params);
 
 /* tessera-window-files.c */
 void tessera_window_files_init (TesseraWindow *self);
 void tessera_window_files_dispose (TesseraWindow *self);
 void tessera_window_history_changed (TesseraWindow *self);
+/* The request bar changed: autosave soon if there is unsaved work (recovery restores it). */
+void tessera_window_schedule_autosave (TesseraWindow *self);
 void tessera_window_apply_project (TesseraWindow *self, TesseraProject *project, GFile *file);
 /* ::close-request: FALSE lets the window close; TRUE when unsaved changes made it ask
  * "Save changes?" instead. */
 gboolean tessera_window_files_close_request (TesseraWindow *self);
 /* The document as it is now counts as saved (a fresh blank canvas: nothing to lose). */
 void tessera_window_files_mark_clean (TesseraWindow *self);
+/* Runs `then` (New, Open) once the document's unsaved changes are saved or discarded: at once
+ * when there are none, else after "Save changes?"; never when the user cancels. */
+void tessera_window_replace_document (TesseraWindow *self, TesseraReplaceFunc then,
+                                      gpointer data, GDestroyNotify destroy);
+/* A new document from straight RGBA (NULL: blank at the model's size) with a fresh history. */
+void tessera_window_start_document (TesseraWindow *self, GBytes *rgba, int width, int height,
+                                    const char *name);
+/* Replaces the document with a blank canvas of the model's size (one-entry history). */
+gboolean tessera_window_start_blank (TesseraWindow *self, GError **error);
 extern const GActionEntry tessera_window_file_actions[];
 extern const gsize tessera_window_n_file_actions;
 

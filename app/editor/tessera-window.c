@@ -232,6 +232,138 @@ on_history_row_activated (GtkListBox *box, GtkListBoxRow *row, TesseraWindow *se
                                   g_variant_new_uint32 (gtk_list_box_row_get_index (row)));
 }
 
+/* ---- the request bar ---- */
+
+/* The settings popover shows what the mode uses: Strength for Restyle, Iterations instead of
+ * Steps for Edit (which samples one step per iteration). */
+static void
+show_mode_controls (TesseraWindow *self, TesseraMode mode)
+{
+  gboolean edit = mode == TESSERA_MODE_EDIT;
+  gtk_widget_set_visible (self->steps_label, !edit);
+  gtk_widget_set_visible (GTK_WIDGET (self->steps_spin), !edit);
+  gtk_widget_set_visible (self->iterations_label, edit);
+  gtk_widget_set_visible (GTK_WIDGET (self->iterations_spin), edit);
+  gboolean strength = mode == TESSERA_MODE_RESTYLE;
+  gtk_widget_set_visible (self->strength_label, strength);
+  gtk_widget_set_visible (GTK_WIDGET (self->strength_scale), strength);
+}
+
+/* "Whole picture" is a choice only where a frame would apply; its label says the size the
+ * picture is then processed at. */
+static void update_whole_picture_row (TesseraWindow *self);
+
+static TesseraMode current_mode (TesseraWindow *self);
+static gboolean frame_applies (TesseraWindow *self, TesseraMode mode);
+static void update_frame (TesseraWindow *self);
+
+static void
+update_whole_picture_row (TesseraWindow *self)
+{
+  if (!self->engine)
+    return;
+  int native = tessera_engine_get_native_size (self->engine);
+  gboolean shown = frame_applies (self, current_mode (self));
+  gtk_widget_set_visible (GTK_WIDGET (self->whole_picture_check), shown);
+  if (!shown)
+    return;
+  g_autofree char *label = g_strdup_printf (_("Whole picture, processed at %d×%d and scaled back"),
+                                            native, native);
+  gtk_check_button_set_label (self->whole_picture_check, label);
+}
+
+/* The style drop-down: "No style" then the vocabulary's style phrases; picking one puts it
+ * at the end of the prompt in place of any other. */
+static void
+on_style_selected (GtkDropDown *dd, GParamSpec *pspec, TesseraWindow *self)
+{
+  if (self->setting_style || !self->vocabulary)
+    return;
+  guint i = gtk_drop_down_get_selected (dd);
+  const char *const *styles = tessera_vocabulary_get_styles (self->vocabulary);
+  const char *style = i >= 1 && i <= g_strv_length ((GStrv) styles) ? styles[i - 1] : NULL;
+  const char *prompt = gtk_editable_get_text (GTK_EDITABLE (self->prompt_entry));
+  g_autofree char *styled = tessera_vocabulary_apply_style (self->vocabulary, prompt, style);
+  if (g_str_equal (styled, prompt))
+    return;
+  self->setting_style = TRUE;
+  gtk_editable_set_text (GTK_EDITABLE (self->prompt_entry), styled);
+  gtk_editable_set_position (GTK_EDITABLE (self->prompt_entry), -1);
+  self->setting_style = FALSE;
+}
+
+/* The drop-down follows a style typed or completed in the prompt. */
+static void
+on_prompt_changed (GtkEditable *editable, TesseraWindow *self)
+{
+  /* Recovery brings the prompt back too: unsaved work is autosaved with it. */
+  tessera_window_schedule_autosave (self);
+  if (!self->vocabulary)
+    return;
+  const char *style = tessera_vocabulary_find_style (self->vocabulary,
+                                                     gtk_editable_get_text (editable));
+  if (self->setting_style)
+    return;
+  const char *const *styles = tessera_vocabulary_get_styles (self->vocabulary);
+  guint selected = 0;
+  for (guint i = 0; style && styles[i]; i++)
+    if (styles[i] == style)
+      selected = i + 1;
+  self->setting_style = TRUE;
+  gtk_drop_down_set_selected (self->style_dropdown, selected);
+  self->setting_style = FALSE;
+}
+
+/* What the loaded model understands: completion, style drop-down and a placeholder that
+ * works with it; free text for a model without a vocabulary. */
+void
+tessera_window_set_vocabulary (TesseraWindow *self, TesseraVocabulary *v)
+{
+  g_set_object (&self->vocabulary, v);
+  tessera_prompt_completion_set_vocabulary (self->completion, v);
+  const char *const *styles = v ? tessera_vocabulary_get_styles (v) : NULL;
+  gboolean has_styles = styles && styles[0];
+  if (has_styles) {
+    g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+    g_strv_builder_add (b, _("No style"));
+    g_strv_builder_addv (b, (const char **) styles);
+    g_auto (GStrv) items = g_strv_builder_end (b);
+    GtkStringList *list = gtk_string_list_new ((const char *const *) items);
+    self->setting_style = TRUE;
+    gtk_drop_down_set_model (self->style_dropdown, G_LIST_MODEL (list));
+    self->setting_style = FALSE;
+    g_object_unref (list);
+    on_prompt_changed (GTK_EDITABLE (self->prompt_entry), self);
+  }
+  gtk_widget_set_visible (GTK_WIDGET (self->style_dropdown), has_styles);
+  const char *const *examples = v ? tessera_vocabulary_get_examples (v) : NULL;
+  g_autofree char *hint = examples && examples[0]
+                              ? g_strdup_printf (_("Describe what to paint, e.g. “%s”"), examples[0])
+                              : g_strdup (_("Describe what to paint…"));
+  gtk_entry_set_placeholder_text (self->prompt_entry, hint);
+}
+
+static void
+apply_vocabulary (TesseraWindow *self)
+{
+  const char *problem = tessera_engine_get_vocabulary_error (self->engine);
+  if (problem)
+    tessera_window_toast (self, problem);
+  tessera_window_set_vocabulary (self, tessera_engine_get_vocabulary (self->engine));
+}
+
+TesseraPromptCompletion *
+tessera_window_get_prompt_completion (TesseraWindow *self)
+{
+  return self->completion;
+}
+
+GtkWidget *
+tessera_window_get_style_dropdown (TesseraWindow *self)
+{
+  return GTK_WIDGET (self->style_dropdown);
+}
+
 /* ---- request flow ---- */
 
 static TesseraMode
@@ -242,6 +374,36 @@ current_mode (TesseraWindow *self)
   TesseraMode mode = TESSERA_MODE_GENERATE;
   tessera_mode_from_id (g_variant_get_string (state, NULL), &mode);
   return mode;
+}
+
+/* The request bar as it is, without drawing a random seed. */
+TesseraParams *
+tessera_window_get_draft (TesseraWindow *self)
+{
+  TesseraParams *p = tessera_params_new ();
+  p->mode = current_mode (self);
+  g_free (p->prompt);
+  p->prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->prompt_entry)));
+  g_free (p->negative_prompt);
+  p->negative_prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->negative_entry)));
+  p->seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
+  p->n_variants = gtk_spin_button_get_value_as_int (self->variants_spin);
+  p->steps = gtk_spin_button_get_value_as_int (self->steps_spin);
+  p->guidance = gtk_spin_button_get_value (self->guidance_spin);
+  p->strength = gtk_range_get_value (GTK_RANGE (self->strength_scale));
+  p->edit_iterations = gtk_spin_button_get_value_as_int (self->iterations_spin);
+  return p;
+}
+
+/* Puts a saved request bar back (a recovered or opened project): the mode and the prompts,
+ * what was being written. The sampler settings stay as the preferences made them; Reuse
+ * Parameters on a history entry brings back a whole request. */
+void
+tessera_window_restore_draft (TesseraWindow *self, const TesseraParams *p)
+{
+  tessera_window_set_mode (self, p->mode);
+  gtk_editable_set_text (GTK_EDITABLE (self->prompt_entry), p->prompt);
+  gtk_editable_set_text (GTK_EDITABLE (self->negative_entry), p->negative_prompt);
 }
 
 static TesseraParams *
@@ -260,44 +422,183 @@ params_from_ui (TesseraWindow *self)
   p->steps = gtk_spin_button_get_value_as_int (self->steps_spin);
   p->guidance = gtk_spin_button_get_value (self->guidance_spin);
   p->strength = gtk_range_get_value (GTK_RANGE (self->strength_scale));
+  p->edit_iterations = gtk_spin_button_get_value_as_int (self->iterations_spin);
   return p;
 }
 
-/* The mask the model sees: grown to cover whole tokens' worth of context and feathered. */
+/* The mask as painted: the pipeline grows and feathers it (the request's grow and feather),
+ * so the edge softens instead of the repainted area spreading. */
 static GBytes *
 request_mask (TesseraWindow *self, TesseraMode mode)
 {
-  g_autoptr (GBytes) raw = tessera_document_get_mask_bytes (self->document);
-  if (!tessera_mode_uses_mask (mode) && mode != TESSERA_MODE_OUTPAINT)
+  if (!tessera_mode_uses_mask (mode))
     return NULL;
-  gsize size;
-  guint8 *data = g_bytes_unref_to_data (g_steal_pointer (&raw), &size);
-  TesseraMaskBuf m = { data, tessera_document_get_width (self->document),
-                       tessera_document_get_height (self->document),
-                       tessera_document_get_width (self->document) };
-  if (mode != TESSERA_MODE_BACKGROUND) {
-    tessera_mask_grow (&m, g_settings_get_int (self->settings, "mask-grow"));
-    tessera_mask_feather (&m, g_settings_get_int (self->settings, "mask-feather"));
-  }
-  return g_bytes_new_take (data, size);
+  return tessera_document_get_mask_bytes (self->document);
 }
 
+int
+tessera_window_get_token_size (TesseraWindow *self)
+{
+  int side = self->engine ? tessera_engine_get_token_size (self->engine) : 0;
+  return side > 0 ? side : DEFAULT_TOKEN_SIDE;
+}
+
+/* Outpaint fills the canvas's empty border: the fully transparent rows and columns along
+ * each side that extending the canvas added. FALSE when there is none (or nothing else). */
+static gboolean
+outpaint_extents (GBytes *rgba, int width, int height, int extents[4])
+{
+  const guint8 *px = g_bytes_get_data (rgba, NULL);
+#define ALPHA(x, y) px[((gsize) (y) * width + (x)) * 4 + 3]
+  int left = 0, right = 0, top = 0, bottom = 0;
+  for (gboolean empty = TRUE; empty && left < width; left += empty) {
+    for (int y = 0; y < height && empty; y++)
+      empty = ALPHA (left, y) == 0;
+  }
+  if (left >= width)
+    return FALSE;   /* nothing to extend from */
+  for (gboolean empty = TRUE; empty; right += empty)
+    for (int y = 0; y < height && empty; y++)
+      empty = ALPHA (width - 1 - right, y) == 0;
+  for (gboolean empty = TRUE; empty; top += empty)
+    for (int x = left; x < width - right && empty; x++)
+      empty = ALPHA (x, top) == 0;
+  for (gboolean empty = TRUE; empty; bottom += empty)
+    for (int x = left; x < width - right && empty; x++)
+      empty = ALPHA (x, height - 1 - bottom) == 0;
+#undef ALPHA
+  extents[0] = left;
+  extents[1] = top;
+  extents[2] = right;
+  extents[3] = bottom;
+  return left + top + right + bottom > 0;
+}
+
+/* Whether the request works on a native-size frame of a larger picture. */
+static gboolean
+frame_applies (TesseraWindow *self, TesseraMode mode)
+{
+  int native = self->engine ? tessera_engine_get_native_size (self->engine) : 0;
+  return native > 0 && tessera_mode_uses_frame (mode)
+         && (tessera_document_get_width (self->document) > native
+             || tessera_document_get_height (self->document) > native);
+}
+
+static gboolean
+canvas_has_property (TesseraWindow *self, const char *name)
+{
+  return g_object_class_find_property (G_OBJECT_GET_CLASS (self->canvas), name) != NULL;
+}
+
+/* The frame's top-left corner: where the user placed it on the canvas, else centred. */
+static void
+frame_position (TesseraWindow *self, int *x, int *y)
+{
+  int native = tessera_engine_get_native_size (self->engine);
+  *x = MAX (0, (tessera_document_get_width (self->document) - native) / 2);
+  *y = MAX (0, (tessera_document_get_height (self->document) - native) / 2);
+  if (canvas_has_property (self, "frame-x") && canvas_has_property (self, "frame-y")
+      && self->frame_placed)
+    g_object_get (self->canvas, "frame-x", x, "frame-y", y, NULL);
+}
+
+TesseraJobRequest *
+tessera_window_build_request (TesseraWindow *self, GError **error)
+{
+  g_autoptr (TesseraParams) p = params_from_ui (self);
+  if (tessera_mode_uses_mask (p->mode)) {
+    TesseraMaskBuf *m = tessera_document_get_mask (self->document);
+    if (tessera_mask_count (m, 1) == 0) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("Paint a mask first: it marks what to change"));
+      return NULL;
+    }
+  }
+  int width = tessera_document_get_width (self->document);
+  int height = tessera_document_get_height (self->document);
+  g_autoptr (GBytes) rgba = tessera_document_get_rgba (self->document);
+  if (!rgba) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                         _("Not enough memory for the request"));
+    return NULL;
+  }
+  int extents[4] = { 0 };
+  if (p->mode == TESSERA_MODE_OUTPAINT && !outpaint_extents (rgba, width, height, extents)) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                         _("Extend the canvas first: drag a handle on its edge, or use "
+                           "Extend Canvas in the main menu"));
+    return NULL;
+  }
+  g_autoptr (GBytes) mask = request_mask (self, p->mode);
+  TesseraJobRequest *r = tessera_job_request_new (p, width, height, rgba, mask);
+  r->grow = g_settings_get_int (self->settings, "mask-grow");
+  r->feather = g_settings_get_int (self->settings, "mask-feather");
+  r->extend_left = extents[0];
+  r->extend_top = extents[1];
+  r->extend_right = extents[2];
+  r->extend_bottom = extents[3];
+  if (frame_applies (self, p->mode)) {
+    r->use_frame = !g_settings_get_boolean (self->settings, "whole-picture");
+    frame_position (self, &r->frame_x, &r->frame_y);
+  }
+  return r;
+}
+
+/* Where the live token preview goes: the mask's bounds grown as the pipeline grows them, the
+ * frame, or the whole picture. */
 static TesseraRect
 affected_area (TesseraWindow *self, const TesseraJobRequest *r)
 {
   TesseraRect all = { 0, 0, r->width, r->height };
+  if (r->use_frame) {
+    int native = tessera_engine_get_native_size (self->engine);
+    TesseraRect frame = { CLAMP (r->frame_x, 0, MAX (0, r->width - native)),
+                          CLAMP (r->frame_y, 0, MAX (0, r->height - native)),
+                          MIN (native, r->width), MIN (native, r->height) };
+    return frame;
+  }
   if (!r->mask || r->params->mode == TESSERA_MODE_BACKGROUND)
     return all;
   TesseraMaskBuf m = { (guint8 *) g_bytes_get_data (r->mask, NULL), r->width, r->height,
                        r->width };
   TesseraRect b = tessera_mask_bounds (&m);
+  int margin = r->grow + (r->feather + 1) / 2;
+  b.x -= margin;
+  b.y -= margin;
+  b.width += 2 * margin;
+  b.height += 2 * margin;
   /* Snap to the token grid, as the model repaints whole tokens. */
-  int x0 = b.x / TOKEN_SIDE * TOKEN_SIDE, y0 = b.y / TOKEN_SIDE * TOKEN_SIDE;
-  int x1 = (b.x + b.width + TOKEN_SIDE - 1) / TOKEN_SIDE * TOKEN_SIDE;
-  int y1 = (b.y + b.height + TOKEN_SIDE - 1) / TOKEN_SIDE * TOKEN_SIDE;
+  int t = tessera_window_get_token_size (self);
+  int x0 = MAX (b.x, 0) / t * t, y0 = MAX (b.y, 0) / t * t;
+  int x1 = (b.x + b.width + t - 1) / t * t;
+  int y1 = (b.y + b.height + t - 1) / t * t;
   TesseraRect r2 = { x0, y0, x1 - x0, y1 - y0 };
   tessera_rect_clip (&r2, r->width, r->height);
   return tessera_rect_is_empty (&r2) ? all : r2;
+}
+
+/* "about 0.4 s left": seconds to words, coarser as they grow. */
+static char *
+time_left_text (double seconds)
+{
+  if (seconds < 10)
+    return g_strdup_printf (_("about %.1f s left"), seconds);
+  if (seconds < 120)
+    return g_strdup_printf (_("about %.0f s left"), seconds);
+  return g_strdup_printf (_("about %.0f min left"), seconds / 60);
+}
+
+/* The subtitle during a run: which step, and the time the remaining steps should take at the
+ * pace so far (the pipeline's estimate). */
+static void
+show_run_status (TesseraWindow *self, const TesseraJobProgress *progress)
+{
+  g_autofree char *step = g_strdup_printf (_("Step %d of %d"), progress->step, progress->n_steps);
+  g_autofree char *when = progress->step >= progress->n_steps ? g_strdup (_("finishing"))
+                          : progress->seconds_left >= 0 ? time_left_text (progress->seconds_left)
+                          : NULL;
+  g_autofree char *line = when ? g_strdup_printf ("%s · %s", step, when) : g_strdup (step);
+  adw_window_title_set_subtitle (self->window_title, line);
 }
 
 static void
@@ -305,6 +606,7 @@ on_progress (const TesseraJobProgress *progress, gpointer user_data)
 {
   TesseraWindow *self = user_data;
   self->progress_steps = progress->step;
+  show_run_status (self, progress);
   gtk_progress_bar_set_fraction (self->progress_bar, (double) progress->step / progress->n_steps);
   tessera_canvas_set_progress (self->canvas, progress, &self->progress_area);
 }
@@ -332,24 +634,49 @@ on_variant_toggled (GtkToggleButton *button, TesseraWindow *self)
                                   g_variant_new_uint32 (index));
 }
 
+/* Hovering or focusing a variant's button previews it without choosing it. */
 static void
-on_variant_enter (GtkEventControllerMotion *c, double x, double y, TesseraWindow *self)
+preview_variant_button (TesseraWindow *self, GtkWidget *button)
 {
-  GtkWidget *b = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (c));
-  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (b), "variant"));
+  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "variant"));
   if (!self->pending || i >= self->pending->variants->len)
     return;
   self->hover_variant = i;
   tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants, i));
 }
 
+/* Back to the selected variant. */
 static void
-on_variant_leave (GtkEventControllerMotion *c, TesseraWindow *self)
+end_variant_preview (TesseraWindow *self)
 {
   self->hover_variant = -1;
   if (self->pending)
     tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants,
                                                                  self->selected_variant));
+}
+
+static void
+on_variant_enter (GtkEventControllerMotion *c, double x, double y, TesseraWindow *self)
+{
+  preview_variant_button (self, gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (c)));
+}
+
+static void
+on_variant_leave (GtkEventControllerMotion *c, TesseraWindow *self)
+{
+  end_variant_preview (self);
+}
+
+static void
+on_variant_focus_enter (GtkEventControllerFocus *c, TesseraWindow *self)
+{
+  preview_variant_button (self, gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (c)));
+}
+
+static void
+on_variant_focus_leave (GtkEventControllerFocus *c, TesseraWindow *self)
+{
+  end_variant_preview (self);
 }
 
 int
@@ -387,11 +714,21 @@ show_variants (TesseraWindow *self)
     g_signal_connect (motion, "enter", G_CALLBACK (on_variant_enter), self);
     g_signal_connect (motion, "leave", G_CALLBACK (on_variant_leave), self);
     gtk_widget_add_controller (b, motion);
+    /* Tabbing or arrowing through the strip previews the focused variant, as hovering does. */
+    GtkEventController *focus = gtk_event_controller_focus_new ();
+    g_signal_connect (focus, "enter", G_CALLBACK (on_variant_focus_enter), self);
+    g_signal_connect (focus, "leave", G_CALLBACK (on_variant_focus_leave), self);
+    gtk_widget_add_controller (b, focus);
     gtk_box_append (self->variants_box, b);
   }
   gtk_revealer_set_reveal_child (self->variants_revealer, TRUE);
   if (group)
     gtk_toggle_button_set_active (group, TRUE);
+  /* The result in place at once: win.select-variant, which the toggle above asks for, is
+   * still disabled here (tessera_window_update_actions runs after). */
+  self->hover_variant = -1;
+  tessera_canvas_set_preview (self->canvas,
+                              g_ptr_array_index (self->pending->variants, self->selected_variant));
 }
 
 static void
@@ -401,6 +738,9 @@ finish_running (TesseraWindow *self)
   g_clear_pointer (&self->running_params, tessera_params_free);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   tessera_canvas_set_progress (self->canvas, NULL, NULL);
+  /* Back to the model line. */
+  if (self->engine)
+    adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (self->engine));
 }
 
 static void
@@ -451,6 +791,7 @@ start_next (TesseraWindow *self)
   self->cancellable = g_cancellable_new ();
   self->progress_area = affected_area (self, req);
   self->progress_steps = 0;
+  adw_window_title_set_subtitle (self->window_title, _("Starting…"));
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
   self->running_params = tessera_params_copy (req->params);
@@ -466,20 +807,13 @@ static void
 action_generate (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  g_autoptr (TesseraParams) p = params_from_ui (self);
-  if (tessera_mode_uses_mask (p->mode)) {
-    TesseraMaskBuf *m = tessera_document_get_mask (self->document);
-    if (tessera_mask_count (m, 1) == 0) {
-      tessera_window_toast (self, _("Paint a mask first: it marks what to change"));
-      return;
-    }
+  g_autoptr (GError) error = NULL;
+  TesseraJobRequest *r = tessera_window_build_request (self, &error);
+  if (!r) {
+    tessera_window_toast (self, error->message);
+    return;
   }
-  g_autoptr (GBytes) rgba = tessera_document_get_rgba (self->document);
-  g_autoptr (GBytes) mask = request_mask (self, p->mode);
-  g_queue_push_tail (&self->queue,
-                     tessera_job_request_new (p, tessera_document_get_width (self->document),
-                                              tessera_document_get_height (self->document),
-                                              rgba, mask));
+  g_queue_push_tail (&self->queue, r);
   if (self->cancellable)
     tessera_window_toast (self, _("Queued after the running request"));
   start_next (self);
@@ -687,26 +1021,50 @@ on_stroke_finished (TesseraCanvas *canvas, TesseraWindow *self)
           TESSERA_CHANGE_MASK, NULL, NULL);
 }
 
+/* Grows the canvas by whole tokens on each side (an empty, transparent border: what Outpaint
+ * fills) as one undoable step, then runs Outpaint on it when the model is ready. */
+gboolean
+tessera_window_extend (TesseraWindow *self, int left, int top, int right, int bottom)
+{
+  g_autoptr (GError) error = NULL;
+  int t = tessera_window_get_token_size (self);
+  int e[4] = { left, top, right, bottom };
+  for (int i = 0; i < 4; i++)
+    e[i] = (MAX (e[i], 0) + t - 1) / t * t;
+  if (e[0] + e[1] + e[2] + e[3] == 0)
+    return FALSE;
+  if (!tessera_document_extend (self->document, e[0], e[1], e[2], e[3], &error)) {
+    tessera_window_toast (self, error->message);
+    return FALSE;
+  }
+  tessera_window_commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE,
+                         NULL, NULL);
+  tessera_window_set_mode (self, TESSERA_MODE_OUTPAINT);
+  if (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "generate"))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "generate", NULL);
+  return TRUE;
+}
+
+/* The menu's Extend Canvas items: shortcuts for dragging an edge handle by a fixed amount. */
 static void
 action_extend (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  g_autoptr (GError) error = NULL;
   const char *side = g_variant_get_string (param, NULL);
   int e[4] = { 0 };   /* left, top, right, bottom */
   const char *sides[4] = { "left", "top", "right", "bottom" };
   for (int i = 0; i < 4; i++)
     if (g_str_equal (side, sides[i]))
-      e[i] = EXTEND_STEP;
-  if (!tessera_document_extend (self->document, e[0], e[1], e[2], e[3], &error)) {
-    tessera_window_toast (self, error->message);
-    return;
-  }
-  tessera_window_commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE,
-                         NULL, NULL);
-  /* The new border is the mask: Outpaint is the natural next step. */
-  g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
-                                      g_variant_new_string ("outpaint"));
+      e[i] = EXTEND_TOKENS * tessera_window_get_token_size (self);
+  tessera_window_extend (self, e[0], e[1], e[2], e[3]);
+}
+
+/* The canvas's edge handles, dragged by so many image pixels on each side. */
+static void
+on_extend_requested (TesseraCanvas *canvas, int left, int top, int right, int bottom,
+                     TesseraWindow *self)
+{
+  tessera_window_extend (self, left, top, right, bottom);
 }
 
 static void
@@ -719,6 +1077,9 @@ action_mode (GSimpleAction *a, GVariant *param, gpointer data)
   g_simple_action_set_state (a, param);
   if (gtk_drop_down_get_selected (self->mode_dropdown) != (guint) mode)
     gtk_drop_down_set_selected (self->mode_dropdown, mode);
+  show_mode_controls (self, mode);
+  update_frame (self);
+  tessera_window_schedule_autosave (self);
 }
 
 void
@@ -824,6 +1185,7 @@ tessera_window_reuse_params (TesseraWindow *self, const TesseraParams *p)
   gtk_spin_button_set_value (self->steps_spin, p->steps);
   gtk_spin_button_set_value (self->guidance_spin, p->guidance);
   gtk_range_set_value (GTK_RANGE (self->strength_scale), p->strength);
+  gtk_spin_button_set_value (self->iterations_spin, p->edit_iterations);
   gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
 }
 
@@ -854,19 +1216,17 @@ on_image_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   int w, h;
   g_autoptr (GBytes) rgba = tessera_image_load_finish (result, &w, &h, &error);
-  if (!rgba || !tessera_document_set_rgba (self->document, g_bytes_get_data (rgba, NULL), w, h,
-                                           w * 4, &error)) {
+  if (!rgba) {
     tessera_window_toast (self, error->message);
     return;
   }
   GFile *file = g_object_get_data (G_OBJECT (result), "file");
   g_autofree char *name = file ? g_file_get_basename (file) : g_strdup (_("Image"));
-  g_autofree char *label = g_strdup_printf (_("Opened %s"), name);
-  tessera_window_commit (self, TESSERA_ENTRY_OPEN, label, TESSERA_CHANGE_SIZE, NULL, NULL);
-  tessera_window_clear_pending (self);
+  /* A picture opens as a new document with its own history (the old one was saved or
+   * discarded before loading began). */
+  tessera_window_start_document (self, rgba, w, h, name);
   if (current_mode (self) == TESSERA_MODE_GENERATE)
     tessera_window_set_mode (self, TESSERA_MODE_INPAINT);
-  tessera_canvas_zoom_fit (self->canvas);
   if (file) {
     g_autofree char *uri = g_file_get_uri (file);
     gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
@@ -961,6 +1321,13 @@ start_blank (TesseraWindow *self, int side, GError **error)
   return TRUE;
 }
 
+gboolean
+tessera_window_start_blank (TesseraWindow *self, GError **error)
+{
+  int side = self->engine ? tessera_engine_get_native_size (self->engine) : 0;
+  return start_blank (self, side > 0 ? side : BLANK_SIDE, error);
+}
+
 /* A canvas nothing has happened to yet takes the model's native size, so Generate fills it
  * pixel for pixel instead of being scaled up or down to it. */
 static void
@@ -983,12 +1350,59 @@ fit_blank_canvas (TesseraWindow *self)
   tessera_canvas_zoom_fit (self->canvas);
 }
 
+/* The native-size frame on the canvas: shown where Generate, Edit or Restyle would work on
+ * a frame of a picture larger than the model (not with "Whole picture"), centred until the
+ * user moves it. */
+static void
+update_frame (TesseraWindow *self)
+{
+  if (!self->engine || !self->settings || !canvas_has_property (self, "frame-visible"))
+    return;
+  gboolean on = frame_applies (self, current_mode (self))
+                && !g_settings_get_boolean (self->settings, "whole-picture");
+  int native = tessera_engine_get_native_size (self->engine);
+  self->setting_frame = TRUE;
+  if (on && canvas_has_property (self, "frame-size"))
+    g_object_set (self->canvas, "frame-size", native, NULL);
+  if (on && !self->frame_placed && canvas_has_property (self, "frame-x")) {
+    int x, y;
+    frame_position (self, &x, &y);
+    g_object_set (self->canvas, "frame-x", x, "frame-y", y, NULL);
+  }
+  g_object_set (self->canvas, "frame-visible", on, NULL);
+  self->setting_frame = FALSE;
+  update_whole_picture_row (self);
+}
+
+static void
+on_frame_moved (TesseraCanvas *canvas, GParamSpec *pspec, TesseraWindow *self)
+{
+  if (!self->setting_frame)
+    self->frame_placed = TRUE;
+}
+
+static void
+on_document_changed (TesseraDocument *document, TesseraChange what, int x, int y, int w, int h,
+                     TesseraWindow *self)
+{
+  if (what & TESSERA_CHANGE_SIZE) {
+    self->frame_placed = FALSE;
+    update_frame (self);
+  }
+}
+
 static void
 on_engine_state (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
 {
   adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (engine));
-  if (tessera_engine_get_state (engine) == TESSERA_ENGINE_READY)
+  if (tessera_engine_get_state (engine) == TESSERA_ENGINE_READY) {
     fit_blank_canvas (self);
+    /* The canvas shows repainted areas and outpaint amounts in whole tokens. */
+    if (canvas_has_property (self, "token-size"))
+      g_object_set (self->canvas, "token-size", tessera_window_get_token_size (self), NULL);
+    apply_vocabulary (self);
+  }
+  update_frame (self);
   tessera_window_update_actions (self);
 }
 
@@ -1088,6 +1502,11 @@ setup_with_app (TesseraWindow *self, TesseraApplication *app)
                              g_settings_get_double (self->settings, "guidance"));
   gtk_spin_button_set_value (self->variants_spin,
                              g_settings_get_int (self->settings, "variants"));
+  g_settings_bind (self->settings, "whole-picture", self->whole_picture_check, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_object (self->settings, "changed::whole-picture", G_CALLBACK (update_frame),
+                           self, G_CONNECT_SWAPPED);
+  update_frame (self);
   apply_brush (self);
   tessera_window_update_actions (self);
 }
@@ -1113,6 +1532,7 @@ tessera_window_finalize (GObject *object)
   TesseraWindow *self = TESSERA_WINDOW (object);
   g_clear_object (&self->settings);
   g_clear_object (&self->engine);
+  g_clear_object (&self->vocabulary);
   g_clear_object (&self->document);
   g_clear_object (&self->history);
   g_free (self->last_toast);
@@ -1157,6 +1577,12 @@ tessera_window_class_init (TesseraWindowClass *klass)
   CHILD (steps_spin);
   CHILD (guidance_spin);
   CHILD (strength_scale);
+  CHILD (steps_label);
+  CHILD (strength_label);
+  CHILD (iterations_label);
+  CHILD (iterations_spin);
+  CHILD (whole_picture_check);
+  CHILD (style_dropdown);
   CHILD (run_stack);
   CHILD (size_adjustment);
   CHILD (hardness_adjustment);
@@ -1209,6 +1635,19 @@ tessera_window_init (TesseraWindow *self)
   g_signal_connect (self->hardness_adjustment, "value-changed", G_CALLBACK (on_brush_setting),
                     self);
   g_signal_connect (self->prompt_entry, "activate", G_CALLBACK (on_prompt_activate), self);
+  self->completion = tessera_prompt_completion_attach (self->prompt_entry);
+  g_signal_connect (self->prompt_entry, "changed", G_CALLBACK (on_prompt_changed), self);
+  g_signal_connect (self->style_dropdown, "notify::selected", G_CALLBACK (on_style_selected),
+                    self);
+  g_signal_connect (self->document, "changed", G_CALLBACK (on_document_changed), self);
+  /* The canvas's outpaint handles and native-size frame, where the canvas has them. */
+  if (g_signal_lookup ("extend-requested", TESSERA_TYPE_CANVAS))
+    g_signal_connect (self->canvas, "extend-requested", G_CALLBACK (on_extend_requested), self);
+  if (canvas_has_property (self, "frame-x")) {
+    g_signal_connect (self->canvas, "notify::frame-x", G_CALLBACK (on_frame_moved), self);
+    g_signal_connect (self->canvas, "notify::frame-y", G_CALLBACK (on_frame_moved), self);
+  }
+  show_mode_controls (self, TESSERA_MODE_GENERATE);
   setup_mode_dropdown (self);
   on_zoom_changed (self->canvas, self);
 
@@ -1268,4 +1707,10 @@ int
 tessera_window_get_progress_steps (TesseraWindow *self)
 {
   return self->progress_steps;
+}
+
+const char *
+tessera_window_get_subtitle (TesseraWindow *self)
+{
+  return adw_window_title_get_subtitle (self->window_title);
 }

@@ -6,6 +6,7 @@
 #include "tessera-application.h"
 #include "tessera-canvas.h"
 #include "tessera-history.h"
+#include "tessera-prompt-completion.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,28 @@ gboolean tessera_window_compare_with (TesseraWindow *self, TesseraHistoryEntry *
 const char *tessera_window_get_last_toast (TesseraWindow *self);
 /* Steps reported by the running or last request. */
 int      tessera_window_get_progress_steps (TesseraWindow *self);
+/* The header bar's subtitle: the model's state, or "Step 5 of 12 · about 0.4 s left" while a
+ * request runs. */
+const char *tessera_window_get_subtitle (TesseraWindow *self);
+
+/* The request Generate would queue now (the request bar, the document, the mask as painted
+ * with the preferences' grow and feather, outpaint's extents, the frame), or NULL with the
+ * reason in the user's words. */
+TesseraJobRequest *tessera_window_build_request (TesseraWindow *self, GError **error);
+/* Pixels per token side of the loaded model (16 before one is loaded). */
+int tessera_window_get_token_size (TesseraWindow *self);
+
+/* Grows the canvas on each side by the pixels given, rounded up to whole tokens (an empty
+ * border), as one undoable step, and runs Outpaint on it when the model is ready. */
+gboolean tessera_window_extend (TesseraWindow *self, int left, int top, int right, int bottom);
+
+/* The prompt's concept completion and the style drop-down (hidden for a model without a
+ * vocabulary). */
+TesseraPromptCompletion *tessera_window_get_prompt_completion (TesseraWindow *self);
+/* What the prompt offers: the loaded model's vocabulary (set when a model loads; NULL: free
+ * text, no style drop-down). */
+void tessera_window_set_vocabulary (TesseraWindow *self, TesseraVocabulary *vocabulary);
+GtkWidget *tessera_window_get_style_dropdown (TesseraWindow *self);
 
 /* Loads a picture or an .ora project in the background; ::notify of the history tells when
  * it is in. */

@@ -730,6 +730,24 @@ cpu_seconds (void)
          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* Backends by name, made once for the whole run (a Vulkan device compiles its pipelines once),
+ * and why one is absent. */
+static GHashTable *open_backends, *backend_skips;
+
+static TsBackend *
+backend_get (const char *kind)
+{
+  if (!g_hash_table_contains (open_backends, kind) && !g_hash_table_contains (backend_skips, kind)) {
+    char *reason = NULL;
+    TsBackend *be = nn_backend_new (kind, &reason);
+    if (be)
+      g_hash_table_insert (open_backends, g_strdup (kind), be);
+    else
+      g_hash_table_insert (backend_skips, g_strdup (kind), reason);
+  }
+  return g_hash_table_lookup (open_backends, kind);
+}
+
 static void
 test_case (gconstpointer data)
 {
@@ -745,10 +763,9 @@ test_case (gconstpointer data)
   g_autofree char *why = NULL;
   Call call;
   g_assert_true (parse_call (c, &call, &why));
-  g_autoptr (TsBackend) be = nn_backend_new (cr->backend, &reason);
+  TsBackend *be = backend_get (cr->backend);
   if (!be) {
-    g_test_skip (reason);
-    g_free (reason);
+    g_test_skip (g_hash_table_lookup (backend_skips, cr->backend));
     call_clear (&call);
     return;
   }
@@ -805,7 +822,12 @@ main (int argc, char **argv)
     g_free (why);
   }
   g_test_message ("%u tests from the manifest", runs->len);
+  open_backends = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) ts_backend_free);
+  backend_skips = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int rc = g_test_run ();
+  g_hash_table_unref (open_backends);
+  g_hash_table_unref (backend_skips);
   for (guint i = 0; i < runs->len; i++) {
     CaseRun *cr = runs->pdata[i];
     g_free (cr->name);
