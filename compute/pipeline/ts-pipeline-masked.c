@@ -236,9 +236,10 @@ tile_has_work (const Masked *m, const Tile *t, int ramp)
 }
 
 /* The windows for the region `box`: one context window when the region fits the working
- * size; else, for a region that fits across (a band along an edge, a long stroke) or any
- * outpaint, working-size windows along it, run one after the other (those with nothing to
- * repaint left out); else, or when that takes more than MAX_TILES windows, one window
+ * size; else, for any outpaint or a region that fits across and is more than twice as long
+ * (a long stroke), working-size windows along it, run one after the other (those with
+ * nothing to repaint left out); else — an object a little larger than the model is better
+ * made whole, slightly scaled — or when that takes more than MAX_TILES windows, one window
  * scaled to the working size. */
 static GArray *
 plan_tiles (const Masked *m, const Rect *box, int pad, int side, int ramp, gboolean outpaint)
@@ -247,8 +248,8 @@ plan_tiles (const Masked *m, const Rect *box, int pad, int side, int ramp, gbool
   const TsImage *c = m->canvas;
   Tile single = { context_window (c, box, pad, side), FALSE, FALSE };
   gboolean fits = box->w <= side && box->h <= side;
-  gboolean thin = box->w <= side || box->h <= side;
-  if (fits || MAX (c->width, c->height) <= side || !(thin || outpaint)) {
+  gboolean long_thin = (box->w <= side || box->h <= side) && MAX (box->w, box->h) > 2 * side;
+  if (fits || MAX (c->width, c->height) <= side || !(long_thin || outpaint)) {
     g_array_append_val (tiles, single);
     return tiles;
   }

@@ -106,11 +106,12 @@ double ts_pipeline_progress_eta (const TsPipelineProgress *progress);
  *
  * Pictures larger than the working size (max_work_size or the model's native size):
  * inpaint, outpaint and background work in a window around R (context_padding around it,
- * reduced so the window fits the working size when R does). When R does not fit but is
- * narrow (a band along an edge, a long stroke) — and for any outpaint — working-size
- * windows along it are run one after the other, each seeing the pixels the previous ones
- * made (two tokens of them) and blending into them over the next two tokens; progress then
- * counts the steps of every window (n_steps = windows × steps). A wide R (a large blob, a
+ * reduced so the window fits the working size when R does). For any outpaint, and when R
+ * does not fit but is narrow and more than twice the working size long (a long stroke),
+ * working-size windows along it are run one after the other, each seeing the pixels the
+ * previous ones made (two tokens of them) and blending into them over the next two tokens;
+ * progress then counts the steps of every window (n_steps = windows × steps). Any other R
+ * that does not fit (an object a little larger than the model, a large blob, a
  * background), or one needing more than 48 windows, is processed in one window scaled to
  * the working size, and the result's notice says so. Generate (given an image), edit and
  * restyle either process a working-size frame the caller places (use_frame), composited

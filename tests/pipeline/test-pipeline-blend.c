@@ -458,7 +458,8 @@ test_outpaint_ring (void)
 }
 
 /* A long thin inpaint stroke across a wide picture is worked in model-size windows too;
- * a large blob is processed scaled, and the notice says so. */
+ * a large blob, and an object a little larger than the model, are processed scaled (made
+ * whole), and the notice says so. */
 static void
 test_inpaint_long_and_large (void)
 {
@@ -485,6 +486,19 @@ test_inpaint_long_and_large (void)
   g_assert_nonnull (scaled->notice);
   g_assert_nonnull (strstr (scaled->notice, "processed at 128×"));
   assert_kept_where_alpha_zero (scaled, image);
+
+  g_autoptr (TsImage) object = ts_image_new (w, h, 1, NULL);
+  for (int y = 50; y < 110; y++)
+    for (int x = 100; x < 250; x++)
+      object->pixels[y * w + x] = 255;
+  StepCount sc = { .monotone = TRUE };
+  inpaint_request (&req, image, object);
+  req.progress = count_steps;
+  req.progress_data = &sc;
+  g_autoptr (TsPipelineResult) whole = run_ok (p, &req);
+  g_assert_nonnull (whole->notice);
+  g_assert_cmpint (sc.calls, ==, req.steps); /* one window */
+  assert_kept_where_alpha_zero (whole, image);
 }
 
 /* A frame on a picture larger than the model: only the frame's square changes, its inner
