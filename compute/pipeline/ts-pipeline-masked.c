@@ -1,5 +1,6 @@
-/* ts-pipeline-masked.c — inpaint, outpaint and background swap: one masked re-sampling in a
- * context window, composited back so that pixels outside the grown mask never change. */
+/* ts-pipeline-masked.c — inpaint, outpaint and background swap: the mask grown and feathered
+ * into the composite's alpha, masked re-sampling in a context window (or a row of them along
+ * a long region), composited back so that pixels where the alpha is 0 never change. */
 #include "ts-pipeline-private.h"
 
 #include <math.h>
