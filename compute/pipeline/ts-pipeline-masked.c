@@ -269,7 +269,7 @@ plan_tiles (const Masked *m, const Rect *box, int pad, int side, int ramp, gbool
       if (tile_has_work (m, &t, ramp))
         g_array_append_val (tiles, t);
     }
-  if (tiles->len > MAX_TILES || nx > MAX_TILES || ny > MAX_TILES) {
+  if (tiles->len == 0 || tiles->len > MAX_TILES || nx > MAX_TILES || ny > MAX_TILES) {
     g_array_set_size (tiles, 0);
     g_array_append_val (tiles, single);
   }
