@@ -12,8 +12,8 @@ static TsPipeline *pipe_cpu;
 static TsPipeline *
 tiny (void)
 {
-  if (!pipe_cpu && nn_goldens_dir ()) {
-    g_autofree char *dir = g_build_filename (nn_goldens_dir (), "tiny-amused", NULL);
+  g_autofree char *dir = pipe_cpu ? NULL : nn_tiny_model_dir (NULL);
+  if (dir) {
     g_autoptr (GError) error = NULL;
     cpu = ts_backend_new_cpu (0, &error);
     g_assert_no_error (error);
