@@ -817,6 +817,18 @@ test_extend (void)
   act ("discard", NULL);
   act ("undo", NULL);
   g_assert_cmpint (tessera_document_get_width (doc), ==, w);
+
+  /* An edge handle dragged by 20 pixels: whole tokens, and an Outpaint run at once. */
+  g_signal_emit_by_name (tessera_window_get_canvas (win), "extend-requested", 0, 20, 0, 0);
+  pump ();
+  g_assert_cmpint (tessera_document_get_height (doc), ==, h + (20 + t - 1) / t * t);
+  g_assert_true (tessera_window_is_running (win) || tessera_window_get_n_pending_variants (win));
+  g_assert_true (wait_for (not_running, 60));
+  g_assert_cmpint (tessera_window_get_pending_result (win)->height, ==,
+                   tessera_document_get_height (doc));
+  act ("discard", NULL);
+  act ("undo", NULL);
+  g_assert_cmpint (tessera_document_get_height (doc), ==, h);
   /* Outpaint with nothing to extend says how to extend instead of running. */
   g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
                                       g_variant_new_string ("outpaint"));
@@ -899,6 +911,39 @@ files_idle (void)
   return !tessera_window_is_busy_with_files (win);
 }
 
+/* For the eye: the window with the prompt's completion list drawn where it pops up (a
+ * popover is a surface of its own, which a screenshot of the window leaves out). */
+static void
+screenshot_with_completion (const char *name)
+{
+  GtkEntry *entry = GTK_ENTRY (tessera_window_get_prompt_entry (win));
+  GtkWidget *popover = tessera_prompt_completion_get_popover (
+      tessera_window_get_prompt_completion (win));
+  g_autoptr (GdkTexture) window_shot = screenshot ("tmp.png");
+  g_autoptr (GdkTexture) list_shot = screenshot_of (popover, "tmp-popover.png");
+  graphene_rect_t eb;
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (entry), GTK_WIDGET (win), &eb));
+  graphene_point_t o = shot_origin (GTK_WIDGET (win));
+  int ww = gdk_texture_get_width (window_shot), wh = gdk_texture_get_height (window_shot);
+  int lw = gdk_texture_get_width (list_shot), lh = gdk_texture_get_height (list_shot);
+  GtkSnapshot *snap = gtk_snapshot_new ();
+  gtk_snapshot_append_texture (snap, window_shot, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
+  /* The entry sits at the bottom: the list opens upwards there, as GTK flips it. */
+  float ly = eb.origin.y + o.y - lh;
+  gtk_snapshot_append_texture (snap, list_shot,
+                               &GRAPHENE_RECT_INIT (eb.origin.x + o.x, MAX (0, ly), lw, lh));
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snap);
+  g_autoptr (GdkTexture) combined = gsk_renderer_render_texture (
+      gtk_native_get_renderer (GTK_NATIVE (win)), node, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
+  const char *dir = g_getenv ("TESSERA_ARTIFACTS");
+  if (dir) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_assert_true (gdk_texture_save_to_png (combined, path));
+    g_test_message ("screenshot: %s", path);
+  }
+  g_assert_cmpfloat (variance (list_shot), >, 10.0);
+}
+
 static const char vocabulary_fixture[] =
   "{\"concepts\": [\"red apple\", \"green apple\", \"cat face\", \"apple pie\"],"
   " \"styles\": [\"3d style\", \"flat style\"],"
@@ -940,31 +985,7 @@ test_prompt_completion (void)
   /* Typing goes on in the entry while the list is open. */
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (win));
   g_assert_true (focus == GTK_WIDGET (entry) || gtk_widget_is_ancestor (focus, GTK_WIDGET (entry)));
-  /* For the eye: the window with the list drawn where it pops up, under the entry. */
-  GtkWidget *popover = tessera_prompt_completion_get_popover (pc);
-  g_autoptr (GdkTexture) window_shot = screenshot ("tmp.png");
-  g_autoptr (GdkTexture) list_shot = screenshot_of (popover, "tmp-popover.png");
-  graphene_rect_t eb;
-  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (entry), GTK_WIDGET (win), &eb));
-  graphene_point_t o = shot_origin (GTK_WIDGET (win));
-  int ww = gdk_texture_get_width (window_shot), wh = gdk_texture_get_height (window_shot);
-  int lw = gdk_texture_get_width (list_shot), lh = gdk_texture_get_height (list_shot);
-  GtkSnapshot *snap = gtk_snapshot_new ();
-  gtk_snapshot_append_texture (snap, window_shot, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
-  /* The entry sits at the bottom: the list opens upwards there, as GTK flips it. */
-  float ly = eb.origin.y + o.y - lh;
-  gtk_snapshot_append_texture (snap, list_shot,
-                               &GRAPHENE_RECT_INIT (eb.origin.x + o.x, MAX (0, ly), lw, lh));
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snap);
-  g_autoptr (GdkTexture) combined = gsk_renderer_render_texture (
-      gtk_native_get_renderer (GTK_NATIVE (win)), node, &GRAPHENE_RECT_INIT (0, 0, ww, wh));
-  const char *dir = g_getenv ("TESSERA_ARTIFACTS");
-  if (dir) {
-    g_autofree char *path = g_build_filename (dir, "16-prompt-completion.png", NULL);
-    g_assert_true (gdk_texture_save_to_png (combined, path));
-    g_test_message ("screenshot: %s", path);
-  }
-  g_assert_cmpfloat (variance (list_shot), >, 10.0);
+  screenshot_with_completion ("16-prompt-completion.png");
   tessera_prompt_completion_accept (pc, 1);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "red apple");
   g_assert_false (tessera_prompt_completion_is_open (pc));
@@ -2081,6 +2102,34 @@ test_default_model (void)
                                                          GDK_MEMORY_DEFAULT, after->image,
                                                          (gsize) after->width * 4);
   g_assert_cmpfloat (variance (shown), >, 10.0);
+
+  /* Completion from the model's own vocabulary. */
+  if (v) {
+    gtk_widget_grab_focus (GTK_WIDGET (entry));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "a cat face left of a red ap");
+    pump ();
+    TesseraPromptCompletion *pc = tessera_window_get_prompt_completion (win);
+    g_assert_true (tessera_prompt_completion_is_open (pc));
+    screenshot_with_completion ("16b-prompt-completion-shipped.png");
+    tessera_prompt_completion_accept (pc, 0);
+  }
+
+  /* Inpaint with a painted mask: the result in place, blended at the mask's edge. */
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
+                                      g_variant_new_string ("inpaint"));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "cat face, 3d style");
+  tessera_canvas_set_brush (tessera_window_get_canvas (win), 36, 0.8, FALSE);
+  stroke (44, 56, 84, 60);
+  screenshot ("18-inpaint-mask.png");
+  act ("generate", NULL);
+  g_assert_true (wait_for (not_running, 120));
+  g_assert_cmpuint (tessera_window_get_n_pending_variants (win), ==, 2);
+  canvas_shows (g_ptr_array_index (tessera_window_get_pending_result (win)->variants, 0),
+                "18b-inpaint-result.png", &n_samples, &n_match, &differ);
+  g_assert_cmpuint (n_match, >=, n_samples * 97 / 100);
+  act ("discard", NULL);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  act ("undo", NULL);
   act ("undo", NULL);
   use_model (tests_model);
 }
