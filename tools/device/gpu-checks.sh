@@ -29,6 +29,9 @@
 # --quick: small shapes and a subset of the tests, for lavapipe (a CI-sized smoke run).
 # --only: just these sections (setup and info always run): for a second, shorter call that
 # repeats what failed in the first.
+# TESSERA_CHECKS_SYNTH_FROM=DIR: write the random-weight e2e folders from DIR's configs (a
+# tiny model, e.g. goldens/tiny-amused) to try the full run's e2e flow on lavapipe;
+# TESSERA_CHECKS_STEPS=N: sampling steps of those runs (default 12, the targets' count).
 set -uo pipefail   # not -e: a failing part is recorded and the next one runs
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -53,6 +56,8 @@ wanted () { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 out=${OUT:-$src/build-bundle/gpu-checks}
 mkdir -p "$out"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/tessera-gpu-checks.XXXXXX")
+# Every background subshell below starts with `trap - EXIT`: one killed by a signal would
+# otherwise run this trap and delete the scratch folder under the running parts.
 trap 'rm -rf "$scratch"' EXIT
 log=$out/checks.log
 : >"$log"
@@ -87,10 +92,14 @@ part () {
   local ok nok skip
   ok=$(grep -c '^ok ' "$file"); nok=$(grep -c '^not ok ' "$file")
   skip=$(grep -c '^ok .*# SKIP' "$file")
+  # Messages of the validation layer (vk-device.c prints each as "[Vulkan error|warning] …"):
+  # any one fails the part, also in programs that do not count them themselves (goldens).
+  local vmsg; vmsg=$(grep -c '^\[Vulkan \(error\|warning\)\]' "$file")
   detail=""
   [ $((ok + nok)) -gt 0 ] && detail="$((ok - skip)) passed, $nok failed, $skip skipped"
+  [ "$vmsg" -gt 0 ] && detail="${detail:+$detail, }$vmsg validation messages"
   if [ $rc = 124 ] || [ $rc = 137 ]; then status=timeout
-  elif [ $rc = 0 ] && [ "$nok" = 0 ]; then status=pass
+  elif [ $rc = 0 ] && [ "$nok" = 0 ] && [ "$vmsg" = 0 ]; then status=pass
   else status="fail(rc=$rc)"
   fi
   record "$name" "$status" "$dt" "$detail"
@@ -145,6 +154,9 @@ if ! has_lib 'libstdc++\.so\.6'; then
   export LD_LIBRARY_PATH=$B/lib/cxx${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
+# nvidia-smi lives with the driver there, which need not be on the PATH.
+command -v nvidia-smi >/dev/null || { [ -x /usr/local/nvidia/bin/nvidia-smi ] && PATH=$PATH:/usr/local/nvidia/bin; }
+
 # The driver: NVIDIA's manifest where the device README says it is, else lavapipe.
 if [ -z "$icd" ]; then
   for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
@@ -159,7 +171,10 @@ export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd
 mkdir -p "$scratch/cache" "$scratch/home"
 # shellcheck source=tools/device/bundle-env.sh
 . "$src/tools/device/bundle-env.sh"
-while IFS= read -r kv; do export "${kv?}"; done < <(bundle_env "$B" "$scratch")
+# (Not its PATH, meant for env -i: python3 and nvidia-smi may live elsewhere on the device.)
+while IFS= read -r kv; do
+  [[ $kv == PATH=* ]] || export "${kv?}"
+done < <(bundle_env "$B" "$scratch")
 if [ "$quick" = 1 ]; then
   # Here, keep lavapipe's shader cache and our pipeline cache between runs: compiling the
   # shaders again costs minutes on a shared core. (The device starts bare either way.)
@@ -198,9 +213,11 @@ fi
 
 # ---------------------------------------------------------------- e2e models (written early)
 # The random-weight folders take a while to write: start them now, in the background, on
-# memory-backed storage where there is room (12 GB for the four full-size folders).
+# memory-backed storage where there is room (12 GB for the four full-size folders) and the
+# machine has memory to spare (the device: 128 GB).
 models=$scratch/models
-if [ "$quick" = 0 ] && [ -d /dev/shm ] &&
+mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+if [ "$quick" = 0 ] && [ -d /dev/shm ] && [ "$mem_kb" -gt 64000000 ] &&
    [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -gt 14000000 ]; then
   models=$(mktemp -d /dev/shm/tessera-models.XXXXXX)
   trap 'rm -rf "$scratch" "$models"' EXIT
@@ -209,8 +226,10 @@ mkdir -p "$models"
 synth_pid=""
 if [ "$quick" = 0 ] && wanted e2e; then
   (
+    trap - EXIT   # the scratch folder is the main shell's (see its trap)
     for size in 256 512; do for dt in f16 f32; do
-      "$bin/tessera-model-bench" synth "$B/fixtures/amused-$size" "$models/amused-$size-$dt" \
+      "$bin/tessera-model-bench" synth "${TESSERA_CHECKS_SYNTH_FROM:-$B/fixtures/amused-$size}" \
+        "$models/amused-$size-$dt" \
         --tokenizer "$B/goldens/tiny-amused/tokenizer" --dtype "$dt" || exit 1
     done; done
   ) >"$scratch/synth.out" 2>&1 &
@@ -256,7 +275,7 @@ if ! wanted tests; then
   :
 elif [ "$parallel" = 1 ]; then
   say "tests: ${#tests[@]} programs in parallel, validation layer on"
-  for t in "${tests[@]}"; do run_test "$t" & done
+  for t in "${tests[@]}"; do ( trap - EXIT; run_test "$t" ) & done
   wait
 else
   for t in "${tests[@]}"; do run_test "$t"; done
@@ -267,19 +286,22 @@ fi
 unset TESSERA_VK_VALIDATION
 unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
 : >"$out/e2e.jsonl"
-python3 - "$scratch/mask-128.png" 128 "$scratch/mask-256.png" 256 "$scratch/mask-512.png" 512 <<'EOF'
-# Inpainting masks: white rectangle over the middle third (the standard library writes PNG).
+# mask_for IMAGE MASK: an inpainting mask of IMAGE's size (read from its PNG header), white
+# over the middle third (the standard library writes the PNG).
+mask_for () {
+  python3 - "$1" "$2" <<'EOF'
 import struct, sys, zlib
-def png(path, side):
-    rows = b"".join(b"\0" + bytes(255 if side // 3 <= x < 2 * side // 3 and side // 3 <= y < 2 * side // 3 else 0
-                                   for x in range(side)) for y in range(side))
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-                           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-args = sys.argv[1:]
-for i in range(0, len(args), 2):
-    png(args[i], int(args[i + 1]))
+w, h = struct.unpack(">II", open(sys.argv[1], "rb").read(24)[16:24])
+rows = b"".join(b"\0" + bytes(255 if w // 3 <= x < 2 * w // 3 and h // 3 <= y < 2 * h // 3 else 0
+                               for x in range(w)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(sys.argv[2], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 EOF
+}
+
+e2e_limit=90
+[ "$quick" = 1 ] && e2e_limit=400
 
 # GPU memory in use, sampled while a command runs (nvidia-smi, where there is one): the peak
 # over the baseline before it.
@@ -291,10 +313,10 @@ e2e () {
   local o=$scratch/e2e-$label.out base="" poller="" peak=""
   if command -v nvidia-smi >/dev/null; then
     base=$(gpu_mem)
-    (while :; do gpu_mem; sleep 0.1; done) >"$scratch/mem-$label" 2>/dev/null &
+    (trap - EXIT; while :; do gpu_mem; sleep 0.1; done) >"$scratch/mem-$label" 2>/dev/null &
     poller=$!
   fi
-  part "e2e-$label" 90 "$o" "$bin/tessera-cli" "$mode" --model "$model" --seed 1 \
+  part "e2e-$label" "$e2e_limit" "$o" "$bin/tessera-cli" "$mode" --model "$model" --seed 1 \
     -o "$scratch/$label.png" "$@"
   local ok=$?
   if [ -n "$poller" ]; then
@@ -316,7 +338,7 @@ if m:
              total_s=float(m[8]), with_load_s=float(m[9]))
 if base and peak:
     r["gpu_mem_peak_mib"] = int(peak) - int(base)
-note = re.search(r"note: (.*)", text)
+note = re.search(r"(?:note|warning): (.*)", text)   # a fallback the pipeline took
 if note:
     r["note"] = note[1]
 print(json.dumps(r))
@@ -331,16 +353,19 @@ if ! wanted e2e; then
 elif [ "$quick" = 1 ]; then
   e2e shipped-128-gen 128 "$shipped" generate -p "red apple, 3d style" --steps 2
   e2e shipped-128-gen-warm 128 "$shipped" generate -p "red apple, 3d style" --steps 2 &&
+    mask_for "$scratch/shipped-128-gen-warm.png" "$scratch/mask-shipped.png" &&
     e2e shipped-128-inpaint 128 "$shipped" inpaint "$scratch/shipped-128-gen-warm.png" \
-      --mask "$scratch/mask-128.png" -p "cat face, 3d style" --steps 2
+      --mask "$scratch/mask-shipped.png" -p "cat face, 3d style" --steps 2
 else
-  e2e shipped-128-gen 128 "$shipped" generate -p "red apple, 3d style"
+  steps=(--steps "${TESSERA_CHECKS_STEPS:-12}")
+  e2e shipped-128-gen 128 "$shipped" generate -p "red apple, 3d style" "${steps[@]}"
   if [ -n "$synth_pid" ]; then
     lim=$(limit 120)
     say "e2e: waiting up to ${lim}s for the random-weight folders"
-    ( sleep "$lim"; kill "$synth_pid" 2>/dev/null ) & waiter=$!
+    until_t=$(($(date +%s) + lim))
+    while kill -0 "$synth_pid" 2>/dev/null && [ "$(date +%s)" -lt "$until_t" ]; do sleep 1; done
+    kill "$synth_pid" 2>/dev/null
     wait "$synth_pid"; synth_rc=$?
-    kill "$waiter" 2>/dev/null
     { echo "===== synth (rc $synth_rc)"; cat "$scratch/synth.out"; } >>"$log"
     record synth-models "$([ $synth_rc = 0 ] && echo pass || echo "fail(rc=$synth_rc)")" 0 \
       "$(du -sh "$models" 2>/dev/null | cut -f1) in $models"
@@ -349,21 +374,23 @@ else
     m=$models/amused-$size-$dt
     [ -f "$m/model_index.json" ] || { record "e2e-$size-$dt" skipped 0 "no model folder"; continue; }
     # The first run compiles the pipelines (kept in the pipeline cache); the second is timed warm.
-    e2e "$size-$dt-gen-first" "$size" "$m" generate -p "a lighthouse at dusk"
-    e2e "$size-$dt-gen" "$size" "$m" generate -p "a lighthouse at dusk" &&
+    e2e "$size-$dt-gen-first" "$size" "$m" generate -p "a lighthouse at dusk" "${steps[@]}"
+    e2e "$size-$dt-gen" "$size" "$m" generate -p "a lighthouse at dusk" "${steps[@]}" &&
+      mask_for "$scratch/$size-$dt-gen.png" "$scratch/mask-$size-$dt.png" &&
       e2e "$size-$dt-inpaint" "$size" "$m" inpaint "$scratch/$size-$dt-gen.png" \
-        --mask "$scratch/mask-$size.png" -p "a red boat"
+        --mask "$scratch/mask-$size-$dt.png" -p "a red boat" "${steps[@]}"
   done; done
 fi
 
 # ---------------------------------------------------------------- benchmarks (no validation)
+# Limits: lavapipe on a shared core needs minutes where the GPU needs seconds.
 if [ "$quick" = 1 ]; then
-  bench_args=(--quick --min-seconds 0.05)
+  bench_args=(--quick --min-seconds 0.05) ops_limit=400 variant_limit=200 models_limit=600
 else
-  bench_args=(--min-seconds 0.3)
+  bench_args=(--min-seconds 0.3) ops_limit=100 variant_limit=40 models_limit=150
 fi
 if wanted bench; then
-  part bench-ops 100 "$out/bench-ops.jsonl" "$bin/tessera-bench" ops --backend vulkan "${bench_args[@]}"
+  part bench-ops "$ops_limit" "$out/bench-ops.jsonl" "$bin/tessera-bench" ops --backend vulkan "${bench_args[@]}"
   # The matrix products (bench op "linear*") once more with each variant forced, so that a
   # variant that wins only on the GPU shows up: each shared-memory tiling of the f32/bf16
   # GEMM (TESSERA_VK_GEMM_TILE), and the f16-weight GEMM without the cooperative-matrix
@@ -375,11 +402,14 @@ if wanted bench; then
       tile*) venv=(TESSERA_VK_GEMM_TILE=${v#tile}) ;;
       coopmat-off) venv=(TESSERA_VK_DISABLE_COOPMAT=1) ;;
     esac
-    part "bench-linear-$v" 40 "$scratch/$v.jsonl" env "${venv[@]}" \
+    part "bench-linear-$v" "$variant_limit" "$scratch/$v.jsonl" env "${venv[@]}" \
       "$bin/tessera-bench" ops --backend vulkan --filter linear "${bench_args[@]}"
     sed "s/^{/{\"variant\":\"$v\",/" "$scratch/$v.jsonl" | grep '"linear' >>"$out/bench-ops.jsonl"
   done
-  part bench-models 150 "$out/bench-models.jsonl" "$bin/tessera-bench" models --backend vulkan "${bench_args[@]}"
+  # On lavapipe even the quick model shapes take many minutes but the text encoder's.
+  models_args=("${bench_args[@]}")
+  [ "$quick" = 1 ] && models_args+=(--filter text_encode)
+  part bench-models "$models_limit" "$out/bench-models.jsonl" "$bin/tessera-bench" models --backend vulkan "${models_args[@]}"
 fi
 
 # ---------------------------------------------------------------- summary
@@ -400,7 +430,6 @@ def jl(name):
     return rows
 ops, models, e2e = jl("bench-ops.jsonl"), jl("bench-models.jsonl"), jl("e2e.jsonl")
 info = open(os.path.join(out, "info.txt")).read().splitlines()
-device = next((l.strip() for l in info if "Vulkan device" in l or l.startswith("  ") and "(" in l), "?")
 summary = {"wall_seconds": wall, "quick": quick, "parts": parts, "bench_ops": ops,
            "bench_models": models, "e2e": e2e, "info": info}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
@@ -408,8 +437,10 @@ json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
 lines = []
 add = lines.append
 add(f"gpu-checks{' --quick' if quick else ''}: {wall} s wall")
-for l in info[:3]:
-    add("  " + l.strip())
+for l in info:   # the host, the card (nvidia-smi), the Vulkan devices and the one chosen
+    if (l.startswith(("host:", "bundle:", "Chosen backend")) or "Vulkan device:" in l
+            or "cooperative matrix" in l or "NVIDIA" in l):
+        add("  " + l.strip())
 add("")
 add(f"{'part':34} {'status':14} {'s':>5}  detail")
 for p in parts:
@@ -447,8 +478,10 @@ if e2e:
     for r in e2e:
         if "total_s" in r:
             mem = f"  GPU +{r['gpu_mem_peak_mib']} MiB" if "gpu_mem_peak_mib" in r else ""
-            add(f"  {r['e2e']:24} {r['side']:4}²  {r['steps']:2} steps  sampling {r['sampling_s']:7.3f} s"
-                f"  total {r['total_s']:7.3f} s  (+load {r['with_load_s'] - r['total_s']:.2f} s){mem}")
+            add(f"  {r['e2e']:24} {r['side']:4}²  {r['steps']:2} steps  sampling {r['sampling_s']:7.2f} s"
+                f"  total {r['total_s']:7.2f} s  (+load {r['with_load_s'] - r['total_s']:.2f} s){mem}")
+            if "note" in r:
+                add(f"    warning: {r['note'][:100]}")
         else:
             add(f"  {r['e2e']:24} failed")
 bad = [p for p in parts if p["status"] not in ("pass", "skipped")]
