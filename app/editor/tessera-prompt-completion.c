@@ -52,7 +52,8 @@ static void
 select_offered (TesseraPromptCompletion *self, guint index)
 {
   self->selected = index;
-  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->list, (int) index);
+  GtkListBoxRow *row = self->list ? gtk_list_box_get_row_at_index (self->list, (int) index)
+                                  : NULL;
   if (row)
     gtk_list_box_select_row (self->list, row);
 }
@@ -62,7 +63,7 @@ static void
 update_list (TesseraPromptCompletion *self)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->entry));
-  if (!self->vocabulary) {
+  if (!self->vocabulary || !self->popover) {
     close_list (self);
     return;
   }
@@ -176,7 +177,9 @@ on_focus_leave (GtkEventControllerFocus *controller, TesseraPromptCompletion *se
 static void
 on_entry_destroy (GtkWidget *entry, TesseraPromptCompletion *self)
 {
-  /* A popover must leave its parent before the parent goes. */
+  /* A popover must leave its parent before the parent goes; the list goes with it. */
+  g_ptr_array_set_size (self->offered, 0);
+  self->list = NULL;
   g_clear_pointer (&self->popover, gtk_widget_unparent);
 }
 
