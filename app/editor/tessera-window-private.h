@@ -143,6 +143,9 @@ extern const gsize tessera_window_n_file_actions;
 /* tessera-window-dnd.c */
 void tessera_window_dnd_init (TesseraWindow *self);
 
+/* tessera-window-tools.c: mask tools, their tool-bar controls and one-key shortcuts */
+void tessera_window_tools_init (TesseraWindow *self);
+
 /* A file chooser for the window; `chosen` gets the file, or NULL when the user cancelled.
  * `filter` (owned by the call) and `initial` / `initial_name` may be NULL. */
 typedef void (*TesseraFileChosenFunc) (TesseraWindow *self, GFile *file);

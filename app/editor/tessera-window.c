@@ -1655,6 +1655,7 @@ tessera_window_init (TesseraWindow *self)
                                    tessera_window_n_file_actions, self);
   tessera_window_files_init (self);
   tessera_window_dnd_init (self);
+  tessera_window_tools_init (self);
 
   gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
 }
