@@ -430,6 +430,10 @@ test_outpaint_handles (void)
   g_test_message ("token size on the canvas: %d", token);
   g_assert_cmpint (token, >=, 1);
   act ("zoom-fit", NULL);
+  /* Zoomed out a little, so the whole extension shows beside the picture. */
+  tessera_canvas_zoom_at (c, tessera_canvas_get_zoom (c) * 0.6,
+                          gtk_widget_get_width (GTK_WIDGET (c)) / 2.0,
+                          gtk_widget_get_height (GTK_WIDGET (c)) / 2.0);
   double zoom = tessera_canvas_get_zoom (c);
   gulong id = g_signal_connect (c, "extend-requested", G_CALLBACK (on_extend), NULL);
   extend_calls = 0;
