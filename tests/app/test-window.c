@@ -570,6 +570,18 @@ test_inpaint_apply_undo (void)
                      >, 0.1);
   g_signal_emit_by_name (motion, "leave");
   g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 0);
+  /* From the keyboard: the focused variant's button previews it too. */
+  gtk_widget_grab_focus (vb);
+  pump ();
+  if (gtk_widget_has_focus (vb)) {
+    g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 1);
+    gtk_widget_grab_focus (tessera_window_get_prompt_entry (win));
+    pump ();
+    g_assert_cmpint (tessera_window_get_previewed_variant (win), ==, 0);
+  } else {
+    g_test_message ("the window is not focused here (no window manager): keyboard browsing "
+                    "of the strip not checked");
+  }
 
   /* Compare with variants on show: the previewed variant against the picture as it is. */
   g_action_group_change_action_state (G_ACTION_GROUP (win), "compare",
@@ -835,6 +847,62 @@ test_extend (void)
   g_assert_null (tessera_window_build_request (win, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
+                                      g_variant_new_string ("inpaint"));
+}
+
+static GtkWidget *
+template_child (const char *name)
+{
+  GObject *o = gtk_widget_get_template_child (GTK_WIDGET (win), TESSERA_TYPE_WINDOW, name);
+  g_assert_nonnull (o);
+  return GTK_WIDGET (o);
+}
+
+/* The settings popover shows what the mode uses, with its range in the label: Strength for
+ * Restyle only, Iterations instead of Steps for Edit; steps go past 64. */
+static void
+test_settings_per_mode (void)
+{
+  const struct {
+    const char *mode;
+    gboolean steps, strength, iterations;
+  } cases[] = {
+    { "generate", TRUE, FALSE, FALSE },
+    { "inpaint", TRUE, FALSE, FALSE },
+    { "restyle", TRUE, TRUE, FALSE },
+    { "edit", FALSE, FALSE, TRUE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
+                                        g_variant_new_string (cases[i].mode));
+    g_assert_cmpint (gtk_widget_get_visible (template_child ("steps_spin")), ==, cases[i].steps);
+    g_assert_cmpint (gtk_widget_get_visible (template_child ("strength_scale")), ==,
+                     cases[i].strength);
+    g_assert_cmpint (gtk_widget_get_visible (template_child ("iterations_spin")), ==,
+                     cases[i].iterations);
+  }
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (template_child ("steps_label"))),
+                            "1–200"));
+  GtkSpinButton *steps = GTK_SPIN_BUTTON (template_child ("steps_spin"));
+  int old_steps = gtk_spin_button_get_value_as_int (steps);
+  gtk_spin_button_set_value (steps, 150);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (steps), ==, 150);
+  gtk_spin_button_set_value (steps, old_steps);
+  /* Edit's iterations reach the pipeline. */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (template_child ("iterations_spin")), 3);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TesseraJobRequest) r = tessera_window_build_request (win, &error);
+  g_assert_no_error (error);
+  g_autoptr (TsImage) image = NULL;
+  g_autoptr (TsImage) mask = NULL;
+  g_assert_true (tessera_engine_run_request_images (r, &image, &mask, &error));
+  TsPipelineRequest req;
+  tessera_engine_run_fill_request (
+      r, tessera_engine_get_native_size (tessera_application_get_engine (app)), image, mask,
+      &req);
+  g_assert_cmpint (req.mode, ==, TS_MODE_EDIT);
+  g_assert_cmpint (req.edit_iterations, ==, 3);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
                                       g_variant_new_string ("inpaint"));
 }
@@ -2189,6 +2257,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/queue-cancel-one", test_queue_cancel_one);
   g_test_add_func ("/window/extend", test_extend);
   g_test_add_func ("/window/request-mask", test_request_mask);
+  g_test_add_func ("/window/settings-per-mode", test_settings_per_mode);
   g_test_add_func ("/window/project-save-open", test_project_save_open);
   g_test_add_func ("/window/save-failure", test_save_failure);
   g_test_add_func ("/window/export-open", test_export_open);
