@@ -5,3 +5,4 @@
 #include "ts-tensor.h"
 #include "ts-backend.h"
 #include "ts-ops.h"
+#include "ts-op-cases.h"

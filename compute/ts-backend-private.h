@@ -2,40 +2,21 @@
  *
  * The front-end (ts-ops.c) validates arguments, makes inputs contiguous where a kernel
  * needs that, allocates the output and then hands the backend one TsOp. A backend's
- * run_op only computes: shapes and dtypes are already known to be valid. */
+ * kernels only compute: shapes and dtypes are already known to be valid. */
 #pragma once
 
+#include "ts-op-list.h"
 #include "ts-ops.h"
 
 G_BEGIN_DECLS
 
+/* The op kinds, from the op table (ts-op-list.h says what each one's TsOp holds). */
+#define TS_OP_ENUM_ROW(KIND, name, family, cost) TS_OP_##KIND,
 typedef enum {
-  TS_OP_MATMUL,           /* always 3-D: src0 a [B, M, K] (trans_a: [B, K, M]) f32;
-                           * src1 b [Bb, K, N] (trans_b: [Bb, N, K]) f32/f16/bf16, Bb = 1 or B;
-                           * src2 bias [N] f32 or NULL; dst [B, M, N]; p.matmul. All contiguous. */
-  TS_OP_ADD,              /* src0, src1: shape of dst, broadcast strides (0) allowed */
-  TS_OP_MUL,              /* as ADD */
-  TS_OP_SCALE,            /* src0 contiguous f32; p.scale */
-  TS_OP_SILU,             /* unary ops: src0 contiguous f32, dst same shape */
-  TS_OP_GELU,
-  TS_OP_QUICK_GELU,
-  TS_OP_GEGLU,            /* src0 [rows, 2H] → dst [rows, H] */
-  TS_OP_SOFTMAX,          /* src0 [rows, D] */
-  TS_OP_LAYER_NORM,       /* src0 [rows, D], src1 weight|NULL, src2 bias|NULL; p.norm */
-  TS_OP_RMS_NORM,         /* src0 [rows, D], src1 weight|NULL; p.norm */
-  TS_OP_GROUP_NORM,       /* src0 [N, C, S], src1 weight|NULL, src2 bias|NULL; p.norm (silu:
-                           * SiLU of the result); dst may be src0 itself (in place) */
-  TS_OP_GRN,              /* src0 [N, S, C], src1 gamma [C], src2 beta [C]; p.norm */
-  TS_OP_ATTENTION,        /* src0 q, src1 k, src2 v: [B, N, H, D] strided; p.attention */
-  TS_OP_CONV2D,           /* src0 x [N,C,H,W] f32, src1 w [O,C/g,KH,KW], src2 bias [O]|NULL; p.conv */
-  TS_OP_CONV_TRANSPOSE_2X2, /* src0 x [N,C,H,W], src1 w [C,O,2,2], src2 bias|NULL */
-  TS_OP_UPSAMPLE_NEAREST_2X, /* src0 [N, C, H, W] (as 4-D), dst [N, C, 2H, 2W] */
-  TS_OP_EMBEDDING,        /* src0 table [V, D], src1 ids (i32/i64, any shape), dst [...ids, D] f32 */
-  TS_OP_NEAREST_CODE,     /* src0 x [N, D] f32, src1 codebook [K, D] f32 → dst i32 [N] */
-  TS_OP_COPY,             /* src0 any strides/dtype → dst any strides (same shape), converting */
-  TS_OP_FILL,             /* dst (any strides) = p.fill_value */
+  TS_OP_LIST (TS_OP_ENUM_ROW)
   TS_OP_COUNT
 } TsOpKind;
+#undef TS_OP_ENUM_ROW
 
 typedef struct {
   TsOpKind  kind;
@@ -52,9 +33,17 @@ typedef struct {
 } TsOp;
 
 const char *ts_op_name (TsOpKind kind);
+TsOpFamily  ts_op_family (TsOpKind kind);
 /* Work model for profiling and benchmarks. */
 double ts_op_flops (const TsOp *op);
 double ts_op_bytes (const TsOp *op);
+
+/* One op's kernel: computes op->dst; FALSE with *error set on failure. */
+typedef gboolean (*TsOpKernel) (TsBackend *be, const TsOp *op, GError **error);
+
+/* The kernel a backend puts in its table for an op it cannot run: the op then fails with a
+ * TS_ERROR_UNSUPPORTED error naming the backend and the op. */
+gboolean ts_op_unsupported (TsBackend *be, const TsOp *op, GError **error);
 
 typedef struct {
   const char *name;
@@ -72,8 +61,14 @@ typedef struct {
   gboolean   (*storage_read) (TsBackend *be, TsStorage *s, size_t offset, void *dst,
                               size_t n, GError **error);
   gboolean   (*sync) (TsBackend *be, GError **error);
-  /* Run (or queue) one op. FALSE with *error set on failure. */
-  gboolean   (*run_op) (TsBackend *be, const TsOp *op, GError **error);
+  /* The kernel of every op kind (designated initialisers, [TS_OP_COUNT] entries): run or
+   * queue one op. A hole (NULL) fails the backend's creation; ts_op_unsupported says "no".
+   * NULL for the whole table: a backend that runs no ops (test doubles). */
+  const TsOpKernel *kernels;
+  /* Optional: called before every kernel (FALSE with *error set refuses the op) and after
+   * it, whatever it returned; per-op bookkeeping such as profiling and lost devices. */
+  gboolean   (*begin_op) (TsBackend *be, const TsOp *op, GError **error);
+  void       (*end_op) (TsBackend *be, const TsOp *op);
   /* Profiling hooks; may be NULL when the backend only uses the generic wall-clock path. */
   void       (*set_profiling) (TsBackend *be, gboolean enabled);
   TsProfileEntry *(*profile) (TsBackend *be, guint *n);
@@ -122,6 +117,10 @@ void ts_backend_finalize_base (TsBackend *be);
  * Syntax: SIZE or KIND:SIZE items, comma-separated, SIZE a byte count with an optional K, M
  * or G suffix (binary units), e.g. "vulkan:3G,cpu:12G" or "2.5G". */
 gboolean ts_memory_budget_from_env (TsBackendKind kind, guint64 *bytes);
+
+/* Run (or queue) one op through the backend's kernel table, with its begin/end hooks; FALSE
+ * with *error set on failure. The front end's way in, and tests' way past the front end. */
+gboolean ts_backend_run_op (TsBackend *be, const TsOp *op, GError **error);
 
 /* Record a failure unless an error is already set (takes ownership of err). */
 void ts_backend_propagate_error (TsBackend *be, GError *err);

@@ -7,9 +7,23 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A kernel table with a hole is a backend written wrong, not a condition to recover from:
+ * it stops the program the first time such a backend is created (any test that makes one). */
+static void
+check_kernel_table (const TsBackendClass *klass)
+{
+  if (!klass->kernels)
+    return;
+  for (int kind = 0; kind < TS_OP_COUNT; kind++)
+    if (!klass->kernels[kind])
+      g_error ("the %s backend's kernel table has no entry for op %s (use ts_op_unsupported "
+               "to refuse it)", klass->name, ts_op_name (kind));
+}
+
 void
 ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind kind)
 {
+  check_kernel_table (klass);
   be->klass = klass;
   be->kind = kind;
   be->error = NULL;
@@ -116,6 +130,39 @@ gboolean
 ts_backend_is_lost (TsBackend *be)
 {
   return be->klass->is_lost != NULL && be->klass->is_lost (be);
+}
+
+gboolean
+ts_op_unsupported (TsBackend *be, const TsOp *op, GError **error)
+{
+  g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "the %s backend cannot run %s",
+               ts_backend_name (be), ts_op_name (op->kind));
+  return FALSE;
+}
+
+gboolean
+ts_backend_run_op (TsBackend *be, const TsOp *op, GError **error)
+{
+  g_return_val_if_fail ((unsigned) op->kind < TS_OP_COUNT, FALSE);
+  const TsBackendClass *klass = be->klass;
+  GError *err = NULL;
+  if (!klass->kernels) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "the %s backend runs no ops",
+                 ts_backend_name (be));
+    return FALSE;
+  }
+  if (klass->begin_op && !klass->begin_op (be, op, &err)) {
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+  gboolean ok = klass->kernels[op->kind] (be, op, &err);
+  if (klass->end_op)
+    klass->end_op (be, op);
+  if (!ok && !err)
+    err = g_error_new (TS_ERROR, TS_ERROR_DEVICE, "%s failed", ts_op_name (op->kind));
+  if (!ok)
+    g_propagate_error (error, err);
+  return ok;
 }
 
 void

@@ -8,24 +8,27 @@
 #define FAIL(be, ...) \
   (ts_backend_set_error ((be), TS_ERROR, TS_ERROR_INVALID_ARGUMENT, __VA_ARGS__), NULL)
 
-static const char *const op_names[TS_OP_COUNT] = {
-  [TS_OP_MATMUL] = "matmul",         [TS_OP_ADD] = "add",
-  [TS_OP_MUL] = "mul",               [TS_OP_SCALE] = "scale",
-  [TS_OP_SILU] = "silu",             [TS_OP_GELU] = "gelu",
-  [TS_OP_QUICK_GELU] = "quick_gelu", [TS_OP_GEGLU] = "geglu",
-  [TS_OP_SOFTMAX] = "softmax",       [TS_OP_LAYER_NORM] = "layer_norm",
-  [TS_OP_RMS_NORM] = "rms_norm",     [TS_OP_GROUP_NORM] = "group_norm",
-  [TS_OP_GRN] = "global_response_norm", [TS_OP_ATTENTION] = "attention",
-  [TS_OP_CONV2D] = "conv2d",         [TS_OP_CONV_TRANSPOSE_2X2] = "conv_transpose_2x2",
-  [TS_OP_UPSAMPLE_NEAREST_2X] = "upsample_nearest_2x", [TS_OP_EMBEDDING] = "embedding",
-  [TS_OP_NEAREST_CODE] = "nearest_code", [TS_OP_COPY] = "copy",
-  [TS_OP_FILL] = "fill",
-};
+#define TS_OP_NAME_ROW(KIND, name, family, cost) [TS_OP_##KIND] = name,
+static const char *const op_names[TS_OP_COUNT] = { TS_OP_LIST (TS_OP_NAME_ROW) };
+#undef TS_OP_NAME_ROW
+#define TS_OP_FAMILY_ROW(KIND, name, family, cost) [TS_OP_##KIND] = family,
+static const TsOpFamily op_families[TS_OP_COUNT] = { TS_OP_LIST (TS_OP_FAMILY_ROW) };
+#undef TS_OP_FAMILY_ROW
+#define TS_OP_COST_ROW(KIND, name, family, cost) [TS_OP_##KIND] = cost,
+static const TsOpCost op_costs[TS_OP_COUNT] = { TS_OP_LIST (TS_OP_COST_ROW) };
+#undef TS_OP_COST_ROW
 
 const char *
 ts_op_name (TsOpKind kind)
 {
   return (unsigned) kind < TS_OP_COUNT ? op_names[kind] : "invalid";
+}
+
+TsOpFamily
+ts_op_family (TsOpKind kind)
+{
+  g_return_val_if_fail ((unsigned) kind < TS_OP_COUNT, TS_OP_FAMILY_ELEMENTWISE);
+  return op_families[kind];
 }
 
 /* ---- work model (profiling, benchmarks) ---- */
@@ -34,24 +37,25 @@ double
 ts_op_flops (const TsOp *op)
 {
   const TsTensor *a = op->src[0], *b = op->src[1], *d = op->dst;
-  switch (op->kind) {
-  case TS_OP_MATMUL: {
+  switch (op_costs[op->kind]) {
+  case TS_OP_COST_MATMUL: {
     double k = op->p.matmul.trans_a ? a->shape[1] : a->shape[2];
     return 2.0 * (double) ts_tensor_numel (d) * k;
   }
-  case TS_OP_ATTENTION: {
+  case TS_OP_COST_ATTENTION: {
     double bh = (double) a->shape[0] * a->shape[2];
     double work = bh * a->shape[1] * b->shape[1] * (a->shape[3] + op->src[2]->shape[3]) * 2.0;
     return op->p.attention.causal ? work / 2 : work;
   }
-  case TS_OP_CONV2D: {
+  case TS_OP_COST_CONV2D: {
     const TsTensor *w = op->src[1];
     return 2.0 * (double) ts_tensor_numel (d) * w->shape[1] * w->shape[2] * w->shape[3];
   }
-  case TS_OP_CONV_TRANSPOSE_2X2:
+  case TS_OP_COST_CONV_TRANSPOSE:
     return 2.0 * (double) ts_tensor_numel (d) * a->shape[1];
-  case TS_OP_NEAREST_CODE:
+  case TS_OP_COST_NEAREST:
     return 3.0 * (double) ts_tensor_numel (a) * b->shape[0];
+  case TS_OP_COST_ELEMENTS:
   default:
     return (double) ts_tensor_numel (d);
   }
@@ -110,9 +114,7 @@ run (TsBackend *be, TsOp *op)
     start = g_get_monotonic_time ();
 
   GError *err = NULL;
-  if (!be->klass->run_op (be, op, &err)) {
-    if (!err)
-      err = g_error_new (TS_ERROR, TS_ERROR_DEVICE, "%s failed", ts_op_name (op->kind));
+  if (!ts_backend_run_op (be, op, &err)) {
     ts_backend_propagate_error (be, err);
     return FALSE;
   }

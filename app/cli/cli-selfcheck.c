@@ -1,145 +1,13 @@
 /* cli-selfcheck.c — `tessera-cli selfcheck`: a quick proof that the engine computes right
  * on this machine. The CPU backend is checked against identities that need no second
- * implementation; each Vulkan device is then checked op by op against the CPU backend. */
+ * implementation; each Vulkan device is then checked against the CPU backend on the shared
+ * op cases (compute/ts-op-cases.c). */
 #include "cli.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct {
-  int     ndim;
-  int64_t shape[4];
-  TsDType dtype;   /* f32/f16 inputs are uniform in [-2, 2]; integer inputs are ids in [0, 16) */
-} InputSpec;
-
-typedef TsTensor *(*OpFunc) (TsBackend *be, TsTensor **in);
-
-typedef struct {
-  const char *name;
-  OpFunc      run;
-  int         n_inputs;
-  InputSpec   inputs[3];
-  double      tolerance; /* normalized squared error against the CPU backend */
-} CrossCheck;
-
-static TsTensor *op_linear (TsBackend *be, TsTensor **in) { return ts_linear (be, in[0], in[1], in[2]); }
-static TsTensor *op_matmul_nn (TsBackend *be, TsTensor **in) { return ts_matmul (be, in[0], in[1], NULL, 0); }
-static TsTensor *op_add (TsBackend *be, TsTensor **in) { return ts_add (be, in[0], in[1]); }
-static TsTensor *op_mul (TsBackend *be, TsTensor **in) { return ts_mul (be, in[0], in[1]); }
-static TsTensor *op_silu (TsBackend *be, TsTensor **in) { return ts_silu (be, in[0]); }
-static TsTensor *op_gelu (TsBackend *be, TsTensor **in) { return ts_gelu (be, in[0]); }
-static TsTensor *op_quick_gelu (TsBackend *be, TsTensor **in) { return ts_quick_gelu (be, in[0]); }
-static TsTensor *op_geglu (TsBackend *be, TsTensor **in) { return ts_geglu (be, in[0]); }
-static TsTensor *op_softmax (TsBackend *be, TsTensor **in) { return ts_softmax (be, in[0]); }
-static TsTensor *op_layer_norm (TsBackend *be, TsTensor **in) { return ts_layer_norm (be, in[0], in[1], in[2], 1e-5f); }
-static TsTensor *op_rms_norm (TsBackend *be, TsTensor **in) { return ts_rms_norm (be, in[0], in[1], 1e-6f); }
-static TsTensor *op_group_norm (TsBackend *be, TsTensor **in) { return ts_group_norm (be, in[0], 4, in[1], in[2], 1e-6f); }
-static TsTensor *op_grn (TsBackend *be, TsTensor **in) { return ts_global_response_norm (be, in[0], in[1], in[2], 1e-6f); }
-static TsTensor *op_attention (TsBackend *be, TsTensor **in) { return ts_attention (be, in[0], in[1], in[2], 0.25f, FALSE); }
-static TsTensor *op_attention_causal (TsBackend *be, TsTensor **in) { return ts_attention (be, in[0], in[1], in[2], 0.25f, TRUE); }
-static TsTensor *op_conv3x3 (TsBackend *be, TsTensor **in)
-{
-  TsConv2dParams p = { 1, 1, 1, 1, 1, 1, 1 };
-  return ts_conv2d (be, in[0], in[1], in[2], &p);
-}
-static TsTensor *op_conv_down (TsBackend *be, TsTensor **in)
-{
-  TsConv2dParams p = { 2, 2, 0, 0, 1, 1, 1 };
-  return ts_conv2d (be, in[0], in[1], in[2], &p);
-}
-static TsTensor *op_conv_depthwise (TsBackend *be, TsTensor **in)
-{
-  TsConv2dParams p = { 1, 1, 1, 1, 1, 1, 8 };
-  return ts_conv2d (be, in[0], in[1], NULL, &p);
-}
-static TsTensor *op_conv_transpose (TsBackend *be, TsTensor **in) { return ts_conv_transpose_2x2 (be, in[0], in[1], in[2]); }
-static TsTensor *op_upsample (TsBackend *be, TsTensor **in) { return ts_upsample_nearest_2x (be, in[0]); }
-static TsTensor *op_pad (TsBackend *be, TsTensor **in)
-{
-  int64_t before[4] = { 0, 0, 0, 1 }, after[4] = { 0, 0, 1, 2 };
-  return ts_pad (be, in[0], before, after, -1.5f);
-}
-static TsTensor *op_embedding (TsBackend *be, TsTensor **in) { return ts_embedding (be, in[0], in[1]); }
-static TsTensor *op_permute (TsBackend *be, TsTensor **in)
-{
-  int perm[4] = { 0, 2, 3, 1 };
-  return ts_permute (be, in[0], perm);
-}
-static TsTensor *op_concat (TsBackend *be, TsTensor **in) { return ts_concat (be, in, 2, 1); }
-static TsTensor *op_nearest (TsBackend *be, TsTensor **in)
-{
-  g_autoptr (TsTensor) codes = ts_nearest_code (be, in[0], in[1]);
-  return codes ? ts_copy (be, codes, TS_DTYPE_F32) : NULL; /* compared like any output */
-}
-
-#define F32(...) { G_N_ELEMENTS (((int64_t[]) { __VA_ARGS__ })), { __VA_ARGS__ }, TS_DTYPE_F32 }
-#define F16(...) { G_N_ELEMENTS (((int64_t[]) { __VA_ARGS__ })), { __VA_ARGS__ }, TS_DTYPE_F16 }
-#define I32(...) { G_N_ELEMENTS (((int64_t[]) { __VA_ARGS__ })), { __VA_ARGS__ }, TS_DTYPE_I32 }
-
-static const CrossCheck cross_checks[] = {
-  { "linear f32", op_linear, 3, { F32 (37, 65), F32 (33, 65), F32 (33) }, 1e-10 },
-  { "linear f16 weight", op_linear, 3, { F32 (2, 19, 64), F16 (70, 64), F32 (70) }, 1e-10 },
-  { "batched matmul", op_matmul_nn, 2, { F32 (3, 17, 9), F32 (3, 9, 21) }, 1e-10 },
-  { "add broadcast", op_add, 2, { F32 (2, 5, 33), F32 (5, 1) }, 1e-12 },
-  { "mul broadcast", op_mul, 2, { F32 (3, 1, 7), F32 (4, 7) }, 1e-12 },
-  { "silu", op_silu, 1, { F32 (1001) }, 1e-12 },
-  { "gelu", op_gelu, 1, { F32 (1001) }, 1e-12 },
-  { "quick_gelu", op_quick_gelu, 1, { F32 (1001) }, 1e-12 },
-  { "geglu", op_geglu, 1, { F32 (7, 46) }, 1e-12 },
-  { "softmax", op_softmax, 1, { F32 (9, 77) }, 1e-12 },
-  { "layer_norm", op_layer_norm, 3, { F32 (5, 96), F32 (96), F32 (96) }, 1e-11 },
-  { "rms_norm", op_rms_norm, 2, { F32 (5, 96), F32 (96) }, 1e-11 },
-  { "group_norm", op_group_norm, 3, { F32 (2, 8, 5, 7), F32 (8), F32 (8) }, 1e-11 },
-  { "global_response_norm", op_grn, 3, { F32 (2, 4, 5, 12), F32 (12), F32 (12) }, 1e-11 },
-  { "attention", op_attention, 3, { F32 (2, 19, 3, 16), F32 (2, 11, 3, 16), F32 (2, 11, 3, 16) }, 1e-10 },
-  { "attention causal", op_attention_causal, 3, { F32 (1, 13, 2, 8), F32 (1, 13, 2, 8), F32 (1, 13, 2, 8) }, 1e-10 },
-  { "conv2d 3x3", op_conv3x3, 3, { F32 (1, 6, 9, 11), F32 (10, 6, 3, 3), F32 (10) }, 1e-10 },
-  { "conv2d 3x3 stride 2", op_conv_down, 3, { F32 (2, 5, 9, 8), F32 (7, 5, 3, 3), F32 (7) }, 1e-10 },
-  { "conv2d depthwise", op_conv_depthwise, 2, { F32 (1, 8, 7, 6), F32 (8, 1, 3, 3) }, 1e-10 },
-  { "conv_transpose_2x2", op_conv_transpose, 3, { F32 (1, 6, 4, 5), F32 (6, 3, 2, 2), F32 (3) }, 1e-10 },
-  { "upsample_nearest_2x", op_upsample, 1, { F32 (2, 3, 4, 5) }, 0 },
-  { "pad", op_pad, 1, { F32 (2, 3, 4, 5) }, 0 },
-  { "embedding", op_embedding, 2, { F32 (16, 24), I32 (3, 5) }, 0 },
-  { "permute", op_permute, 1, { F32 (2, 3, 4, 5) }, 0 },
-  { "concat", op_concat, 2, { F32 (2, 3, 4), F32 (2, 3, 4) }, 0 },
-  { "nearest_code", op_nearest, 2, { F32 (40, 6), F32 (16, 6) }, 0 },
-};
-
-static TsTensor *
-make_input (TsBackend *be, const InputSpec *spec, GRand *rand)
-{
-  int64_t n = 1;
-  for (int i = 0; i < spec->ndim; i++)
-    n *= spec->shape[i];
-  g_autofree float *values = g_new (float, n);
-  g_autofree void *raw = g_malloc (n * 8);
-  for (int64_t i = 0; i < n; i++)
-    values[i] = spec->dtype == TS_DTYPE_I32 ? (float) g_rand_int_range (rand, 0, 16)
-                                            : (float) g_rand_double_range (rand, -2, 2);
-  ts_convert (values, TS_DTYPE_F32, raw, spec->dtype, n);
-  return ts_tensor_new_from_data (be, spec->dtype, spec->ndim, spec->shape, raw);
-}
-
-/* Run one check on `be`; returns the output as f32 host values or NULL with *error. */
-static float *
-run_check (TsBackend *be, const CrossCheck *check, gint64 *n_out, GError **error)
-{
-  g_autoptr (GRand) rand = g_rand_new_with_seed (1234);
-  TsTensor *in[3] = { NULL };
-  for (int i = 0; i < check->n_inputs; i++)
-    in[i] = make_input (be, &check->inputs[i], rand);
-  g_autoptr (TsTensor) out = check->run (be, in);
-  for (int i = 0; i < check->n_inputs; i++)
-    ts_tensor_unref (in[i]);
-  if (!out) {
-    ts_backend_take_error (be, error);
-    return NULL;
-  }
-  *n_out = ts_tensor_numel (out);
-  return ts_tensor_read_f32 (out, error);
-}
 
 /* ‖a − b‖² / ‖b‖²; infinity when either holds a NaN or an infinity. */
 static double
@@ -160,12 +28,15 @@ check_against_cpu (TsBackend *be, TsBackend *cpu)
 {
   int failures = 0;
   printf (_("Checking %s against the CPU backend:\n"), ts_backend_name (be));
-  for (guint i = 0; i < G_N_ELEMENTS (cross_checks); i++) {
-    const CrossCheck *check = &cross_checks[i];
+  guint n_cases;
+  const TsOpCase *cases = ts_op_cases (&n_cases);
+  for (guint i = 0; i < n_cases; i++) {
+    const TsOpCase *check = &cases[i];
     g_autoptr (GError) error = NULL;
     gint64 n = 0, n_ref = 0;
-    g_autofree float *ref = run_check (cpu, check, &n_ref, &error);
-    g_autofree float *got = ref ? run_check (be, check, &n, &error) : NULL;
+    /* the same inputs on both backends: the same seed */
+    g_autofree float *ref = ts_op_case_run (cpu, check, NULL, 1234, &n_ref, &error);
+    g_autofree float *got = ref ? ts_op_case_run (be, check, NULL, 1234, &n, &error) : NULL;
     if (!got) {
       printf ("  FAIL %-22s %s\n", check->name, error->message);
       failures++;

@@ -177,46 +177,38 @@ cpu_describe (TsBackend *be)
 }
 
 static gboolean
-cpu_run_op (TsBackend *be, const TsOp *op, GError **error)
+cpu_begin_op (TsBackend *be, const TsOp *op, GError **error)
 {
   /* sgemm runs inside our OpenMP teams (see cpu-util.h): OpenBLAS must not start its own
    * threads, whatever else in the process may have asked of it */
   if (openblas_get_num_threads () != 1)
     openblas_set_num_threads (1);
-  switch (op->kind) {
-  case TS_OP_MATMUL:
-    return ts_cpu_op_matmul (be, op, error);
-  case TS_OP_ADD:
-  case TS_OP_MUL:
-  case TS_OP_SCALE:
-  case TS_OP_SILU:
-  case TS_OP_GELU:
-  case TS_OP_QUICK_GELU:
-  case TS_OP_GEGLU:
-    return ts_cpu_op_elementwise (be, op, error);
-  case TS_OP_SOFTMAX:
-  case TS_OP_LAYER_NORM:
-  case TS_OP_RMS_NORM:
-  case TS_OP_GROUP_NORM:
-  case TS_OP_GRN:
-    return ts_cpu_op_norm (be, op, error);
-  case TS_OP_ATTENTION:
-    return ts_cpu_op_attention (be, op, error);
-  case TS_OP_CONV2D:
-  case TS_OP_CONV_TRANSPOSE_2X2:
-    return ts_cpu_op_conv (be, op, error);
-  case TS_OP_UPSAMPLE_NEAREST_2X:
-  case TS_OP_EMBEDDING:
-  case TS_OP_COPY:
-  case TS_OP_FILL:
-    return ts_cpu_op_layout (be, op, error);
-  case TS_OP_NEAREST_CODE:
-    return ts_cpu_op_nearest_code (be, op, error);
-  default:
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "the CPU backend has no op %d", op->kind);
-    return FALSE;
-  }
+  return TRUE;
 }
+
+static const TsOpKernel cpu_kernels[TS_OP_COUNT] = {
+  [TS_OP_MATMUL] = ts_cpu_op_matmul,
+  [TS_OP_ADD] = ts_cpu_op_elementwise,
+  [TS_OP_MUL] = ts_cpu_op_elementwise,
+  [TS_OP_SCALE] = ts_cpu_op_elementwise,
+  [TS_OP_SILU] = ts_cpu_op_elementwise,
+  [TS_OP_GELU] = ts_cpu_op_elementwise,
+  [TS_OP_QUICK_GELU] = ts_cpu_op_elementwise,
+  [TS_OP_GEGLU] = ts_cpu_op_elementwise,
+  [TS_OP_SOFTMAX] = ts_cpu_op_norm,
+  [TS_OP_LAYER_NORM] = ts_cpu_op_norm,
+  [TS_OP_RMS_NORM] = ts_cpu_op_norm,
+  [TS_OP_GROUP_NORM] = ts_cpu_op_norm,
+  [TS_OP_GRN] = ts_cpu_op_norm,
+  [TS_OP_ATTENTION] = ts_cpu_op_attention,
+  [TS_OP_CONV2D] = ts_cpu_op_conv,
+  [TS_OP_CONV_TRANSPOSE_2X2] = ts_cpu_op_conv,
+  [TS_OP_UPSAMPLE_NEAREST_2X] = ts_cpu_op_layout,
+  [TS_OP_EMBEDDING] = ts_cpu_op_layout,
+  [TS_OP_COPY] = ts_cpu_op_layout,
+  [TS_OP_FILL] = ts_cpu_op_layout,
+  [TS_OP_NEAREST_CODE] = ts_cpu_op_nearest_code,
+};
 
 static void
 cpu_destroy (TsBackend *be)
@@ -296,7 +288,8 @@ static const TsBackendClass cpu_class = {
   .storage_write = cpu_storage_write,
   .storage_read = cpu_storage_read,
   .sync = cpu_sync,
-  .run_op = cpu_run_op,
+  .kernels = cpu_kernels,
+  .begin_op = cpu_begin_op,
   .trim = cpu_trim,
 };
 

@@ -1,5 +1,5 @@
-/* cpu-ops.h — the CPU backend's kernels, one file per op family; cpu-backend.c's run_op
- * dispatches here. Arguments are validated by the front-end (ts-ops.c); each returns FALSE
+/* cpu-ops.h — the CPU backend's kernels, one file per op family; cpu-backend.c's kernel
+ * table points here. Arguments are validated by the front-end (ts-ops.c); each returns FALSE
  * with *error set on failure (allocation of scratch memory, out-of-range ids). */
 #pragma once
 

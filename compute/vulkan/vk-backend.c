@@ -1,13 +1,11 @@
-/* vk-backend.c — the Vulkan TsBackendClass: setup, teardown and the op switch. */
+/* vk-backend.c — the Vulkan TsBackendClass: setup, teardown and the kernel table. */
 #include "vk-internal.h"
 #include "vk-ops.h"
 
 static gboolean
-vk_run_op (TsBackend *be, const TsOp *op, GError **error)
+vk_begin_op (TsBackend *be, const TsOp *op, GError **error)
 {
   TsVkBackend *vk = (TsVkBackend *) be;
-  gboolean ok;
-
   if (vk->lost) {
     g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return FALSE;
@@ -18,51 +16,51 @@ vk_run_op (TsBackend *be, const TsOp *op, GError **error)
     vk->op_bytes = ts_op_bytes (op);
     vk->op_started = FALSE;
   }
-  switch (op->kind) {
-  case TS_OP_ADD:
-  case TS_OP_MUL:
-  case TS_OP_SCALE:
-  case TS_OP_SILU:
-  case TS_OP_GELU:
-  case TS_OP_QUICK_GELU:
-  case TS_OP_GEGLU:
-    ok = ts_vk_op_elementwise (vk, op, error);
-    break;
-  case TS_OP_SOFTMAX:
-  case TS_OP_LAYER_NORM:
-  case TS_OP_RMS_NORM:
-  case TS_OP_GROUP_NORM:
-  case TS_OP_GRN:
-    ok = ts_vk_op_norm (vk, op, error);
-    break;
-  case TS_OP_COPY:
-  case TS_OP_FILL:
-  case TS_OP_UPSAMPLE_NEAREST_2X:
-  case TS_OP_EMBEDDING:
-    ok = ts_vk_op_layout (vk, op, error);
-    break;
-  case TS_OP_MATMUL:
-    ok = ts_vk_op_matmul (vk, op, error);
-    break;
-  case TS_OP_ATTENTION:
-    ok = ts_vk_op_attention (vk, op, error);
-    break;
-  case TS_OP_CONV2D:
-  case TS_OP_CONV_TRANSPOSE_2X2:
-    ok = ts_vk_op_conv (vk, op, error);
-    break;
-  case TS_OP_NEAREST_CODE:
-    ok = ts_vk_op_nearest_code (vk, op, error);
-    break;
-  default:
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "Vulkan backend: op %d not supported",
-                 (int) op->kind);
-    ok = FALSE;
-    break;
-  }
-  ts_vk_recorder_end_op (vk);
-  return ok;
+  return TRUE;
 }
+
+static void
+vk_end_op (TsBackend *be, const TsOp *op)
+{
+  ts_vk_recorder_end_op ((TsVkBackend *) be);
+}
+
+/* The op files take the Vulkan backend itself; the table takes the generic kernel type. */
+#define VK_KERNEL(fn) \
+  static gboolean fn##_kernel (TsBackend *be, const TsOp *op, GError **error) \
+  { return fn ((TsVkBackend *) be, op, error); }
+VK_KERNEL (ts_vk_op_elementwise)
+VK_KERNEL (ts_vk_op_norm)
+VK_KERNEL (ts_vk_op_layout)
+VK_KERNEL (ts_vk_op_matmul)
+VK_KERNEL (ts_vk_op_attention)
+VK_KERNEL (ts_vk_op_conv)
+VK_KERNEL (ts_vk_op_nearest_code)
+#undef VK_KERNEL
+
+static const TsOpKernel vk_kernels[TS_OP_COUNT] = {
+  [TS_OP_ADD] = ts_vk_op_elementwise_kernel,
+  [TS_OP_MUL] = ts_vk_op_elementwise_kernel,
+  [TS_OP_SCALE] = ts_vk_op_elementwise_kernel,
+  [TS_OP_SILU] = ts_vk_op_elementwise_kernel,
+  [TS_OP_GELU] = ts_vk_op_elementwise_kernel,
+  [TS_OP_QUICK_GELU] = ts_vk_op_elementwise_kernel,
+  [TS_OP_GEGLU] = ts_vk_op_elementwise_kernel,
+  [TS_OP_SOFTMAX] = ts_vk_op_norm_kernel,
+  [TS_OP_LAYER_NORM] = ts_vk_op_norm_kernel,
+  [TS_OP_RMS_NORM] = ts_vk_op_norm_kernel,
+  [TS_OP_GROUP_NORM] = ts_vk_op_norm_kernel,
+  [TS_OP_GRN] = ts_vk_op_norm_kernel,
+  [TS_OP_COPY] = ts_vk_op_layout_kernel,
+  [TS_OP_FILL] = ts_vk_op_layout_kernel,
+  [TS_OP_UPSAMPLE_NEAREST_2X] = ts_vk_op_layout_kernel,
+  [TS_OP_EMBEDDING] = ts_vk_op_layout_kernel,
+  [TS_OP_MATMUL] = ts_vk_op_matmul_kernel,
+  [TS_OP_ATTENTION] = ts_vk_op_attention_kernel,
+  [TS_OP_CONV2D] = ts_vk_op_conv_kernel,
+  [TS_OP_CONV_TRANSPOSE_2X2] = ts_vk_op_conv_kernel,
+  [TS_OP_NEAREST_CODE] = ts_vk_op_nearest_code_kernel,
+};
 
 static gboolean
 vk_sync (TsBackend *be, GError **error)
@@ -141,7 +139,9 @@ static const TsBackendClass vk_class = {
   .storage_write = ts_vk_storage_write,
   .storage_read = ts_vk_storage_read,
   .sync = vk_sync,
-  .run_op = vk_run_op,
+  .kernels = vk_kernels,
+  .begin_op = vk_begin_op,
+  .end_op = vk_end_op,
   .set_profiling = vk_set_profiling,
   .profile = vk_profile,
   .profile_reset = vk_profile_reset,

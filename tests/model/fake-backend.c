@@ -85,13 +85,6 @@ fake_sync (TsBackend *be, GError **error)
   return TRUE;
 }
 
-static gboolean
-fake_run_op (TsBackend *be, const TsOp *op, GError **error)
-{
-  g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "the fake backend runs no ops");
-  return FALSE;
-}
-
 static char *
 fake_describe (TsBackend *be)
 {
@@ -108,7 +101,7 @@ static const TsBackendClass fake_wrap_class = {
   .storage_write = fake_storage_write,
   .storage_read = fake_storage_read,
   .sync = fake_sync,
-  .run_op = fake_run_op,
+  .kernels = NULL, /* runs no ops */
 };
 
 static const TsBackendClass fake_copy_class = {
@@ -121,7 +114,7 @@ static const TsBackendClass fake_copy_class = {
   .storage_write = fake_storage_write,
   .storage_read = fake_storage_read,
   .sync = fake_sync,
-  .run_op = fake_run_op,
+  .kernels = NULL, /* runs no ops */
 };
 
 TsBackend *

@@ -966,7 +966,7 @@ test_copy_fill_strided_dst (void)
 
     TsOp copy = { .kind = TS_OP_COPY, .src = { src }, .dst = dst };
     g_autoptr (GError) error = NULL;
-    g_assert_true (be->klass->run_op (be, &copy, &error));
+    g_assert_true (ts_backend_run_op (be, &copy, &error));
     g_assert_no_error (error);
     /* expected: the base's values, with the block replaced by the converted source */
     float want[9 * 6];
@@ -983,7 +983,7 @@ test_copy_fill_strided_dst (void)
 
     TsOp fill = { .kind = TS_OP_FILL, .dst = dst };
     fill.p.fill_value = -2.5f;
-    g_assert_true (be->klass->run_op (be, &fill, &error));
+    g_assert_true (ts_backend_run_op (be, &fill, &error));
     for (int r = 0; r < 3; r++)
       for (int c = 0; c < 5; c++)
         want[(2 + c) * 6 + 1 + r] = dts[i] == TS_DTYPE_I32 ? -2.0f : -2.5f;

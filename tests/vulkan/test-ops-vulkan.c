@@ -3,6 +3,7 @@
  * large magnitudes, −inf in softmax, strided and broadcast inputs, every dtype conversion
  * bit for bit, and the same ops again with the binding limit lowered so the work is split.
  * Any NaN or Inf where the CPU has a number fails. Shapes stay small: lavapipe is slow. */
+#include "op-case-tests.h"
 #include "ref-ops.h"
 #include "test-common.h"
 #include "vk-test-util.h"
@@ -418,8 +419,8 @@ test_grn (void)
 }
 
 /* The kernels read f16 and bf16 inputs too, though the front-end hands them f32 today:
- * run ops straight through run_op with 16-bit inputs and compare with f32 inputs holding
- * the same values on the CPU backend. */
+ * run ops straight through ts_backend_run_op with 16-bit inputs and compare with f32 inputs
+ * holding the same values on the CPU backend. */
 static TsTensor *
 run_direct (TsBackend *be, TsOpKind kind, TsTensor *x, TsTensor *w, TsTensor *b, float eps,
             int groups)
@@ -435,7 +436,7 @@ run_direct (TsBackend *be, TsOpKind kind, TsTensor *x, TsTensor *w, TsTensor *b,
   op.p.norm.groups = groups;
   if (kind == TS_OP_ADD || kind == TS_OP_MUL)
     op.src[1] = x;
-  if (!be->klass->run_op (be, &op, &error))
+  if (!ts_backend_run_op (be, &op, &error))
     g_error ("%s: %s", ts_op_name (kind), error->message);
   return out;
 }
@@ -750,6 +751,15 @@ test_embedding_large_table (void)
     }
 }
 
+/* A shared op case (compute/ts-op-cases.c) of the simple families against the CPU. */
+static void
+test_shared_case (gconstpointer data)
+{
+  VKT_REQUIRE ();
+  op_case_check_backend (vkt_be, cpu, data);
+  vkt_check_validation ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -779,6 +789,9 @@ main (int argc, char **argv)
   VKT_ADD ("/vulkan/ops/embedding-out-of-range", test_embedding_out_of_range);
   VKT_ADD ("/vulkan/ops/split", test_split);
   VKT_ADD ("/vulkan/ops/embedding-large-table", test_embedding_large_table);
+  /* the heavy families' cases run in test-vk-heavy, under both kernel variants */
+  op_case_add_tests ("/vulkan/cases", cpu, OP_FAMILIES_SIMPLE, OP_FAMILIES_HEAVY,
+                     test_shared_case);
 
   int ret = g_test_run ();
   vkt_teardown ();

@@ -7,6 +7,7 @@
  * SMALL_BINDING bytes, so the ops must cut their work into several dispatches (which is
  * checked too). Any NaN/Inf, an nmse above the op's bound, or any validation-layer message
  * fails. Shapes are small: lavapipe does about 1 GFLOP/s. */
+#include "op-case-tests.h"
 #include "test-common.h"
 #include "vk-test-util.h"
 
@@ -633,6 +634,18 @@ test_nearest_split (gconstpointer data)
   end ();
 }
 
+/* A shared op case (compute/ts-op-cases.c) of the heavy families against the CPU, under
+ * the variant the test names. */
+static void
+test_shared_case (gconstpointer data)
+{
+  const OpCaseTest *t = data;
+  if (!begin (GINT_TO_POINTER (t->variant)))
+    return;
+  op_case_check_backend (vkt_be, cpu, t->op_case);
+  end ();
+}
+
 /* ---- setup ---- */
 
 int
@@ -670,6 +683,8 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/vk-heavy/%s/%s", tests[i].name, variants[v]);
       g_test_add_data_func (path, GINT_TO_POINTER (v), tests[i].func);
     }
+  op_case_add_variant_tests ("/vk-heavy/cases", cpu, OP_FAMILIES_HEAVY, 0, variants,
+                             G_N_ELEMENTS (variants), test_shared_case);
   for (int tile = 0; tile < 2; tile++) {
     g_autofree char *path = g_strdup_printf ("/vk-heavy/gemm-tile/%d", tile);
     g_test_add_data_func (path, GINT_TO_POINTER (tile), test_gemm_tiles);
