@@ -29,6 +29,16 @@ is_dirty (TesseraWindow *self)
   return tessera_history_get_current (self->history) != self->saved_entry;
 }
 
+/* A picture opened and not touched since: unsaved as a project, but its file still holds all
+ * of it, so replacing or closing it asks nothing (it is autosaved all the same). */
+static gboolean
+untouched_picture (TesseraWindow *self)
+{
+  TesseraHistoryEntry *cur = tessera_history_get_current (self->history);
+  return !self->file && g_list_model_get_n_items (G_LIST_MODEL (self->history)) == 1
+         && cur && tessera_history_entry_get_kind (cur) == TESSERA_ENTRY_OPEN;
+}
+
 static void
 update_title (TesseraWindow *self)
 {
@@ -459,7 +469,7 @@ tessera_window_replace_document (TesseraWindow *self, TesseraReplaceFunc then, g
   self->replace_func = then;
   self->replace_data = data;
   self->replace_destroy = destroy;
-  if (!is_dirty (self) || self->discard_on_close) {
+  if (!is_dirty (self) || untouched_picture (self) || self->discard_on_close) {
     run_replace (self);
     return;
   }
@@ -578,7 +588,7 @@ tessera_window_files_close_request (TesseraWindow *self)
     return TRUE;
   }
   /* Autosave does not count: only a project file the user chose keeps the work. */
-  if (!is_dirty (self))
+  if (!is_dirty (self) || untouched_picture (self))
     return FALSE;
   if (self->close_dialog)
     gtk_window_present (GTK_WINDOW (self->close_dialog));
@@ -715,7 +725,8 @@ void
 tessera_window_files_dispose (TesseraWindow *self)
 {
   g_clear_handle_id (&self->autosave_id, g_source_remove);
-  if (self->autosave_path && is_dirty (self) && !self->discard_on_close) {
+  if (self->autosave_path && is_dirty (self) && !untouched_picture (self)
+      && !self->discard_on_close) {
     /* Closing with unsaved changes: write them now so the next start offers them back. */
     g_autoptr (TesseraProject) p = snapshot_project (self);
     g_autoptr (GError) error = NULL;

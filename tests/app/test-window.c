@@ -967,6 +967,13 @@ test_export_open (void)
   g_assert_null (tessera_window_get_file (win));
   TesseraHistoryEntry *e = tessera_history_get_current (h);
   g_assert_cmpint (tessera_history_entry_get_kind (e), ==, TESSERA_ENTRY_OPEN);
+  /* Nothing done to it since: opening another picture asks nothing (its file has it all). */
+  opened_before = e;
+  act ("open-file", g_variant_new_string (path));
+  g_assert_false (dialog_shown ());
+  g_assert_true (wait_for (history_moved, 10));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (h)), ==, 1);
+  e = tessera_history_get_current (h);
   g_assert_cmphex (tessera_document_get_pixel (doc, 250, 200), ==, px);
   g_assert_cmpuint (tessera_mask_count (tessera_document_get_mask (doc), 1), ==, 0);
   g_unlink (path);
