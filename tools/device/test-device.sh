@@ -24,6 +24,7 @@ else
   export OUT
   if "$here/gpu-checks.sh" --quick --bundle "$stage" 2>&1 | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; then
     echo "ok 2 - gpu-checks.sh --quick on this machine's Vulkan"
+    rm -rf "$OUT"
   else
     echo "not ok 2 - gpu-checks.sh --quick on this machine's Vulkan (results in $OUT)"
   fi
