@@ -360,27 +360,31 @@ handles_shown (TesseraCanvas *self)
   return self->document && !self->before && !self->progress && !self->preview;
 }
 
-/* Where a side's handle is drawn; during its drag it follows the extension. */
+/* Where a side's handle is drawn: outside the middle of that edge of the canvas, the
+ * extension being dragged included, so handles follow the edge as it moves. */
 static graphene_rect_t
 handle_rect (TesseraCanvas *self, TesseraCanvasSide side)
 {
   graphene_rect_t p = picture_rect (self);
-  double out = HANDLE_GAP + self->extension[side] * self->zoom;
-  double cx = p.origin.x + p.size.width / 2, cy = p.origin.y + p.size.height / 2;
+  const int *e = self->extension;
+  double z = self->zoom;
+  double left = p.origin.x - e[0] * z, right = p.origin.x + p.size.width + e[2] * z;
+  double top = p.origin.y - e[1] * z, bottom = p.origin.y + p.size.height + e[3] * z;
+  double cx = (left + right) / 2, cy = (top + bottom) / 2;
   switch (side) {
   case TESSERA_CANVAS_SIDE_LEFT:
-    return GRAPHENE_RECT_INIT (p.origin.x - out - HANDLE_THICKNESS, cy - HANDLE_LENGTH / 2,
+    return GRAPHENE_RECT_INIT (left - HANDLE_GAP - HANDLE_THICKNESS, cy - HANDLE_LENGTH / 2,
                                HANDLE_THICKNESS, HANDLE_LENGTH);
   case TESSERA_CANVAS_SIDE_RIGHT:
-    return GRAPHENE_RECT_INIT (p.origin.x + p.size.width + out, cy - HANDLE_LENGTH / 2,
-                               HANDLE_THICKNESS, HANDLE_LENGTH);
+    return GRAPHENE_RECT_INIT (right + HANDLE_GAP, cy - HANDLE_LENGTH / 2, HANDLE_THICKNESS,
+                               HANDLE_LENGTH);
   case TESSERA_CANVAS_SIDE_TOP:
-    return GRAPHENE_RECT_INIT (cx - HANDLE_LENGTH / 2, p.origin.y - out - HANDLE_THICKNESS,
+    return GRAPHENE_RECT_INIT (cx - HANDLE_LENGTH / 2, top - HANDLE_GAP - HANDLE_THICKNESS,
                                HANDLE_LENGTH, HANDLE_THICKNESS);
   case TESSERA_CANVAS_SIDE_BOTTOM:
   default:
-    return GRAPHENE_RECT_INIT (cx - HANDLE_LENGTH / 2, p.origin.y + p.size.height + out,
-                               HANDLE_LENGTH, HANDLE_THICKNESS);
+    return GRAPHENE_RECT_INIT (cx - HANDLE_LENGTH / 2, bottom + HANDLE_GAP, HANDLE_LENGTH,
+                               HANDLE_THICKNESS);
   }
 }
 
