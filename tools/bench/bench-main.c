@@ -1,4 +1,5 @@
-/* bench-main.c — tessera-bench: `tessera-bench ops|models [--backend …] [--quick] [--filter X]`.
+/* bench-main.c — tessera-bench: `tessera-bench ops|models [--backend …] [--quick] [--filter X]
+ * [--weights f16]`.
  * Prints one JSON object per line: first the peaks, then one line per op and backend. */
 #include "bench.h"
 
@@ -51,7 +52,8 @@ bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_
 int
 main (int argc, char **argv)
 {
-  BenchOptions opt = { .min_seconds = 1.0, .max_reps = 50 };
+  BenchOptions opt = { .min_seconds = 1.0, .max_reps = 50, .weights = TS_DTYPE_COUNT };
+  const char *weights = "f32";
   const char *backends = "cpu";
   GOptionEntry entries[] = {
     { "backend", 'b', 0, G_OPTION_ARG_STRING, &backends,
@@ -59,17 +61,21 @@ main (int argc, char **argv)
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt.quick, "Small shapes (software Vulkan, smoke runs)", NULL },
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt.filter, "Only ops whose name contains this", "OP" },
     { "min-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.min_seconds, "Time each case at least this long", "S" },
+    { "weights", 0, 0, G_OPTION_ARG_STRING, &weights, "models: f32 (default) or f16 matrices", "DTYPE" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("ops|models");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2 ||
-      (strcmp (argv[1], "ops") && strcmp (argv[1], "models"))) {
-    fprintf (stderr, "usage: tessera-bench ops|models [--backend LIST] [--quick] [--filter OP]%s%s\n",
-             error ? ": " : "", error ? error->message : "");
+      (strcmp (argv[1], "ops") && strcmp (argv[1], "models")) ||
+      (strcmp (weights, "f32") && strcmp (weights, "f16"))) {
+    fprintf (stderr, "usage: tessera-bench ops|models [--backend LIST] [--quick] [--filter OP] "
+             "[--weights f32|f16]%s%s\n", error ? ": " : "", error ? error->message : "");
     return 2;
   }
+  if (g_str_equal (weights, "f16"))
+    opt.weights = TS_DTYPE_F16;
 
   BenchPeak cpu_peak;
   bench_measure_cpu_peak (&opt, &cpu_peak);

@@ -264,7 +264,7 @@ bench_clip (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
   bench_clip_config (&cfg, opt->quick);
   g_autoptr (GPtrArray) specs = ts_clip_text_weight_specs (&cfg);
   g_autoptr (TsWeights) w = bench_random_weights (specs, "random text encoder", &error);
-  g_autoptr (TsClipText) clip = w ? ts_clip_text_new (be, &cfg, w, TS_DTYPE_COUNT, &error) : NULL;
+  g_autoptr (TsClipText) clip = w ? ts_clip_text_new (be, &cfg, w, opt->weights, &error) : NULL;
   if (!clip)
     return fail ("text_encode", error);
   int32_t ids[2 * 77];
@@ -286,7 +286,7 @@ bench_uvit (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, gbool
   bench_uvit_config (&cfg, is512, opt->quick);
   g_autoptr (GPtrArray) specs = ts_uvit_weight_specs (&cfg);
   g_autoptr (TsWeights) w = bench_random_weights (specs, name, &error);
-  g_autoptr (TsUvit) m = w ? ts_uvit_new (be, &cfg, w, TS_DTYPE_COUNT, &error) : NULL;
+  g_autoptr (TsUvit) m = w ? ts_uvit_new (be, &cfg, w, opt->weights, &error) : NULL;
   if (!m)
     return fail (name, error);
   int64_t es[3] = { 2, 77, 768 }, ps[2] = { 2, 768 };

@@ -56,8 +56,8 @@ whole_load (TsBackend *be, const BenchOptions *opt, gboolean is512, Whole *w, GE
       !(w->uvit_w = bench_random_weights (us, "random transformer", error)) ||
       !(w->vq_w = bench_random_weights (vs, "random VQ model", error)))
     return FALSE;
-  w->clip = ts_clip_text_new (be, &cc, w->text_w, TS_DTYPE_COUNT, error);
-  w->uvit = w->clip ? ts_uvit_new (be, &uc, w->uvit_w, TS_DTYPE_COUNT, error) : NULL;
+  w->clip = ts_clip_text_new (be, &cc, w->text_w, opt->weights, error);
+  w->uvit = w->clip ? ts_uvit_new (be, &uc, w->uvit_w, opt->weights, error) : NULL;
   w->vq = w->uvit ? ts_vqmodel_new (be, &vc, w->vq_w, error) : NULL;
   w->side = (int) uc.sample_size;
   w->vq_side = opt->quick ? 4 : w->side;

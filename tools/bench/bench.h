@@ -10,6 +10,7 @@ typedef struct {
   int      max_reps;
   gboolean quick;         /* smaller shapes (lavapipe, smoke runs) */
   const char *filter;     /* only cases whose name contains this */
+  TsDType  weights;       /* model cases' matrices: TS_DTYPE_COUNT (as built, f32) or F16 */
 } BenchOptions;
 
 /* Peaks measured in the same run: what the op figures are divided by. */
