@@ -371,10 +371,14 @@ run_vq (TsBackend *be, TsVqModel *m, TsSafetensors *st, NnTolerance tol)
   g_autofree float *dec_ref = nn_read_f32 (st, "decoded", NULL, NULL);
   ok &= nn_check ("decoded", dec, dec_ref, ts_tensor_numel (decoded), tol);
   if (nn_has (st, "decoded_clipped")) {
-    g_autofree float *px = ts_vqmodel_decode_pixels (m, ids, b, h, w, &error);
-    g_assert_no_error (error);
+    /* Clipped here rather than decoded again (on lavapipe the real VQ's decoder is most of the
+     * suite's time): the pipeline replays check ts_vqmodel_decode_pixels, decode and clip. */
+    int64_t n = ts_tensor_numel (decoded);
+    g_autofree float *px = g_new (float, n);
+    for (int64_t i = 0; i < n; i++)
+      px[i] = CLAMP (dec[i], 0.0f, 1.0f);
     g_autofree float *px_ref = nn_read_f32 (st, "decoded_clipped", NULL, NULL);
-    ok &= nn_check ("decoded_clipped", px, px_ref, ts_tensor_numel (decoded), tol);
+    ok &= nn_check ("decoded_clipped", px, px_ref, n, tol);
   }
   g_assert_true (ok);
 }
@@ -569,12 +573,6 @@ run_golden (gconstpointer data)
                   (g_get_monotonic_time () - wall) / 1e6, cpu_seconds () - cpu);
 }
 
-static void
-skip_all (gconstpointer reason)
-{
-  g_test_skip (reason);
-}
-
 /* The network groups; the others belong to the model-file harness (tests/model/goldens) and
  * the pipeline replays (tests/pipeline), which fail their own unhandled cases. */
 static gboolean
@@ -592,7 +590,7 @@ main (int argc, char **argv)
   char *reason = NULL;
   NnManifest *man = nn_manifest_get (&reason);
   if (!man) {
-    g_test_add_data_func ("/goldens/manifest", reason, skip_all);
+    g_test_add_data_func ("/goldens/manifest", reason, golden_paths_no_goldens_test);
     return g_test_run ();
   }
   g_test_message ("goldens: %s", nn_goldens_dir ());

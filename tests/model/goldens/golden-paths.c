@@ -59,6 +59,16 @@ golden_paths_tiny (const char *key, GError **error)
   return g_build_filename (golden_paths_dir (), json_node_get_string (name), NULL);
 }
 
+void
+golden_paths_no_goldens_test (gconstpointer reason)
+{
+  const char *env = g_getenv ("TESSERA_GOLDENS");
+  if (env && *env)
+    g_test_fail_printf ("TESSERA_GOLDENS=%s: %s", env, (const char *) reason);
+  else
+    g_test_skip (reason);
+}
+
 char *
 golden_paths_tiny_model (GError **error, ...)
 {

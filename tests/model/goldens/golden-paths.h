@@ -24,4 +24,9 @@ char *golden_paths_tiny (const char *key, GError **error);
 /* golden_paths_tiny ("dir") followed by the components given (NULL-terminated), g_free. */
 char *golden_paths_tiny_model (GError **error, ...) G_GNUC_NULL_TERMINATED;
 
+/* The one test of a goldens suite that found no manifest (`reason` says why): it skips where
+ * the default folder is absent (a clone without ../shared), and fails where $TESSERA_GOLDENS
+ * names a folder without readable goldens, which is a mistake, not a missing backend. */
+void golden_paths_no_goldens_test (gconstpointer reason);
+
 G_END_DECLS
