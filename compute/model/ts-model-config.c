@@ -98,12 +98,27 @@ uvit_validate (TsJsonReader *r, const TsUVitConfig *c)
   return TRUE;
 }
 
+/* What the loader cannot run, though upstream can: TS_ERROR_UNSUPPORTED. */
 gboolean
-ts_uvit_config_validate (const TsUVitConfig *c, const char *file, GError **error)
+ts_uvit_config_check_supported (const TsUVitConfig *c, const char *what, GError **error)
 {
-  TsJsonReader r;
-  ts_json_reader_init (&r, file, NULL, error);
-  return uvit_validate (&r, c);
+  if (c->use_bias) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "%s: use_bias is true; only "
+                 "bias-free U-ViTs (every published aMUSEd) are supported", what);
+    return FALSE;
+  }
+  if (c->micro_cond_encode_dim % 2 ||
+      c->micro_cond_embed_dim != TS_UVIT_N_MICRO_CONDS * c->micro_cond_encode_dim) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "%s: micro-conditioning of %d x %d is "
+                 "not supported", what, TS_UVIT_N_MICRO_CONDS, (int) c->micro_cond_encode_dim);
+    return FALSE;
+  }
+  if (c->downsample != c->upsample) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "%s: downsample and upsample must both "
+                 "be on or both off", what);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -199,6 +214,17 @@ ts_vq_config_validate (const TsVQConfig *c, const char *file, GError **error)
   return vq_validate (&r, c);
 }
 
+gboolean
+ts_vq_config_check_supported (const TsVQConfig *c, const char *what, GError **error)
+{
+  if (c->mid_block_add_attention) {
+    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "%s: mid-block attention is not "
+                 "supported (aMUSEd's VQ has none)", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The keys that select code paths this port does not implement. */
 static gboolean
 vq_check_variant (TsJsonReader *r, const TsVQConfig *c)
@@ -271,14 +297,6 @@ clip_validate (TsJsonReader *r, const TsClipTextConfig *c)
   return check_divides (r, "hidden_size", c->hidden_size, "num_attention_heads",
                         c->num_attention_heads) &&
          check_fraction (r, "layer_norm_eps", c->layer_norm_eps, TRUE);
-}
-
-gboolean
-ts_clip_text_config_validate (const TsClipTextConfig *c, const char *file, GError **error)
-{
-  TsJsonReader r;
-  ts_json_reader_init (&r, file, NULL, error);
-  return clip_validate (&r, c);
 }
 
 static gboolean

@@ -123,10 +123,14 @@ gboolean ts_scheduler_config_load (const char *path, const char *display_name,
                                    TsSchedulerConfig *c, GError **error);
 
 /* Validation alone (configs built in code); `file` names the source in errors. */
-gboolean ts_uvit_config_validate (const TsUVitConfig *c, const char *file, GError **error);
 gboolean ts_vq_config_validate (const TsVQConfig *c, const char *file, GError **error);
-gboolean ts_clip_text_config_validate (const TsClipTextConfig *c, const char *file,
-                                       GError **error);
+
+/* The one check of what a valid config asks that the loaders cannot run (upstream can):
+ * TS_ERROR_UNSUPPORTED naming `what`. The loaders and ts_*_open call it; parsing does not
+ * (a config can be valid and still not runnable here). */
+gboolean ts_uvit_config_check_supported (const TsUVitConfig *c, const char *what,
+                                         GError **error);
+gboolean ts_vq_config_check_supported (const TsVQConfig *c, const char *what, GError **error);
 
 /* Config files are small; anything bigger is refused before parsing. */
 #define TS_CONFIG_MAX_FILE_BYTES (1024 * 1024)

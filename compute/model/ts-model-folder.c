@@ -43,16 +43,18 @@ open_component (const char *dir, const char *weights_base, const char *variant,
 }
 
 /* Type-correct adaptors for open_component. */
+/* A config the loader cannot run fails here, before its weights are checked against specs
+ * the loader would never ask for. */
 static gboolean
 load_uvit (const char *p, const char *d, gpointer c, GError **e)
 {
-  return ts_uvit_config_load (p, d, c, e);
+  return ts_uvit_config_load (p, d, c, e) && ts_uvit_config_check_supported (c, "transformer", e);
 }
 
 static gboolean
 load_vq (const char *p, const char *d, gpointer c, GError **e)
 {
-  return ts_vq_config_load (p, d, c, e);
+  return ts_vq_config_load (p, d, c, e) && ts_vq_config_check_supported (c, "VQ model", e);
 }
 
 static gboolean

@@ -1,4 +1,5 @@
-/* ts-weight-specs.h — the weights each component must have, derived from its config.
+/* ts-weight-specs.h — the weights each component must have, derived from its config by the
+ * component's loader.
  *
  * Names and shapes follow the upstream PyTorch modules exactly (state_dict keys), e.g.
  * "transformer_layers.3.attn1.to_q.weight" [hidden, hidden]. */
@@ -14,7 +15,14 @@ typedef struct {
   int64_t shape[4];
 } TsWeightSpec;
 
-/* GPtrArray of TsWeightSpec* (freed with the array), in upstream module order. */
+/* An empty GPtrArray of TsWeightSpec* (freed with the array), and one spec. */
+GPtrArray    *ts_weight_specs_new (void);
+TsWeightSpec *ts_weight_spec_new (const char *name, int ndim, const int64_t *shape);
+
+/* GPtrArray of TsWeightSpec* (freed with the array), in the order the network loads them.
+ * Derived from the network loaders themselves (compute/nn: each loader run in collect mode,
+ * see ts_nn_weights_new_collect), so a folder is checked against exactly what will be
+ * loaded. The config must be valid (as parsing leaves it). */
 GPtrArray *ts_uvit_weight_specs (const TsUVitConfig *c);
 GPtrArray *ts_vq_weight_specs (const TsVQConfig *c);
 GPtrArray *ts_clip_text_weight_specs (const TsClipTextConfig *c);

@@ -17,32 +17,19 @@ struct _TsClipText {
   TsClipTextConfig cfg;
   TsTensor      *tok_emb, *pos_emb, *final_ln_w, *final_ln_b, *projection;
   ClipLayer     *layers;
+  TsNnWeights   *weights;       /* owns every tensor above */
   guint64        weight_bytes;
   TsNnTapFunc    tap;
   gpointer       tap_data;
 };
-
-static void
-layer_clear (ClipLayer *l)
-{
-  TsTensor **all = (TsTensor **) l;
-  for (size_t i = 0; i < sizeof *l / sizeof (TsTensor *); i++)
-    g_clear_pointer (&all[i], ts_tensor_unref);
-}
 
 void
 ts_clip_text_free (TsClipText *m)
 {
   if (!m)
     return;
-  for (int i = 0; m->layers && i < m->cfg.num_hidden_layers; i++)
-    layer_clear (&m->layers[i]);
+  ts_nn_weights_free (m->weights);
   g_free (m->layers);
-  ts_tensor_unref (m->tok_emb);
-  ts_tensor_unref (m->pos_emb);
-  ts_tensor_unref (m->final_ln_w);
-  ts_tensor_unref (m->final_ln_b);
-  ts_tensor_unref (m->projection);
   g_free (m);
 }
 
@@ -70,15 +57,12 @@ load_layer (TsNnWeights *w, const TsClipTextConfig *c, int i, ClipLayer *l)
 #undef P
 }
 
-TsClipText *
-ts_clip_text_new (TsBackend *be, const TsClipTextConfig *config, TsWeights *weights,
-                  TsDType matrix_dtype, GError **error)
+/* Every weight, by name and shape: the one declaration (ts_clip_text_weight_specs runs it
+ * in collect mode). */
+static void
+load_weights (TsNnWeights *w, TsClipText *m)
 {
-  g_autoptr (TsClipText) m = g_new0 (TsClipText, 1);
-  m->be = be;
-  m->cfg = *config;
   const TsClipTextConfig *c = &m->cfg;
-  g_autoptr (TsNnWeights) w = ts_nn_weights_new (be, weights, "text encoder", matrix_dtype);
   m->tok_emb = ts_nn_weight2 (w, c->vocab_size, c->hidden_size,
                               "text_model.embeddings.token_embedding.weight");
   m->pos_emb = ts_nn_weight2 (w, c->max_position_embeddings, c->hidden_size,
@@ -89,11 +73,32 @@ ts_clip_text_new (TsBackend *be, const TsClipTextConfig *config, TsWeights *weig
   m->final_ln_w = ts_nn_weight1 (w, c->hidden_size, "text_model.final_layer_norm.weight");
   m->final_ln_b = ts_nn_weight1 (w, c->hidden_size, "text_model.final_layer_norm.bias");
   m->projection = ts_nn_weight2 (w, c->projection_dim, c->hidden_size, "text_projection.weight");
+}
+
+TsClipText *
+ts_clip_text_new (TsBackend *be, const TsClipTextConfig *config, TsWeights *weights,
+                  TsDType matrix_dtype, GError **error)
+{
+  g_autoptr (TsClipText) m = g_new0 (TsClipText, 1);
+  m->be = be;
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new (be, weights, "text encoder", matrix_dtype);
+  load_weights (m->weights, m);
   /* Older transformers saved the position-id buffer with the weights. */
-  if (!ts_nn_weights_finish (w, "position_ids", error))
+  if (!ts_nn_weights_finish (m->weights, "position_ids", error))
     return NULL;
-  m->weight_bytes = ts_nn_weights_bytes (w);
+  m->weight_bytes = ts_nn_weights_bytes (m->weights);
   return g_steal_pointer (&m);
+}
+
+GPtrArray *
+ts_clip_text_weight_specs (const TsClipTextConfig *config)
+{
+  g_autoptr (TsClipText) m = g_new0 (TsClipText, 1);
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new_collect ("text encoder");
+  load_weights (m->weights, m);
+  return ts_nn_weights_take_specs (m->weights);
 }
 
 TsClipText *

@@ -7,16 +7,18 @@
 
 struct _TsNnWeights {
   TsBackend     *be;
-  TsWeights     *files;
+  TsWeights     *files;   /* NULL in collect mode, and once loading has finished */
   char          *what;
   TsDType        matrix_dtype;
-  GHashTable    *used;   /* names handed out (owned strings) */
-  GError        *error;  /* the first lookup failure */
+  GHashTable    *used;    /* names handed out (owned strings) */
+  GPtrArray     *tensors; /* every tensor handed out or kept: one reference each */
+  GPtrArray     *specs;   /* collect mode: TsWeightSpec of every name asked for; else NULL */
+  GError        *error;   /* the first lookup failure */
   guint64        bytes;
 };
 
-TsNnWeights *
-ts_nn_weights_new (TsBackend *be, TsWeights *files, const char *what, TsDType matrix_dtype)
+static TsNnWeights *
+weights_new (TsBackend *be, TsWeights *files, const char *what, TsDType matrix_dtype)
 {
   TsNnWeights *w = g_new0 (TsNnWeights, 1);
   w->be = be;
@@ -24,7 +26,37 @@ ts_nn_weights_new (TsBackend *be, TsWeights *files, const char *what, TsDType ma
   w->what = g_strdup (what);
   w->matrix_dtype = matrix_dtype;
   w->used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  w->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) ts_tensor_unref);
   return w;
+}
+
+TsNnWeights *
+ts_nn_weights_new (TsBackend *be, TsWeights *files, const char *what, TsDType matrix_dtype)
+{
+  return weights_new (be, files, what, matrix_dtype);
+}
+
+TsNnWeights *
+ts_nn_weights_new_collect (const char *what)
+{
+  TsNnWeights *w = weights_new (NULL, NULL, what, TS_DTYPE_COUNT);
+  w->specs = ts_weight_specs_new ();
+  return w;
+}
+
+GPtrArray *
+ts_nn_weights_take_specs (TsNnWeights *w)
+{
+  g_return_val_if_fail (w->specs != NULL, NULL);
+  return g_steal_pointer (&w->specs);
+}
+
+TsTensor *
+ts_nn_weights_keep (TsNnWeights *w, TsTensor *t)
+{
+  if (t)
+    g_ptr_array_add (w->tensors, t);
+  return t;
 }
 
 void
@@ -33,6 +65,8 @@ ts_nn_weights_free (TsNnWeights *w)
   if (!w)
     return;
   g_hash_table_unref (w->used);
+  g_ptr_array_unref (w->tensors);
+  g_clear_pointer (&w->specs, g_ptr_array_unref);
   g_clear_error (&w->error);
   g_free (w->what);
   g_free (w);
@@ -61,6 +95,13 @@ static TsTensor *
 weight_v (TsNnWeights *w, int ndim, const int64_t *shape, const char *fmt, va_list ap)
 {
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
+  if (w->specs) {
+    /* collect mode: the name and shape are the answer; nothing is loaded */
+    if (g_hash_table_add (w->used, g_strdup (name)))
+      g_ptr_array_add (w->specs, ts_weight_spec_new (name, ndim, shape));
+    return NULL;
+  }
+  g_return_val_if_fail (w->files != NULL, NULL); /* loading has finished */
   const TsSafetensorsTensor *info = ts_weights_lookup (w->files, name, NULL);
   if (!info) {
     record_error (w, g_error_new (TS_ERROR, TS_ERROR_CORRUPT, "%s: weight \"%s\" is missing",
@@ -93,7 +134,7 @@ weight_v (TsNnWeights *w, int ndim, const int64_t *shape, const char *fmt, va_li
   }
   w->bytes += ts_tensor_nbytes (t);
   g_hash_table_add (w->used, g_steal_pointer (&name));
-  return t;
+  return ts_nn_weights_keep (w, t);
 }
 
 TsTensor *
@@ -134,6 +175,8 @@ ts_nn_weights_finish (TsNnWeights *w, const char *ignore_suffix, GError **error)
     g_propagate_error (error, g_steal_pointer (&w->error));
     return FALSE;
   }
+  if (!w->files)
+    return TRUE; /* collect mode: no file to hold anything else */
   guint unused = 0;
   const char *example = NULL;
   for (guint f = 0; f < ts_weights_n_files (w->files); f++) {
@@ -154,6 +197,7 @@ ts_nn_weights_finish (TsNnWeights *w, const char *ignore_suffix, GError **error)
                  unused == 1 ? "" : "s", example);
     return FALSE;
   }
+  w->files = NULL; /* the caller's; the network keeps only the tensors */
   return TRUE;
 }
 

@@ -21,15 +21,29 @@ typedef struct _TsNnWeights TsNnWeights;
 
 /* A checked name → tensor source over `files` for one network (`what` names it in errors).
  * Matrices and conv kernels (2-D and up) load as `matrix_dtype` (TS_DTYPE_COUNT: as stored);
- * vectors always load as f32, since every op wants its small parameters in f32. */
+ * vectors always load as f32, since every op wants its small parameters in f32.
+ *
+ * The source owns every tensor it hands out: a network keeps it for its lifetime and frees
+ * all its weights with ts_nn_weights_free, whatever structs point at them. */
 TsNnWeights *ts_nn_weights_new (TsBackend *be, TsWeights *files, const char *what,
                                 TsDType matrix_dtype);
+/* Collect mode: a source over no files that hands out no tensor (NULL, and no error), only
+ * records each name and shape asked for. A network's loader run over it lists the weights
+ * that network needs (ts_uvit_weight_specs and the others): the loaders are the one
+ * declaration of names and shapes. */
+TsNnWeights *ts_nn_weights_new_collect (const char *what);
+/* Collect mode: the TsWeightSpec array recorded, in the order asked (the caller owns it). */
+GPtrArray   *ts_nn_weights_take_specs (TsNnWeights *w);
 void         ts_nn_weights_free (TsNnWeights *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsNnWeights, ts_nn_weights_free)
 
+/* Hands `t` (a tensor made from loaded weights, e.g. a reshaped view; may be NULL) to the
+ * source, which releases it with the weights. Returns t, borrowed. */
+TsTensor    *ts_nn_weights_keep (TsNnWeights *w, TsTensor *t);
+
 /* The tensor called `name` (printf format), which must have exactly the given shape. Returns
- * a new reference, or NULL after recording an error in `w` (the first one is kept; later
- * calls still check, so one pass over all weights finds the first problem). */
+ * it borrowed (the source owns it), or NULL after recording an error in `w` (the first one
+ * is kept; later calls still check, so one pass over all weights finds the first problem). */
 TsTensor *ts_nn_weight (TsNnWeights *w, int ndim, const int64_t *shape, const char *fmt, ...)
   G_GNUC_PRINTF (4, 5);
 /* Shorthands for 1-D and 2-D weights. */
@@ -39,7 +53,7 @@ TsTensor *ts_nn_weight2 (TsNnWeights *w, int64_t rows, int64_t cols, const char 
 
 /* Ends loading: fails if any lookup failed, or if the file holds tensors the configuration
  * does not use (a file for a deeper or wider model). Names ending in `ignore_suffix` (may be
- * NULL) are allowed to stay unused. */
+ * NULL) are allowed to stay unused. Afterwards the source no longer refers to the files. */
 gboolean ts_nn_weights_finish (TsNnWeights *w, const char *ignore_suffix, GError **error);
 /* Bytes of all tensors handed out so far. */
 guint64  ts_nn_weights_bytes (const TsNnWeights *w);

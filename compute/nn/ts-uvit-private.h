@@ -41,6 +41,7 @@ struct _TsUvit {
   TsTensor *to_hidden_norm, *to_hidden, *from_hidden_norm, *from_hidden;
   UvitLayer *layers;
   TsTensor *mlm_conv1, *mlm_norm, *mlm_conv2;
+  TsNnWeights *weights;              /* owns every tensor above */
   guint64   weight_bytes;
   TsNnTapFunc tap;
   gpointer  tap_data;

@@ -10,45 +10,17 @@
 
 /* ---- loading ---- */
 
-static void
-clear_tensors (gpointer block, size_t size)
-{
-  TsTensor **all = block;
-  for (size_t i = 0; i < size / sizeof (TsTensor *); i++)
-    g_clear_pointer (&all[i], ts_tensor_unref);
-}
-
-static void
-stage_clear (UvitStage *s, int n)
-{
-  for (int i = 0; s->res && i < n; i++)
-    clear_tensors (&s->res[i], sizeof s->res[i]);
-  for (int i = 0; s->attn && i < n; i++)
-    clear_tensors (&s->attn[i], sizeof s->attn[i]);
-  g_free (s->res);
-  g_free (s->attn);
-  g_clear_pointer (&s->down_norm, ts_tensor_unref);
-  g_clear_pointer (&s->down_conv, ts_tensor_unref);
-  g_clear_pointer (&s->up_norm, ts_tensor_unref);
-  g_clear_pointer (&s->up_conv, ts_tensor_unref);
-}
-
 void
 ts_uvit_free (TsUvit *m)
 {
   if (!m)
     return;
-  stage_clear (&m->down, m->cfg.num_res_blocks);
-  stage_clear (&m->up, m->cfg.num_res_blocks);
-  for (int i = 0; m->layers && i < m->cfg.num_hidden_layers; i++)
-    clear_tensors (&m->layers[i], sizeof m->layers[i]);
+  ts_nn_weights_free (m->weights);
+  g_free (m->down.res);
+  g_free (m->down.attn);
+  g_free (m->up.res);
+  g_free (m->up.attn);
   g_free (m->layers);
-  TsTensor **top[] = { &m->encoder_proj, &m->encoder_proj_norm, &m->cond_linear_1,
-                       &m->cond_linear_2, &m->embed_table, &m->embed_norm, &m->embed_conv,
-                       &m->to_hidden_norm, &m->to_hidden, &m->from_hidden_norm,
-                       &m->from_hidden, &m->mlm_conv1, &m->mlm_norm, &m->mlm_conv2 };
-  for (size_t i = 0; i < G_N_ELEMENTS (top); i++)
-    g_clear_pointer (top[i], ts_tensor_unref);
   g_free (m);
 }
 
@@ -65,8 +37,8 @@ conv1x1 (TsNnWeights *w, int64_t out, int64_t in, const char *name)
 {
   int64_t shape[4] = { out, in, 1, 1 };
   int64_t mat[2] = { out, in };
-  g_autoptr (TsTensor) k = ts_nn_weight (w, 4, shape, "%s", name);
-  return k ? ts_tensor_reshape (k, 2, mat) : NULL;
+  TsTensor *k = ts_nn_weight (w, 4, shape, "%s", name);
+  return k ? ts_nn_weights_keep (w, ts_tensor_reshape (k, 2, mat)) : NULL;
 }
 
 static void
@@ -153,41 +125,44 @@ load_top (TsNnWeights *w, TsUvit *m)
   }
 }
 
-TsUvit *
-ts_uvit_new (TsBackend *be, const TsUVitConfig *config, TsWeights *weights,
-             TsDType matrix_dtype, GError **error)
+/* Every weight, by name and shape: the one declaration (ts_uvit_weight_specs runs it in
+ * collect mode). */
+static void
+load_weights (TsNnWeights *w, TsUvit *m)
 {
-  if (config->use_bias) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "transformer: use_bias is true; only "
-                 "bias-free U-ViTs (every published aMUSEd) are supported");
-    return NULL;
-  }
-  if (config->micro_cond_encode_dim % 2 ||
-      config->micro_cond_embed_dim != TS_UVIT_N_MICRO_CONDS * config->micro_cond_encode_dim) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "transformer: micro-conditioning of "
-                 "%d x %d is not supported", TS_UVIT_N_MICRO_CONDS,
-                 (int) config->micro_cond_encode_dim);
-    return NULL;
-  }
-  if (config->downsample != config->upsample) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "transformer: downsample and upsample "
-                 "must both be on or both off");
-    return NULL;
-  }
-  g_autoptr (TsUvit) m = g_new0 (TsUvit, 1);
-  m->be = be;
-  m->cfg = *config;
-  g_autoptr (TsNnWeights) w = ts_nn_weights_new (be, weights, "transformer", matrix_dtype);
   load_top (w, m);
   load_stage (w, &m->cfg, "down_block", &m->down);
   load_stage (w, &m->cfg, "up_block", &m->up);
   m->layers = g_new0 (UvitLayer, m->cfg.num_hidden_layers);
   for (int i = 0; i < m->cfg.num_hidden_layers; i++)
     load_layer (w, &m->cfg, i, &m->layers[i]);
-  if (!ts_nn_weights_finish (w, NULL, error))
+}
+
+TsUvit *
+ts_uvit_new (TsBackend *be, const TsUVitConfig *config, TsWeights *weights,
+             TsDType matrix_dtype, GError **error)
+{
+  if (!ts_uvit_config_check_supported (config, "transformer", error))
     return NULL;
-  m->weight_bytes = ts_nn_weights_bytes (w);
+  g_autoptr (TsUvit) m = g_new0 (TsUvit, 1);
+  m->be = be;
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new (be, weights, "transformer", matrix_dtype);
+  load_weights (m->weights, m);
+  if (!ts_nn_weights_finish (m->weights, NULL, error))
+    return NULL;
+  m->weight_bytes = ts_nn_weights_bytes (m->weights);
   return g_steal_pointer (&m);
+}
+
+GPtrArray *
+ts_uvit_weight_specs (const TsUVitConfig *config)
+{
+  g_autoptr (TsUvit) m = g_new0 (TsUvit, 1);
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new_collect ("transformer");
+  load_weights (m->weights, m);
+  return ts_nn_weights_take_specs (m->weights);
 }
 
 TsUvit *

@@ -29,6 +29,7 @@ struct _TsVqModel {
   TsVQConfig cfg;
   VqCoder      enc, dec;
   TsTensor    *quant_conv_w, *quant_conv_b, *post_quant_w, *post_quant_b, *codebook;
+  TsNnWeights *weights;       /* owns every tensor above */
   guint64      weight_bytes;
   TsNnTapFunc  tap;
   gpointer     tap_data;
@@ -36,43 +37,16 @@ struct _TsVqModel {
 
 /* ---- loading ---- */
 
-static void
-resnet_clear (VqResnet *r)
-{
-  TsTensor **all = (TsTensor **) r;
-  for (size_t i = 0; i < sizeof *r / sizeof (TsTensor *); i++)
-    g_clear_pointer (&all[i], ts_tensor_unref);
-}
-
-static void
-coder_clear (VqCoder *c, int n_blocks)
-{
-  for (int i = 0; i < n_blocks; i++) {
-    for (int j = 0; c->levels[i].resnets && j < c->levels[i].n_resnets; j++)
-      resnet_clear (&c->levels[i].resnets[j]);
-    g_free (c->levels[i].resnets);
-    g_clear_pointer (&c->levels[i].resample_w, ts_tensor_unref);
-    g_clear_pointer (&c->levels[i].resample_b, ts_tensor_unref);
-  }
-  resnet_clear (&c->mid[0]);
-  resnet_clear (&c->mid[1]);
-  TsTensor **top[] = { &c->conv_in_w, &c->conv_in_b, &c->norm_out_w, &c->norm_out_b,
-                       &c->conv_out_w, &c->conv_out_b };
-  for (size_t i = 0; i < G_N_ELEMENTS (top); i++)
-    g_clear_pointer (top[i], ts_tensor_unref);
-}
-
 void
 ts_vqmodel_free (TsVqModel *m)
 {
   if (!m)
     return;
-  coder_clear (&m->enc, m->cfg.n_blocks);
-  coder_clear (&m->dec, m->cfg.n_blocks);
-  TsTensor **top[] = { &m->quant_conv_w, &m->quant_conv_b, &m->post_quant_w, &m->post_quant_b,
-                       &m->codebook };
-  for (size_t i = 0; i < G_N_ELEMENTS (top); i++)
-    g_clear_pointer (top[i], ts_tensor_unref);
+  ts_nn_weights_free (m->weights);
+  for (int i = 0; i < TS_VQ_MAX_BLOCKS; i++) {
+    g_free (m->enc.levels[i].resnets);
+    g_free (m->dec.levels[i].resnets);
+  }
   g_free (m);
 }
 
@@ -170,19 +144,12 @@ load_decoder (TsNnWeights *w, const TsVQConfig *c, VqCoder *d)
   load_conv (w, c->out_channels, boc[0], 3, "decoder.conv_out", &d->conv_out_w, &d->conv_out_b);
 }
 
-TsVqModel *
-ts_vqmodel_new (TsBackend *be, const TsVQConfig *config, TsWeights *weights, GError **error)
+/* Every weight, by name and shape: the one declaration (ts_vq_weight_specs runs it in
+ * collect mode). */
+static void
+load_weights (TsNnWeights *w, TsVqModel *m)
 {
-  if (config->mid_block_add_attention) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "VQ model: mid-block attention is not "
-                 "supported (aMUSEd's VQ has none)");
-    return NULL;
-  }
-  g_autoptr (TsVqModel) m = g_new0 (TsVqModel, 1);
-  m->be = be;
-  m->cfg = *config;
   const TsVQConfig *c = &m->cfg;
-  g_autoptr (TsNnWeights) w = ts_nn_weights_new (be, weights, "VQ model", TS_DTYPE_F32);
   load_encoder (w, c, &m->enc);
   load_conv (w, c->vq_embed_dim, c->latent_channels, 1, "quant_conv", &m->quant_conv_w,
              &m->quant_conv_b);
@@ -191,10 +158,32 @@ ts_vqmodel_new (TsBackend *be, const TsVQConfig *config, TsWeights *weights, GEr
   load_conv (w, c->latent_channels, c->vq_embed_dim, 1, "post_quant_conv", &m->post_quant_w,
              &m->post_quant_b);
   load_decoder (w, c, &m->dec);
-  if (!ts_nn_weights_finish (w, NULL, error))
+}
+
+TsVqModel *
+ts_vqmodel_new (TsBackend *be, const TsVQConfig *config, TsWeights *weights, GError **error)
+{
+  if (!ts_vq_config_check_supported (config, "VQ model", error))
     return NULL;
-  m->weight_bytes = ts_nn_weights_bytes (w);
+  g_autoptr (TsVqModel) m = g_new0 (TsVqModel, 1);
+  m->be = be;
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new (be, weights, "VQ model", TS_DTYPE_F32);
+  load_weights (m->weights, m);
+  if (!ts_nn_weights_finish (m->weights, NULL, error))
+    return NULL;
+  m->weight_bytes = ts_nn_weights_bytes (m->weights);
   return g_steal_pointer (&m);
+}
+
+GPtrArray *
+ts_vq_weight_specs (const TsVQConfig *config)
+{
+  g_autoptr (TsVqModel) m = g_new0 (TsVqModel, 1);
+  m->cfg = *config;
+  m->weights = ts_nn_weights_new_collect ("VQ model");
+  load_weights (m->weights, m);
+  return ts_nn_weights_take_specs (m->weights);
 }
 
 TsVqModel *

@@ -147,14 +147,14 @@ test_other_sizes (Tmp *t, gconstpointer data)
   g_assert_no_error (error);
   const TsUVitConfig *c = ts_model_folder_transformer_config (f);
   g_assert_cmpint (c->num_attention_heads, ==, 3);
-  g_assert_true (c->downsample && !c->upsample);
+  g_assert_true (c->downsample && c->upsample);
   g_assert_cmpint (ts_model_folder_text_encoder_config (f)->hidden_act, ==, TS_CLIP_ACT_GELU);
   g_assert_cmpint (ts_model_folder_scheduler_config (f)->masking_schedule, ==, TS_MASKING_LINEAR);
   TsWeights *tw = ts_model_folder_transformer_weights (f);
   g_assert_nonnull (ts_weights_lookup (tw, "down_block.downsample.conv.weight", NULL));
-  g_assert_null (ts_weights_lookup (tw, "up_block.upsample.conv.weight", NULL));
-  g_assert_nonnull (ts_weights_lookup (ts_model_folder_vq_weights (f),
-                                       "decoder.mid_block.attentions.0.to_k.weight", NULL));
+  g_assert_nonnull (ts_weights_lookup (tw, "up_block.upsample.conv.weight", NULL));
+  g_assert_null (ts_weights_lookup (ts_model_folder_vq_weights (f),
+                                    "decoder.mid_block.attentions.0.to_k.weight", NULL));
   g_assert_nonnull (ts_weights_lookup (ts_model_folder_vq_weights (f),
                                        "quant_conv.weight", NULL));
 }
@@ -311,6 +311,40 @@ assert_open_fails (const char *dir, int code, const char *expect)
     g_error ("\"%s\" does not mention \"%s\"", error->message, expect);
 }
 
+/* Valid configs the loaders cannot run (upstream can) are refused when the folder opens,
+ * naming what is unsupported, before their weights are checked against a layout no loader
+ * would ask for. */
+static void
+test_unsupported_configs (Tmp *t, gconstpointer data)
+{
+  g_autofree char *dir = write_other_sizes (t, "m", TS_DTYPE_F32, NULL);
+  g_autofree char *tr_path = g_build_filename (dir, "transformer", "config.json", NULL);
+  g_autofree char *vq_path = g_build_filename (dir, "vqvae", "config.json", NULL);
+  g_autofree char *good_tr = NULL, *good_vq = NULL;
+  g_assert_true (g_file_get_contents (tr_path, &good_tr, NULL, NULL));
+  g_assert_true (g_file_get_contents (vq_path, &good_vq, NULL, NULL));
+
+  g_autoptr (GString) tr = g_string_new (good_tr);
+  g_assert_cmpuint (g_string_replace (tr, "\"upsample\": true", "\"upsample\": false", 1), ==, 1);
+  replace_file (dir, "transformer/config.json", tr->str);
+  assert_open_fails (dir, TS_ERROR_UNSUPPORTED, "downsample and upsample");
+  g_string_assign (tr, good_tr);
+  g_string_replace (tr, "\"vocab_size\"", "\"use_bias\": true, \"vocab_size\"", 1);
+  replace_file (dir, "transformer/config.json", tr->str);
+  assert_open_fails (dir, TS_ERROR_UNSUPPORTED, "use_bias");
+  replace_file (dir, "transformer/config.json", good_tr);
+
+  g_autoptr (GString) vq = g_string_new (good_vq);
+  g_assert_cmpuint (g_string_replace (vq, "\"mid_block_add_attention\": false",
+                                      "\"mid_block_add_attention\": true", 1), ==, 1);
+  replace_file (dir, "vqvae/config.json", vq->str);
+  assert_open_fails (dir, TS_ERROR_UNSUPPORTED, "mid-block attention");
+  replace_file (dir, "vqvae/config.json", good_vq);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsModelFolder) f = ts_model_folder_open (dir, NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* Configs that are fine alone but do not fit together, and missing pieces. */
 static void
 test_folder_errors (Tmp *t, gconstpointer data)
@@ -389,6 +423,8 @@ main (int argc, char **argv)
   g_test_add ("/folder/sharded", Tmp, NULL, tmp_set_up, test_sharded, tmp_tear_down);
   g_test_add ("/folder/weight-errors", Tmp, NULL, tmp_set_up, test_weight_errors, tmp_tear_down);
   g_test_add ("/folder/folder-errors", Tmp, NULL, tmp_set_up, test_folder_errors, tmp_tear_down);
+  g_test_add ("/folder/unsupported-configs", Tmp, NULL, tmp_set_up, test_unsupported_configs,
+              tmp_tear_down);
   g_test_add ("/folder/mismatched-components", Tmp, NULL, tmp_set_up,
               test_mismatched_components, tmp_tear_down);
   return g_test_run ();
