@@ -18,8 +18,8 @@
 #           amused-256/512-shaped folders with random f16 and f32 weights (written here by
 #           tessera-model-bench while the tests run), 12 steps with guidance, timed warm; the
 #           shipped model's 128² generate
-#   bench   tessera-bench ops and models on Vulkan (amused-256/512 shapes, random f32
-#           weights); the matrix products with each kernel variant forced (tiles; the
+#   bench   tessera-bench ops and models on Vulkan (amused-256/512 shapes, random f16 and
+#           f32 weights); the matrix products with each kernel variant forced (tiles; the
 #           cooperative-matrix kernel off)
 # Every part has its own time limit, and all of them a deadline (--budget, default 470 s of
 # the device's 8 minutes; 3600 with --quick), so that one hang cannot eat the lease. Results go to $OUT (at most
@@ -409,7 +409,14 @@ if wanted bench; then
   # On lavapipe even the quick model shapes take many minutes but the text encoder's.
   models_args=("${bench_args[@]}")
   [ "$quick" = 1 ] && models_args+=(--filter text_encode)
-  part bench-models "$models_limit" "$out/bench-models.jsonl" "$bin/tessera-bench" models --backend vulkan "${models_args[@]}"
+  # Random weights in f16 (the product's configuration, first) and f32; lavapipe: f16 only.
+  if [ "$quick" = 1 ]; then model_weights=(f16); else model_weights=(f16 f32); fi
+  : >"$out/bench-models.jsonl"
+  for w in "${model_weights[@]}"; do
+    part "bench-models-$w" "$models_limit" "$scratch/models-$w.jsonl" \
+      "$bin/tessera-bench" models --backend vulkan --weights "$w" "${models_args[@]}"
+    sed "s/^{/{\"weights\":\"$w\",/" "$scratch/models-$w.jsonl" >>"$out/bench-models.jsonl"
+  done
 fi
 
 # ---------------------------------------------------------------- summary
@@ -466,13 +473,13 @@ if mrows:
     add("models (random weights):")
     for r in mrows:
         if "error" in r:
-            add(f"  {r.get('case'):22} error: {r['error'][:60]}")
+            add(f"  {r.get('case'):18} {r.get('weights', ''):4} error: {r['error'][:60]}")
         elif r["bench"] == "model":
-            add(f"  {r['case']:22} {r['seconds'] * 1e3:9.1f} ms  {r['gflops']:9.1f} GFLOP/s"
-                f"  {r['pct_of_peak']:5.1f} % of peak")
+            add(f"  {r['case']:18} {r.get('weights', ''):4} {r['seconds'] * 1e3:9.1f} ms"
+                f"  {r['gflops']:9.1f} GFLOP/s  {r['pct_of_peak']:5.1f} % of peak")
         else:
-            add(f"  {r['case']:22} {r['seconds_per_run']:9.2f} s/run (2 steps, batch 2)"
-                f"  tensor peak {r['tensor_peak_mib']:.0f} MiB")
+            add(f"  {r['case']:18} {r.get('weights', ''):4} {r['seconds_per_run']:9.2f} s/run"
+                f" (2 steps, batch 2)  tensor peak {r['tensor_peak_mib']:.0f} MiB")
 if e2e:
     add("end to end (tessera-cli; warm = second run):")
     for r in e2e:
