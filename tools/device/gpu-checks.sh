@@ -260,7 +260,7 @@ else
     "ops-vulkan|150|$bin/test-ops-vulkan"
     "ops-vulkan-fallbacks|150|env ${fallback_env[*]} $bin/test-ops-vulkan"
     "vk-heavy|150|$bin/test-vk-heavy"
-    "goldens-vulkan|180|env TESSERA_GOLDENS_VULKAN_ALL=1 $bin/test-nn-goldens -p /goldens/vulkan"
+    "goldens-vulkan|180|$bin/test-nn-goldens -p /goldens/vulkan -p /goldens/vulkan/f16"
     "pipeline-goldens-vulkan|150|$bin/test-pipeline-goldens -p /pipeline-goldens/vulkan"
     "reliability-vulkan|120|$bin/test-reliability ${rel_args[*]}"
   )
