@@ -153,21 +153,6 @@ ts_safetensors_writer_add_fill (TsSafetensorsWriter *w, const char *name, TsDTyp
   return TRUE;
 }
 
-gboolean
-ts_safetensors_writer_add_tensor (TsSafetensorsWriter *w, const char *name, const TsTensor *t,
-                                  GError **error)
-{
-  size_t size = ts_tensor_nbytes (t);
-  g_autofree void *buf = g_try_malloc (size);
-  if (!buf) {
-    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory reading \"%s\"", name);
-    return FALSE;
-  }
-  if (!ts_tensor_read (t, buf, size, error))
-    return FALSE;
-  return ts_safetensors_writer_add (w, name, t->dtype, t->ndim, t->shape, buf, error);
-}
-
 /* ---- output --------------------------------------------------------------------------- */
 
 static gboolean

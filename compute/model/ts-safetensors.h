@@ -100,9 +100,6 @@ gboolean ts_safetensors_writer_add_fill (TsSafetensorsWriter *w, const char *nam
                                          int ndim, const int64_t *shape,
                                          TsSafetensorsFillFunc fill, gpointer user_data,
                                          GDestroyNotify destroy, GError **error);
-/* Reads the tensor back from its backend now. */
-gboolean ts_safetensors_writer_add_tensor (TsSafetensorsWriter *w, const char *name,
-                                           const TsTensor *t, GError **error);
 /* Writes to a temporary file next to `path` and renames it into place. */
 gboolean ts_safetensors_writer_write (TsSafetensorsWriter *w, const char *path, GError **error);
 /* The whole file in memory (small files, tests). */

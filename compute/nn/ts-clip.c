@@ -163,10 +163,10 @@ attention_block (TsClipText *m, const ClipLayer *l, TsTensor *x)
   float scale = 1.0f / sqrtf ((float) (m->cfg.hidden_size / heads));
   float eps = (float) m->cfg.layer_norm_eps;
   g_autoptr (TsTensor) n = ts_layer_norm (be, x, l->ln1_w, l->ln1_b, eps);
-  g_autoptr (TsTensor) q = ts_nn_heads (ts_linear (be, n, l->q_w, l->q_b), heads);
-  g_autoptr (TsTensor) k = ts_nn_heads (ts_linear (be, n, l->k_w, l->k_b), heads);
-  g_autoptr (TsTensor) v = ts_nn_heads (ts_linear (be, n, l->v_w, l->v_b), heads);
-  TsTensor *a = ts_nn_merge_heads (ts_attention (be, q, k, v, scale, TRUE));
+  g_autoptr (TsTensor) q = ts_nn_heads_consume (ts_linear (be, n, l->q_w, l->q_b), heads);
+  g_autoptr (TsTensor) k = ts_nn_heads_consume (ts_linear (be, n, l->k_w, l->k_b), heads);
+  g_autoptr (TsTensor) v = ts_nn_heads_consume (ts_linear (be, n, l->v_w, l->v_b), heads);
+  TsTensor *a = ts_nn_merge_heads_consume (ts_attention (be, q, k, v, scale, TRUE));
   TsTensor *o = ts_nn_replace (a, ts_linear (be, a, l->o_w, l->o_b));
   return ts_nn_add_consume (be, x, o);
 }

@@ -217,7 +217,7 @@ ts_nn_add_consume (TsBackend *be, TsTensor *a, TsTensor *b)
 }
 
 TsTensor *
-ts_nn_heads (TsTensor *x, int heads)
+ts_nn_heads_consume (TsTensor *x, int heads)
 {
   if (!x)
     return NULL;
@@ -226,7 +226,7 @@ ts_nn_heads (TsTensor *x, int heads)
 }
 
 TsTensor *
-ts_nn_merge_heads (TsTensor *x)
+ts_nn_merge_heads_consume (TsTensor *x)
 {
   if (!x)
     return NULL;

@@ -58,7 +58,12 @@ gboolean ts_nn_weights_finish (TsNnWeights *w, const char *ignore_suffix, GError
 /* Bytes of all tensors handed out so far. */
 guint64  ts_nn_weights_bytes (const TsNnWeights *w);
 
-/* ---- chaining ---- */
+/* ---- chaining ----
+ *
+ * Naming: a function whose name ends in _consume takes over the caller's reference to its
+ * tensor input (the one its comment names; every tensor input when it says so), whether it
+ * succeeds or not, as ts_group_norm_silu_consume does (ts-ops.h); every other function leaves
+ * its inputs' references alone. ts_nn_replace is the chaining primitive itself. */
 
 /* Returns `next` after dropping `prev`: x = ts_nn_replace (x, ts_op (be, x, …)). The op's
  * arguments are evaluated before the call, so prev is still alive while it runs. */
@@ -72,9 +77,9 @@ ts_nn_replace (TsTensor *prev, TsTensor *next)
 /* a + b, dropping both inputs. */
 TsTensor *ts_nn_add_consume (TsBackend *be, TsTensor *a, TsTensor *b);
 /* A contiguous [B, N, H·D] tensor viewed as [B, N, H, D]. Consumes x (returns the view). */
-TsTensor *ts_nn_heads (TsTensor *x, int heads);
+TsTensor *ts_nn_heads_consume (TsTensor *x, int heads);
 /* An attention output [B, N, H, D] viewed as [B, N, H·D]. Consumes x. */
-TsTensor *ts_nn_merge_heads (TsTensor *x);
+TsTensor *ts_nn_merge_heads_consume (TsTensor *x);
 /* Linear without bias whose input is dropped: x = ts_nn_linear_consume (be, x, w). */
 TsTensor *ts_nn_linear_consume (TsBackend *be, TsTensor *x, TsTensor *weight);
 /* [B, C, H, W] → [B, H·W, C] (copy), and back. */

@@ -37,12 +37,6 @@ ts_uvit_cond_free (TsUvitCond *c)
   g_free (c);
 }
 
-int
-ts_uvit_cond_batch (const TsUvitCond *c)
-{
-  return c->batch;
-}
-
 static UvitMod *
 mods_slice (const UvitMod *mods, int count, int first, int n)
 {
@@ -104,8 +98,8 @@ make_mod (TsBackend *be, TsTensor *silu_c, TsTensor *weight, UvitMod *mod)
 static void
 make_kv (TsBackend *be, TsTensor *text, TsTensor *k_w, TsTensor *v_w, int heads, UvitKV *kv)
 {
-  kv->k = ts_nn_heads (ts_linear (be, text, k_w, NULL), heads);
-  kv->v = ts_nn_heads (ts_linear (be, text, v_w, NULL), heads);
+  kv->k = ts_nn_heads_consume (ts_linear (be, text, k_w, NULL), heads);
+  kv->v = ts_nn_heads_consume (ts_linear (be, text, v_w, NULL), heads);
 }
 
 /* Modulations and keys/values of one conv stage. */

@@ -68,6 +68,6 @@ struct _TsUvitCond {
 
 void ts_uvit_tap (TsUvit *m, TsTensor *t, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 /* x·(1 + scale) + shift; consumes x. */
-TsTensor *ts_uvit_modulate (TsBackend *be, TsTensor *x, const UvitMod *mod);
+TsTensor *ts_uvit_modulate_consume (TsBackend *be, TsTensor *x, const UvitMod *mod);
 
 G_END_DECLS

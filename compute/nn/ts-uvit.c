@@ -211,7 +211,7 @@ ts_uvit_tap (TsUvit *m, TsTensor *t, const char *fmt, ...)
 }
 
 TsTensor *
-ts_uvit_modulate (TsBackend *be, TsTensor *x, const UvitMod *mod)
+ts_uvit_modulate_consume (TsBackend *be, TsTensor *x, const UvitMod *mod)
 {
   x = ts_nn_replace (x, ts_mul (be, x, mod->scale1p));
   return ts_nn_replace (x, ts_add (be, x, mod->shift));
@@ -226,8 +226,8 @@ attend (TsBackend *be, TsTensor *q_in, TsTensor *q_w, TsTensor *k, TsTensor *v, 
 {
   int64_t dim = q_w->shape[0];
   float scale = 1.0f / sqrtf ((float) (dim / heads));
-  g_autoptr (TsTensor) q = ts_nn_heads (ts_linear (be, q_in, q_w, NULL), heads);
-  TsTensor *a = ts_nn_merge_heads (ts_attention (be, q, k, v, scale, FALSE));
+  g_autoptr (TsTensor) q = ts_nn_heads_consume (ts_linear (be, q_in, q_w, NULL), heads);
+  TsTensor *a = ts_nn_merge_heads_consume (ts_attention (be, q, k, v, scale, FALSE));
   return ts_nn_linear_consume (be, a, o_w);
 }
 
@@ -257,7 +257,7 @@ convnext (TsUvit *m, const UvitConvNext *r, const UvitMod *mod, TsTensor *x, int
   }
   y = ts_nn_linear_consume (be, y, r->lin2);
   y = ts_nn_add_consume (be, y, x);
-  return ts_uvit_modulate (be, y, mod);
+  return ts_uvit_modulate_consume (be, y, mod);
 }
 
 /* Two cross-attentions to the text; consumes x. */
@@ -281,7 +281,7 @@ ada_norm (TsUvit *m, const UvitLayer *l, const UvitMod *mod, int j, TsTensor *x)
   float eps = (float) m->cfg.layer_norm_eps;
   TsTensor *n = j < 2 ? ts_rms_norm (be, x, l->ada_norm[j], eps)
                       : ts_layer_norm (be, x, l->ada_norm[j], NULL, eps);
-  return ts_uvit_modulate (be, n, &mod[j]);
+  return ts_uvit_modulate_consume (be, n, &mod[j]);
 }
 
 /* One transformer layer; consumes x. */
@@ -294,8 +294,8 @@ layer_forward (TsUvit *m, const TsUvitCond *cond, int i, TsTensor *x)
   int heads = (int) m->cfg.num_attention_heads;
 
   TsTensor *n = ada_norm (m, l, mod, 0, x);
-  g_autoptr (TsTensor) k = ts_nn_heads (ts_linear (be, n, l->k[0], NULL), heads);
-  g_autoptr (TsTensor) v = ts_nn_heads (ts_linear (be, n, l->v[0], NULL), heads);
+  g_autoptr (TsTensor) k = ts_nn_heads_consume (ts_linear (be, n, l->k[0], NULL), heads);
+  g_autoptr (TsTensor) v = ts_nn_heads_consume (ts_linear (be, n, l->v[0], NULL), heads);
   TsTensor *o = attend (be, n, l->q[0], k, v, l->o[0], heads);
   ts_tensor_unref (n);
   x = ts_nn_add_consume (be, x, o);

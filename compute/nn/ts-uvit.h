@@ -48,7 +48,6 @@ TsUvitCond *ts_uvit_cond_new_projected (TsUvit *m, TsTensor *projected, TsTensor
                                         GError **error);
 void        ts_uvit_cond_free (TsUvitCond *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsUvitCond, ts_uvit_cond_free)
-int         ts_uvit_cond_batch (const TsUvitCond *c);
 /* Rows [first, first + n) of a context, as views (no copy): lets a caller run a batch in
  * smaller pieces when the whole does not fit in memory. NULL when the range is invalid. */
 TsUvitCond *ts_uvit_cond_slice (const TsUvitCond *c, int first, int n);
