@@ -37,7 +37,7 @@ def backgrounds():
 
 def vocabulary(data_dir, concepts_path=None):
     if concepts_path:
-        concepts = [c["label"] for c in json.load(open(concepts_path))["concepts"]]
+        concepts = sorted(c["label"] for c in json.load(open(concepts_path))["concepts"])
     else:
         labels = {r["label"] for r in load_items(data_dir, "train") if r["tone"] is None and not r["flag"]}
         concepts = sorted(labels)

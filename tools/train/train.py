@@ -251,7 +251,9 @@ def main():
         budget = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in
                          (("codebook", args.codebook), ("vq_minutes", args.vq_minutes), ("vqdec_minutes", args.vqdec_minutes),
                           ("tm_minutes", args.tm_minutes), ("vq_steps", args.vq_steps),
-                          ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v)
+                          ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v is not None)
+        if args.init_from:
+            budget = f" --init-from {args.init_from}" + budget
         cmd = (f"/usr/bin/python3 tools/data/fetch.py && /usr/bin/python3 tools/data/build_dataset.py && "
                f"/usr/bin/python3 tools/train/train.py --preset {args.preset} --run {args.run} "
                f"--export {args.export} --name {args.name}{' --side-by-side' if args.side_by_side else ''}{budget}")
