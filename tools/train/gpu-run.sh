@@ -3,7 +3,9 @@
 #
 #   tools/train/gpu-run.sh pack                # here: data/train-runs/gpu-pack.tar (<= 48 MiB)
 #   # the device call, from the repo root, carry ["data/train-runs/gpu-pack.tar"], timeout_s 600:
-#   tools/train/gpu-run.sh train --preset full --vq-minutes 3.5 --tm-minutes 4 --vq-steps 20000 --tm-steps 20000
+#   tools/train/gpu-run.sh train --preset full --vq-steps 0 --vqdec-steps 0 --tm-minutes 5 --tm-steps 20000 --tm-tokens 20000
+#   (continues the shipped model: its VQ as is, the transformer further; rendering the token
+#   bank takes about 5 ms a sample on one CPU core, so keep bank + minutes within 7 minutes)
 #   tools/train/gpu-run.sh unpack FILES_AT data/train-runs/gpu-model   # here: the model folder again
 #
 # `train` needs $OUT (the device's return folder): it unpacks the images, runs tools/train/train.py

@@ -175,7 +175,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     p = json.loads(json.dumps(PRESETS[args.preset]))
-    if args.vq_steps:
+    if args.vq_steps is not None:   # 0 with --init-from: take the model's VQ over unchanged
         p["vq_train"]["steps"] = args.vq_steps
         p["vq_train"]["crop_full_after"] = min(p["vq_train"]["crop_full_after"], int(args.vq_steps * 0.85))
         p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.75))
@@ -209,7 +209,7 @@ def main():
     vq = nets.VQModel(vq_cfg)
     if args.stage == "vq":
         vq = train_vq(vq_cfg, p["vq_train"], args.run, args.data, args.seed, log, args.max_steps,
-                      args.vq_minutes * 60 if args.vq_minutes else None).cpu()
+                      args.vq_minutes * 60 if args.vq_minutes else None, args.init_from).cpu()
         log(f"vq stage: {time.time() - t0:.0f} s")
     else:
         ck = load_checkpoint(os.path.join(args.run, "vq.pt"))

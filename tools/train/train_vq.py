@@ -65,7 +65,11 @@ def restart_dead_codes(model, usage, z, threshold):
     return int(dead.numel())
 
 
-def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None):
+def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None, init_dir=None):
+    """init_dir: a model folder whose matching VQ tensors start a stage without checkpoint; when
+    all of them match, the codebook is kept (no re-seeding from encoder outputs), and with 0
+    steps the stage just takes that VQ over (a transformer continued from the same model
+    then sees the tokens it was trained on)."""
     dev = device()
     torch.manual_seed(seed)
     model = nets.VQModel(cfg).to(dev)
@@ -78,12 +82,16 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
     ck, step, spent = resume(ck_path, log, "vq", model=model, disc=disc, opt=opt, dopt=dopt)
     if ck:
         usage = ck["usage"].to(dev)
+    seeded = False
+    if ck is None and init_dir:
+        import init_from
+        seeded = init_from.load_matching(model, init_dir, "vq", log) == len(model.state_dict())
     batches = Batches(data_dir, "train", seed)
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
     sched = Schedule(total, max_seconds, spent)
-    full_from = tcfg.get("crop_full_after", 0) / total
-    disc_from = tcfg["disc_start"] / total
+    full_from = tcfg.get("crop_full_after", 0) / max(1, total)
+    disc_from = tcfg["disc_start"] / max(1, total)
     meter = Meter()
 
     def save():
@@ -100,7 +108,7 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
             oy, ox = (int(v) for v in torch.randint(0, 128 - crop + 1, (2,), generator=g))
             x = x[:, :, oy:oy + crop, ox:ox + crop]
         x = x.to(dev)
-        if step == 0:
+        if step == 0 and not seeded:
             with torch.no_grad():  # start the codebook on real encoder outputs
                 z = model.encode(x)
                 flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
@@ -142,4 +150,6 @@ def train_vq(cfg, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, ma
             log(f"vq step {step}/{total} ({100 * sched.progress(step):.1f} %, {sched.seconds():.0f} s) {meter.line()}")
         if step % 500 == 0 or finished:
             save()
+    if step == 0 and stop == 0:
+        save()
     return model
