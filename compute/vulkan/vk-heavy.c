@@ -82,17 +82,14 @@ ts_vk_halve (int64_t *len)
   return TRUE;
 }
 
-const char *
-ts_vk_kernel_name (const char *family, TsDType dtype)
+TsVkKernelId
+ts_vk_kernel_for_dtype (TsDType dtype, TsVkKernelId f32, TsVkKernelId f16, TsVkKernelId bf16)
 {
-  char buf[64];
-  const char *suffix = dtype == TS_DTYPE_F16 ? "f16" : dtype == TS_DTYPE_BF16 ? "bf16" : "f32";
-  g_snprintf (buf, sizeof buf, "%s_%s", family, suffix);
-  return g_intern_string (buf);
+  return dtype == TS_DTYPE_F16 ? f16 : dtype == TS_DTYPE_BF16 ? bf16 : f32;
 }
 
 gboolean
-ts_vk_dispatch_linear (TsVkBackend *vk, const char *kernel, const uint32_t *spec,
+ts_vk_dispatch_linear (TsVkBackend *vk, TsVkKernelId kernel, const uint32_t *spec,
                        guint n_spec, const TsVkBinding *bindings, guint n_bindings,
                        const void *push, size_t push_size, uint64_t n_groups,
                        double flops, double bytes, GError **error)

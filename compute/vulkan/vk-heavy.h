@@ -37,13 +37,13 @@ gboolean ts_vk_span_bind (TsVkBackend *vk, const TsVkSpan *span, gboolean writes
 /* Halve a chunk length (rounding up); FALSE when it is already 1. */
 gboolean ts_vk_halve (int64_t *len);
 
-/* Shader name of a kernel family with the dtype of its 16-bit-capable operand:
- * "<family>_f32", "_f16" or "_bf16". Returns a static string. */
-const char *ts_vk_kernel_name (const char *family, TsDType dtype);
+/* The kernel of a family for the dtype of its 16-bit-capable operand. */
+TsVkKernelId ts_vk_kernel_for_dtype (TsDType dtype, TsVkKernelId f32, TsVkKernelId f16,
+                                     TsVkKernelId bf16);
 
 /* Record a dispatch of n_groups workgroups numbered linearly (the kernel folds the 3-D
  * grid back with ts_vk_grid_1d's convention). */
-gboolean ts_vk_dispatch_linear (TsVkBackend *vk, const char *kernel, const uint32_t *spec,
+gboolean ts_vk_dispatch_linear (TsVkBackend *vk, TsVkKernelId kernel, const uint32_t *spec,
                                 guint n_spec, const TsVkBinding *bindings, guint n_bindings,
                                 const void *push, size_t push_size, uint64_t n_groups,
                                 double flops, double bytes, GError **error);

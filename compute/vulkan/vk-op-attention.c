@@ -133,8 +133,8 @@ dispatch_chunk (TsVkBackend *vk, const Attn *at, const TsOp *op, const Config *c
   uint32_t spec[4] = { cfg->rows, (at->d + 3) / 4, (at->dv + 3) / 4, cfg->block };
   double flops = 2.0 * nb * at->h * nr * at->nk * (at->d + at->dv);
   double bytes = 4.0 * nb * at->h * (nr * (at->d + at->dv) + tiles * at->nk * (at->d + at->dv));
-  return ts_vk_dispatch_linear (vk, cfg->shm ? "attention_shm" : "attention_reg", spec,
-                                G_N_ELEMENTS (spec), bind, 4, &push, sizeof push,
+  TsVkKernelId kernel = cfg->shm ? TS_VK_KERNEL_ATTENTION_SHM : TS_VK_KERNEL_ATTENTION_REG;
+  return ts_vk_dispatch_linear (vk, kernel, spec, G_N_ELEMENTS (spec), bind, 4, &push, sizeof push,
                                 (uint64_t) tiles * nb * at->h, flops, bytes, error);
 }
 

@@ -241,7 +241,11 @@ dispatch_gemm (TsVkBackend *vk, const Conv *cv, const TsConv2dParams *p, const C
   spec[11] = cv->transpose ? 1 : p->stride_x;
   spec[12] = cv->transpose ? MODE_TRANSPOSE : MODE_CONV;
   spec[13] = flat;
-  const char *kernel = ts_vk_kernel_name (cfg.shm ? "conv_shm" : "conv_reg", cv->w->dtype);
+  TsVkKernelId kernel =
+    cfg.shm ? ts_vk_kernel_for_dtype (cv->w->dtype, TS_VK_KERNEL_CONV_SHM_F32,
+                                      TS_VK_KERNEL_CONV_SHM_F16, TS_VK_KERNEL_CONV_SHM_BF16)
+            : ts_vk_kernel_for_dtype (cv->w->dtype, TS_VK_KERNEL_CONV_REG_F32,
+                                      TS_VK_KERNEL_CONV_REG_F16, TS_VK_KERNEL_CONV_REG_BF16);
   double flops = 2.0 * batches * m * pixels * k;
   double bytes = 4.0 * c->ni * (c->ng * c->nc * cv->h * cv->w_in + m * c->ng * pixels) +
                  (double) ts_dtype_size (cv->w->dtype) * c->ng * m * k;
@@ -278,7 +282,9 @@ dispatch_dw (TsVkBackend *vk, const Conv *cv, const TsConv2dParams *p, const Chu
   spec[11] = p->stride_x;
   double flops = 2.0 * push.total * cv->kh * cv->kw;
   double bytes = 4.0 * (c->ni * c->ng * cv->h * cv->w_in + push.total);
-  return ts_vk_dispatch_linear (vk, ts_vk_kernel_name ("conv_dw", cv->w->dtype), spec,
+  return ts_vk_dispatch_linear (vk, ts_vk_kernel_for_dtype (cv->w->dtype, TS_VK_KERNEL_CONV_DW_F32,
+                                                         TS_VK_KERNEL_CONV_DW_F16,
+                                                         TS_VK_KERNEL_CONV_DW_BF16), spec,
                                 G_N_ELEMENTS (spec), bd.b, 4, &push, sizeof push,
                                 (push.total + wg - 1) / wg, flops, bytes, error);
 }

@@ -53,7 +53,7 @@ run_binary (TsVkBackend *vk, const TsOp *op, GError **error)
         !ts_vk_split_bind (&split, vk, 2, &box, TRUE, &b[2], &pc.y_off, pc.y_stride, error))
       return FALSE;
     ts_vk_grid_1d (vk, (pc.n + WG - 1) / WG, grid);
-    if (!ts_vk_dispatch (vk, "eltwise_binary", spec, 4, b, 3, &pc, sizeof pc,
+    if (!ts_vk_dispatch (vk, TS_VK_KERNEL_ELTWISE_BINARY, spec, 4, b, 3, &pc, sizeof pc,
                          grid[0], grid[1], grid[2], pc.n, 12.0 * pc.n, error))
       return FALSE;
   }
@@ -95,7 +95,7 @@ run_unary (TsVkBackend *vk, const TsOp *op, GError **error)
         !ts_vk_split_bind (&split, vk, 1, &box, TRUE, &b[1], &pc.y_off, stride, error))
       return FALSE;
     ts_vk_grid_1d (vk, (pc.n + WG * PER_THREAD - 1) / (WG * PER_THREAD), grid);
-    if (!ts_vk_dispatch (vk, "eltwise_unary", spec, 4, b, 2, &pc, sizeof pc,
+    if (!ts_vk_dispatch (vk, TS_VK_KERNEL_ELTWISE_UNARY, spec, 4, b, 2, &pc, sizeof pc,
                          grid[0], grid[1], grid[2], 8.0 * pc.n, 8.0 * pc.n, error))
       return FALSE;
   }
@@ -132,7 +132,7 @@ run_geglu (TsVkBackend *vk, const TsOp *op, GError **error)
                            error))
       return FALSE;
     ts_vk_grid_1d (vk, (pc.n + WG - 1) / WG, grid);
-    if (!ts_vk_dispatch (vk, "eltwise_geglu", spec, 2, b, 2, &pc, sizeof pc,
+    if (!ts_vk_dispatch (vk, TS_VK_KERNEL_ELTWISE_GEGLU, spec, 2, b, 2, &pc, sizeof pc,
                          grid[0], grid[1], grid[2], 20.0 * pc.n, 12.0 * pc.n, error))
       return FALSE;
   }

@@ -80,8 +80,8 @@ run_copy (TsVkBackend *vk, const TsOp *op, GError **error)
                            : pc.n;
     uint32_t spec[4] = { WG, fill ? dst->dtype : src->dtype, dst->dtype, words };
     ts_vk_grid_1d (vk, (items + WG - 1) / WG, grid);
-    if (!ts_vk_dispatch (vk, fill ? "fill" : "copy", spec, 4, b, fill ? 1 : 2, &pc, sizeof pc,
-                         grid[0], grid[1], grid[2], 0,
+    if (!ts_vk_dispatch (vk, fill ? TS_VK_KERNEL_FILL : TS_VK_KERNEL_COPY, spec, 4, b,
+                         fill ? 1 : 2, &pc, sizeof pc, grid[0], grid[1], grid[2], 0,
                          (double) pc.n * (des + (fill ? 0 : ts_dtype_size (src->dtype))), error))
       return FALSE;
   }
@@ -135,7 +135,7 @@ run_upsample (TsVkBackend *vk, const TsOp *op, GError **error)
         return FALSE;
       pc.dst_word_off = dst_off * des / 4; /* planes hold an even number of elements */
       ts_vk_grid_1d (vk, (pc.n_words + WG - 1) / WG, grid);
-      if (!ts_vk_dispatch (vk, "upsample_nearest_2x", spec, 3, b, 2, &pc, sizeof pc,
+      if (!ts_vk_dispatch (vk, TS_VK_KERNEL_UPSAMPLE_NEAREST_2X, spec, 3, b, 2, &pc, sizeof pc,
                            grid[0], grid[1], grid[2], 0,
                            (double) nc * plane_out * (des + ses / 4.0), error))
         return FALSE;
@@ -186,8 +186,8 @@ run_embedding (TsVkBackend *vk, const TsOp *op, GError **error)
           !ts_vk_bind_bytes (vk, y, yb, yb + (size_t) (ni * d) * 4, 4, TRUE, &b[2], &pc.y_off, error))
         return FALSE;
       ts_vk_grid_1d (vk, (pc.n + WG - 1) / WG, grid);
-      if (!ts_vk_dispatch (vk, "embedding", spec, 3, b, 3, &pc, sizeof pc, grid[0], grid[1],
-                           grid[2], 0, (double) ni * d * (tes + 4), error))
+      if (!ts_vk_dispatch (vk, TS_VK_KERNEL_EMBEDDING, spec, 3, b, 3, &pc, sizeof pc, grid[0],
+                           grid[1], grid[2], 0, (double) ni * d * (tes + 4), error))
         return FALSE;
     }
   }

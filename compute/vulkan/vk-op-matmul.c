@@ -112,7 +112,7 @@ choose_chunk (TsVkBackend *vk, const Problem *p, Chunk *c, GError **error)
 }
 
 static gboolean
-dispatch_chunk (TsVkBackend *vk, const Problem *p, const Chunk *c, const char *kernel,
+dispatch_chunk (TsVkBackend *vk, const Problem *p, const Chunk *c, TsVkKernelId kernel,
                 const TsVkGemmConfig *cfg, GError **error)
 {
   Spans s;
@@ -163,14 +163,19 @@ ts_vk_op_matmul (TsVkBackend *vk, const TsOp *op, GError **error)
   if (!choose_chunk (vk, &p, &size, error))
     return FALSE;
   TsVkGemmConfig cfg;
-  const char *kernel;
+  TsVkKernelId kernel;
   /* NVIDIA's matrix units where the device has them and the product fits (vk-coopmat.c). */
   if (ts_vk_coopmat_gemm_choose (ts_vk_limits (vk), p.b->dtype, size.nm, size.nn, size.nk,
                                  size.nb, p.a_sk == 1, p.b_sk == 1, &cfg, NULL)) {
-    kernel = "matmul_coopmat_f16";
+    kernel = TS_VK_KERNEL_MATMUL_COOPMAT_F16;
   } else {
     ts_vk_gemm_config (vk, size.nm, size.nn, size.nb, p.a_sk == 1, p.b_sk == 1, &cfg);
-    kernel = ts_vk_kernel_name (cfg.shm ? "matmul_shm" : "matmul_reg", p.b->dtype);
+    kernel = cfg.shm ? ts_vk_kernel_for_dtype (p.b->dtype, TS_VK_KERNEL_MATMUL_SHM_F32,
+                                               TS_VK_KERNEL_MATMUL_SHM_F16,
+                                               TS_VK_KERNEL_MATMUL_SHM_BF16)
+                     : ts_vk_kernel_for_dtype (p.b->dtype, TS_VK_KERNEL_MATMUL_REG_F32,
+                                               TS_VK_KERNEL_MATMUL_REG_F16,
+                                               TS_VK_KERNEL_MATMUL_REG_BF16);
   }
 
   for (int64_t b0 = 0; b0 < p.batch; b0 += size.nb)

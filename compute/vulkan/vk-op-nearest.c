@@ -88,7 +88,7 @@ dispatch_chunk (TsVkBackend *vk, const Nearest *nc, const TsTensor *best, int64_
   uint32_t spec[4] = { NEAREST_WG, d4, NEAREST_BLOCK, stream };
   double flops = 3.0 * nr * nk * nc->dim;
   double bytes = 4.0 * (nr * nc->dim + nr + nk * nc->dim * ((nr + NEAREST_WG - 1) / NEAREST_WG));
-  return ts_vk_dispatch_linear (vk, shm ? "nearest_shm" : "nearest_reg", spec,
+  return ts_vk_dispatch_linear (vk, shm ? TS_VK_KERNEL_NEAREST_SHM : TS_VK_KERNEL_NEAREST_REG, spec,
                                 G_N_ELEMENTS (spec), bind, 4, &push, sizeof push,
                                 (nr + NEAREST_WG - 1) / NEAREST_WG, flops, bytes, error);
 }

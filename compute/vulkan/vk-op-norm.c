@@ -53,8 +53,8 @@ reduce_wg (TsVkBackend *vk, int64_t len)
 }
 
 /* Kernel name with the subgroup suffix when the device can reduce in subgroups. */
-static const char *
-reduce_kernel (TsVkBackend *vk, const char *plain, const char *subgroup)
+static TsVkKernelId
+reduce_kernel (TsVkBackend *vk, TsVkKernelId plain, TsVkKernelId subgroup)
 {
   return ts_vk_limits (vk)->subgroup_arithmetic ? subgroup : plain;
 }
@@ -88,9 +88,11 @@ run_rows (TsVkBackend *vk, const TsOp *op, GError **error)
   const TsTensor *x = op->src[0], *y = op->dst, *w = op->src[1], *bias = op->src[2];
   int64_t d = x->shape[x->ndim - 1], rows = ts_tensor_rows (x);
   size_t xes = ts_dtype_size (x->dtype);
-  const char *kernel = op->kind == TS_OP_SOFTMAX ? reduce_kernel (vk, "softmax", "softmax_sg")
-                       : op->kind == TS_OP_LAYER_NORM ? reduce_kernel (vk, "layer_norm", "layer_norm_sg")
-                       : reduce_kernel (vk, "rms_norm", "rms_norm_sg");
+  TsVkKernelId kernel =
+    op->kind == TS_OP_SOFTMAX ? reduce_kernel (vk, TS_VK_KERNEL_SOFTMAX, TS_VK_KERNEL_SOFTMAX_SG)
+    : op->kind == TS_OP_LAYER_NORM ? reduce_kernel (vk, TS_VK_KERNEL_LAYER_NORM,
+                                                    TS_VK_KERNEL_LAYER_NORM_SG)
+    : reduce_kernel (vk, TS_VK_KERNEL_RMS_NORM, TS_VK_KERNEL_RMS_NORM_SG);
   if (op->kind == TS_OP_SOFTMAX)
     w = bias = NULL;
   if (op->kind == TS_OP_RMS_NORM)
@@ -142,7 +144,8 @@ group_norm_batch (TsVkBackend *vk, const TsOp *op, int64_t r0, int64_t nr, int64
   b[0] = bx;
   b[1] = bpart;
   ts_vk_grid_1d (vk, (uint64_t) (nr * nchunks), grid);
-  if (!ts_vk_dispatch (vk, reduce_kernel (vk, "group_norm_partial", "group_norm_partial_sg"),
+  if (!ts_vk_dispatch (vk, reduce_kernel (vk, TS_VK_KERNEL_GROUP_NORM_PARTIAL,
+                                          TS_VK_KERNEL_GROUP_NORM_PARTIAL_SG),
                        spec_p, 2, b, 2, &pp, sizeof pp, grid[0], grid[1], grid[2],
                        3.0 * nr * len, 2.0 * nr * len * xes, error))
     return FALSE;
@@ -156,7 +159,7 @@ group_norm_batch (TsVkBackend *vk, const TsOp *op, int64_t r0, int64_t nr, int64
   b[0] = bpart;
   b[1] = bstats;
   ts_vk_grid_1d (vk, (uint64_t) (nr + 63) / 64, grid);
-  if (!ts_vk_dispatch (vk, "group_norm_merge", spec_m, 1, b, 2, &mp, sizeof mp,
+  if (!ts_vk_dispatch (vk, TS_VK_KERNEL_GROUP_NORM_MERGE, spec_m, 1, b, 2, &mp, sizeof mp,
                        grid[0], grid[1], grid[2], 8.0 * nr * nchunks, 8.0 * nr * nchunks, error))
     return FALSE;
 
@@ -177,7 +180,7 @@ group_norm_batch (TsVkBackend *vk, const TsOp *op, int64_t r0, int64_t nr, int64
     return FALSE;
   ts_vk_grid_1d (vk, (ap.n + ELEMENT_WG - 1) / ELEMENT_WG, grid);
   /* y may be x itself (in place): the kernel reads each element before writing it */
-  return ts_vk_dispatch (vk, "group_norm_apply", spec_a, 5, b, 5, &ap, sizeof ap,
+  return ts_vk_dispatch (vk, TS_VK_KERNEL_GROUP_NORM_APPLY, spec_a, 5, b, 5, &ap, sizeof ap,
                          grid[0], grid[1], grid[2], 4.0 * ap.n, (double) ap.n * (xes + 4), error);
 }
 
@@ -225,16 +228,17 @@ grn_batch (TsVkBackend *vk, const TsOp *op, int64_t n0, int64_t nn, TsTensor *g,
   b[0] = bx;
   b[1] = bg;
   ts_vk_grid_1d (vk, (uint64_t) (nn * c + 63) / 64, grid);
-  if (!ts_vk_dispatch (vk, "grn_sumsq", spec_s, 2, b, 2, &sp, sizeof sp, grid[0], grid[1],
-                       grid[2], 2.0 * nn * slab, (double) nn * slab * xes, error))
+  if (!ts_vk_dispatch (vk, TS_VK_KERNEL_GRN_SUMSQ, spec_s, 2, b, 2, &sp, sizeof sp, grid[0],
+                       grid[1], grid[2], 2.0 * nn * slab, (double) nn * slab * xes, error))
     return FALSE;
 
   GrnScalePush cp = { (uint32_t) nn, (uint32_t) c, op->p.norm.eps };
   uint32_t spec_c[1] = { reduce_wg (vk, c) };
   b[0] = bg;
   ts_vk_grid_1d (vk, (uint64_t) nn, grid);
-  if (!ts_vk_dispatch (vk, reduce_kernel (vk, "grn_scale", "grn_scale_sg"), spec_c, 1, b, 1,
-                       &cp, sizeof cp, grid[0], grid[1], grid[2], 2.0 * nn * c, 8.0 * nn * c, error))
+  if (!ts_vk_dispatch (vk, reduce_kernel (vk, TS_VK_KERNEL_GRN_SCALE, TS_VK_KERNEL_GRN_SCALE_SG),
+                       spec_c, 1, b, 1, &cp, sizeof cp, grid[0], grid[1], grid[2], 2.0 * nn * c,
+                       8.0 * nn * c, error))
     return FALSE;
 
   GrnApplyPush ap = { (uint32_t) (nn * slab), (uint32_t) slab, (uint32_t) c, sp.x_off };
@@ -247,8 +251,8 @@ grn_batch (TsVkBackend *vk, const TsOp *op, int64_t n0, int64_t nn, TsTensor *g,
       !ts_vk_bind_bytes (vk, y, yb, yb + (size_t) (nn * slab) * 4, 4, TRUE, &b[4], &ap.y_off, error))
     return FALSE;
   ts_vk_grid_1d (vk, (ap.n + ELEMENT_WG - 1) / ELEMENT_WG, grid);
-  return ts_vk_dispatch (vk, "grn_apply", spec_a, 4, b, 5, &ap, sizeof ap, grid[0], grid[1],
-                         grid[2], 4.0 * ap.n, (double) ap.n * (xes + 4), error);
+  return ts_vk_dispatch (vk, TS_VK_KERNEL_GRN_APPLY, spec_a, 4, b, 5, &ap, sizeof ap, grid[0],
+                         grid[1], grid[2], 4.0 * ap.n, (double) ap.n * (xes + 4), error);
 }
 
 static gboolean

@@ -18,8 +18,8 @@ run_fma (TsVkBackend *vk, TsTensor *out, TsTensor *unused, uint32_t groups, GErr
   uint32_t spec[2] = { PEAK_WORKGROUP, PEAK_FMA_ITERATIONS };
   if (!ts_vk_bind_tensor (vk, out, TRUE, &binding, &offset, error))
     return FALSE;
-  return ts_vk_dispatch (vk, "bench-fma", spec, 2, &binding, 1, &seed, sizeof seed, groups, 1, 1,
-                         0, 0, error);
+  return ts_vk_dispatch (vk, TS_VK_KERNEL_BENCH_FMA, spec, 2, &binding, 1, &seed, sizeof seed,
+                         groups, 1, 1, 0, 0, error);
 }
 
 static gboolean
@@ -31,8 +31,8 @@ run_copy (TsVkBackend *vk, TsTensor *src, TsTensor *dst, uint32_t groups, GError
   if (!ts_vk_bind_tensor (vk, src, FALSE, &bindings[0], &offset, error) ||
       !ts_vk_bind_tensor (vk, dst, TRUE, &bindings[1], &offset, error))
     return FALSE;
-  return ts_vk_dispatch (vk, "bench-copy", spec, 1, bindings, 2, &n_vec4, sizeof n_vec4, groups,
-                         1, 1, 0, 0, error);
+  return ts_vk_dispatch (vk, TS_VK_KERNEL_BENCH_COPY, spec, 1, bindings, 2, &n_vec4,
+                         sizeof n_vec4, groups, 1, 1, 0, 0, error);
 }
 
 /* Seconds for `reps` back-to-back runs, after one warm-up run (pipeline creation). */

@@ -41,19 +41,6 @@ key_equal (gconstpointer a, gconstpointer b)
          memcmp (x->spec, y->spec, x->n_spec * sizeof (uint32_t)) == 0;
 }
 
-static int
-kernel_compare (const void *name, const void *kernel)
-{
-  return strcmp (name, ((const TsVkKernel *) kernel)->name);
-}
-
-const TsVkKernel *
-ts_vk_kernel_find (const char *name)
-{
-  /* The generated table is sorted by name. */
-  return bsearch (name, ts_vk_kernels, ts_vk_n_kernels, sizeof (TsVkKernel), kernel_compare);
-}
-
 /* The header every VkPipelineCache blob starts with (VkPipelineCacheHeaderVersionOne). */
 static gboolean
 cache_header_matches (TsVkBackend *vk, const guint8 *data, gsize size)

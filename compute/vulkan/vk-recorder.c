@@ -343,15 +343,21 @@ order_accesses (TsVkBackend *vk, VkCommandBuffer cmd, const TsVkBinding *binding
 
 static gboolean
 check_dispatch (TsVkBackend *vk, const TsVkKernel *kernel, const char *name,
-                const TsVkBinding *bindings, guint n_bindings, size_t push_size,
+                guint n_spec, const TsVkBinding *bindings, guint n_bindings, size_t push_size,
                 const uint32_t groups[3], GError **error)
 {
   if (vk->lost) {
     g_set_error_literal (error, TS_ERROR, TS_ERROR_DEVICE, TS_VK_LOST_MESSAGE);
     return FALSE;
   }
-  if (kernel == NULL) {
-    g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "Vulkan: no kernel named '%s'", name);
+  /* The sizes the module declares (tools/embed-spirv.py read them): a push struct or a
+   * spec list out of step with its shader is caught here, not by reading garbage. */
+  if (push_size != kernel->push_size || n_spec > kernel->n_spec) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
+                 "Vulkan: kernel '%s' dispatched with %" G_GSIZE_FORMAT " bytes of push "
+                 "constants and %u specialisation constants; its module takes %u bytes and "
+                 "at most %u constants", name, push_size, n_spec, kernel->push_size,
+                 kernel->n_spec);
     return FALSE;
   }
   if (n_bindings > TS_VK_MAX_BINDINGS || push_size > TS_VK_PUSH_SIZE || push_size % 4 != 0) {
@@ -480,15 +486,21 @@ record (TsVkBackend *vk, const TsVkKernel *kernel, VkPipeline pipeline,
 }
 
 gboolean
-ts_vk_dispatch (TsVkBackend *vk, const char *kernel_name, const uint32_t *spec, guint n_spec,
+ts_vk_dispatch (TsVkBackend *vk, TsVkKernelId kernel_id, const uint32_t *spec, guint n_spec,
                 const TsVkBinding *bindings, guint n_bindings, const void *push,
                 size_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
                 double flops, double bytes, GError **error)
 {
-  const TsVkKernel *kernel = ts_vk_kernel_find (kernel_name);
+  if ((unsigned) kernel_id >= TS_VK_KERNEL_COUNT) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "Vulkan: no kernel with id %d",
+                 (int) kernel_id);
+    return FALSE;
+  }
+  const TsVkKernel *kernel = &ts_vk_kernels[kernel_id];
   const uint32_t groups[3] = { groups_x, groups_y, groups_z };
 
-  if (!check_dispatch (vk, kernel, kernel_name, bindings, n_bindings, push_size, groups, error))
+  if (!check_dispatch (vk, kernel, kernel->name, n_spec, bindings, n_bindings, push_size, groups,
+                       error))
     return FALSE;
   if (groups_x == 0 || groups_y == 0 || groups_z == 0)
     return TRUE;
