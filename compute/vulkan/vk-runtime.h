@@ -103,7 +103,11 @@ extern const TsVkKernel ts_vk_kernels[TS_VK_KERNEL_COUNT];
  *   TESSERA_VK_DISABLE_PUSH_DESCRIPTOR descriptor pools instead of push descriptors
  *   TESSERA_VK_DISABLE_TIMESTAMPS      profile with host timing instead of GPU timestamps
  *   TESSERA_VK_DISPATCHES_PER_SUBMIT=N submit every N dispatches (default 64)
- *   TESSERA_VK_PIPELINE_CACHE=0        no pipeline cache on disk */
+ *   TESSERA_VK_PIPELINE_CACHE=0        no pipeline cache on disk
+ * Read at every heavy op instead (vk-heavy.c; test-vk-heavy sets them between tests, so
+ * they cannot move into the backend's creation until tests pass them as options):
+ *   TESSERA_VK_FORCE_NOSHM, TESSERA_VK_FORCE_SHM   register or shared-memory kernels only
+ *   TESSERA_VK_GEMM_TILE=<index>                    one shared-memory GEMM tiling */
 
 /* The Vulkan backend behind `be`, or NULL when `be` is another kind. */
 TsVkBackend *ts_vk_backend_from (TsBackend *be);
