@@ -37,10 +37,10 @@ def backgrounds():
 
 def vocabulary(data_dir, concepts_path=None):
     if concepts_path:
-        concepts = sorted(c["label"] for c in json.load(open(concepts_path))["concepts"])
+        concepts = sorted((c["label"] for c in json.load(open(concepts_path))["concepts"]), key=str.lower)
     else:
         labels = {r["label"] for r in load_items(data_dir, "train") if r["tone"] is None and not r["flag"]}
-        concepts = sorted(labels)
+        concepts = sorted(labels, key=str.lower)
     assert sorted(STYLES) == sorted(STYLE_PHRASES.values())
     examples = [e for e in EXAMPLES if e.split(",")[0] in concepts or " " in e.split(",")[0] and "left of" in e]
     return {"concepts": concepts, "styles": STYLES,
