@@ -6,21 +6,9 @@
 # Usage: test-cli-checks.sh PATH-TO-tessera-cli GOLDENS-DIR [TINY-MODEL-DIR]
 # (the tiny model's folder as the goldens' manifest names it; default GOLDENS-DIR/tiny-amused)
 set -u
-cli="$1"
-goldens="$2"
-model="${3:-$goldens/tiny-amused}"
-n=0
-failed=0
-if [ ! -d "$model" ]; then
-  echo "1..0 # SKIP no goldens model at $model"
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export TESSERA_DEVICE=cpu
-
 # shellcheck source=tap.sh
 source "$(dirname "$0")/tap.sh"
+goldens_setup "$@"
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { # not_ok NAME WHY [OUTPUT-FILE]

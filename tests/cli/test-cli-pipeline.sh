@@ -4,21 +4,9 @@
 # Usage: test-cli-pipeline.sh PATH-TO-tessera-cli GOLDENS-DIR TINY-MODEL-DIR
 # (the tiny model's folder as the goldens' manifest names it; meson reads it at configure time)
 set -u
-cli="$1"
-goldens="$2"
-model="${3:-$goldens/tiny-amused}"
-n=0
-failed=0
-if [ ! -d "$model" ]; then
-  echo "1..0 # SKIP no goldens tiny model (${model:-no goldens manifest to name it})"
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export TESSERA_DEVICE=cpu
-
 # shellcheck source=tap.sh
 source "$(dirname "$0")/tap.sh"
+goldens_setup "$@"
 
 check_file() { # check_file NAME FILE SIZE(WxH)
   n=$((n + 1))
