@@ -1,34 +1,9 @@
 /* test-pipeline-blend.c — grow and feather, outpaint's blended overlap, frames and scaled
  * pictures, progress times: the pipeline's side of "masks that blend" on the tiny model. */
-#include "nn-golden.h"
-#include "pipeline/ts-pipeline-private.h"
+#include "pipeline-fixture.h"
 
 #include <math.h>
 #include <string.h>
-
-static TsBackend *cpu;
-static TsPipeline *pipe_cpu;
-
-static TsPipeline *
-tiny (void)
-{
-  g_autofree char *dir = pipe_cpu ? NULL : nn_tiny_model_dir (NULL);
-  if (dir) {
-    g_autoptr (GError) error = NULL;
-    cpu = ts_backend_new_cpu (0, &error);
-    g_assert_no_error (error);
-    pipe_cpu = ts_pipeline_new (cpu, dir, &error);
-    g_assert_no_error (error);
-  }
-  return pipe_cpu;
-}
-
-#define NEED_TINY(p)                                                                      \
-  TsPipeline *p = tiny ();                                                                \
-  if (!p) {                                                                               \
-    g_test_skip ("no goldens folder (TESSERA_GOLDENS) with the tiny model");              \
-    return;                                                                               \
-  }
 
 /* A smooth picture (two gradients and a slow wave): its own local gradient is small, so a
  * seam would stand out. */
@@ -44,16 +19,6 @@ smooth_image (int w, int h)
       px[2] = (guint8) (128 + 60 * sin (x / 17.0) * cos (y / 23.0));
     }
   return im;
-}
-
-static TsPipelineResult *
-run_ok (TsPipeline *p, const TsPipelineRequest *req)
-{
-  g_autoptr (GError) error = NULL;
-  TsPipelineResult *res = ts_pipeline_run (p, req, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (res);
-  return res;
 }
 
 static void
@@ -130,7 +95,7 @@ test_grow_token_set (void)
     inpaint_request (&req, image, mask);
     req.grow = grows[g];
     req.feather = 0;
-    g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
     int n_tokens = 0;
     for (int ty = 0; ty < side / ts; ty++)
       for (int tx = 0; tx < side / ts; tx++) {
@@ -175,7 +140,7 @@ test_feather_ramp (void)
   inpaint_request (&req, image, mask);
   req.grow = grow;
   req.feather = feather;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   const TsImage *alpha = res->blend_mask;
   assert_kept_where_alpha_zero (res, image);
 
@@ -211,7 +176,7 @@ test_feather_ramp (void)
   TsPipelineRequest hard_req;
   inpaint_request (&hard_req, image, res->grown_mask);
   hard_req.feather = 0;
-  g_autoptr (TsPipelineResult) hard = run_ok (p, &hard_req);
+  g_autoptr (TsPipelineResult) hard = pipeline_run_ok (p, &hard_req);
   g_assert_cmpmem (hard->grown_mask->pixels, side * side, res->grown_mask->pixels, side * side);
   g_assert_cmpmem (hard->tokens[0], 64 * 4, res->tokens[0], 64 * 4);
   for (gsize i = 0; i < (gsize) side * side; i++)
@@ -266,7 +231,7 @@ test_outpaint_seam (void)
   req.seed = 9;
   req.image = image;
   req.extend_right = extend;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   const TsImage *out = res->images[0], *alpha = res->blend_mask;
   int W = w + extend;
   g_assert_cmpint (out->width, ==, W);
@@ -294,7 +259,7 @@ test_outpaint_seam (void)
   ref_req.prompt = req.prompt;
   ref_req.seed = req.seed;
   ref_req.feather = 0;
-  g_autoptr (TsPipelineResult) ref = run_ok (p, &ref_req);
+  g_autoptr (TsPipelineResult) ref = pipeline_run_ok (p, &ref_req);
   g_assert_cmpmem (ref->grown_mask->pixels, W * h, res->grown_mask->pixels, W * h);
   const TsImage *fresh = ref->images[0];
   for (int y = 0; y < h; y++)
@@ -339,7 +304,7 @@ test_outpaint_any_side (void)
   req.extend_top = 19;
   req.extend_bottom = 3;
   req.overlap = 10;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   const TsImage *out = res->images[0];
   g_assert_cmpint (out->width, ==, 105);
   g_assert_cmpint (out->height, ==, 112);
@@ -386,7 +351,7 @@ test_outpaint_long_edge (void)
   req.extend_right = extend;
   req.progress = count_steps;
   req.progress_data = &sc;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   const TsImage *out = res->images[0];
   int W = w + extend, overlap = 2 * ts_pipeline_token_size (p);
   g_assert_null (res->notice);
@@ -413,7 +378,7 @@ test_outpaint_long_edge (void)
     for (int x = w; x < W; x++)
       as_filled += memcmp (px (out, x, y), px (filled, x, y), 3) == 0;
   g_assert_cmpint (as_filled * 20, <, extend * h); /* no band left unpainted */
-  g_autoptr (TsPipelineResult) again = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) again = pipeline_run_ok (p, &req);
   g_assert_cmpmem (again->images[0]->pixels, W * h * 3, out->pixels, W * h * 3);
 }
 
@@ -436,7 +401,7 @@ test_outpaint_ring (void)
   req.overlap = 12;
   req.progress = count_steps;
   req.progress_data = &sc;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   const TsImage *out = res->images[0];
   g_assert_null (res->notice);
   g_assert_cmpint (out->width, ==, W);
@@ -472,7 +437,7 @@ test_inpaint_long_and_large (void)
       stroke->pixels[y * w + x] = 255;
   TsPipelineRequest req;
   inpaint_request (&req, image, stroke);
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   g_assert_null (res->notice);
   assert_kept_where_alpha_zero (res, image);
   g_assert_true (memcmp (res->images[0]->pixels, image->pixels, (gsize) w * h * 3) != 0);
@@ -482,7 +447,7 @@ test_inpaint_long_and_large (void)
     for (int x = 30; x < 330; x++)
       blob->pixels[y * w + x] = 255;
   inpaint_request (&req, image, blob);
-  g_autoptr (TsPipelineResult) scaled = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) scaled = pipeline_run_ok (p, &req);
   g_assert_nonnull (scaled->notice);
   g_assert_nonnull (strstr (scaled->notice, "processed at 128×"));
   assert_kept_where_alpha_zero (scaled, image);
@@ -495,7 +460,7 @@ test_inpaint_long_and_large (void)
   inpaint_request (&req, image, object);
   req.progress = count_steps;
   req.progress_data = &sc;
-  g_autoptr (TsPipelineResult) whole = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) whole = pipeline_run_ok (p, &req);
   g_assert_nonnull (whole->notice);
   g_assert_cmpint (sc.calls, ==, req.steps); /* one window */
   assert_kept_where_alpha_zero (whole, image);
@@ -524,7 +489,7 @@ test_frame_only (void)
     req.use_frame = TRUE;
     req.frame_x = corners[place][0];
     req.frame_y = corners[place][1];
-    g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
     const TsImage *out = res->images[0];
     g_assert_null (res->notice);
     g_assert_cmpint (out->width, ==, w);
@@ -564,7 +529,7 @@ test_whole_picture_notice (void)
     req.steps = 2;
     req.edit_iterations = 2;
     req.image = large;
-    g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
     g_assert_cmpint (res->images[0]->width, ==, 300);
     g_assert_cmpint (res->images[0]->height, ==, 200);
     g_assert_nonnull (res->notice);
@@ -574,7 +539,7 @@ test_whole_picture_notice (void)
     g_assert_null (res->grown_mask);
 
     req.image = small;
-    g_autoptr (TsPipelineResult) fits = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) fits = pipeline_run_ok (p, &req);
     g_assert_null (fits->notice);
     g_assert_cmpint (fits->images[0]->width, ==, 100);
   }
@@ -629,7 +594,7 @@ test_progress_times (void)
     req.mask = modes[m] == TS_MODE_INPAINT ? mask : NULL;
     req.progress = on_progress;
     req.progress_data = &t;
-    g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
     g_assert_true (t.ok);
     g_assert_cmpint (t.calls, ==, modes[m] == TS_MODE_EDIT ? 4 : 5);
     g_assert_cmpfloat (t.last_eta, ==, 0);
@@ -681,7 +646,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blend/progress-times", test_progress_times);
   g_test_add_func ("/blend/bad-requests", test_bad_blend_requests);
   int rc = g_test_run ();
-  ts_pipeline_free (pipe_cpu);
-  ts_backend_free (cpu);
+  pipeline_fixture_free ();
   return rc;
 }

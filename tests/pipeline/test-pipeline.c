@@ -1,6 +1,5 @@
 /* test-pipeline.c — the sampler's arithmetic and the pipelines' invariants on the tiny model. */
-#include "nn-golden.h"
-#include "pipeline/ts-pipeline-private.h"
+#include "pipeline-fixture.h"
 
 #include <math.h>
 #include <string.h>
@@ -116,28 +115,6 @@ test_categorical (void)
 
 /* ---- the pipelines on the tiny model ---- */
 
-static TsBackend *cpu;
-static TsPipeline *pipe_cpu;
-
-static TsPipeline *
-tiny (void)
-{
-  if (!pipe_cpu) {
-    g_autofree char *reason = NULL;
-    g_autofree char *dir = nn_tiny_model_dir (NULL);
-    if (!dir)
-      return NULL;
-    g_autoptr (GError) error = NULL;
-    cpu = ts_backend_new_cpu (0, &error);
-    g_assert_no_error (error);
-    pipe_cpu = ts_pipeline_new (cpu, dir, &error);
-    g_assert_no_error (error);
-  }
-  return pipe_cpu;
-}
-
-#define NEED_TINY(p) TsPipeline *p = tiny (); if (!p) { g_test_skip ("no goldens folder"); return; }
-
 static TsImage *
 pattern_image (int w, int h)
 {
@@ -150,16 +127,6 @@ pattern_image (int w, int h)
       px[2] = (guint8) ((x ^ y) & 0xff);
     }
   return im;
-}
-
-static TsPipelineResult *
-run_ok (TsPipeline *p, TsPipelineRequest *req)
-{
-  g_autoptr (GError) error = NULL;
-  TsPipelineResult *res = ts_pipeline_run (p, req, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (res);
-  return res;
 }
 
 /* Same request and seed → byte-identical, also after the pipeline returned its cached memory
@@ -175,9 +142,9 @@ test_determinism_and_variants (void)
   req.steps = 3;
   req.seed = 5;
   req.n_variants = 2;
-  g_autoptr (TsPipelineResult) a = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) a = pipeline_run_ok (p, &req);
   ts_pipeline_trim (p);
-  g_autoptr (TsPipelineResult) b = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) b = pipeline_run_ok (p, &req);
   g_assert_cmpint (a->n_images, ==, 2);
   g_assert_cmpint (a->images[0]->width, ==, 128);
   for (int i = 0; i < 2; i++)
@@ -185,7 +152,7 @@ test_determinism_and_variants (void)
   g_assert_true (memcmp (a->tokens[0], a->tokens[1], 64 * 4) != 0);
   req.seed = 6;
   req.n_variants = 1;
-  g_autoptr (TsPipelineResult) c = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) c = pipeline_run_ok (p, &req);
   g_assert_cmpuint (c->seeds[0], ==, a->seeds[1]);
   g_assert_cmpmem (c->tokens[0], 64 * 4, a->tokens[1], 64 * 4);
   g_assert_cmpmem (c->images[0]->pixels, 128 * 128 * 3, a->images[1]->pixels, 128 * 128 * 3);
@@ -228,7 +195,7 @@ test_progress_and_cancel (void)
   req.progress = on_progress;
   req.progress_data = &pg;
   req.cancellable = cancellable;
-  g_autoptr (TsPipelineResult) full = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) full = pipeline_run_ok (p, &req);
   g_assert_cmpint (pg.calls, ==, 5);
   g_assert_true (pg.monotonic);
   g_assert_cmpint (pg.last_revealed, ==, 64);
@@ -285,7 +252,7 @@ test_inpaint_outside_unchanged (void)
     req.steps = 3;
     req.image = image;
     req.mask = mask;
-    g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
     g_assert_cmpint (res->images[0]->width, ==, w);
     g_assert_nonnull (res->grown_mask);
     for (gsize i = 0; i < (gsize) w * h; i++)
@@ -313,7 +280,7 @@ test_outpaint_and_background (void)
   req.extend_top = 7;
   req.extend_right = 20;
   req.overlap = 0;
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   TsImage *out = res->images[0];
   g_assert_cmpint (out->width, ==, 96 + 36);
   g_assert_cmpint (out->height, ==, 87);
@@ -330,7 +297,7 @@ test_outpaint_and_background (void)
   req.steps = 2;
   req.image = image;
   req.mask = subject;
-  g_autoptr (TsPipelineResult) bg = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) bg = pipeline_run_ok (p, &req);
   assert_outside_unchanged (bg->images[0], image, bg->grown_mask, 0, 0);
   g_assert_cmpint (bg->grown_mask->pixels[0], ==, 255);      /* background repainted */
   g_assert_cmpint (bg->grown_mask->pixels[40 * 96 + 50], ==, 0); /* subject kept */
@@ -349,8 +316,8 @@ test_restyle_and_edit (void)
     req.steps = 4;
     req.edit_iterations = 2;
     req.image = image;
-    g_autoptr (TsPipelineResult) a = run_ok (p, &req);
-    g_autoptr (TsPipelineResult) b = run_ok (p, &req);
+    g_autoptr (TsPipelineResult) a = pipeline_run_ok (p, &req);
+    g_autoptr (TsPipelineResult) b = pipeline_run_ok (p, &req);
     g_assert_cmpint (a->images[0]->width, ==, 100);
     g_assert_cmpint (a->images[0]->height, ==, 70);
     g_assert_cmpmem (a->images[0]->pixels, 100 * 70 * 3, b->images[0]->pixels, 100 * 70 * 3);
@@ -410,8 +377,8 @@ test_vulkan_same_tokens (void)
   req.prompt = "a boat";
   req.steps = 4;
   req.seed = 11;
-  g_autoptr (TsPipelineResult) a = run_ok (p, &req);
-  g_autoptr (TsPipelineResult) b = run_ok (pv, &req);
+  g_autoptr (TsPipelineResult) a = pipeline_run_ok (p, &req);
+  g_autoptr (TsPipelineResult) b = pipeline_run_ok (pv, &req);
   g_assert_cmpmem (a->tokens[0], 64 * 4, b->tokens[0], 64 * 4);
   int worst = 0;
   for (int i = 0; i < 128 * 128 * 3; i++)
@@ -436,7 +403,6 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/bad-requests", test_bad_requests);
   g_test_add_func ("/pipeline/vulkan-same-tokens", test_vulkan_same_tokens);
   int rc = g_test_run ();
-  ts_pipeline_free (pipe_cpu);
-  ts_backend_free (cpu);
+  pipeline_fixture_free ();
   return rc;
 }

@@ -4,8 +4,7 @@
  * Each test proves: a clear error (or a result with a notice), no crash, and that the next
  * request succeeds. */
 #include "model/ts-safetensors.h"
-#include "nn-golden.h"
-#include "pipeline/ts-pipeline-private.h"
+#include "pipeline-fixture.h"
 #include "ts-atomic-file.h"
 #include "ts-fault.h"
 #include "vulkan/vk-runtime.h"
@@ -44,16 +43,6 @@ generate_request (TsPipelineRequest *req)
   req->prompt = "a lighthouse";
   req->steps = 3;
   req->seed = 3;
-}
-
-static TsPipelineResult *
-run_ok (TsPipeline *p, const TsPipelineRequest *req)
-{
-  g_autoptr (GError) error = NULL;
-  TsPipelineResult *res = ts_pipeline_run (p, req, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (res);
-  return res;
 }
 
 static void
@@ -138,7 +127,7 @@ test_cpu_alloc_fault (void)
   g_assert_no_error (error);
   TsPipelineRequest req;
   generate_request (&req);
-  g_autoptr (TsPipelineResult) ref = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) ref = pipeline_run_ok (p, &req);
   g_assert_null (ref->notice);
   for (int at = 1; at <= 64; at *= 4) {
     g_autofree char *plan = g_strdup_printf ("alloc:%d", at);
@@ -151,7 +140,7 @@ test_cpu_alloc_fault (void)
     g_assert_false (ts_backend_has_error (cpu));
   }
   ts_fault_configure (NULL, NULL);
-  g_autoptr (TsPipelineResult) again = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) again = pipeline_run_ok (p, &req);
   assert_same_tokens (ref, again);
 }
 
@@ -243,12 +232,12 @@ test_vulkan_oom_falls_back (void)
   g_assert_no_error (error);
   TsPipelineRequest req;
   generate_request (&req);
-  g_autoptr (TsPipelineResult) ref = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) ref = pipeline_run_ok (p, &req);
   g_assert_null (ref->notice);
   g_assert_cmpstr (ref->backend, ==, ts_backend_name (vk));
 
   g_assert_true (ts_fault_configure ("vk-alloc:1+", NULL));
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   g_assert_nonnull (res->notice);
   g_assert_nonnull (strstr (res->notice, "out of memory"));
   g_assert_nonnull (strstr (res->notice, "CPU backend"));
@@ -263,7 +252,7 @@ test_vulkan_oom_falls_back (void)
   ts_pipeline_set_cpu_fallback (p, TRUE);
 
   ts_fault_configure (NULL, NULL);
-  g_autoptr (TsPipelineResult) back = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) back = pipeline_run_ok (p, &req);
   g_assert_null (back->notice);
   g_assert_cmpstr (back->backend, ==, ts_backend_name (vk));
   assert_same_tokens (ref, back);
@@ -277,7 +266,7 @@ cpu_reference (const char *dir, const TsPipelineRequest *req)
   g_autoptr (TsBackend) cpu = ts_backend_new_cpu (0, &error);
   g_autoptr (TsPipeline) p = ts_pipeline_new (cpu, dir, &error);
   g_assert_no_error (error);
-  TsPipelineResult *res = run_ok (p, req);
+  TsPipelineResult *res = pipeline_run_ok (p, req);
   res->backend = NULL;   /* names the backend freed here */
   return res;
 }
@@ -305,7 +294,7 @@ assert_loaded_on_cpu (TsPipeline *p, TsBackend *vk, const char *dir, const char 
   TsPipelineRequest req;
   generate_request (&req);
   g_autoptr (TsPipelineResult) ref = cpu_reference (dir, &req);
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   g_assert_cmpstr (res->backend, ==, "cpu");
   g_assert_nonnull (res->notice);
   g_assert_nonnull (strstr (res->notice, notice));
@@ -377,10 +366,10 @@ test_vulkan_device_lost (void)
   g_assert_no_error (error);
   TsPipelineRequest req;
   generate_request (&req);
-  g_autoptr (TsPipelineResult) ref = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) ref = pipeline_run_ok (p, &req);
 
   g_assert_true (ts_fault_configure ("device-lost:2", NULL));
-  g_autoptr (TsPipelineResult) res = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) res = pipeline_run_ok (p, &req);
   ts_fault_configure (NULL, NULL);
   g_assert_true (ts_backend_is_lost (vk));
   g_assert_nonnull (res->notice);
@@ -395,7 +384,7 @@ test_vulkan_device_lost (void)
   g_assert_nonnull (strstr (error->message, "CPU backend"));
   g_clear_error (&error);
 
-  g_autoptr (TsPipelineResult) later = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) later = pipeline_run_ok (p, &req);
   g_assert_cmpstr (later->backend, ==, "cpu");
   g_assert_nonnull (strstr (later->notice, "lost earlier"));
   ts_pipeline_set_cpu_fallback (p, FALSE);
@@ -498,7 +487,7 @@ test_vulkan_validation_clean (void)
   TsPipelineRequest req;
   generate_request (&req);
   req.steps = 2;
-  g_autoptr (TsPipelineResult) gen = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) gen = pipeline_run_ok (p, &req);
 
   g_autoptr (TsImage) mask = ts_image_new (128, 128, 1, NULL);
   memset (mask->pixels + 128 * 40, 255, 128 * 30);
@@ -507,7 +496,7 @@ test_vulkan_validation_clean (void)
   req.steps = 2;
   req.image = gen->images[0];
   req.mask = mask;
-  g_autoptr (TsPipelineResult) inp = run_ok (p, &req);
+  g_autoptr (TsPipelineResult) inp = pipeline_run_ok (p, &req);
   g_assert_true (ts_backend_sync (vk, NULL));
   g_assert_cmpuint (ts_vk_validation_message_count () - before, ==, 0);
 }
