@@ -11,11 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "tessera-application.h"
-#include "tessera-window.h"
+#include "window-fixture.h"
 
-static TesseraApplication *app;
-static TesseraWindow *win;
 static gboolean want_gl;   /* TESSERA_TEST_RENDERER=gl: the GL renderer, or skip */
 static char *skip_reason;  /* why the checks cannot run here */
 
@@ -30,70 +27,6 @@ static char *skip_reason;  /* why the checks cannot run here */
 /* The canvas's CSS background, outside the picture. */
 #define BACKGROUND 0x2e2e32
 
-static void
-pump (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean history_moved (void);
-
-static gboolean
-wait_for (gboolean (*cond) (void), double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  /* Without blocking, so the time limit holds even when nothing happens. */
-  while (!cond () && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-  return cond ();
-}
-
-/* "Save changes?" before Open, when the window asks: answered Discard. */
-static void
-discard_if_asked (void)
-{
-  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
-  for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
-    g_autoptr (GObject) w = g_list_model_get_item (tops, i);
-    if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w))
-        && adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (w), "discard")) {
-      adw_message_dialog_response (ADW_MESSAGE_DIALOG (w), "discard");
-      gtk_window_destroy (GTK_WINDOW (w));
-    }
-  }
-}
-
-static gboolean
-history_moved_or_asked (void)
-{
-  discard_if_asked ();
-  return history_moved ();
-}
-
-static void
-act (const char *name, GVariant *param)
-{
-  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), name));
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), name));
-  g_action_group_activate_action (G_ACTION_GROUP (win), name, param);
-  pump ();
-}
-
-static gboolean
-engine_settled (void)
-{
-  TesseraEngineState s = tessera_engine_get_state (tessera_application_get_engine (app));
-  return s == TESSERA_ENGINE_READY || s == TESSERA_ENGINE_FAILED;
-}
-
-static void
-mark_drawn (gboolean *drawn)
-{
-  *drawn = TRUE;
-}
-
 /* The canvas as its window's renderer draws it, one texture pixel per widget pixel; a PNG of
  * it goes to TESSERA_ARTIFACTS. */
 static GdkTexture *
@@ -101,30 +34,11 @@ render_canvas (const char *name)
 {
   GtkWidget *w = GTK_WIDGET (tessera_window_get_canvas (win));
   pump ();
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  gboolean drawn = FALSE;
-  gulong id = g_signal_connect_swapped (paintable, "invalidate-contents",
-                                        G_CALLBACK (mark_drawn), &drawn);
-  gtk_widget_queue_draw (w);
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (!drawn && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  g_signal_handler_disconnect (paintable, id);
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (w));
-  GdkTexture *tex = gsk_renderer_render_texture (renderer, node,
-                                                 &GRAPHENE_RECT_INIT (0, 0, width, height));
-  const char *dir = g_getenv ("TESSERA_ARTIFACTS");
-  if (dir && name) {
-    g_mkdir_with_parents (dir, 0755);
+  gboolean drawn;
+  GdkTexture *tex = render_widget (w, TRUE, &drawn);
+  if (name) {
     g_autofree char *file = g_strdup_printf ("%s-%s.png", want_gl ? "gl" : "cairo", name);
-    g_autofree char *path = g_build_filename (dir, file, NULL);
-    g_assert_true (gdk_texture_save_to_png (tex, path));
-    g_test_message ("screenshot: %s", path);
+    save_artifact (tex, file);
   }
   return tex;
 }
@@ -145,14 +59,6 @@ make_picture (int w, int h)
       p[3] = 255;
     }
   return px;
-}
-
-static TesseraHistoryEntry *entry_before;
-
-static gboolean
-history_moved (void)
-{
-  return tessera_history_get_current (tessera_window_get_history (win)) != entry_before;
 }
 
 /* Opens the test picture (w × h) through win.open-file, as a user does. */
@@ -325,12 +231,7 @@ assert_zoom_label (const char *when)
 static void
 test_startup (void)
 {
-  g_application_activate (G_APPLICATION (app));
-  win = TESSERA_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (win);
-  while (!gtk_widget_get_mapped (GTK_WIDGET (win)))
-    g_main_context_iteration (NULL, TRUE);
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
+  window_fixture_show ();
   const char *renderer = G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (win)));
   g_test_message ("renderer: %s", renderer);
   /* GTK falls back to cairo silently where OpenGL cannot be had. */
@@ -385,12 +286,6 @@ test_zooms (void)
   check_view ("fit-again");
 }
 
-static gboolean
-not_running (void)
-{
-  return !tessera_window_is_running (win);
-}
-
 /* The model's result applied onto a picture of its native size, then undone: the view
  * follows the document both times, at fit (above 100 % for small models) and at 2×. */
 static void
@@ -430,57 +325,19 @@ test_apply_undo (void)
   check_view ("undone-fit");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *child = g_build_filename (path, name, NULL);
-    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree (child);
-    else
-      g_unlink (child);
-  }
-  g_remove (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  if (!g_getenv ("DISPLAY") && !g_getenv ("WAYLAND_DISPLAY")) {
-    g_print ("1..0 # SKIP no display: install the xvfb package to run the window tests\n");
-    return 0;
-  }
   want_gl = g_strcmp0 (g_getenv ("TESSERA_TEST_RENDERER"), "gl") == 0;
-  g_autofree char *home = g_dir_make_tmp ("tessera-pixels-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename (home, "state", NULL);
-  g_autofree char *data = g_build_filename (home, "data", NULL);
-  g_setenv ("XDG_STATE_HOME", state, TRUE);
-  g_setenv ("XDG_DATA_HOME", data, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-
-  app = tessera_application_new ();
-  g_application_set_flags (G_APPLICATION (app),
-                           G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN);
-  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
-  g_settings_set_int (settings, "steps", 4);
-  g_settings_set_int (settings, "variants", 1);
-  if (g_getenv ("TESSERA_MODEL_DIR"))
-    g_settings_set_string (settings, "model-path", g_getenv ("TESSERA_MODEL_DIR"));
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_autofree char *home = window_fixture_start (&argc, &argv, "tessera-pixels-XXXXXX", 4, 1);
+  if (!home)
+    return 0;
 
   g_test_add_func ("/canvas-pixels/startup", test_startup);
   g_test_add_func ("/canvas-pixels/zooms", test_zooms);
   g_test_add_func ("/canvas-pixels/apply-undo", test_apply_undo);
   int rc = g_test_run ();
-  if (win)
-    gtk_window_destroy (GTK_WINDOW (win));
-  pump ();
-  g_clear_object (&app);
-  remove_tree (home);
+  window_fixture_finish (home);
   g_free (skip_reason);
   return rc;
 }

@@ -6,74 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "tessera-application.h"
-#include "tessera-window.h"
+#include "window-fixture.h"
 
-static TesseraApplication *app;
-static TesseraWindow *win;
-
-static void
-pump (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean history_moved (void);
-
-static gboolean
-wait_for (gboolean (*cond) (void), double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  /* Without blocking, so the time limit holds even when nothing happens. */
-  while (!cond () && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-  return cond ();
-}
-
-/* "Save changes?" before Open, when the window asks: answered Discard. */
-static void
-discard_if_asked (void)
-{
-  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
-  for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
-    g_autoptr (GObject) w = g_list_model_get_item (tops, i);
-    if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w))
-        && adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (w), "discard")) {
-      adw_message_dialog_response (ADW_MESSAGE_DIALOG (w), "discard");
-      gtk_window_destroy (GTK_WINDOW (w));
-    }
-  }
-}
-
-static gboolean
-history_moved_or_asked (void)
-{
-  discard_if_asked ();
-  return history_moved ();
-}
-
-static gboolean
-engine_settled (void)
-{
-  TesseraEngineState s = tessera_engine_get_state (tessera_application_get_engine (app));
-  return s == TESSERA_ENGINE_READY || s == TESSERA_ENGINE_FAILED;
-}
-
-static void
-act (const char *name, GVariant *param)
-{
-  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), name));
-  g_action_group_activate_action (G_ACTION_GROUP (win), name, param);
-  pump ();
-}
-
-static void
-mark_drawn (gboolean *drawn)
-{
-  *drawn = TRUE;
-}
 
 /* A widget as its window's renderer draws it; a PNG of it under TESSERA_ARTIFACTS when
  * named. */
@@ -83,31 +17,10 @@ render (GtkWidget *w, const char *name)
   pump ();
   /* A frame of the whole window first, so styles (a toggled button) are up to date. */
   gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  gboolean drawn = FALSE;
-  gulong id = g_signal_connect_swapped (paintable, "invalidate-contents",
-                                        G_CALLBACK (mark_drawn), &drawn);
-  gtk_widget_queue_draw (w);
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (!drawn && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  g_signal_handler_disconnect (paintable, id);
-  int width = gdk_paintable_get_intrinsic_width (paintable);
-  int height = gdk_paintable_get_intrinsic_height (paintable);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (w));
-  GdkTexture *tex = gsk_renderer_render_texture (renderer, node,
-                                                 &GRAPHENE_RECT_INIT (0, 0, width, height));
-  const char *dir = g_getenv ("TESSERA_ARTIFACTS");
-  if (dir && name) {
-    g_mkdir_with_parents (dir, 0755);
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_assert_true (gdk_texture_save_to_png (tex, path));
-    g_test_message ("screenshot: %s", path);
-  }
+  gboolean drawn;
+  GdkTexture *tex = render_widget (w, FALSE, &drawn);
+  if (name)
+    save_artifact (tex, name);
   return tex;
 }
 
@@ -121,14 +34,6 @@ static TesseraDocument *
 document (void)
 {
   return tessera_window_get_document (win);
-}
-
-static TesseraHistoryEntry *entry_before;
-
-static gboolean
-history_moved (void)
-{
-  return tessera_history_get_current (tessera_window_get_history (win)) != entry_before;
 }
 
 /* Opens a w × h picture (a gradient with a checkerboard) through win.open-file. */
@@ -151,7 +56,7 @@ open_picture (int w, int h)
                                                        (gsize) w * 4);
   g_assert_true (gdk_texture_save_to_png (tex, path));
   entry_before = tessera_history_get_current (tessera_window_get_history (win));
-  act ("open-file", g_variant_new_string (path));
+  act_unchecked ("open-file", g_variant_new_string (path));
   g_assert_true (wait_for (history_moved_or_asked, 10));
   g_assert_cmpint (tessera_document_get_width (document ()), ==, w);
   g_unlink (path);
@@ -183,12 +88,7 @@ mask_count (void)
 static void
 test_startup (void)
 {
-  g_application_activate (G_APPLICATION (app));
-  win = TESSERA_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (win);
-  while (!gtk_widget_get_mapped (GTK_WIDGET (win)))
-    g_main_context_iteration (NULL, TRUE);
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
+  window_fixture_show ();
   g_assert_true (wait_for (engine_settled, 60));
   pump ();
   /* The model's blank canvas at fit, for the record. */
@@ -296,7 +196,7 @@ test_shortcuts (void)
       g_assert_cmpint (tessera_document_get_mask_visible (document ()), ==, shown);
     }
   }
-  act ("tool", g_variant_new_string ("brush"));
+  act_unchecked ("tool", g_variant_new_string ("brush"));
   g_assert_cmpint (tessera_canvas_get_tool (canvas ()), ==, TESSERA_CANVAS_TOOL_BRUSH);
 }
 
@@ -324,8 +224,8 @@ static void
 test_rectangle (void)
 {
   open_picture (300, 200);
-  act ("zoom-fit", NULL);
-  act ("tool", g_variant_new_string ("rectangle"));
+  act_unchecked ("zoom-fit", NULL);
+  act_unchecked ("tool", g_variant_new_string ("rectangle"));
   g_assert_cmpuint (mask_count (), ==, 0);
   /* The tool bar shows the tool chosen. */
   GtkWidget *button = find_tool_button (GTK_WIDGET (win), "rectangle");
@@ -361,24 +261,24 @@ test_rectangle (void)
   g_assert_cmpint (tessera_document_get_mask_value (document (), 70, 60), ==, 0);
   g_assert_cmpint (tessera_document_get_mask_value (document (), 55, 45), ==, 255);
 
-  act ("mask-invert", NULL);
+  act_unchecked ("mask-invert", NULL);
   g_assert_cmpuint (mask_count (), ==, 300 * 200 - (100 * 80 - 20 * 20));
   g_assert_cmpint (tessera_document_get_mask_value (document (), 70, 60), ==, 255);
-  act ("mask-clear", NULL);
+  act_unchecked ("mask-clear", NULL);
   g_assert_cmpuint (mask_count (), ==, 0);
-  act ("undo", NULL);
+  act_unchecked ("undo", NULL);
   g_assert_cmpuint (mask_count (), ==, 300 * 200 - (100 * 80 - 20 * 20));
-  act ("undo", NULL);
-  act ("undo", NULL);
+  act_unchecked ("undo", NULL);
+  act_unchecked ("undo", NULL);
   g_assert_cmpuint (mask_count (), ==, 100 * 80);
-  act ("mask-clear", NULL);
+  act_unchecked ("mask-clear", NULL);
 }
 
 /* Lasso: a freehand triangle fills about its area, inside its bounds. */
 static void
 test_lasso (void)
 {
-  act ("tool", g_variant_new_string ("lasso"));
+  act_unchecked ("tool", g_variant_new_string ("lasso"));
   g_assert_cmpuint (mask_count (), ==, 0);
   const double pts[][2] = { { 40, 30 }, { 240, 30 }, { 40, 170 }, { 40, 30 } };
   double wx, wy;
@@ -403,8 +303,8 @@ test_lasso (void)
   g_assert_cmpint (b.y + b.height, <=, 171);
   g_assert_cmpint (tessera_document_get_mask_value (document (), 60, 50), ==, 255);
   g_assert_cmpint (tessera_document_get_mask_value (document (), 200, 150), ==, 0);
-  act ("mask-clear", NULL);
-  act ("tool", g_variant_new_string ("brush"));
+  act_unchecked ("mask-clear", NULL);
+  act_unchecked ("tool", g_variant_new_string ("brush"));
 }
 
 static int extend_calls, extended[4];
@@ -429,7 +329,7 @@ test_outpaint_handles (void)
   g_object_get (c, "token-size", &token, NULL);
   g_test_message ("token size on the canvas: %d", token);
   g_assert_cmpint (token, >=, 1);
-  act ("zoom-fit", NULL);
+  act_unchecked ("zoom-fit", NULL);
   /* Zoomed out a little, so the whole extension shows beside the picture. */
   tessera_canvas_zoom_at (c, tessera_canvas_get_zoom (c) * 0.6,
                           gtk_widget_get_width (GTK_WIDGET (c)) / 2.0,
@@ -476,7 +376,7 @@ test_outpaint_handles (void)
   g_test_message ("document after the drag: %d wide (was %d)",
                   tessera_document_get_width (document ()), w);
   if (tessera_window_is_running (win))
-    act ("cancel", NULL);
+    act_unchecked ("cancel", NULL);
 
   /* Inwards: nothing. */
   g_assert_true (tessera_canvas_get_handle_center (c, TESSERA_CANVAS_SIDE_TOP, &hx, &hy));
@@ -502,7 +402,7 @@ test_frame (void)
 {
   TesseraCanvas *c = canvas ();
   open_picture (400, 300);
-  act ("zoom-fit", NULL);
+  act_unchecked ("zoom-fit", NULL);
   g_object_set (c, "frame-size", 128, "frame-x", 20, "frame-y", 30, "frame-visible", TRUE,
                 NULL);
   int x, y;
@@ -532,12 +432,12 @@ test_frame (void)
   g_object_get (c, "frame-x", &x, NULL);
   g_assert_cmpint (x, ==, 400 - 128);
   /* Inside the frame the brush paints. */
-  act ("tool", g_variant_new_string ("brush"));
+  act_unchecked ("tool", g_variant_new_string ("brush"));
   drag_image (330, 100, 340, 110, 0);
   g_assert_cmpuint (mask_count (), >, 0);
   g_object_get (c, "frame-x", &x, NULL);
   g_assert_cmpint (x, ==, 400 - 128);
-  act ("mask-clear", NULL);
+  act_unchecked ("mask-clear", NULL);
   g_signal_handler_disconnect (c, id);
   g_object_set (c, "frame-visible", FALSE, NULL);
 }
@@ -548,11 +448,11 @@ test_compare_labels (void)
 {
   TesseraCanvas *c = canvas ();
   open_picture (320, 240);
-  act ("zoom-fit", NULL);
+  act_unchecked ("zoom-fit", NULL);
   /* A step to compare with: a selection far from the label corners, then hidden. */
-  act ("tool", g_variant_new_string ("rectangle"));
+  act_unchecked ("tool", g_variant_new_string ("rectangle"));
   drag_image (150, 200, 170, 220, 0);
-  act ("tool", g_variant_new_string ("brush"));
+  act_unchecked ("tool", g_variant_new_string ("brush"));
   g_action_group_change_action_state (G_ACTION_GROUP (win), "show-mask",
                                       g_variant_new_boolean (FALSE));
   g_action_group_change_action_state (G_ACTION_GROUP (win), "compare",
@@ -598,7 +498,7 @@ test_compare_labels (void)
   g_assert_cmpuint (darker_right, >, 100);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "show-mask",
                                       g_variant_new_boolean (TRUE));
-  act ("mask-clear", NULL);
+  act_unchecked ("mask-clear", NULL);
 }
 
 /* A photo-sized picture at 112 %, where the canvas once drew it 47 px to the right. */
@@ -611,13 +511,7 @@ test_photo_112 (void)
   tessera_canvas_zoom_at (canvas (), 1.12, cw / 2.0, ch / 2.0);
   tessera_canvas_pan (canvas (), 0, 200);
   g_autoptr (GdkTexture) shot = render (GTK_WIDGET (win), "canvas-02-photo-112.png");
-  act ("zoom-fit", NULL);
-}
-
-static gboolean
-not_running (void)
-{
-  return !tessera_window_is_running (win);
+  act_unchecked ("zoom-fit", NULL);
 }
 
 /* A generated picture applied, at fit: the model's picture fills the canvas (its pixels
@@ -631,54 +525,20 @@ test_generated_fit (void)
                                       g_variant_new_string ("generate"));
   gtk_editable_set_text (GTK_EDITABLE (tessera_window_get_prompt_entry (win)),
                          "red apple, 3d style");
-  act ("generate", NULL);
+  act_unchecked ("generate", NULL);
   g_assert_true (wait_for (not_running, 120));
   g_assert_cmpuint (tessera_window_get_n_pending_variants (win), >, 0);
-  act ("apply", NULL);
-  act ("zoom-fit", NULL);
+  act_unchecked ("apply", NULL);
+  act_unchecked ("zoom-fit", NULL);
   g_autoptr (GdkTexture) shot = render (GTK_WIDGET (win), "canvas-03-generated-fit.png");
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *child = g_build_filename (path, name, NULL);
-    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree (child);
-    else
-      g_unlink (child);
-  }
-  g_remove (path);
 }
 
 int
 main (int argc, char **argv)
 {
-  if (!g_getenv ("DISPLAY") && !g_getenv ("WAYLAND_DISPLAY")) {
-    g_print ("1..0 # SKIP no display: install the xvfb package to run the window tests\n");
+  g_autofree char *home = window_fixture_start (&argc, &argv, "tessera-tools-XXXXXX", 4, 1);
+  if (!home)
     return 0;
-  }
-  g_autofree char *home = g_dir_make_tmp ("tessera-tools-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename (home, "state", NULL);
-  g_autofree char *data = g_build_filename (home, "data", NULL);
-  g_setenv ("XDG_STATE_HOME", state, TRUE);
-  g_setenv ("XDG_DATA_HOME", data, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-
-  app = tessera_application_new ();
-  g_application_set_flags (G_APPLICATION (app),
-                           G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN);
-  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
-  g_settings_set_int (settings, "steps", 4);
-  g_settings_set_int (settings, "variants", 1);
-  if (g_getenv ("TESSERA_MODEL_DIR"))
-    g_settings_set_string (settings, "model-path", g_getenv ("TESSERA_MODEL_DIR"));
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
 
   g_test_add_func ("/canvas-tools/startup", test_startup);
   g_test_add_func ("/canvas-tools/shortcuts", test_shortcuts);
@@ -690,10 +550,6 @@ main (int argc, char **argv)
   g_test_add_func ("/canvas-tools/photo-112", test_photo_112);
   g_test_add_func ("/canvas-tools/generated-fit", test_generated_fit);
   int rc = g_test_run ();
-  if (win)
-    gtk_window_destroy (GTK_WINDOW (win));
-  pump ();
-  g_clear_object (&app);
-  remove_tree (home);
+  window_fixture_finish (home);
   return rc;
 }

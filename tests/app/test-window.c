@@ -7,57 +7,15 @@
 #include <string.h>
 
 #include "tessera-about.h"
-#include "tessera-application.h"
 #include "tessera-autosave.h"
 #include "tessera-preferences.h"
 #include "tessera-project.h"
 #include "tessera-window.h"
+#include "window-fixture.h"
 #include "tessera-engine-run.h"
 #include "tessera-vocabulary.h"
 #include "model/ts-model-locate.h"
 #include "ts-fault.h"
-
-static TesseraApplication *app;
-static TesseraWindow *win;
-
-static void
-pump (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* Iterate the main loop until cond() or the timeout; returns cond(). */
-static gboolean
-wait_for (gboolean (*cond) (void), double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  while (!cond () && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  return cond ();
-}
-
-static gboolean
-engine_settled (void)
-{
-  TesseraEngineState s = tessera_engine_get_state (tessera_application_get_engine (app));
-  return s == TESSERA_ENGINE_READY || s == TESSERA_ENGINE_FAILED;
-}
-
-static void
-act (const char *name, GVariant *param)
-{
-  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), name));
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), name));
-  g_action_group_activate_action (G_ACTION_GROUP (win), name, param);
-  pump ();
-}
-
-static void
-mark_drawn (gboolean *drawn)
-{
-  *drawn = TRUE;
-}
 
 /* Where widget w's own (0, 0) is in a screenshot of it: a window's shadow and the margins of
  * its client-side decorations come first. */
@@ -76,36 +34,13 @@ static GdkTexture *
 screenshot_of (GtkWidget *w, const char *name)
 {
   pump ();
-  /* The paintable holds the widget's next drawn frame: wait for it. */
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  gboolean drawn = FALSE;
-  gulong id = g_signal_connect_swapped (paintable, "invalidate-contents",
-                                        G_CALLBACK (mark_drawn), &drawn);
-  gtk_widget_queue_draw (w);
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (!drawn && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  /* A loaded machine can starve Xvfb's frame clock; the snapshot below renders the widget's
+  gboolean drawn;
+  GdkTexture *tex = render_widget (w, FALSE, &drawn);
+  /* A loaded machine can starve Xvfb's frame clock; the snapshot renders the widget's
    * current state either way, and the callers check what it shows. */
   if (!drawn)
     g_test_message ("%s: no new frame within 5 s, using the current one", name);
-  g_signal_handler_disconnect (paintable, id);
-  int width = gdk_paintable_get_intrinsic_width (paintable);
-  int height = gdk_paintable_get_intrinsic_height (paintable);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (w));
-  GdkTexture *tex = gsk_renderer_render_texture (renderer, node,
-                                                 &GRAPHENE_RECT_INIT (0, 0, width, height));
-  const char *dir = g_getenv ("TESSERA_ARTIFACTS");
-  if (dir) {
-    g_mkdir_with_parents (dir, 0755);
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_assert_true (gdk_texture_save_to_png (tex, path));
-    g_test_message ("screenshot: %s", path);
-  }
+  save_artifact (tex, name);
   return tex;
 }
 
@@ -233,12 +168,7 @@ static void
 test_startup (void)
 {
   gint64 t0 = g_get_monotonic_time ();
-  g_application_activate (G_APPLICATION (app));
-  win = TESSERA_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (win);
-  while (!gtk_widget_get_mapped (GTK_WIDGET (win)))
-    g_main_context_iteration (NULL, TRUE);
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
+  window_fixture_show ();
   double secs = (g_get_monotonic_time () - t0) / 1e6;
   /* Printed, not asserted: timings belong in benchmarks, and this one rides on Xvfb's load. */
   g_test_message ("window drawn after %.3f s", secs);
@@ -269,14 +199,6 @@ test_startup (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (tessera_window_get_history (win))),
                     ==, 1);
   g_assert_false (tessera_window_is_dirty (win));
-}
-
-static TesseraHistoryEntry *opened_before;
-
-static gboolean
-history_moved (void)
-{
-  return tessera_history_get_current (tessera_window_get_history (win)) != opened_before;
 }
 
 static AdwMessageDialog *find_dialog (void);
@@ -310,7 +232,7 @@ open_uniform_picture (int w, int h, guint32 rgb)
   g_autoptr (GdkTexture) tex = gdk_memory_texture_new (w, h, GDK_MEMORY_R8G8B8A8, bytes,
                                                        (gsize) w * 4);
   g_assert_true (gdk_texture_save_to_png (tex, path));
-  opened_before = tessera_history_get_current (tessera_window_get_history (win));
+  entry_before = tessera_history_get_current (tessera_window_get_history (win));
   act ("open-file", g_variant_new_string (path));
   /* A picture opens as a new document: unsaved work is given up first. */
   discard_if_asked ();
@@ -452,12 +374,6 @@ test_undo_shortcut_respects_text (void)
   g_assert_cmpuint (tessera_history_get_position (h), ==, pos - 1);
   g_assert_true (tessera_window_undo_shortcut (win, TRUE));
   g_assert_cmpuint (tessera_history_get_position (h), ==, pos);
-}
-
-static gboolean
-not_running (void)
-{
-  return !tessera_window_is_running (win);
 }
 
 /* A 2 ms timer that runs while a job does: how often the main loop got to it, and the
@@ -861,6 +777,20 @@ template_child (const char *name)
 
 /* The settings popover shows what the mode uses, with its range in the label: Strength for
  * Restyle only, Iterations instead of Steps for Edit; steps go past 64. */
+
+/* The pipeline request the engine would run for r, at the model's native size, with the
+ * picture and mask it takes them from (the caller's, for the request to point into). */
+static void
+fill_pipeline_request (TesseraJobRequest *r, TsImage **image, TsImage **mask,
+                       TsPipelineRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (tessera_engine_run_request_images (r, image, mask, &error));
+  tessera_engine_run_fill_request (
+      r, tessera_engine_get_native_size (tessera_application_get_engine (app)), *image, *mask,
+      req);
+}
+
 static void
 test_settings_per_mode (void)
 {
@@ -896,11 +826,8 @@ test_settings_per_mode (void)
   g_assert_no_error (error);
   g_autoptr (TsImage) image = NULL;
   g_autoptr (TsImage) mask = NULL;
-  g_assert_true (tessera_engine_run_request_images (r, &image, &mask, &error));
   TsPipelineRequest req;
-  tessera_engine_run_fill_request (
-      r, tessera_engine_get_native_size (tessera_application_get_engine (app)), image, mask,
-      &req);
+  fill_pipeline_request (r, &image, &mask, &req);
   g_assert_cmpint (req.mode, ==, TS_MODE_EDIT);
   g_assert_cmpint (req.edit_iterations, ==, 3);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "mode",
@@ -928,11 +855,8 @@ test_request_mask (void)
   g_assert_true (g_bytes_equal (r->mask, painted));
   g_autoptr (TsImage) image = NULL;
   g_autoptr (TsImage) mask = NULL;
-  g_assert_true (tessera_engine_run_request_images (r, &image, &mask, &error));
   TsPipelineRequest req;
-  tessera_engine_run_fill_request (
-      r, tessera_engine_get_native_size (tessera_application_get_engine (app)), image, mask,
-      &req);
+  fill_pipeline_request (r, &image, &mask, &req);
   g_assert_cmpint (req.mode, ==, TS_MODE_INPAINT);
   g_assert_cmpint (req.grow, ==, 6);
   g_assert_cmpint (req.feather, ==, 10);
@@ -957,7 +881,7 @@ test_export_open (void)
   /* Opening a picture starts a new document with its own history. The project is saved:
    * nothing to ask. */
   g_assert_false (tessera_window_is_dirty (win));
-  opened_before = tessera_history_get_current (tessera_window_get_history (win));
+  entry_before = tessera_history_get_current (tessera_window_get_history (win));
   act ("open-file", g_variant_new_string (path));
   g_assert_false (dialog_shown ());
   g_assert_true (wait_for (history_moved, 10));
@@ -968,7 +892,7 @@ test_export_open (void)
   TesseraHistoryEntry *e = tessera_history_get_current (h);
   g_assert_cmpint (tessera_history_entry_get_kind (e), ==, TESSERA_ENTRY_OPEN);
   /* Nothing done to it since: opening another picture asks nothing (its file has it all). */
-  opened_before = e;
+  entry_before = e;
   act ("open-file", g_variant_new_string (path));
   g_assert_false (dialog_shown ());
   g_assert_true (wait_for (history_moved, 10));
@@ -2210,49 +2134,12 @@ test_default_model (void)
 }
 
 /* The temporary folders of this run, with everything in them. */
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *child = g_build_filename (path, name, NULL);
-    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree (child);
-    else
-      g_unlink (child);
-  }
-  g_remove (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  if (!g_getenv ("DISPLAY") && !g_getenv ("WAYLAND_DISPLAY")) {
-    /* TAP: a whole-program skip with its reason. */
-    g_print ("1..0 # SKIP no display: install the xvfb package to run the window tests\n");
+  g_autofree char *home = window_fixture_start (&argc, &argv, "tessera-window-XXXXXX", 6, 2);
+  if (!home)
     return 0;
-  }
-  /* Autosaves and recent files go to a folder of this run. */
-  g_autofree char *home = g_dir_make_tmp ("tessera-window-XXXXXX", NULL);
-  g_autofree char *state = g_build_filename (home, "state", NULL);
-  g_autofree char *data = g_build_filename (home, "data", NULL);
-  g_setenv ("XDG_STATE_HOME", state, TRUE);
-  g_setenv ("XDG_DATA_HOME", data, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-
-  app = tessera_application_new ();
-  g_application_set_flags (G_APPLICATION (app),
-                           G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN);
-  /* Small, quick requests; the model the tests know. */
-  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
-  g_settings_set_int (settings, "steps", 6);
-  g_settings_set_int (settings, "variants", 2);
-  if (g_getenv ("TESSERA_MODEL_DIR"))
-    g_settings_set_string (settings, "model-path", g_getenv ("TESSERA_MODEL_DIR"));
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
 
   g_test_add_func ("/window/startup", test_startup);
   g_test_add_func ("/window/zoom", test_zoom);
@@ -2281,12 +2168,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/close-asks-to-save", test_close_asks_to_save);
   g_test_add_func ("/window/default-model", test_default_model);
   int rc = g_test_run ();
-  if (win)
-    gtk_window_destroy (GTK_WINDOW (win));
-  pump ();
-  g_clear_object (&app);
+  window_fixture_finish (home);
   if (project_dir)
     remove_tree (project_dir);
-  remove_tree (home);
   return rc;
 }
