@@ -406,24 +406,13 @@ tessera_window_restore_draft (TesseraWindow *self, const TesseraParams *p)
   gtk_editable_set_text (GTK_EDITABLE (self->negative_entry), p->negative_prompt);
 }
 
+/* The request bar for a run: the draft, after drawing a new seed when the bar asks for one. */
 static TesseraParams *
 params_from_ui (TesseraWindow *self)
 {
-  TesseraParams *p = tessera_params_new ();
-  p->mode = current_mode (self);
-  g_free (p->prompt);
-  p->prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->prompt_entry)));
-  g_free (p->negative_prompt);
-  p->negative_prompt = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->negative_entry)));
   if (gtk_check_button_get_active (self->random_seed_check))
     gtk_spin_button_set_value (self->seed_spin, g_random_int ());
-  p->seed = (guint32) gtk_spin_button_get_value (self->seed_spin);
-  p->n_variants = gtk_spin_button_get_value_as_int (self->variants_spin);
-  p->steps = gtk_spin_button_get_value_as_int (self->steps_spin);
-  p->guidance = gtk_spin_button_get_value (self->guidance_spin);
-  p->strength = gtk_range_get_value (GTK_RANGE (self->strength_scale));
-  p->edit_iterations = gtk_spin_button_get_value_as_int (self->iterations_spin);
-  return p;
+  return tessera_window_get_draft (self);
 }
 
 /* The mask as painted: the pipeline grows and feathers it (the request's grow and feather),
