@@ -37,6 +37,7 @@ HELDOUT_SOLID = ("teal", "beige")
 WEIGHT_SKIN = 0.3
 WEIGHT_FLAG = 0.25
 P_SINGLE = 0.5
+CANONICAL_SIZE = 0.76   # of the side, for a prompt with no place or background
 
 
 def load_items(data_dir, split, concepts=None):
@@ -185,6 +186,14 @@ class SceneMaker:
             names = [article(p["label"]) for p in picks]
             text = f"{names[0]}, {names[1]} and {names[2]} from left to right {bgtext}"
         return bg, f"{text}, {STYLE_PHRASES[style]}", picks
+
+    def canonical(self, r):
+        """The plain prompt's picture, '<label>, <style>': the emoji centred on white at 76 % of
+        the side. The transformer's canonical bank trains on it and the evaluation's real images
+        are it, so that a prompt without a place or background draws one predictable layout."""
+        bg = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
+        self.paste(bg, r, SIZE / 2, SIZE / 2, int(SIZE * CANONICAL_SIZE))
+        return bg, f"{r['label']}, {STYLE_PHRASES[r['style']]}"
 
     def solid(self, name):
         """A background of one named colour and its phrase (the evaluation's scene prompts)."""

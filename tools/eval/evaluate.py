@@ -95,11 +95,8 @@ def thumbnails(images, side):
 
 
 def single_on_white(maker, row):
-    """The held-out 'real image' for a caption '<label>, <style>': the emoji centred on white,
-    as the single-emoji training samples without a background phrase show it."""
-    bg = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
-    maker.paste(bg, row, SIZE / 2, SIZE / 2, int(SIZE * 0.76))
-    return bg
+    """The 'real image' for a caption '<label>, <style>' (SceneMaker.canonical)."""
+    return maker.canonical(row)[0]
 
 
 def heldout_rows(maker, per_style, seed):

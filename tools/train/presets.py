@@ -20,7 +20,10 @@ PRESETS = {
         "vqdec_train": {"steps": 4000, "batch": 16, "lr": 2e-4},
         # tokens: samples encoded once (tokens.pt in the run folder) that the transformer
         # stage draws its batches from
-        "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4, "tokens": 8000},
+        # freeze_text: the text encoder as --init-from gives it, each caption encoded once;
+        # canonical: half of every batch from the plain-prompt layout of every item
+        "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4, "tokens": 8000,
+                     "freeze_text": True, "canonical": 0.5},
     },
     "v1": {
         "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials
@@ -53,7 +56,7 @@ PRESETS = {
         "vq_train": {"steps": 60, "batch": 8, "lr": 1e-3, "crop": 64, "crop_full_after": 45, "disc_start": 30,
                      "disc_weight": 0.1},
         "vqdec_train": {"steps": 20, "batch": 8, "lr": 5e-4},
-        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256},
+        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256, "canonical": 0.5},
     },
 }
 

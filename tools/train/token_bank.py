@@ -29,6 +29,18 @@ def render(maker, seed, i):
 
 def build(path, vq, maker, n, seed, log, dev):
     """Fills (or continues) the bank at path with n samples; returns (tokens [n,h,w] long, captions)."""
+    return fill(path, vq, lambda i: render(maker, seed, i), n, seed, log, dev)
+
+
+def build_canonical(path, vq, maker, log, dev):
+    """Every training item once in the plain prompt's layout (SceneMaker.canonical)."""
+    def one(i):
+        im, cap = maker.canonical(maker.items[i])
+        return np.asarray(im, dtype=np.uint8), cap
+    return fill(path, vq, one, len(maker.items), -1, log, dev)
+
+
+def fill(path, vq, make, n, seed, log, dev):
     sig = vq_signature(vq)
     bank = load_checkpoint(path)
     if bank is not None and (bank["signature"] != sig or bank["seed"] != seed):
@@ -42,7 +54,7 @@ def build(path, vq, maker, n, seed, log, dev):
     vq = vq.to(dev).eval()
     while done < n:
         k = min(CHUNK, n - done)
-        imgs, caps = zip(*(render(maker, seed, done + j) for j in range(k)))
+        imgs, caps = zip(*(make(done + j) for j in range(k)))
         x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0).to(dev)
         with torch.no_grad():
             codes = vq.nearest(vq.encode(x)).to(torch.int16).cpu()
@@ -59,3 +71,17 @@ def build(path, vq, maker, n, seed, log, dev):
 def batch_indices(n, batch, seed, step):
     """Deterministic per step, so a resumed run sees the batches an uninterrupted one would."""
     return random.Random(f"{seed}:{step}").sample(range(n), min(batch, n))
+
+
+def mixed_batch(banks, fractions, batch, seed, step):
+    """(tokens, captions) of one batch drawn from several banks, round(fraction * batch) from
+    each but the last, which fills the rest."""
+    codes, caps = [], []
+    left = batch
+    for k, ((tokens, captions), frac) in enumerate(zip(banks, fractions)):
+        take = left if k == len(banks) - 1 else min(left, round(frac * batch))
+        left -= take
+        pick = batch_indices(len(captions), take, f"{seed}:{k}", step)
+        codes.append(tokens[pick])
+        caps += [captions[i] for i in pick]
+    return torch.cat(codes), caps
