@@ -1,9 +1,11 @@
 /* fuzz-tokenizer.c — fuzz target for the tokenizer: any bytes as a prompt. Valid UTF-8 must
- * encode to a well-formed id row; anything else must be refused. Uses the real CLIP
- * vocabulary of the goldens when present (more merges to exercise), else a small byte-level
- * one built here. */
+ * encode to a well-formed id row; anything else must be refused. Uses the tiny model's CLIP
+ * vocabulary that the goldens' manifest names (more merges to exercise), else a small
+ * byte-level one built here, and says on stderr which and why. */
 #include "model/ts-tokenizer.h"
+#include "golden-paths.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static TsTokenizer *
@@ -37,12 +39,17 @@ get_tokenizer (void)
 {
   static TsTokenizer *tok;
   if (!tok) {
-    const char *env = g_getenv ("TESSERA_GOLDENS");
-    g_autofree char *dir = g_build_filename (env ? env : TESSERA_GOLDENS_DIR, "tiny-amused",
-                                             "tokenizer", NULL);
-    tok = g_file_test (dir, G_FILE_TEST_IS_DIR) ? ts_tokenizer_new_from_dir (dir, NULL) : NULL;
-    if (!tok)
+    g_autoptr (GError) error = NULL;
+    g_autofree char *dir = golden_paths_tiny_model (&error, "tokenizer", NULL);
+    if (dir)
+      tok = ts_tokenizer_new_from_dir (dir, &error);
+    if (tok) {
+      fprintf (stderr, "fuzz-tokenizer: the goldens' tokenizer %s\n", dir);
+    } else {
+      fprintf (stderr, "fuzz-tokenizer: a small byte-level tokenizer (no goldens tokenizer: %s)\n",
+               error ? error->message : "unknown");
       tok = small_tokenizer ();
+    }
     g_assert (tok);
   }
   return tok;
