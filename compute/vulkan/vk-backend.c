@@ -152,11 +152,22 @@ static const TsBackendClass vk_class = {
 TsBackend *
 ts_vulkan_backend_new (int device_index, gboolean allow_cpu_device, GError **error)
 {
+  TsVkOptions options;
+  ts_vk_options_from_env (&options);
+  return ts_vk_backend_new_with_options (device_index, allow_cpu_device, &options, error);
+}
+
+TsBackend *
+ts_vk_backend_new_with_options (int device_index, gboolean allow_cpu_device,
+                                const TsVkOptions *options, GError **error)
+{
   TsVkBackend *vk = g_try_new0 (TsVkBackend, 1);
   if (vk == NULL) {
     g_set_error_literal (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of host memory");
     return NULL;
   }
+  if (options != NULL)
+    vk->options = *options; /* the device, memory and recorder set-up below read them */
   /* A class per backend, so ts_backend_name gives the device's name. */
   vk->klass = vk_class;
   ts_backend_init_base (&vk->base, &vk->klass, TS_BACKEND_VULKAN);
@@ -183,6 +194,12 @@ const TsVkLimits *
 ts_vk_limits (TsVkBackend *vk)
 {
   return &vk->limits;
+}
+
+const TsVkOptions *
+ts_vk_options (TsVkBackend *vk)
+{
+  return &vk->options;
 }
 
 void

@@ -115,13 +115,6 @@ ts_vk_check (TsVkBackend *vk, VkResult result, const char *what, GError **error)
 }
 
 static gboolean
-env_flag (const char *name)
-{
-  const char *v = g_getenv (name);
-  return v != NULL && *v != '\0' && strcmp (v, "0") != 0;
-}
-
-static gboolean
 load_volk (GError **error)
 {
   static gsize once = 0;
@@ -215,11 +208,11 @@ create_instance (TsVkBackend *vk, GError **error)
   VkDebugUtilsMessengerCreateInfoEXT instance_messenger = messenger_info;
   const void *next = NULL;
 
-  if (env_flag ("TESSERA_VK_VALIDATION")) {
+  if (vk->options.validation) {
     if (!instance_layer_present (validation_layer) ||
         !instance_extension_present (NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
-      fprintf (stderr, "Tessera: TESSERA_VK_VALIDATION is set but %s or %s is missing; "
-               "running without validation\n", validation_layer,
+      fprintf (stderr, "Tessera: validation was asked for (TESSERA_VK_VALIDATION) but %s or "
+               "%s is missing; running without validation\n", validation_layer,
                VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
     } else {
       vk->validation = TRUE;
@@ -412,19 +405,18 @@ probe_limits (TsVkBackend *vk, const VkPhysicalDeviceVulkan11Properties *p11,
   t->max_push_constants = l->maxPushConstantsSize;
   t->subgroup_size = MAX (p11->subgroupSize, 1);
   gboolean sg_compute = (p11->subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0 &&
-                        !env_flag ("TESSERA_VK_DISABLE_SUBGROUP");
+                        !vk->options.disable_subgroup;
   t->subgroup_arithmetic = sg_compute &&
     (p11->subgroupSupportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0;
   t->subgroup_shuffle = sg_compute &&
     (p11->subgroupSupportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
-  gboolean no_fp16 = env_flag ("TESSERA_VK_DISABLE_FP16");
+  gboolean no_fp16 = vk->options.disable_fp16;
   t->fp16_storage = f11->storageBuffer16BitAccess && !no_fp16;
   t->fp16_math = f12->shaderFloat16 && !no_fp16;
   t->is_cpu_device = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
   t->coopmat = coopmat && ts_vk_coopmat_shape_supported (vk->physical);
 
-  const char *env = g_getenv ("TESSERA_VK_MAX_BINDING");
-  ts_vk_set_max_binding (vk, env != NULL ? g_ascii_strtoull (env, NULL, 10) : 0);
+  ts_vk_set_max_binding (vk, vk->options.max_binding);
 
   vk->max_allocation = p11->maxMemoryAllocationSize > 0 ? p11->maxMemoryAllocationSize
                                                          : G_MAXUINT32;
@@ -442,7 +434,6 @@ probe_memory (TsVkBackend *vk)
   for (uint32_t i = 0; i < vk->mem_props.memoryTypeCount && shared; i++)
     if ((vk->mem_props.memoryTypes[i].propertyFlags & uma_flags) == uma_flags)
       vk->uma = TRUE;
-  vk->force_staging = env_flag ("TESSERA_VK_FORCE_STAGING");
 }
 
 /* What the device offers that the shaders may use. */
@@ -483,7 +474,7 @@ probe_device (TsVkBackend *vk, const DeviceFeatures *f)
   uint32_t valid_bits = 0;
   vk->queue_family = pick_queue_family (vk->physical, &valid_bits);
   vk->timestamps = valid_bits > 0 && vk->props.limits.timestampPeriod > 0 &&
-                   !env_flag ("TESSERA_VK_DISABLE_TIMESTAMPS");
+                   !vk->options.disable_timestamps;
   vk->timestamp_mask = valid_bits >= 64 ? G_MAXUINT64 : ((guint64) 1 << valid_bits) - 1;
   vk->timestamp_period = vk->props.limits.timestampPeriod;
 }
@@ -499,7 +490,7 @@ create_device (TsVkBackend *vk, GError **error)
 
   DeviceFeatures f;
   query_features (vk, device_extension_present (avail, n_ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
-                      !env_flag ("TESSERA_VK_DISABLE_COOPMAT"), &f);
+                      !vk->options.disable_coopmat, &f);
   probe_device (vk, &f);
 
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_on = {
@@ -526,7 +517,7 @@ create_device (TsVkBackend *vk, GError **error)
   const char *exts[5];
   uint32_t n_exts = 0;
   vk->push_descriptors = device_extension_present (avail, n_ext, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) &&
-                         !env_flag ("TESSERA_VK_DISABLE_PUSH_DESCRIPTOR");
+                         !vk->options.disable_push_descriptor;
   if (vk->push_descriptors)
     exts[n_exts++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
   if (f.has_coop)

@@ -3,27 +3,17 @@
 
 #include <string.h>
 
-static gboolean
-env_on (const char *name)
-{
-  const char *v = g_getenv (name);
-  return v != NULL && *v != '\0' && g_strcmp0 (v, "0") != 0;
-}
-
 gboolean
 ts_vk_heavy_want_shm (TsVkBackend *vk)
 {
-  if (env_on ("TESSERA_VK_FORCE_NOSHM"))
-    return FALSE;
-  if (env_on ("TESSERA_VK_FORCE_SHM"))
-    return TRUE;
-  return !ts_vk_limits (vk)->is_cpu_device;
+  TsVkKernels k = ts_vk_options (vk)->kernels;
+  return k == TS_VK_KERNELS_AUTO ? !ts_vk_limits (vk)->is_cpu_device : k == TS_VK_KERNELS_SHM;
 }
 
 gboolean
 ts_vk_heavy_want_staging (TsVkBackend *vk)
 {
-  return !env_on ("TESSERA_VK_FORCE_NOSHM");
+  return ts_vk_options (vk)->kernels != TS_VK_KERNELS_REG;
 }
 
 int64_t
@@ -120,18 +110,18 @@ ts_vk_gemm_config (TsVkBackend *vk, int64_t m, int64_t n, int64_t batches,
                    gboolean a_kfast, gboolean b_kfast, TsVkGemmConfig *cfg)
 {
   const TsVkLimits *l = ts_vk_limits (vk);
+  const TsVkOptions *o = ts_vk_options (vk);
   memset (cfg, 0, sizeof *cfg);
   cfg->spec[6] = a_kfast;
   cfg->spec[7] = b_kfast;
 
   /* Tiny products (matrix-vector, a few rows) leave shared-memory tiles mostly empty. */
-  gboolean tiny = m * n * batches < 1024 && !env_on ("TESSERA_VK_FORCE_SHM");
+  gboolean tiny = m * n * batches < 1024 && o->kernels != TS_VK_KERNELS_SHM;
   if (ts_vk_heavy_want_shm (vk) && !tiny) {
     guint pick = G_N_ELEMENTS (gemm_shm_tiles);
-    /* TESSERA_VK_GEMM_TILE=i forces tiling i (0 largest), so tests reach every tiling. */
-    const char *forced = g_getenv ("TESSERA_VK_GEMM_TILE");
-    guint first = forced ? MIN ((guint) g_ascii_strtoull (forced, NULL, 10),
-                                G_N_ELEMENTS (gemm_shm_tiles) - 1) : 0;
+    /* The gemm_tile option forces tiling i (0 largest), so tests reach every tiling. */
+    gboolean forced = o->force_gemm_tile;
+    guint first = forced ? MIN (o->gemm_tile, G_N_ELEMENTS (gemm_shm_tiles) - 1) : 0;
     for (guint i = first; i < G_N_ELEMENTS (gemm_shm_tiles); i++) {
       const uint32_t *t = gemm_shm_tiles[i];
       /* A larger tile only pays when there are still enough workgroups to fill a GPU. */

@@ -7,14 +7,15 @@
 G_BEGIN_DECLS
 
 /* Whether to use the shared-memory (GPU) kernels: yes on GPUs, no on CPU devices, where a
- * barrier costs a coroutine switch. TESSERA_VK_FORCE_SHM=1 or TESSERA_VK_FORCE_NOSHM=1
- * override the choice, so tests can run both families on one device. */
+ * barrier costs a coroutine switch. The kernels option (TESSERA_VK_FORCE_SHM=1 or
+ * TESSERA_VK_FORCE_NOSHM=1) overrides the choice, so tests can run both families on one
+ * device. */
 gboolean ts_vk_heavy_want_shm (TsVkBackend *vk);
 /* Whether to stage operands that a whole workgroup reads (attention keys and values,
  * codebook rows) in shared memory: yes on every device, lavapipe included, where one
  * cooperative load per block beats a bounds-checked gather per invocation (attention
- * 64×77×4×64 ran at ~2 GFLOP/s staged against 0.4 from the buffers). Only
- * TESSERA_VK_FORCE_NOSHM=1 says no. */
+ * 64×77×4×64 ran at ~2 GFLOP/s staged against 0.4 from the buffers). Only the
+ * registers-only kernels option (TESSERA_VK_FORCE_NOSHM=1) says no. */
 gboolean ts_vk_heavy_want_staging (TsVkBackend *vk);
 
 /* Elements lo..hi (inclusive, counted from the tensor's first element) of t's storage. */

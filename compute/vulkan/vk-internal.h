@@ -57,6 +57,7 @@ struct _TsVkBackend {
   TsBackend      base;
   TsBackendClass klass;  /* vk-backend.c's class, named after the device */
   TsVkLimits     limits;
+  TsVkOptions    options; /* fixed at creation: vk-options.h */
   VkDeviceSize device_max_storage_range; /* the real limit; limits holds the effective one */
 
   /* What every op reports once the device is lost. */
@@ -87,7 +88,6 @@ struct _TsVkBackend {
 
   /* vk-memory.c */
   GHashTable    *buffers;        /* VkBuffer → TsVkStorage*, to track uses by dispatches */
-  gboolean       force_staging;  /* TESSERA_VK_FORCE_STAGING: test the non-UMA path */
   VkBuffer       staging;
   VkDeviceMemory staging_memory;
   guint8        *staging_map;

@@ -131,7 +131,7 @@ create_buffer (TsVkBackend *vk, VkDeviceSize size, gboolean for_staging, VkBuffe
 
   r = vk->d.vkBindBufferMemory (vk->device, *buffer, *memory, 0);
   void *map = NULL;
-  gboolean want_map = (flags & HOST_FLAGS) == HOST_FLAGS && (for_staging || !vk->force_staging);
+  gboolean want_map = (flags & HOST_FLAGS) == HOST_FLAGS && (for_staging || !vk->options.force_staging);
   if (r == VK_SUCCESS && want_map)
     r = vk->d.vkMapMemory (vk->device, *memory, 0, VK_WHOLE_SIZE, 0, &map);
   if (!ts_vk_check (vk, r, want_map ? "binding and mapping buffer memory" : "vkBindBufferMemory", error)) {

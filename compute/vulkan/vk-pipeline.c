@@ -58,8 +58,7 @@ cache_header_matches (TsVkBackend *vk, const guint8 *data, gsize size)
 static char *
 cache_path (TsVkBackend *vk)
 {
-  const char *env = g_getenv ("TESSERA_VK_PIPELINE_CACHE");
-  if (env != NULL && strcmp (env, "0") == 0)
+  if (vk->options.no_pipeline_cache)
     return NULL;
   GString *name = g_string_new (NULL);
   g_string_append_printf (name, "%04x-%04x-", vk->props.vendorID, vk->props.deviceID);

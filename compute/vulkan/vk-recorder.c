@@ -86,9 +86,8 @@ ts_vk_recorder_init (TsVkBackend *vk, GError **error)
   vk->pending_reads = g_array_new (FALSE, FALSE, sizeof (TsVkRange));
   vk->pending_writes = g_array_new (FALSE, FALSE, sizeof (TsVkRange));
   vk->profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, free_profile_entry);
-  const char *env = g_getenv ("TESSERA_VK_DISPATCHES_PER_SUBMIT");
-  guint64 per = env != NULL ? g_ascii_strtoull (env, NULL, 10) : DEFAULT_PER_SUBMIT;
-  vk->max_per_submit = (guint) CLAMP (per, 1, TS_VK_MAX_PER_SUBMIT);
+  guint per = vk->options.dispatches_per_submit;
+  vk->max_per_submit = per == 0 ? DEFAULT_PER_SUBMIT : CLAMP (per, 1, TS_VK_MAX_PER_SUBMIT);
   vk->flops_per_submit = FLOPS_PER_SUBMIT;
 
   VkResult r = vk->d.vkCreateCommandPool (vk->device, &info, NULL, &vk->cmd_pool);

@@ -1,9 +1,10 @@
 /* test-vk-heavy.c — the compute-heavy Vulkan ops (matmul, attention, conv2d,
  * conv_transpose_2x2, nearest_code) against the CPU backend.
  *
- * Every test runs twice: with the register-only kernels (TESSERA_VK_FORCE_NOSHM, what
- * CPU devices use) and with the shared-memory kernels (TESSERA_VK_FORCE_SHM, what GPUs
- * use), so both families run on lavapipe. The *-split tests lower the binding limit to
+ * Every test runs twice: with the register-only kernels (TS_VK_KERNELS_REG, what CPU
+ * devices use) and with the shared-memory kernels (TS_VK_KERNELS_SHM, what GPUs use), so
+ * both families run on lavapipe. Options are fixed when a backend is created, so each
+ * family (and each forced GEMM tiling) has its own backend, made on first use. The *-split tests lower the binding limit to
  * SMALL_BINDING bytes, so the ops must cut their work into several dispatches (which is
  * checked too). Any NaN/Inf, an nmse above the op's bound, or any validation-layer message
  * fails. Shapes are small: lavapipe does about 1 GFLOP/s. */
@@ -24,39 +25,66 @@ static TsBackend *cpu;
 
 typedef enum { VARIANT_REG, VARIANT_SHM } Variant;
 
+/* The shared-memory GEMM tilings (vk-heavy.c) that tests force; TILE_CHOSEN: none. */
+#define N_TILES     3
+#define TILE_CHOSEN (-1)
+
+/* Backends by variant: registers, shared memory, shared memory with tiling 0..N_TILES-1. */
+static TsBackend *variant_be[2 + N_TILES];
+/* The Vulkan backend of the running test. */
+static TsBackend   *dev;
+static TsVkBackend *dev_vk;
+
 /* Whether the op under test must be split into several dispatches (the *-split tests). */
 static gboolean expect_split;
 
-/* Select the kernel family; FALSE (and the test skipped) without a Vulkan device. */
+/* Select the backend of kernel family v with GEMM tiling `tile` forced (TILE_CHOSEN: as
+ * the backend chooses; the register kernels have no tiling to force); FALSE (and the test
+ * skipped) without a Vulkan device. */
 static gboolean
-begin (gconstpointer data)
+begin_tiled (Variant v, int tile)
 {
   if (vkt_be == NULL) {
     g_test_skip (vkt_skip_reason);
     return FALSE;
   }
-  Variant v = GPOINTER_TO_INT (data);
-  g_setenv ("TESSERA_VK_FORCE_NOSHM", v == VARIANT_REG ? "1" : "0", TRUE);
-  g_setenv ("TESSERA_VK_FORCE_SHM", v == VARIANT_SHM ? "1" : "0", TRUE);
+  guint slot = v == VARIANT_REG ? 0 : tile == TILE_CHOSEN ? 1 : 2 + (guint) tile;
+  if (slot >= G_N_ELEMENTS (variant_be))
+    g_error ("no GEMM tiling %d", tile);
+  if (variant_be[slot] == NULL) {
+    TsVkOptions options = vkt_options;
+    options.kernels = v == VARIANT_REG ? TS_VK_KERNELS_REG : TS_VK_KERNELS_SHM;
+    options.force_gemm_tile = slot >= 2;
+    options.gemm_tile = slot >= 2 ? (guint) tile : 0;
+    variant_be[slot] = vkt_backend_new (&options);
+  }
+  dev = variant_be[slot];
+  dev_vk = ts_vk_backend_from (dev);
   return TRUE;
+}
+
+/* The kernel family the test's data names, tiling as the backend chooses. */
+static gboolean
+begin (gconstpointer data)
+{
+  return begin_tiled (GPOINTER_TO_INT (data), TILE_CHOSEN);
 }
 
 /* Bindings limited to SMALL_BINDING bytes from here to end(). */
 static void
 begin_split (void)
 {
-  ts_vk_set_max_binding (vkt_vk, SMALL_BINDING);
+  ts_vk_set_max_binding (dev_vk, SMALL_BINDING);
   expect_split = TRUE;
 }
 
 static void
 end (void)
 {
-  ts_vk_set_max_binding (vkt_vk, 0);
+  ts_vk_set_max_binding (dev_vk, 0);
   expect_split = FALSE;
-  g_unsetenv ("TESSERA_VK_GEMM_TILE");
   ts_test_assert_no_error (cpu);
-  ts_test_assert_no_error (vkt_be);
+  ts_test_assert_no_error (dev);
   vkt_check_validation ();
 }
 
@@ -64,7 +92,7 @@ static guint64
 dispatches (void)
 {
   TsVkCounters c;
-  ts_vk_get_counters (vkt_vk, &c);
+  ts_vk_get_counters (dev_vk, &c);
   return c.dispatches;
 }
 
@@ -90,7 +118,7 @@ static Pair
 pair_from (TsDType dtype, int ndim, const int64_t *shape, float *values)
 {
   return (Pair) { ts_test_tensor (cpu, dtype, ndim, shape, values),
-                  ts_test_tensor (vkt_be, dtype, ndim, shape, values), values };
+                  ts_test_tensor (dev, dtype, ndim, shape, values), values };
 }
 
 static Pair
@@ -115,12 +143,12 @@ static void
 check_outputs (const char *what, TsTensor *got, TsTensor *want, double limit)
 {
   ts_test_assert_no_error (cpu);
-  ts_test_assert_no_error (vkt_be);
+  ts_test_assert_no_error (dev);
   g_assert_nonnull (got);
   g_assert_nonnull (want);
   g_assert_true (ts_tensor_same_shape (got, want));
   g_autofree float *w = ts_test_read (want);
-  ts_test_check_tensor (what, vkt_be, got, w, (size_t) ts_tensor_numel (want), limit);
+  ts_test_check_tensor (what, dev, got, w, (size_t) ts_tensor_numel (want), limit);
   ts_tensor_unref (got);
   ts_tensor_unref (want);
 }
@@ -153,7 +181,7 @@ run_matmul (GRand *rand, const MatmulCase *mc)
     "%s%s%s %s", mc->batch, mc->m, mc->k, mc->n, mc->trans_a ? " ᵀa" : "",
     mc->trans_b ? " ᵀb" : "", mc->shared_b ? " shared" : "", ts_dtype_name (mc->b_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_matmul (vkt_be, a.v, b.v, bias.v, flags);
+  TsTensor *got = ts_matmul (dev, a.v, b.v, bias.v, flags);
   check_split (what, before);
   check_outputs (what, got, ts_matmul (cpu, a.c, b.c, bias.c, flags), LIMIT_GEMM);
   pair_clear (&a);
@@ -227,7 +255,7 @@ run_attention (GRand *rand, const AttentionCase *ac)
     " d%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s", ac->b, ac->nq, ac->nk, ac->h, ac->d, ac->dv,
     ac->causal ? " causal" : "");
   guint64 before = dispatches ();
-  TsTensor *got = ts_attention (vkt_be, q.v, k.v, v.v, scale, ac->causal);
+  TsTensor *got = ts_attention (dev, q.v, k.v, v.v, scale, ac->causal);
   check_split (what, before);
   check_outputs (what, got, ts_attention (cpu, q.c, k.c, v.c, scale, ac->causal),
                  LIMIT_ATTENTION);
@@ -275,7 +303,7 @@ test_attention_strided (gconstpointer data)
     }
     g_assert_cmpint (cv[1][1]->stride[1], ==, 3 * h * d);
     check_outputs (causal ? "strided causal attention" : "strided attention",
-                   ts_attention (vkt_be, cv[1][0], cv[1][1], cv[1][2], 0.3f, causal),
+                   ts_attention (dev, cv[1][0], cv[1][1], cv[1][2], 0.3f, causal),
                    ts_attention (cpu, cv[0][0], cv[0][1], cv[0][2], 0.3f, causal), LIMIT_ATTENTION);
     for (int i = 0; i < 3; i++) {
       ts_tensor_unref (cv[0][i]);
@@ -295,7 +323,7 @@ test_attention_strided (gconstpointer data)
   g_autoptr (TsTensor) vc = ts_tensor_permute (v.c, perm);
   g_autoptr (TsTensor) vv = ts_tensor_permute (v.v, perm);
   g_assert_cmpint (kv->stride[2], ==, 17 * d);
-  check_outputs ("head-major keys", ts_attention (vkt_be, q.v, kv, vv, 0.3f, FALSE),
+  check_outputs ("head-major keys", ts_attention (dev, q.v, kv, vv, 0.3f, FALSE),
                  ts_attention (cpu, q.c, kc, vc, 0.3f, FALSE), LIMIT_ATTENTION);
   pair_clear (&q);
   pair_clear (&k);
@@ -345,7 +373,7 @@ run_conv (GRand *rand, const ConvCase *cc)
     cc->p.stride_x, cc->p.pad_top, cc->p.pad_left, cc->p.pad_bottom, cc->p.pad_right,
     cc->p.groups, ts_dtype_name (cc->w_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_conv2d (vkt_be, x.v, w.v, bias.v, &cc->p);
+  TsTensor *got = ts_conv2d (dev, x.v, w.v, bias.v, &cc->p);
   check_split (what, before);
   check_outputs (what, got, ts_conv2d (cpu, x.c, w.c, bias.c, &cc->p), LIMIT_GEMM);
   pair_clear (&x);
@@ -400,7 +428,7 @@ run_conv_t (GRand *rand, const ConvTCase *cc)
     G_GINT64_FORMAT " → %" G_GINT64_FORMAT " %s", cc->n, cc->c, cc->h, cc->w, cc->o,
     ts_dtype_name (cc->w_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_conv_transpose_2x2 (vkt_be, x.v, w.v, bias.v);
+  TsTensor *got = ts_conv_transpose_2x2 (dev, x.v, w.v, bias.v);
   check_split (what, before);
   check_outputs (what, got, ts_conv_transpose_2x2 (cpu, x.c, w.c, bias.c), LIMIT_GEMM);
   pair_clear (&x);
@@ -452,14 +480,12 @@ test_conv_split (gconstpointer data)
 }
 
 /* The larger shared-memory tilings (128×128 with 8×8 per invocation, 64×64) are only
- * chosen for shapes too large for lavapipe; TESSERA_VK_GEMM_TILE forces them. */
+ * chosen for shapes too large for lavapipe; the gemm_tile option forces them. */
 static void
 test_gemm_tiles (gconstpointer data)
 {
-  if (!begin (GINT_TO_POINTER (VARIANT_SHM)))
+  if (!begin_tiled (VARIANT_SHM, GPOINTER_TO_INT (data)))
     return;
-  g_autofree char *tile = g_strdup_printf ("%d", GPOINTER_TO_INT (data));
-  g_setenv ("TESSERA_VK_GEMM_TILE", tile, TRUE);
   static const MatmulCase mcases[] = {
     { 1, 130, 33, 131, FALSE, TRUE, TRUE, TRUE, TS_DTYPE_F32, 1 },
     { 2, 67, 20, 129, TRUE, FALSE, FALSE, FALSE, TS_DTYPE_F16, 1 },
@@ -486,11 +512,10 @@ test_gemm_tiles (gconstpointer data)
 static void
 test_grid_folding (gconstpointer data)
 {
-  if (!begin (data))
+  /* the smallest tiling: 70000 workgroups with barriers are slow on lavapipe */
+  if (!begin_tiled (GPOINTER_TO_INT (data), 2))
     return;
   g_autoptr (GRand) rand = ts_test_rand_for ("grid_folding");
-  /* the smallest tiling: 70000 workgroups with barriers are slow on lavapipe */
-  g_setenv ("TESSERA_VK_GEMM_TILE", "2", TRUE);
   static const MatmulCase mc = { 70000, 1, 2, 1, FALSE, FALSE, FALSE, TRUE, TS_DTYPE_F32, 1 };
   run_matmul (rand, &mc);
   static const AttentionCase ac = { 1, 1, 2, 70000, 1, 1, FALSE, 1 };
@@ -552,10 +577,10 @@ run_nearest (GRand *rand, int64_t n, int64_t k, int64_t d, float offset)
   Pair pe = pair_from (TS_DTYPE_F32, 2, es, book);
   Pair px = pair_from (TS_DTYPE_F32, 2, xs, x);
   guint64 before = dispatches ();
-  g_autoptr (TsTensor) got = ts_nearest_code (vkt_be, px.v, pe.v);
+  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.v, pe.v);
   check_split ("nearest_code", before);
   g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.c, pe.c);
-  ts_test_assert_no_error (vkt_be);
+  ts_test_assert_no_error (dev);
   ts_test_assert_no_error (cpu);
   g_autofree int32_t *gi = read_ids (got), *wi = read_ids (want);
   for (int64_t r = 0; r < n; r++) {
@@ -583,10 +608,10 @@ run_nearest_random (GRand *rand, int64_t n, int64_t k, int64_t d)
   Pair pe = pair_random (rand, TS_DTYPE_F32, 2, es, -1, 1);
   Pair px = pair_random (rand, TS_DTYPE_F32, 2, xs, -1, 1);
   guint64 before = dispatches ();
-  g_autoptr (TsTensor) got = ts_nearest_code (vkt_be, px.v, pe.v);
+  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.v, pe.v);
   check_split ("nearest_code", before);
   g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.c, pe.c);
-  ts_test_assert_no_error (vkt_be);
+  ts_test_assert_no_error (dev);
   g_autofree int32_t *gi = read_ids (got), *wi = read_ids (want);
   for (int64_t r = 0; r < n; r++) {
     g_assert_cmpint (gi[r], >=, 0);
@@ -642,24 +667,31 @@ test_shared_case (gconstpointer data)
   const OpCaseTest *t = data;
   if (!begin (GINT_TO_POINTER (t->variant)))
     return;
-  op_case_check_backend (vkt_be, cpu, t->op_case);
+  op_case_check_backend (dev, cpu, t->op_case);
   end ();
 }
 
 /* ---- setup ---- */
 
+/* Validation on unless the caller decided otherwise (meson sets it too); bindings as large
+ * as the device allows, since the *-split tests lower them themselves. */
+static void
+adjust_options (TsVkOptions *options)
+{
+  if (g_getenv ("TESSERA_VK_VALIDATION") == NULL)
+    options->validation = TRUE;
+  options->max_binding = 0;
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  /* Validation on unless the caller decided otherwise (meson sets it too). */
-  g_setenv ("TESSERA_VK_VALIDATION", "1", FALSE);
-  g_unsetenv ("TESSERA_VK_MAX_BINDING");
 
   g_autoptr (GError) error = NULL;
   cpu = ts_backend_new_cpu (0, &error);
   g_assert_no_error (error);
-  vkt_setup ();
+  vkt_setup_adjusted (adjust_options);
 
   static const struct {
     const char *name;
@@ -691,6 +723,8 @@ main (int argc, char **argv)
   }
 
   int status = g_test_run ();
+  for (guint i = 0; i < G_N_ELEMENTS (variant_be); i++)
+    g_clear_pointer (&variant_be[i], ts_backend_free);
   vkt_teardown ();
   g_clear_pointer (&cpu, ts_backend_free);
   return status;

@@ -99,6 +99,69 @@ test_no_driver (void)
   g_test_trap_assert_stdout ("*error: *");
 }
 
+/* The environment variables of vk-options.h map onto their options. Run in a child
+ * process that sets them before anything else runs (no backend, no other thread), since
+ * tests otherwise pass options, never the environment. */
+static void
+test_options_from_env (void)
+{
+  if (g_test_subprocess ()) {
+    static const char *const unset[] = {
+      "TESSERA_VK_VALIDATION", "TESSERA_VK_MAX_BINDING", "TESSERA_VK_FORCE_STAGING",
+      "TESSERA_VK_DISABLE_SUBGROUP", "TESSERA_VK_DISABLE_FP16", "TESSERA_VK_DISABLE_COOPMAT",
+      "TESSERA_VK_DISABLE_PUSH_DESCRIPTOR", "TESSERA_VK_DISABLE_TIMESTAMPS",
+      "TESSERA_VK_DISPATCHES_PER_SUBMIT", "TESSERA_VK_PIPELINE_CACHE", "TESSERA_VK_FORCE_NOSHM",
+      "TESSERA_VK_FORCE_SHM", "TESSERA_VK_GEMM_TILE",
+    };
+    TsVkOptions o, zero;
+    memset (&zero, 0, sizeof zero); /* padding included, as ts_vk_options_from_env does */
+    for (guint i = 0; i < G_N_ELEMENTS (unset); i++)
+      g_unsetenv (unset[i]);
+    ts_vk_options_from_env (&o);
+    g_assert_cmpmem (&o, sizeof o, &zero, sizeof zero); /* unset: the zeroed defaults */
+
+    g_setenv ("TESSERA_VK_VALIDATION", "1", TRUE);
+    g_setenv ("TESSERA_VK_MAX_BINDING", "4096", TRUE);
+    g_setenv ("TESSERA_VK_FORCE_STAGING", "yes", TRUE);
+    g_setenv ("TESSERA_VK_DISABLE_SUBGROUP", "0", TRUE); /* "0" and "" are off */
+    g_setenv ("TESSERA_VK_DISABLE_FP16", "", TRUE);
+    g_setenv ("TESSERA_VK_DISABLE_COOPMAT", "1", TRUE);
+    g_setenv ("TESSERA_VK_DISABLE_PUSH_DESCRIPTOR", "1", TRUE);
+    g_setenv ("TESSERA_VK_DISABLE_TIMESTAMPS", "1", TRUE);
+    g_setenv ("TESSERA_VK_DISPATCHES_PER_SUBMIT", "0", TRUE); /* set: at least one */
+    g_setenv ("TESSERA_VK_PIPELINE_CACHE", "0", TRUE);
+    g_setenv ("TESSERA_VK_FORCE_SHM", "1", TRUE);
+    g_setenv ("TESSERA_VK_GEMM_TILE", "7", TRUE);
+    ts_vk_options_from_env (&o);
+    g_assert_true (o.validation);
+    g_assert_cmpuint (o.max_binding, ==, 4096);
+    g_assert_true (o.force_staging);
+    g_assert_false (o.disable_subgroup);
+    g_assert_false (o.disable_fp16);
+    g_assert_true (o.disable_coopmat);
+    g_assert_true (o.disable_push_descriptor);
+    g_assert_true (o.disable_timestamps);
+    g_assert_cmpuint (o.dispatches_per_submit, ==, 1);
+    g_assert_true (o.no_pipeline_cache);
+    g_assert_cmpint (o.kernels, ==, TS_VK_KERNELS_SHM);
+    g_assert_true (o.force_gemm_tile);
+    g_assert_cmpuint (o.gemm_tile, ==, 7);
+
+    g_setenv ("TESSERA_VK_FORCE_NOSHM", "1", TRUE); /* wins over FORCE_SHM */
+    g_setenv ("TESSERA_VK_DISPATCHES_PER_SUBMIT", "100000", TRUE);
+    g_setenv ("TESSERA_VK_PIPELINE_CACHE", "1", TRUE);
+    ts_vk_options_from_env (&o);
+    g_assert_cmpint (o.kernels, ==, TS_VK_KERNELS_REG);
+    g_assert_cmpuint (o.dispatches_per_submit, ==, 256);
+    g_assert_false (o.no_pipeline_cache);
+    g_print ("options ok\n");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*options ok*");
+}
+
 /* ---- memory ---- */
 
 static void
@@ -146,11 +209,9 @@ static void
 test_memory_staged (void)
 {
   VKT_REQUIRE ();
-  g_autoptr (GError) error = NULL;
-  g_setenv ("TESSERA_VK_FORCE_STAGING", "1", TRUE);
-  TsBackend *be = ts_backend_new_vulkan (-1, TRUE, &error);
-  g_unsetenv ("TESSERA_VK_FORCE_STAGING");
-  g_assert_no_error (error);
+  TsVkOptions options = vkt_options;
+  options.force_staging = TRUE;
+  TsBackend *be = vkt_backend_new (&options);
   TsVkCounters before, after;
   ts_vk_get_counters (ts_vk_backend_from (be), &before);
   check_roundtrip (be);
@@ -410,7 +471,7 @@ static void
 test_batching (void)
 {
   VKT_REQUIRE ();
-  if (g_getenv ("TESSERA_VK_DISPATCHES_PER_SUBMIT") != NULL) {
+  if (vkt_options.dispatches_per_submit != 0) {
     g_test_skip ("TESSERA_VK_DISPATCHES_PER_SUBMIT overrides the batching under test");
     return;
   }
@@ -493,11 +554,9 @@ static void
 test_timestamps_fallback (void)
 {
   VKT_REQUIRE ();
-  g_autoptr (GError) error = NULL;
-  g_setenv ("TESSERA_VK_DISABLE_TIMESTAMPS", "1", TRUE);
-  TsBackend *be = ts_backend_new_vulkan (-1, TRUE, &error);
-  g_unsetenv ("TESSERA_VK_DISABLE_TIMESTAMPS");
-  g_assert_no_error (error);
+  TsVkOptions options = vkt_options;
+  options.disable_timestamps = TRUE;
+  TsBackend *be = vkt_backend_new (&options);
   g_autofree char *desc = ts_backend_describe (be);
   g_assert_nonnull (strstr (desc, "timestamps no"));
   g_autofree float *v = ramp (1000, 0.01f);
@@ -605,6 +664,7 @@ main (int argc, char **argv)
   VKT_ADD ("/vulkan/runtime/device", test_device);
   VKT_ADD ("/vulkan/runtime/device-choice", test_device_choice);
   g_test_add_func ("/vulkan/runtime/no-driver", test_no_driver);
+  g_test_add_func ("/vulkan/runtime/options-from-env", test_options_from_env);
   VKT_ADD ("/vulkan/runtime/memory", test_memory);
   VKT_ADD ("/vulkan/runtime/memory-staged", test_memory_staged);
   VKT_ADD ("/vulkan/runtime/out-of-memory", test_out_of_memory);
