@@ -685,12 +685,6 @@ tessera_canvas_set_split (TesseraCanvas *self, double split)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-double
-tessera_canvas_get_split (TesseraCanvas *self)
-{
-  return self->split;
-}
-
 void
 tessera_canvas_set_side_by_side (TesseraCanvas *self, gboolean side_by_side)
 {

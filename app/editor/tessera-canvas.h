@@ -94,7 +94,6 @@ void tessera_canvas_set_preview (TesseraCanvas *self, GBytes *rgba);
  * (0..1 of the image width); NULL ends comparing. */
 void   tessera_canvas_set_compare (TesseraCanvas *self, GBytes *before);
 void   tessera_canvas_set_split (TesseraCanvas *self, double split);
-double tessera_canvas_get_split (TesseraCanvas *self);
 /* Instead of the slider: before on the left half, after on the right, same zoom and spot. */
 void     tessera_canvas_set_side_by_side (TesseraCanvas *self, gboolean side_by_side);
 gboolean tessera_canvas_get_side_by_side (TesseraCanvas *self);

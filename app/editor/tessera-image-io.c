@@ -8,12 +8,6 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-GBytes *
-tessera_image_load (GFile *file, int *width, int *height, GError **error)
-{
-  return tessera_image_load_file (file, NULL, width, height, error);
-}
-
 typedef struct {
   GBytes *rgba;
   int width, height;

@@ -17,8 +17,6 @@ void    tessera_image_decode_async (GBytes *encoded, GCancellable *cancellable,
  * data "file". */
 GBytes *tessera_image_load_finish (GAsyncResult *result, int *width, int *height,
                                    GError **error);
-/* Synchronous load, for tests and the worker. */
-GBytes *tessera_image_load (GFile *file, int *width, int *height, GError **error);
 
 /* The format follows the file name's extension (.png, .jpg/.jpeg, .webp). */
 gboolean tessera_image_save (GFile *file, GBytes *rgba, int width, int height, GError **error);

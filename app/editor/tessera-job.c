@@ -39,15 +39,6 @@ tessera_job_progress_new (int step, int n_steps, int n_rows, int token_width, in
   return p;
 }
 
-double
-tessera_job_progress_revealed (const TesseraJobProgress *p)
-{
-  gsize n = (gsize) p->token_width * p->token_height, shown = 0;
-  for (gsize i = 0; i < n; i++)
-    shown += p->tokens[i] != p->mask_id;
-  return n ? (double) shown / n : 1.0;
-}
-
 void
 tessera_job_result_free (TesseraJobResult *r)
 {

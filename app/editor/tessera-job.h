@@ -45,8 +45,6 @@ typedef struct {
 TesseraJobProgress *tessera_job_progress_new (int step, int n_steps, int n_rows,
                                               int token_width, int token_height, int mask_id,
                                               const int32_t *tokens);
-/* Fraction of tokens revealed in row 0, for tests and the progress bar. */
-double              tessera_job_progress_revealed (const TesseraJobProgress *progress);
 
 /* Results: each variant is straight RGBA of width × height (the document's size) and
  * differs from the input only where the request allowed. */
