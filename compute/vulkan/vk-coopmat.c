@@ -4,7 +4,7 @@
  * (BM/WM)×(BN/WN) block of 16×16 f32 accumulators. Shared memory holds one BK = 16 slice of A
  * and B in f16 and the BM×BN f32 tile on its way out. Tiles, largest first; a larger one is
  * taken only when the product still gives enough workgroups to fill a large GPU (as the
- * shared-memory GEMM does in vk-heavy.c). */
+ * shared-memory GEMM does in vk-variant.c). */
 #include "vk-coopmat.h"
 #include "vk-internal.h" /* volk: the physical-device query */
 

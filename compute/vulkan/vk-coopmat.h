@@ -2,7 +2,7 @@
  * VK_NV_cooperative_matrix): when it is chosen, and with which tile. */
 #pragma once
 
-#include "vk-heavy.h"
+#include "vk-variant.h"
 
 G_BEGIN_DECLS
 

@@ -6,7 +6,8 @@
  * dispatches over batches and then over query rows; keys and values of one batch must fit
  * a binding (they are walked in full by every query). */
 #include "vk-ops.h"
-#include "vk-heavy.h"
+#include "vk-split.h"
+#include "vk-variant.h"
 
 /* Mirrors AttentionPush in shaders/attention.comp. */
 typedef struct {
@@ -94,7 +95,7 @@ choose_config (TsVkBackend *vk, const Attn *at, int64_t nr, Config *cfg)
   /* Blocks of keys amortise the softmax rescaling on GPUs; on CPU devices a block of 16,
    * fully unrolled, takes lavapipe seconds to compile and runs slower than 4. Without
    * shared memory each key is its own block. */
-  cfg->shm = ts_vk_heavy_want_staging (vk);
+  cfg->shm = ts_vk_want_staging (vk);
   cfg->block = l->is_cpu_device ? 4 : ATTN_BLOCK;
   uint32_t per_key = ((at->d + 3) / 4 + (at->dv + 3) / 4) * 16;
   while (cfg->shm && cfg->block * per_key > l->max_shared_memory) {

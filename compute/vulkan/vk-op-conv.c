@@ -9,7 +9,8 @@
  * Operands larger than one binding are cut into chunks of images, groups, output channels
  * and input channels; input-channel chunks after the first add to the output. */
 #include "vk-ops.h"
-#include "vk-heavy.h"
+#include "vk-split.h"
+#include "vk-variant.h"
 
 #include <string.h>
 

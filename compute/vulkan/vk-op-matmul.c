@@ -7,7 +7,8 @@
  * M, N and K, each a dispatch over its own sub-ranges; K chunks after the first add to
  * what the earlier ones wrote. */
 #include "vk-ops.h"
-#include "vk-heavy.h"
+#include "vk-split.h"
+#include "vk-variant.h"
 #include "vk-coopmat.h"
 
 /* Mirrors MatmulPush in shaders/matmul.comp. */

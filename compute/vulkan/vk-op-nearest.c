@@ -6,7 +6,8 @@
  * in increasing code order and only a strictly smaller distance wins, ties still resolve
  * to the lowest index. Rows are cut into dispatches when x or the output is too large. */
 #include "vk-ops.h"
-#include "vk-heavy.h"
+#include "vk-split.h"
+#include "vk-variant.h"
 
 /* Mirrors NearestPush in shaders/nearest.comp. */
 typedef struct {
@@ -77,7 +78,7 @@ dispatch_chunk (TsVkBackend *vk, const Nearest *nc, const TsTensor *best, int64_
 
   gboolean stream = nc->dim > NEAREST_MAX_REG_DIM;
   uint32_t d4 = stream ? 1 : (nc->dim + 3) / 4;
-  gboolean shm = !stream && ts_vk_heavy_want_staging (vk) &&
+  gboolean shm = !stream && ts_vk_want_staging (vk) &&
                  NEAREST_BLOCK * d4 * 16 <= ts_vk_limits (vk)->max_shared_memory;
   TsVkNearestPush push = {
     .N = nr, .K = nk, .D = nc->dim,

@@ -561,6 +561,18 @@ ts_vk_grid_1d (TsVkBackend *vk, uint64_t n_groups, uint32_t grid[3])
   grid[2] = (uint32_t) MIN ((rest + grid[1] - 1) / grid[1], max[2]);
 }
 
+gboolean
+ts_vk_dispatch_linear (TsVkBackend *vk, TsVkKernelId kernel, const uint32_t *spec,
+                       guint n_spec, const TsVkBinding *bindings, guint n_bindings,
+                       const void *push, size_t push_size, uint64_t n_groups,
+                       double flops, double bytes, GError **error)
+{
+  uint32_t grid[3];
+  ts_vk_grid_1d (vk, n_groups, grid);
+  return ts_vk_dispatch (vk, kernel, spec, n_spec, bindings, n_bindings, push, push_size,
+                         grid[0], grid[1], grid[2], flops, bytes, error);
+}
+
 void
 ts_vk_recorder_set_profiling (TsVkBackend *vk, gboolean enabled)
 {

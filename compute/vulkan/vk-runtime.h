@@ -82,6 +82,11 @@ TsTensor *ts_vk_scratch (TsVkBackend *vk, TsDType dtype, int ndim, const int64_t
 /* Split a 1-D count of workgroups into a 3-D grid that respects maxComputeWorkGroupCount.
  * Shaders recover the linear index as (z·gy + y)·gx + x and must bounds-check it. */
 void ts_vk_grid_1d (TsVkBackend *vk, uint64_t n_groups, uint32_t grid[3]);
+/* ts_vk_dispatch of n_groups workgroups numbered linearly (folded by ts_vk_grid_1d). */
+gboolean ts_vk_dispatch_linear (TsVkBackend *vk, TsVkKernelId kernel, const uint32_t *spec,
+                                guint n_spec, const TsVkBinding *bindings, guint n_bindings,
+                                const void *push, size_t push_size, uint64_t n_groups,
+                                double flops, double bytes, GError **error);
 
 /* The embedded SPIR-V modules (generated from shaders/meson.build), indexed by id. */
 typedef struct {

@@ -1,24 +1,85 @@
 /* vk-split.c — see vk-split.h. */
 #include "vk-split.h"
 
-/* Bytes a binding may span from its first element, leaving room for aligning its start
- * down and rounding its end up to a word. */
+/* ---- spans ---- */
+
+/* Bytes of `es`-byte elements one binding may hold, from a span's first element to its
+ * last: room is left for aligning the binding's start down to minStorageBufferOffsetAlignment
+ * and, for elements narrower than a word, for rounding its end up to a whole word. Whole
+ * 32- and 64-bit elements start and end on words already. */
 static int64_t
-binding_budget (TsVkBackend *vk)
+budget_bytes (TsVkBackend *vk, size_t es)
 {
   const TsVkLimits *l = ts_vk_limits (vk);
-  return (int64_t) l->max_storage_range - (int64_t) l->min_storage_alignment - 4;
+  return (int64_t) l->max_storage_range - (int64_t) l->min_storage_alignment - (es < 4 ? 4 : 0);
+}
+
+/* The most elements of `es` bytes a span may have (< 1 when not even one fits). */
+static int64_t
+max_span_elements (TsVkBackend *vk, size_t es)
+{
+  int64_t budget = budget_bytes (vk, es);
+  return budget < 0 ? 0 : budget / (int64_t) es;
+}
+
+int64_t
+ts_vk_span_index (const TsTensor *t, const int64_t *idx)
+{
+  int64_t e = 0;
+  for (int i = 0; i < t->ndim; i++)
+    e += idx[i] * t->stride[i];
+  return e;
+}
+
+TsVkSpan
+ts_vk_span_box (const TsTensor *t, const int64_t *start, const int64_t *len)
+{
+  int64_t last[TS_MAX_DIMS];
+  for (int i = 0; i < t->ndim; i++)
+    last[i] = start[i] + len[i] - 1;
+  /* Strides are never negative (views only slice, permute and broadcast). */
+  return (TsVkSpan) { t, ts_vk_span_index (t, start), ts_vk_span_index (t, last) };
+}
+
+gboolean
+ts_vk_span_fits (TsVkBackend *vk, const TsVkSpan *span)
+{
+  return span->hi - span->lo + 1 <= max_span_elements (vk, ts_dtype_size (span->t->dtype));
+}
+
+gboolean
+ts_vk_span_bind (TsVkBackend *vk, const TsVkSpan *span, gboolean writes,
+                 TsVkBinding *binding, uint32_t *elem_offset, GError **error)
+{
+  const TsTensor *t = span->t;
+  size_t es = ts_dtype_size (t->dtype);
+  size_t begin = t->offset + (size_t) span->lo * es;
+  size_t end = t->offset + (size_t) (span->hi + 1) * es;
+  /* The runtime extends bindings to whole 32-bit words, which 16-bit reads rely on. */
+  return ts_vk_bind_bytes (vk, t, begin, end, es, writes, binding, elem_offset, error);
+}
+
+gboolean
+ts_vk_halve (int64_t *len)
+{
+  if (*len <= 1)
+    return FALSE;
+  *len = (*len + 1) / 2;
+  return TRUE;
 }
 
 int64_t
 ts_vk_items_per_binding (TsVkBackend *vk, size_t item_bytes, int64_t max_items)
 {
-  int64_t n = binding_budget (vk) / (int64_t) MAX (item_bytes, 1);
+  /* Items of any dtype: leave the room of the narrowest (a word for the end). */
+  int64_t n = budget_bytes (vk, 1) / (int64_t) MAX (item_bytes, 1);
   return CLAMP (n, 0, max_items);
 }
 
-/* The largest chunk of dimension d (dimensions after d whole) that keeps every tensor
- * within one binding and the box within TS_VK_MAX_BOX_ELEMENTS; 0 when none does. */
+/* ---- the box walker ---- */
+
+/* The largest chunk of dimension d (dimensions after d whole) that keeps every tensor's
+ * span within one binding and the box within TS_VK_MAX_BOX_ELEMENTS; 0 when none does. */
 static int64_t
 max_chunk (TsVkSplit *s, TsVkBackend *vk, int d)
 {
@@ -29,10 +90,11 @@ max_chunk (TsVkSplit *s, TsVkBackend *vk, int d)
     return 0;
   chunk = MIN (chunk, TS_VK_MAX_BOX_ELEMENTS / inner_elems);
   for (int k = 0; k < s->n; k++) {
-    int64_t es = (int64_t) ts_dtype_size (s->t[k]->dtype), inner = 0;
+    int64_t inner = 0;
     for (int j = d + 1; j < 4; j++)
       inner += (s->shape[j] - 1) * s->stride[k][j];
-    int64_t room = binding_budget (vk) / es - 1 - inner; /* for (chunk − 1)·stride */
+    /* A span of (chunk − 1)·stride + inner + 1 elements. */
+    int64_t room = max_span_elements (vk, ts_dtype_size (s->t[k]->dtype)) - 1 - inner;
     if (room < 0)
       return 0;
     if (s->stride[k][d] > 0)
@@ -106,20 +168,24 @@ ts_vk_box_numel (const TsVkBox *box)
   return box->count[0] * box->count[1] * box->count[2] * box->count[3];
 }
 
+TsVkSpan
+ts_vk_split_span (const TsVkSplit *s, int k, const TsVkBox *box)
+{
+  int64_t first = 0, last = 0;
+  for (int i = 0; i < 4; i++) {
+    first += box->start[i] * s->stride[k][i];
+    last += (box->count[i] - 1) * s->stride[k][i];
+  }
+  return (TsVkSpan) { s->t[k], first, first + last };
+}
+
 gboolean
 ts_vk_split_bind (TsVkSplit *s, TsVkBackend *vk, int k, const TsVkBox *box, gboolean writes,
                   TsVkBinding *binding, uint32_t *elem_offset, uint32_t stride[4],
                   GError **error)
 {
-  const TsTensor *t = s->t[k];
-  size_t es = ts_dtype_size (t->dtype);
-  int64_t first = 0, last = 0;
-  for (int i = 0; i < 4; i++) {
-    first += box->start[i] * s->stride[k][i];
-    last += (box->count[i] - 1) * s->stride[k][i];
+  for (int i = 0; i < 4; i++)
     stride[i] = box->count[i] > 1 ? (uint32_t) s->stride[k][i] : 0;
-  }
-  size_t begin = t->offset + (size_t) first * es;
-  return ts_vk_bind_bytes (vk, t, begin, begin + (size_t) (last + 1) * es, es, writes, binding,
-                           elem_offset, error);
+  TsVkSpan span = ts_vk_split_span (s, k, box);
+  return ts_vk_span_bind (vk, &span, writes, binding, elem_offset, error);
 }

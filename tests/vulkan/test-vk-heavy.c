@@ -25,7 +25,7 @@ static TsBackend *cpu;
 
 typedef enum { VARIANT_REG, VARIANT_SHM } Variant;
 
-/* The shared-memory GEMM tilings (vk-heavy.c) that tests force; TILE_CHOSEN: none. */
+/* The shared-memory GEMM tilings (vk-variant.c) that tests force; TILE_CHOSEN: none. */
 #define N_TILES     3
 #define TILE_CHOSEN (-1)
 

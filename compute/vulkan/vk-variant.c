@@ -1,93 +1,25 @@
-/* vk-heavy.c — variant choice and region binding for the compute-heavy op files. */
-#include "vk-heavy.h"
+/* vk-variant.c — see vk-variant.h. */
+#include "vk-variant.h"
 
 #include <string.h>
 
 gboolean
-ts_vk_heavy_want_shm (TsVkBackend *vk)
+ts_vk_want_shm (TsVkBackend *vk)
 {
   TsVkKernels k = ts_vk_options (vk)->kernels;
   return k == TS_VK_KERNELS_AUTO ? !ts_vk_limits (vk)->is_cpu_device : k == TS_VK_KERNELS_SHM;
 }
 
 gboolean
-ts_vk_heavy_want_staging (TsVkBackend *vk)
+ts_vk_want_staging (TsVkBackend *vk)
 {
   return ts_vk_options (vk)->kernels != TS_VK_KERNELS_REG;
-}
-
-int64_t
-ts_vk_span_index (const TsTensor *t, const int64_t *idx)
-{
-  int64_t e = 0;
-  for (int i = 0; i < t->ndim; i++)
-    e += idx[i] * t->stride[i];
-  return e;
-}
-
-TsVkSpan
-ts_vk_span_box (const TsTensor *t, const int64_t *start, const int64_t *len)
-{
-  int64_t last[TS_MAX_DIMS];
-  for (int i = 0; i < t->ndim; i++)
-    last[i] = start[i] + len[i] - 1;
-  /* Strides are never negative (views only slice, permute and broadcast). */
-  return (TsVkSpan) { t, ts_vk_span_index (t, start), ts_vk_span_index (t, last) };
-}
-
-static size_t
-span_bytes (const TsVkSpan *span)
-{
-  size_t es = ts_dtype_size (span->t->dtype);
-  size_t bytes = (size_t) (span->hi - span->lo + 1) * es;
-  return es < 4 ? bytes + 4 : bytes; /* whole words at both ends */
-}
-
-gboolean
-ts_vk_span_fits (TsVkBackend *vk, const TsVkSpan *span)
-{
-  const TsVkLimits *l = ts_vk_limits (vk);
-  /* The binding starts at the aligned position at or below the span. */
-  return span_bytes (span) + l->min_storage_alignment <= l->max_storage_range;
-}
-
-gboolean
-ts_vk_span_bind (TsVkBackend *vk, const TsVkSpan *span, gboolean writes,
-                 TsVkBinding *binding, uint32_t *elem_offset, GError **error)
-{
-  const TsTensor *t = span->t;
-  size_t es = ts_dtype_size (t->dtype);
-  size_t begin = t->offset + (size_t) span->lo * es;
-  size_t end = t->offset + (size_t) (span->hi + 1) * es;
-  /* The runtime extends bindings to whole 32-bit words, which 16-bit reads rely on. */
-  return ts_vk_bind_bytes (vk, t, begin, end, es, writes, binding, elem_offset, error);
-}
-
-gboolean
-ts_vk_halve (int64_t *len)
-{
-  if (*len <= 1)
-    return FALSE;
-  *len = (*len + 1) / 2;
-  return TRUE;
 }
 
 TsVkKernelId
 ts_vk_kernel_for_dtype (TsDType dtype, TsVkKernelId f32, TsVkKernelId f16, TsVkKernelId bf16)
 {
   return dtype == TS_DTYPE_F16 ? f16 : dtype == TS_DTYPE_BF16 ? bf16 : f32;
-}
-
-gboolean
-ts_vk_dispatch_linear (TsVkBackend *vk, TsVkKernelId kernel, const uint32_t *spec,
-                       guint n_spec, const TsVkBinding *bindings, guint n_bindings,
-                       const void *push, size_t push_size, uint64_t n_groups,
-                       double flops, double bytes, GError **error)
-{
-  uint32_t grid[3];
-  ts_vk_grid_1d (vk, n_groups, grid);
-  return ts_vk_dispatch (vk, kernel, spec, n_spec, bindings, n_bindings, push, push_size,
-                         grid[0], grid[1], grid[2], flops, bytes, error);
 }
 
 /* Shared-memory tilings, largest first: BM, BN, BK, TM, TN. Local size (BM/TM)·(BN/TN). */
@@ -117,7 +49,7 @@ ts_vk_gemm_config (TsVkBackend *vk, int64_t m, int64_t n, int64_t batches,
 
   /* Tiny products (matrix-vector, a few rows) leave shared-memory tiles mostly empty. */
   gboolean tiny = m * n * batches < 1024 && o->kernels != TS_VK_KERNELS_SHM;
-  if (ts_vk_heavy_want_shm (vk) && !tiny) {
+  if (ts_vk_want_shm (vk) && !tiny) {
     guint pick = G_N_ELEMENTS (gemm_shm_tiles);
     /* The gemm_tile option forces tiling i (0 largest), so tests reach every tiling. */
     gboolean forced = o->force_gemm_tile;
