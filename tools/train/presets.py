@@ -21,9 +21,9 @@ PRESETS = {
         # tokens: samples encoded once (tokens.pt in the run folder) that the transformer
         # stage draws its batches from
         # freeze_text: the text encoder as --init-from gives it, each caption encoded once;
-        # canonical: half of every batch from the plain-prompt layout of every item
-        "tm_train": {"steps": 3500, "batch": 32, "lr": 5e-4, "text_lr": 2.5e-4, "tokens": 8000,
-                     "freeze_text": True, "canonical": 0.5},
+        # canonical: 70 % of every batch from the plain-prompt layout of every item
+        "tm_train": {"steps": 3500, "batch": 32, "lr": 8e-4, "text_lr": 2.5e-4, "tokens": 4000,
+                     "freeze_text": True, "canonical": 0.7},
     },
     "v1": {
         "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials
