@@ -6,6 +6,7 @@
 
 #include "tessera-project.h"
 #include "tessera-prompt-completion.h"
+#include "tessera-run-queue.h"
 
 G_BEGIN_DECLS
 
@@ -64,17 +65,10 @@ struct _TesseraWindow {
   TesseraDocument *document;
   TesseraHistory *history;
 
-  /* The request in flight and the queue behind it. */
-  GCancellable *cancellable;
-  GQueue queue;                 /* TesseraJobRequest */
-  TesseraParams *running_params;   /* for the queue list */
-  TesseraRect progress_area;
-  int progress_steps;
-
-  /* Finished request waiting for Apply / Discard. */
-  TesseraJobResult *pending;
-  TesseraParams *pending_params;
-  guint selected_variant;
+  /* The request in flight, the queue behind it, its progress and the finished result waiting
+   * for Apply / Discard (the variants strip shows it). */
+  TesseraRunQueue *runs;
+  TesseraRect progress_area;    /* where the running request's live preview draws */
   int hover_variant;   /* -1: none */
 
   gboolean frame_placed;   /* the user moved the native-size frame: keep it where it is */

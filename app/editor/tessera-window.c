@@ -10,8 +10,6 @@
 
 G_DEFINE_FINAL_TYPE (TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void start_next (TesseraWindow *self);
-
 void
 tessera_window_toast (TesseraWindow *self, const char *message)
 {
@@ -35,13 +33,24 @@ set_enabled (TesseraWindow *self, const char *name, gboolean enabled)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), enabled);
 }
 
-static GtkWidget *
-queue_row (TesseraWindow *self, const TesseraParams *p, guint index)
+static void
+on_cancel_run_clicked (GtkButton *button, TesseraWindow *self)
 {
+  tessera_run_queue_cancel_run (self->runs, g_object_get_data (G_OBJECT (button), "run"));
+  tessera_window_update_actions (self);
+}
+
+/* A row of the requests popover: the running one first, then the queue in order. */
+static GtkWidget *
+create_run_row (gpointer item, gpointer data)
+{
+  TesseraWindow *self = data;
+  TesseraRun *run = item;
+  const TesseraParams *p = tessera_run_get_params (run);
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *title = g_markup_escape_text (*p->prompt ? p->prompt : _("(no prompt)"), -1);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  g_autofree char *sub = index == 0 && self->cancellable
+  g_autofree char *sub = tessera_run_is_running (run)
                              ? g_strdup_printf (_("%s · running"), tessera_mode_label (p->mode))
                              : g_strdup (tessera_mode_label (p->mode));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub);
@@ -49,66 +58,56 @@ queue_row (TesseraWindow *self, const TesseraParams *p, guint index)
   gtk_widget_set_valign (b, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (b, _("Cancel this request"));
   gtk_widget_add_css_class (b, "flat");
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (b), "win.cancel-request");
-  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (b), g_variant_new_uint32 (index));
+  g_object_set_data_full (G_OBJECT (b), "run", g_object_ref (run), g_object_unref);
+  g_signal_connect (b, "clicked", G_CALLBACK (on_cancel_run_clicked), self);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), b);
   return row;
-}
-
-/* The requests popover: the running one first (index 0), then the queue in order. */
-static void
-refresh_queue (TesseraWindow *self)
-{
-  if (!self->queue_list)   /* disposed */
-    return;
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list))))
-    gtk_list_box_remove (self->queue_list, child);
-  guint index = 0;
-  if (self->cancellable && self->running_params)
-    gtk_list_box_append (self->queue_list, queue_row (self, self->running_params, index));
-  index = 1;
-  for (GList *l = self->queue.head; l; l = l->next, index++)
-    gtk_list_box_append (self->queue_list,
-                         queue_row (self, ((TesseraJobRequest *) l->data)->params, index));
-  guint n = g_queue_get_length (&self->queue) + (self->cancellable ? 1 : 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->queue_button), n > 0);
-  if (n == 0)
-    gtk_menu_button_popdown (self->queue_button);
 }
 
 guint
 tessera_window_get_n_queued (TesseraWindow *self)
 {
-  return g_queue_get_length (&self->queue);
+  return tessera_run_queue_get_n_queued (self->runs);
 }
 
 const TesseraParams *
 tessera_window_get_pending_params (TesseraWindow *self)
 {
-  return self->pending_params;
+  return tessera_run_queue_get_pending_params (self->runs);
 }
 
 const TesseraJobResult *
 tessera_window_get_pending_result (TesseraWindow *self)
 {
-  return self->pending;
+  return tessera_run_queue_get_pending (self->runs);
+}
+
+TesseraRunQueue *
+tessera_window_get_run_queue (TesseraWindow *self)
+{
+  return self->runs;
 }
 
 void
 tessera_window_update_actions (TesseraWindow *self)
 {
-  refresh_queue (self);
-  gboolean running = self->cancellable != NULL;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->runs));
+  if (self->queue_button) {   /* not disposed */
+    gtk_widget_set_visible (GTK_WIDGET (self->queue_button), n > 0);
+    if (n == 0)
+      gtk_menu_button_popdown (self->queue_button);
+  }
+  gboolean running = tessera_run_queue_is_running (self->runs);
+  gboolean pending = tessera_run_queue_get_pending (self->runs) != NULL;
   gboolean ready = tessera_engine_get_state (self->engine) == TESSERA_ENGINE_READY;
   set_enabled (self, "undo", tessera_history_can_undo (self->history) && !running);
   set_enabled (self, "redo", tessera_history_can_redo (self->history) && !running);
   set_enabled (self, "generate", ready);
-  set_enabled (self, "cancel", running || !g_queue_is_empty (&self->queue));
-  set_enabled (self, "apply", self->pending != NULL);
-  set_enabled (self, "discard", self->pending != NULL);
-  set_enabled (self, "select-variant", self->pending != NULL);
-  set_enabled (self, "compare", tessera_history_can_undo (self->history) || self->pending);
+  set_enabled (self, "cancel", n > 0);
+  set_enabled (self, "apply", pending);
+  set_enabled (self, "discard", pending);
+  set_enabled (self, "select-variant", pending);
+  set_enabled (self, "compare", tessera_history_can_undo (self->history) || pending);
   gtk_stack_set_visible_child_name (self->run_stack, running ? "running" : "idle");
 }
 
@@ -124,7 +123,8 @@ tessera_window_commit (TesseraWindow *self, TesseraEntryKind kind, const char *l
       self->document, cur ? tessera_history_entry_get_state (cur) : NULL, changed);
   g_autoptr (TesseraHistoryEntry) entry = tessera_history_entry_new (kind, label, state, params);
   if (variants_of)
-    tessera_history_entry_set_variants (entry, variants_of->variants, self->selected_variant);
+    tessera_history_entry_set_variants (entry, variants_of->variants,
+                                        tessera_run_queue_get_selected_variant (self->runs));
   tessera_history_push (self->history, entry);
 }
 
@@ -591,26 +591,38 @@ show_run_status (TesseraWindow *self, const TesseraJobProgress *progress)
 }
 
 static void
-on_progress (const TesseraJobProgress *progress, gpointer user_data)
+on_run_progress (TesseraRunQueue *runs, const TesseraJobProgress *progress, TesseraWindow *self)
 {
-  TesseraWindow *self = user_data;
-  self->progress_steps = progress->step;
   show_run_status (self, progress);
   gtk_progress_bar_set_fraction (self->progress_bar, (double) progress->step / progress->n_steps);
   tessera_canvas_set_progress (self->canvas, progress, &self->progress_area);
 }
 
-void
-tessera_window_clear_pending (TesseraWindow *self)
+/* The variants strip empty and the canvas on the document again. */
+static void
+clear_variants (TesseraWindow *self)
 {
-  g_clear_pointer (&self->pending, tessera_job_result_free);
-  g_clear_pointer (&self->pending_params, tessera_params_free);
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->variants_box))))
     gtk_box_remove (self->variants_box, child);
   gtk_revealer_set_reveal_child (self->variants_revealer, FALSE);
   tessera_canvas_set_preview (self->canvas, NULL);
   self->hover_variant = -1;
+}
+
+void
+tessera_window_clear_pending (TesseraWindow *self)
+{
+  tessera_run_queue_clear_pending (self->runs);
+  clear_variants (self);
+}
+
+/* The pending result's variant i (NULL if there is none). */
+static GBytes *
+pending_variant (TesseraWindow *self, guint i)
+{
+  TesseraJobResult *pending = tessera_run_queue_get_pending (self->runs);
+  return pending && i < pending->variants->len ? g_ptr_array_index (pending->variants, i) : NULL;
 }
 
 static void
@@ -628,10 +640,11 @@ static void
 preview_variant_button (TesseraWindow *self, GtkWidget *button)
 {
   guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "variant"));
-  if (!self->pending || i >= self->pending->variants->len)
+  GBytes *v = pending_variant (self, i);
+  if (!v)
     return;
   self->hover_variant = i;
-  tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants, i));
+  tessera_canvas_set_preview (self->canvas, v);
 }
 
 /* Back to the selected variant. */
@@ -639,9 +652,9 @@ static void
 end_variant_preview (TesseraWindow *self)
 {
   self->hover_variant = -1;
-  if (self->pending)
-    tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants,
-                                                                 self->selected_variant));
+  GBytes *v = pending_variant (self, tessera_run_queue_get_selected_variant (self->runs));
+  if (v)
+    tessera_canvas_set_preview (self->canvas, v);
 }
 
 static void
@@ -671,26 +684,27 @@ on_variant_focus_leave (GtkEventControllerFocus *c, TesseraWindow *self)
 int
 tessera_window_get_previewed_variant (TesseraWindow *self)
 {
-  if (!self->pending)
+  if (!tessera_run_queue_get_pending (self->runs))
     return -1;
-  return self->hover_variant >= 0 ? self->hover_variant : (int) self->selected_variant;
+  return self->hover_variant >= 0 ? self->hover_variant
+                                  : (int) tessera_run_queue_get_selected_variant (self->runs);
 }
 
 static void
 show_variants (TesseraWindow *self)
 {
+  TesseraJobResult *pending = tessera_run_queue_get_pending (self->runs);
   GtkToggleButton *group = NULL;
-  for (guint i = 0; i < self->pending->variants->len; i++) {
+  for (guint i = 0; i < pending->variants->len; i++) {
     g_autoptr (GdkTexture) thumb = tessera_thumbnail_from_rgba (
-        g_ptr_array_index (self->pending->variants, i), self->pending->width,
-        self->pending->height, THUMB_SIZE);
+        g_ptr_array_index (pending->variants, i), pending->width, pending->height, THUMB_SIZE);
     GtkWidget *b = gtk_toggle_button_new ();
     GtkWidget *pic = gtk_picture_new_for_paintable (GDK_PAINTABLE (thumb));
     gtk_widget_set_size_request (pic, THUMB_SIZE, THUMB_SIZE);
     gtk_button_set_child (GTK_BUTTON (b), pic);
     gtk_widget_add_css_class (b, "variant-button");
     g_autofree char *tip = g_strdup_printf (_("Variant %u, seed %u"), i + 1,
-                                            self->pending->first_seed + i);
+                                            pending->first_seed + i);
     gtk_widget_set_tooltip_text (b, tip);
     g_object_set_data (G_OBJECT (b), "variant", GUINT_TO_POINTER (i));
     if (group)
@@ -717,78 +731,43 @@ show_variants (TesseraWindow *self)
    * still disabled here (tessera_window_update_actions runs after). */
   self->hover_variant = -1;
   tessera_canvas_set_preview (self->canvas,
-                              g_ptr_array_index (self->pending->variants, self->selected_variant));
+                              pending_variant (self,
+                                               tessera_run_queue_get_selected_variant (self->runs)));
 }
 
+/* The queue handed a request to the engine: the progress bar and the live preview start. */
 static void
-finish_running (TesseraWindow *self)
+on_run_started (TesseraRunQueue *runs, TesseraRun *run, const TesseraJobRequest *request,
+                TesseraWindow *self)
 {
-  g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->running_params, tessera_params_free);
+  self->progress_area = affected_area (self, request);
+  adw_window_title_set_subtitle (self->window_title, _("Starting…"));
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  tessera_window_update_actions (self);
+}
+
+/* The running request ended: back to the model line; its variants on show, or why not. */
+static void
+on_run_stopped (TesseraRunQueue *runs, const GError *error, TesseraWindow *self)
+{
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   tessera_canvas_set_progress (self->canvas, NULL, NULL);
-  /* Back to the model line. */
-  if (self->engine)
-    adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (self->engine));
-}
-
-static void
-on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (TesseraWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  TesseraJobResult *res = tessera_engine_run_finish (TESSERA_ENGINE (source), result, &error);
-  GCancellable *c = g_task_get_cancellable (G_TASK (result));
-  /* Cancel already returned the window to idle; a late result is dropped. */
-  if (c != self->cancellable) {
-    tessera_job_result_free (res);
-    return;
-  }
-  TesseraParams *params = g_object_steal_data (G_OBJECT (c), "params");
-  finish_running (self);
-  if (!res) {
+  adw_window_title_set_subtitle (self->window_title, tessera_engine_get_status (self->engine));
+  if (error) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
       tessera_window_toast (self, error->message);
-  } else if (res->width != tessera_document_get_width (self->document)
-             || res->height != tessera_document_get_height (self->document)) {
-    tessera_window_toast (self, _("The picture changed size while the request ran; result dropped"));
-    tessera_job_result_free (res);
   } else {
     /* How it was done differently (a smaller batch, the CPU instead of the GPU). A lost GPU
      * has its own message (on_device_lost), once. */
+    TesseraJobResult *res = tessera_run_queue_get_pending (runs);
     if (res->notice && !res->device_lost) {
       g_autofree char *note = g_strdup_printf (_("Note: %s"), res->notice);
       tessera_window_toast (self, note);
     }
-    tessera_window_clear_pending (self);
-    self->pending = res;
-    self->pending_params = g_steal_pointer (&params);
-    self->selected_variant = 0;
+    clear_variants (self);
     show_variants (self);
   }
-  tessera_params_free (params);
-  tessera_window_update_actions (self);
-  start_next (self);
-}
-
-static void
-start_next (TesseraWindow *self)
-{
-  if (self->cancellable || g_queue_is_empty (&self->queue))
-    return;
-  TesseraJobRequest *req = g_queue_pop_head (&self->queue);
-  self->cancellable = g_cancellable_new ();
-  self->progress_area = affected_area (self, req);
-  self->progress_steps = 0;
-  adw_window_title_set_subtitle (self->window_title, _("Starting…"));
-  gtk_progress_bar_set_fraction (self->progress_bar, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  self->running_params = tessera_params_copy (req->params);
-  TesseraParams *params = tessera_params_copy (req->params);
-  g_object_set_data_full (G_OBJECT (self->cancellable), "params", params,
-                          (GDestroyNotify) tessera_params_free);
-  tessera_engine_run_async (self->engine, req, self->cancellable, on_progress, self, on_run_done,
-                            g_object_ref (self));
   tessera_window_update_actions (self);
 }
 
@@ -802,10 +781,8 @@ action_generate (GSimpleAction *a, GVariant *param, gpointer data)
     tessera_window_toast (self, error->message);
     return;
   }
-  g_queue_push_tail (&self->queue, r);
-  if (self->cancellable)
+  if (!tessera_run_queue_push (self->runs, r))
     tessera_window_toast (self, _("Queued after the running request"));
-  start_next (self);
   tessera_window_update_actions (self);
 }
 
@@ -813,11 +790,7 @@ static void
 action_cancel (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  g_queue_clear_full (&self->queue, (GDestroyNotify) tessera_job_request_free);
-  if (self->cancellable) {
-    g_cancellable_cancel (self->cancellable);
-    finish_running (self);
-  }
+  tessera_run_queue_cancel_all (self->runs);
   tessera_window_update_actions (self);
 }
 
@@ -826,16 +799,7 @@ static void
 action_cancel_request (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  guint i = g_variant_get_uint32 (param);
-  if (i == 0) {
-    if (!self->cancellable)
-      return;
-    g_cancellable_cancel (self->cancellable);
-    finish_running (self);
-    start_next (self);
-  } else if (i - 1 < g_queue_get_length (&self->queue)) {
-    tessera_job_request_free (g_queue_pop_nth (&self->queue, i - 1));
-  }
+  tessera_run_queue_cancel_nth (self->runs, g_variant_get_uint32 (param));
   tessera_window_update_actions (self);
 }
 
@@ -844,10 +808,9 @@ action_select_variant (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
   guint i = g_variant_get_uint32 (param);
-  if (!self->pending || i >= self->pending->variants->len)
+  if (!tessera_run_queue_select_variant (self->runs, i))
     return;
-  self->selected_variant = i;
-  tessera_canvas_set_preview (self->canvas, g_ptr_array_index (self->pending->variants, i));
+  tessera_canvas_set_preview (self->canvas, pending_variant (self, i));
   GtkWidget *b = gtk_widget_get_first_child (GTK_WIDGET (self->variants_box));
   for (guint k = 0; b; k++, b = gtk_widget_get_next_sibling (b))
     if (k == i && !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (b)))
@@ -859,14 +822,15 @@ action_apply (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
   g_autoptr (GError) error = NULL;
-  if (!self->pending)
+  TesseraJobResult *pending = tessera_run_queue_get_pending (self->runs);
+  if (!pending)
     return;
-  GBytes *v = g_ptr_array_index (self->pending->variants, self->selected_variant);
+  GBytes *v = pending_variant (self, tessera_run_queue_get_selected_variant (self->runs));
   if (!tessera_document_composite_rgba (self->document, v, NULL, &error)) {
     tessera_window_toast (self, error->message);
     return;
   }
-  const TesseraParams *p = self->pending_params;
+  const TesseraParams *p = tessera_run_queue_get_pending_params (self->runs);
   g_autofree char *label = p && *p->prompt
                                ? g_strdup_printf ("%s: %s", tessera_mode_label (p->mode), p->prompt)
                                : g_strdup (tessera_mode_label (p ? p->mode : 0));
@@ -874,7 +838,7 @@ action_apply (GSimpleAction *a, GVariant *param, gpointer data)
    * and Undo brings both back. */
   tessera_document_mask_clear (self->document);
   tessera_window_commit (self, TESSERA_ENTRY_GENERATE, label,
-                         TESSERA_CHANGE_IMAGE | TESSERA_CHANGE_MASK, p, self->pending);
+                         TESSERA_CHANGE_IMAGE | TESSERA_CHANGE_MASK, p, pending);
   tessera_window_clear_pending (self);
   tessera_window_update_actions (self);
 }
@@ -906,7 +870,7 @@ static void
 action_jump (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  if (self->cancellable)
+  if (tessera_run_queue_is_running (self->runs))
     return;
   guint pos = g_variant_get_uint32 (param);
   if (pos != tessera_history_get_position (self->history))
@@ -1122,7 +1086,7 @@ action_compare (GSimpleAction *a, GVariant *param, gpointer data)
   TesseraWindow *self = data;
   guint pos = tessera_history_get_position (self->history);
   /* With variants on show: the previewed variant against the picture as it is. */
-  if (g_variant_get_boolean (param) && self->pending) {
+  if (g_variant_get_boolean (param) && tessera_run_queue_get_pending (self->runs)) {
     g_autoptr (GBytes) before = tessera_document_get_rgba (self->document);
     if (before) {
       tessera_canvas_set_compare (self->canvas, before);
@@ -1324,7 +1288,8 @@ fit_blank_canvas (TesseraWindow *self)
 {
   int side = tessera_engine_get_native_size (self->engine);
   TesseraHistoryEntry *cur = tessera_history_get_current (self->history);
-  if (side <= 0 || self->pending || self->cancellable || self->io_in_flight > 0
+  if (side <= 0 || tessera_run_queue_get_pending (self->runs)
+      || tessera_run_queue_is_running (self->runs) || self->io_in_flight > 0
       || g_list_model_get_n_items (G_LIST_MODEL (self->history)) != 1
       || tessera_history_entry_get_kind (cur) != TESSERA_ENTRY_NEW
       || (tessera_document_get_width (self->document) == side
@@ -1480,6 +1445,15 @@ setup_with_app (TesseraWindow *self, TesseraApplication *app)
   g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (on_engine_state), self, 0);
   g_signal_connect_object (self->engine, "notify::device-lost", G_CALLBACK (on_device_lost),
                            self, 0);
+  /* The window's requests, run on the application's engine. */
+  self->runs = tessera_run_queue_new (self->engine, self->document);
+  g_signal_connect_object (self->runs, "started", G_CALLBACK (on_run_started), self, 0);
+  g_signal_connect_object (self->runs, "progress", G_CALLBACK (on_run_progress), self, 0);
+  g_signal_connect_object (self->runs, "stopped", G_CALLBACK (on_run_stopped), self, 0);
+  g_signal_connect_object (self->runs, "items-changed",
+                           G_CALLBACK (tessera_window_update_actions), self, G_CONNECT_SWAPPED);
+  gtk_list_box_bind_model (self->queue_list, G_LIST_MODEL (self->runs), create_run_row, self,
+                           NULL);
   on_engine_state (self->engine, NULL, self);
 
   g_settings_bind (self->settings, "brush-size", self->size_adjustment, "value",
@@ -1504,12 +1478,12 @@ static void
 tessera_window_dispose (GObject *object)
 {
   TesseraWindow *self = TESSERA_WINDOW (object);
-  if (self->cancellable)
-    g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->running_params, tessera_params_free);
-  g_queue_clear_full (&self->queue, (GDestroyNotify) tessera_job_request_free);
-  tessera_window_clear_pending (self);
+  /* A request in flight notices and ends; nothing of it reaches the window. */
+  if (self->runs) {
+    g_signal_handlers_disconnect_by_data (self->runs, self);
+    tessera_run_queue_cancel_all (self->runs);
+    tessera_window_clear_pending (self);
+  }
   tessera_window_files_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TESSERA_TYPE_WINDOW);
   G_OBJECT_CLASS (tessera_window_parent_class)->dispose (object);
@@ -1524,6 +1498,7 @@ tessera_window_finalize (GObject *object)
   g_clear_object (&self->vocabulary);
   g_clear_object (&self->document);
   g_clear_object (&self->history);
+  g_clear_object (&self->runs);
   g_free (self->last_toast);
   G_OBJECT_CLASS (tessera_window_parent_class)->finalize (object);
 }
@@ -1599,7 +1574,6 @@ tessera_window_init (TesseraWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
                                    self);
-  g_queue_init (&self->queue);
   self->hover_variant = -1;
 
   /* A square blank canvas, so Generate works right away; it takes the model's native size
@@ -1684,19 +1658,20 @@ tessera_window_get_prompt_entry (TesseraWindow *self)
 gboolean
 tessera_window_is_running (TesseraWindow *self)
 {
-  return self->cancellable != NULL;
+  return tessera_run_queue_is_running (self->runs);
 }
 
 guint
 tessera_window_get_n_pending_variants (TesseraWindow *self)
 {
-  return self->pending ? self->pending->variants->len : 0;
+  TesseraJobResult *pending = tessera_run_queue_get_pending (self->runs);
+  return pending ? pending->variants->len : 0;
 }
 
 int
 tessera_window_get_progress_steps (TesseraWindow *self)
 {
-  return self->progress_steps;
+  return tessera_run_queue_get_progress_steps (self->runs);
 }
 
 const char *

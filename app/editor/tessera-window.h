@@ -7,6 +7,7 @@
 #include "tessera-canvas.h"
 #include "tessera-history.h"
 #include "tessera-prompt-completion.h"
+#include "tessera-run-queue.h"
 
 G_BEGIN_DECLS
 
@@ -19,7 +20,9 @@ TesseraHistory  *tessera_window_get_history (TesseraWindow *self);
 TesseraCanvas   *tessera_window_get_canvas (TesseraWindow *self);
 GtkWidget       *tessera_window_get_prompt_entry (TesseraWindow *self);
 
-/* Request state, for the UI and tests. */
+/* Request state, for the UI and tests: the window's run queue holds it (the running request,
+ * the queue, progress, the pending result); the functions below read it. */
+TesseraRunQueue *tessera_window_get_run_queue (TesseraWindow *self);
 gboolean tessera_window_is_running (TesseraWindow *self);
 /* Requests waiting behind the running one. */
 guint    tessera_window_get_n_queued (TesseraWindow *self);
