@@ -1,4 +1,11 @@
-/* tessera-engine.c — model loading and request execution off the main thread. */
+/* tessera-engine.c — model loading and request execution off the main thread.
+ *
+ * Each load makes a Model: the backend and the pipeline on it, reference-counted. A run takes
+ * a reference to the current one when it starts and keeps it until its worker is done, so a
+ * new load (Preferences: another model or device) swaps the engine's model at once, in the
+ * main thread, without waiting for the run: the run ends on the model it began on and its
+ * result arrives as usual; the old model is freed by whichever lets it go last. Nothing the
+ * main thread does waits for a run. */
 #include "tessera-engine.h"
 
 #include <glib/gi18n.h>
@@ -19,14 +26,41 @@ struct _TesseraEngine {
   TesseraVocabulary *vocabulary;   /* the model's vocabulary.json, if it has one */
   char *vocabulary_error;          /* why a vocabulary.json there could not be used */
   gboolean device_lost;  /* the loaded model's GPU was lost: requests run on the CPU */
-  GMutex lock;           /* one request at a time on the model */
   GMutex pause_lock;     /* guards paused, signalled through unpaused */
   GCond unpaused;
   gboolean paused;
-  TsBackend *backend;
-  TsPipeline *pipeline;
+  struct _Model *model;  /* the current one (main thread only); runs hold their own ref */
   guint load_serial;
 };
+
+/* One loaded model. Its pipeline runs one request at a time (lock); only workers take the
+ * lock, never the main thread. */
+typedef struct _Model {
+  gatomicrefcount ref;
+  GMutex lock;
+  TsBackend *backend;
+  TsPipeline *pipeline;
+  guint serial;          /* the load that made it */
+} Model;
+
+static Model *
+model_ref (Model *m)
+{
+  g_atomic_ref_count_inc (&m->ref);
+  return m;
+}
+
+/* May run in a worker: the last run on a replaced model frees it there, off the main loop. */
+static void
+model_unref (Model *m)
+{
+  if (!g_atomic_ref_count_dec (&m->ref))
+    return;
+  g_clear_pointer (&m->pipeline, ts_pipeline_free);
+  g_clear_pointer (&m->backend, ts_backend_free);
+  g_mutex_clear (&m->lock);
+  g_free (m);
+}
 
 G_DEFINE_FINAL_TYPE (TesseraEngine, tessera_engine, G_TYPE_OBJECT)
 
@@ -46,22 +80,14 @@ tessera_engine_get_property (GObject *object, guint id, GValue *value, GParamSpe
 }
 
 static void
-free_model (TesseraEngine *self)
-{
-  g_clear_pointer (&self->pipeline, ts_pipeline_free);
-  g_clear_pointer (&self->backend, ts_backend_free);
-}
-
-static void
 tessera_engine_finalize (GObject *object)
 {
   TesseraEngine *self = TESSERA_ENGINE (object);
-  free_model (self);
+  g_clear_pointer (&self->model, model_unref);
   g_free (self->status);
   g_free (self->model_dir);
   g_clear_object (&self->vocabulary);
   g_free (self->vocabulary_error);
-  g_mutex_clear (&self->lock);
   g_mutex_clear (&self->pause_lock);
   g_cond_clear (&self->unpaused);
   G_OBJECT_CLASS (tessera_engine_parent_class)->finalize (object);
@@ -87,7 +113,6 @@ tessera_engine_class_init (TesseraEngineClass *klass)
 static void
 tessera_engine_init (TesseraEngine *self)
 {
-  g_mutex_init (&self->lock);
   g_mutex_init (&self->pause_lock);
   g_cond_init (&self->unpaused);
   self->status = g_strdup (_("No model loaded"));
@@ -239,15 +264,19 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
     set_state (self, TESSERA_ENGINE_FAILED, msg);
     return;
   }
-  g_mutex_lock (&self->lock);
-  free_model (self);
-  self->backend = g_steal_pointer (&r->backend);
-  self->pipeline = g_steal_pointer (&r->pipeline);
-  g_mutex_unlock (&self->lock);
+  /* A run still going keeps the old model alive until it ends; new runs get this one. */
+  Model *m = g_new0 (Model, 1);
+  g_atomic_ref_count_init (&m->ref);
+  g_mutex_init (&m->lock);
+  m->backend = g_steal_pointer (&r->backend);
+  m->pipeline = g_steal_pointer (&r->pipeline);
+  m->serial = serial;
+  g_clear_pointer (&self->model, model_unref);
+  self->model = m;
   g_free (self->model_dir);
   self->model_dir = g_steal_pointer (&r->dir);
-  self->native_size = ts_pipeline_native_size (self->pipeline);
-  self->token_size = ts_pipeline_token_size (self->pipeline);
+  self->native_size = ts_pipeline_native_size (m->pipeline);
+  self->token_size = ts_pipeline_token_size (m->pipeline);
   g_clear_object (&self->vocabulary);
   self->vocabulary = g_steal_pointer (&r->vocabulary);
   g_free (self->vocabulary_error);
@@ -274,8 +303,13 @@ tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *dev
 
 /* ---- running ---- */
 
+/* One run's own state: what it asks, the model it runs on, how it went. The engine's fields
+ * are not touched by the worker, so nothing is shared with the main thread but the pause. */
 typedef struct {
+  TesseraEngine *engine;  /* for the pause only */
   TesseraJobRequest *request;
+  Model *model;           /* the model current when the run started; released by the worker */
+  guint model_serial;
   TesseraProgressFunc progress;
   gpointer progress_data;
   GCancellable *cancellable;
@@ -288,6 +322,7 @@ run_data_free (gpointer data)
 {
   RunData *d = data;
   tessera_job_request_free (d->request);
+  g_clear_pointer (&d->model, model_unref);
   g_clear_object (&d->cancellable);
   g_free (d);
 }
@@ -340,7 +375,8 @@ tessera_engine_set_paused (TesseraEngine *self, gboolean paused)
   g_mutex_unlock (&self->pause_lock);
 }
 
-/* While paused, a request waits here, before its first step; cancelling still ends it. */
+/* While paused, a request waits here, holding its model, before its first step; cancelling
+ * still ends it. */
 static void
 wait_while_paused (TesseraEngine *self, GCancellable *cancellable)
 {
@@ -354,19 +390,16 @@ wait_while_paused (TesseraEngine *self, GCancellable *cancellable)
 static void
 run_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  TesseraEngine *self = source;
   RunData *d = data;
   GError *error = NULL;
-  wait_while_paused (self, d->cancellable);
-  g_mutex_lock (&self->lock);
-  TesseraJobResult *res = NULL;
-  if (self->pipeline)
-    res = tessera_engine_run_request (self->pipeline, d->request, d->cancellable,
-                                      forward_progress, task, &d->device_lost, &error);
-  else
-    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                         _("The model is not loaded yet"));
-  g_mutex_unlock (&self->lock);
+  g_mutex_lock (&d->model->lock);
+  wait_while_paused (d->engine, d->cancellable);
+  TesseraJobResult *res = tessera_engine_run_request (d->model->pipeline, d->request,
+                                                      d->cancellable, forward_progress, task,
+                                                      &d->device_lost, &error);
+  g_mutex_unlock (&d->model->lock);
+  /* A model replaced meanwhile is freed here, in the worker, if this run was its last user. */
+  g_clear_pointer (&d->model, model_unref);
   if (!res)
     g_task_return_error (task, error);
   else
@@ -390,7 +423,10 @@ tessera_engine_run_async (TesseraEngine *self, TesseraJobRequest *request,
     return;
   }
   RunData *d = g_new0 (RunData, 1);
+  d->engine = self;   /* the task holds a reference */
   d->request = request;
+  d->model = model_ref (self->model);
+  d->model_serial = self->model->serial;
   d->progress = progress;
   d->progress_data = progress_data;
   d->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
@@ -437,7 +473,8 @@ tessera_engine_run_finish (TesseraEngine *self, GAsyncResult *result, GError **e
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   RunData *d = g_task_get_task_data (G_TASK (result));
-  if (d && d->device_lost)
+  /* A GPU lost under a model since replaced is no news: the new one has its own backend. */
+  if (d && d->device_lost && self->model && d->model_serial == self->model->serial)
     mark_device_lost (self);
   GError *local = NULL;
   TesseraJobResult *res = g_task_propagate_pointer (G_TASK (result), &local);

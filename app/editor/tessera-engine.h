@@ -1,7 +1,10 @@
 /* tessera-engine.h — the loaded model and the one worker that runs requests on it.
  *
  * Loading and generation run in GTask threads; progress is forwarded to the main loop and
- * dropped once the request is cancelled, so a cancelled request never touches the UI. */
+ * dropped once the request is cancelled, so a cancelled request never touches the UI. Loading
+ * another model (or device) while a request runs never waits for it: the request ends on the
+ * model it started on and returns its result; requests started after the load use the new
+ * one. */
 #pragma once
 
 #include <gio/gio.h>
@@ -58,8 +61,10 @@ void              tessera_engine_run_async (TesseraEngine *self, TesseraJobReque
  * G_IO_ERROR_CANCELLED after cancelling. */
 TesseraJobResult *tessera_engine_run_finish (TesseraEngine *self, GAsyncResult *result,
                                              GError **error);
-/* While paused, a started request waits before its first step (it stays "running" and can be
- * cancelled): tests use it to hold a queue in place, whatever the machine's speed. */
+/* While paused, a started request waits before its first step, holding the model it runs on
+ * (it stays "running" and can be cancelled): tests use it to hold a queue in place, and a run
+ * in the middle of its model while another loads, whatever the machine's speed. It stays here,
+ * not in the tests: only the engine's worker can wait at that point. */
 void              tessera_engine_set_paused (TesseraEngine *self, gboolean paused);
 
 G_END_DECLS
