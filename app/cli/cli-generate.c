@@ -626,6 +626,11 @@ run_mode (const CliMode *m, int argc, char **argv)
                        "decode %.2f s, composite %.2f s; total %.2f s (%.2f s with the model "
                        "load)\n"), m->name, res->backend, t->steps_run, t->text_encode,
              t->image_encode, t->sampling, t->decode, t->composite, t->total, t->total + load);
+    /* A line of its own: scripts parse the one above. */
+    if (a.verbose)
+      fprintf (stderr, _("%s: text stage: text encoder %.2f s, the transformer's per-prompt "
+                         "context %.2f s\n"), m->name, t->text_encode - t->text_context,
+               t->text_context);
   }
   args_clear (&a);
   return status;

@@ -78,6 +78,68 @@ ts_uvit_cond_slice (const TsUvitCond *c, int first, int n)
   return s;
 }
 
+/* Rows rows[0..n) of t [B, …] stacked along dim 0 (a row may repeat). */
+static TsTensor *
+gather_rows (TsBackend *be, TsTensor *t, const int *rows, int n)
+{
+  g_autofree TsTensor **parts = g_new0 (TsTensor *, n);
+  gboolean ok = TRUE;
+  for (int i = 0; i < n; i++)
+    ok = (parts[i] = ts_tensor_slice (t, 0, rows[i], 1)) && ok;
+  TsTensor *out = ok ? ts_concat (be, parts, n, 0) : NULL;
+  for (int i = 0; i < n; i++)
+    ts_tensor_unref (parts[i]);
+  return out;
+}
+
+static UvitMod *
+mods_gather (TsBackend *be, const UvitMod *mods, int count, const int *rows, int n)
+{
+  UvitMod *out = g_new0 (UvitMod, count);
+  for (int i = 0; i < count; i++) {
+    out[i].scale1p = gather_rows (be, mods[i].scale1p, rows, n);
+    out[i].shift = gather_rows (be, mods[i].shift, rows, n);
+  }
+  return out;
+}
+
+static UvitKV *
+kvs_gather (TsBackend *be, const UvitKV *kvs, int count, const int *rows, int n)
+{
+  UvitKV *out = g_new0 (UvitKV, count);
+  for (int i = 0; i < count; i++) {
+    out[i].k = gather_rows (be, kvs[i].k, rows, n);
+    out[i].v = gather_rows (be, kvs[i].v, rows, n);
+  }
+  return out;
+}
+
+TsUvitCond *
+ts_uvit_cond_gather (const TsUvitCond *c, const int *rows, int n, GError **error)
+{
+  for (int i = 0; i < n; i++)
+    if (rows[i] < 0 || rows[i] >= c->batch) {
+      g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "transformer conditioning: row "
+                   "%d of a batch of %d", rows[i], c->batch);
+      return NULL;
+    }
+  TsBackend *be = c->model->be;
+  g_autoptr (TsUvitCond) g = g_new0 (TsUvitCond, 1);
+  g->model = c->model;
+  g->batch = n;
+  g->n_res = c->n_res;
+  g->n_layers = c->n_layers;
+  g->down_mod = mods_gather (be, c->down_mod, c->n_res, rows, n);
+  g->up_mod = mods_gather (be, c->up_mod, c->n_res, rows, n);
+  g->down_kv = kvs_gather (be, c->down_kv, 2 * c->n_res, rows, n);
+  g->up_kv = kvs_gather (be, c->up_kv, 2 * c->n_res, rows, n);
+  g->layer_mod = mods_gather (be, c->layer_mod, 3 * c->n_layers, rows, n);
+  g->layer_kv = kvs_gather (be, c->layer_kv, c->n_layers, rows, n);
+  if (!ts_nn_check (be, "transformer conditioning", error))
+    return NULL;
+  return g_steal_pointer (&g);
+}
+
 /* linear(silu(c)) → [scale | shift], kept as (1 + scale) and shift, each [B, 1, D]. */
 static void
 make_mod (TsBackend *be, TsTensor *silu_c, TsTensor *weight, UvitMod *mod)

@@ -51,6 +51,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsUvitCond, ts_uvit_cond_free)
 /* Rows [first, first + n) of a context, as views (no copy): lets a caller run a batch in
  * smaller pieces when the whole does not fit in memory. NULL when the range is invalid. */
 TsUvitCond *ts_uvit_cond_slice (const TsUvitCond *c, int first, int n);
+/* A batch of n rows, row i a copy of c's row rows[i] (rows may repeat): the context of many
+ * rows that share few prompts, computed once per prompt. NULL with *error on failure. */
+TsUvitCond *ts_uvit_cond_gather (const TsUvitCond *c, const int *rows, int n, GError **error);
 
 /* ids: host [batch, h, w] token ids in [0, vocab_size) with batch = the context's batch;
  * h and w must be even for a model that downsamples. Returns the logits f32

@@ -409,6 +409,7 @@ run_tile (TsPipeline *p, MaskedRun *run, const Tile *tile, int index, GError **e
                        { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
   g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, error);
   run->t.text_encode += ts_pipeline_now () - t0;
+  run->t.text_context += p->context_seconds;
   if (!cond)
     return FALSE;
 

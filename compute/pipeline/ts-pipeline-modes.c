@@ -46,6 +46,7 @@ job_start (TsPipeline *p, const TsPipelineRequest *r, int h, int w, Job *j,
                        { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
   j->cond = ts_pipeline_encode (p, &cr, error);
   t->text_encode = ts_pipeline_now () - t0;
+  t->text_context = p->context_seconds;
   return j->cond != NULL;
 }
 

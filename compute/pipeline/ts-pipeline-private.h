@@ -35,6 +35,8 @@ struct _TsPipeline {
    * its first step (< 0 until then). */
   double            run_started;
   double            steps_started;
+  double            context_seconds; /* of the last ts_pipeline_encode: the transformer's
+                                      * context, after the text encoder */
   /* The weights did not fit on the backend given to ts_pipeline_new: be is then this CPU
    * backend of the pipeline's own, load_error why, load_notice what each result says. */
   TsBackend        *own_be;

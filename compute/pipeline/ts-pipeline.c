@@ -346,8 +346,25 @@ tokenize (TsPipeline *p, const char *text, int32_t *out, int length, GError **er
   return TRUE;
 }
 
-/* Distinct texts are encoded once (variants share one prompt), then the transformer batch is
- * assembled row by row. */
+/* Rows rows[0..n) of t [B, …] stacked along dim 0, for the tests' view of the batch. */
+static gboolean
+gather_rows (TsPipeline *p, TsTensor *t, const int *rows, int n, TsTensor **out,
+             GError **error)
+{
+  g_autofree TsTensor **parts = g_new0 (TsTensor *, n);
+  gboolean ok = TRUE;
+  for (int i = 0; i < n; i++)
+    ok = (parts[i] = ts_tensor_slice (t, 0, rows[i], 1)) && ok;
+  *out = ok ? ts_concat (p->be, parts, n, 0) : NULL;
+  for (int i = 0; i < n; i++)
+    ts_tensor_unref (parts[i]);
+  if (!*out)
+    ts_backend_take_error (p->be, error);
+  return *out != NULL;
+}
+
+/* Distinct texts are encoded once (variants share one prompt), and so is the transformer's
+ * context; then the batch is assembled row by row. */
 TsUvitCond *
 ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
 {
@@ -379,25 +396,10 @@ ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
   if (!ts_clip_text_encode (p->clip, ids, n_texts, length, &hidden, &pooled, error))
     return NULL;
 
-  g_autofree TsTensor **h_rows = g_new0 (TsTensor *, n_rows);
-  g_autofree TsTensor **p_rows = g_new0 (TsTensor *, n_rows);
-  for (int i = 0; i < n_rows; i++) {
-    h_rows[i] = ts_tensor_slice (hidden, 0, row_text[i], 1);
-    p_rows[i] = ts_tensor_slice (pooled, 0, row_text[i], 1);
-  }
-  g_autoptr (TsTensor) ehs = ts_concat (p->be, h_rows, n_rows, 0);
-  g_autoptr (TsTensor) pool = ts_concat (p->be, p_rows, n_rows, 0);
-  for (int i = 0; i < n_rows; i++) {
-    ts_tensor_unref (h_rows[i]);
-    ts_tensor_unref (p_rows[i]);
-  }
-  if (!ehs || !pool) {
-    ts_backend_take_error (p->be, error);
-    return NULL;
-  }
   /* [width, height, crop_coord[0], crop_coord[1], aesthetic], the same for every row. */
-  g_autofree float *micro = g_new (float, (gsize) n_rows * TS_UVIT_N_MICRO_CONDS);
-  for (int i = 0; i < n_rows; i++) {
+  int n_micro = MAX (n_rows, n_texts);
+  g_autofree float *micro = g_new (float, (gsize) n_micro * TS_UVIT_N_MICRO_CONDS);
+  for (int i = 0; i < n_micro; i++) {
     float *m = micro + (gsize) i * TS_UVIT_N_MICRO_CONDS;
     m[0] = (float) r->width;
     m[1] = (float) r->height;
@@ -405,10 +407,28 @@ ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
     m[3] = (float) r->crop[1];
     m[4] = (float) r->aesthetic;
   }
-  if (p->test_hooks && p->test_hooks->cond)
+  if (p->test_hooks && p->test_hooks->cond) {
+    g_autoptr (TsTensor) ehs = NULL, pool = NULL;
+    if (!gather_rows (p, hidden, row_text, n_rows, &ehs, error) ||
+        !gather_rows (p, pooled, row_text, n_rows, &pool, error))
+      return NULL;
     p->test_hooks->cond (ids, row_text, n_rows, length, ehs, pool, micro,
                          p->test_hooks->cond_data);
-  return ts_uvit_cond_new (p->uvit, ehs, pool, micro, error);
+  }
+  /* The transformer's context (every cross-attention key and value, every modulation) costs
+   * about as much as the text encoder: computed once per distinct text, then given to each
+   * row that uses it (variants share their prompt and their negative). */
+  double t0 = ts_pipeline_now ();
+  g_autoptr (TsUvitCond) per_text = ts_uvit_cond_new (p->uvit, hidden, pooled, micro, error);
+  if (!per_text)
+    return NULL;
+  gboolean same = n_rows == n_texts;
+  for (int i = 0; i < n_rows && same; i++)
+    same = row_text[i] == i;
+  TsUvitCond *cond = same ? g_steal_pointer (&per_text)
+                          : ts_uvit_cond_gather (per_text, row_text, n_rows, error);
+  p->context_seconds = ts_pipeline_now () - t0;
+  return cond;
 }
 
 /* ---- sampling ---- */

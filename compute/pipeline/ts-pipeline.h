@@ -182,7 +182,9 @@ void ts_pipeline_request_set_fast (TsPipelineRequest *request);
 /* ---- results ---- */
 
 typedef struct {
-  double text_encode;   /* tokenizer + text encoder, seconds */
+  double text_encode;   /* tokenizer + text encoder + the transformer's per-prompt context
+                           (cross-attention keys/values, modulations), seconds */
+  double text_context;  /* of text_encode: the transformer's context alone */
   double image_encode;  /* VQ encoder */
   double sampling;      /* all transformer steps + sampler */
   double decode;        /* VQ decoder */
