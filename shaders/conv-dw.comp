@@ -5,10 +5,10 @@
 // No shared memory: the op is bound by memory traffic, and the KH×KW neighbourhoods
 // overlap in cache. W_TYPE is the weight dtype; x, bias and out are f32.
 #extension GL_GOOGLE_include_directive : require
-#include "packed16.glsl"
+#include "ts-common.glsl"
 
 #ifndef W_TYPE
-#define W_TYPE TS_F32
+#define W_TYPE TS_DT_F32
 #endif
 
 #define CONV_BIAS 1u
@@ -59,7 +59,7 @@ void main ()
     for (uint kx = 0u; kx < KW; kx++) {
       uint ix = ox * SX + kx - pc.pad_l;
       if (ix < pc.W)
-        acc += TS_LOAD (W_TYPE, w_data, w_base + ky * KW + kx) * x_data[x_base + iy * pc.W + ix];
+        acc += TS_LOAD_FLOAT (w_data, W_TYPE, w_base + ky * KW + kx) * x_data[x_base + iy * pc.W + ix];
     }
   }
   if ((pc.flags & CONV_BIAS) != 0u)

@@ -12,10 +12,10 @@
 // The host splits work whose operands exceed one binding into dispatches over output
 // channels (offsets) and input channels (the ACCUMULATE flag).
 #extension GL_GOOGLE_include_directive : require
-#include "packed16.glsl"
+#include "ts-common.glsl"
 
 #ifndef W_TYPE
-#define W_TYPE TS_F32
+#define W_TYPE TS_DT_F32
 #endif
 
 #define CONV_BIAS 1u
@@ -71,7 +71,7 @@ void gemm_begin (uint batch)
 float gemm_a (uint m, uint k)
 {
   uint i = w_base + (MODE == 0u ? m * pc.w_sm + k : m + k * pc.w_sk);
-  return TS_LOAD (W_TYPE, w_data, i);
+  return TS_LOAD_FLOAT (w_data, W_TYPE, i);
 }
 
 float gemm_b (uint k, uint n)

@@ -8,10 +8,10 @@
 // other strides. The host splits work whose operands exceed one binding's range into
 // several dispatches: along N/M with offsets, and along K with the ACCUMULATE flag.
 #extension GL_GOOGLE_include_directive : require
-#include "packed16.glsl"
+#include "ts-common.glsl"
 
 #ifndef B_TYPE
-#define B_TYPE TS_F32
+#define B_TYPE TS_DT_F32
 #endif
 
 #define MATMUL_BIAS 1u       // add bias[n]
@@ -64,7 +64,7 @@ float gemm_a (uint m, uint k)
 float gemm_b (uint k, uint n)
 {
   uint i = b_base + (B_KFAST ? k + n * pc.b_sn : k * pc.b_sk + n);
-  return TS_LOAD (B_TYPE, b_data, i);
+  return TS_LOAD_FLOAT (b_data, B_TYPE, i);
 }
 
 void gemm_store (uint m, uint n, float v)

@@ -1,4 +1,4 @@
-// ts-common.glsl — dtypes, conversions and grid indexing shared by the simple-op kernels.
+// ts-common.glsl — dtypes, conversions and grid indexing shared by every kernel.
 //
 // Every tensor is bound as a `uint` array whatever its dtype, so no kernel needs 16-bit or
 // 8-bit storage features: 16-bit elements are read two per word, bytes four per word.
@@ -73,11 +73,16 @@ uint ts_half_of (uint word, uint i)
   return (i & 1u) != 0u ? word >> 16 : word & 0xffffu;
 }
 
-// Element i of `buf` (a uint[] array) holding floats of dtype `dt` (a specialisation
-// constant, so the choice folds away).
+// Element i of `buf` (a uint[] array) holding floats of dtype `dt` (a compile-time or
+// specialisation constant in every use, so the choice folds away): the one loader of f32,
+// f16 and bf16 tensors, for every kernel. f16 goes through unpackHalf2x16, one instruction
+// on GPUs and exact for every f16 value, subnormals included (the conversion widens; it
+// rounds nothing): the GEMMs' weights have always been read this way, and the same bits
+// come out as ts_f16_to_f32's except that a signalling NaN may come out quiet.
+// ts_f16_to_f32 stays for conversions that must keep NaN payloads bit for bit (copy).
 #define TS_LOAD_FLOAT(buf, dt, i) \
-  ((dt) == TS_DT_F32 ? uintBitsToFloat (buf[i]) : \
-   (dt) == TS_DT_F16 ? ts_f16_to_f32 (ts_half_of (buf[(i) >> 1], (i))) : \
+  ((dt) == TS_DT_F32 ? uintBitsToFloat (buf[(i)]) : \
+   (dt) == TS_DT_F16 ? unpackHalf2x16 (buf[(i) >> 1] >> (((i) & 1u) << 4)).x : \
                        ts_bf16_to_f32 (ts_half_of (buf[(i) >> 1], (i))))
 
 uint ts_dtype_bytes (uint dt)

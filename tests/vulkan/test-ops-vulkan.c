@@ -623,6 +623,30 @@ test_embedding (void)
     }
 }
 
+/* Every f16 and bf16 bit pattern through TS_LOAD_FLOAT, the loader all kernels share:
+ * an embedding lookup is a pure load, so its rows must be the CPU's conversions bit for
+ * bit (subnormals included; NaNs only need to stay NaN). */
+static void
+test_load_bits (void)
+{
+  VKT_REQUIRE ();
+  const int64_t n = 65536;
+  g_autofree guint16 *h = g_new (guint16, n);
+  g_autofree int64_t *ids = g_new (int64_t, n);
+  for (int64_t i = 0; i < n; i++) {
+    h[i] = (guint16) i;
+    ids[i] = (n - 1 - i) ^ 1; /* both halves of each word, in another order */
+  }
+  for (TsDType dt = TS_DTYPE_F16; dt <= TS_DTYPE_BF16; dt++) {
+    g_autoptr (TsTensor) tv = ts_tensor_new_from_data (vkt_be, dt, 2, SHAPE (n, 1), h);
+    g_autoptr (TsTensor) tc = ts_tensor_new_from_data (cpu, dt, 2, SHAPE (n, 1), h);
+    g_autoptr (TsTensor) iv = ids_tensor (vkt_be, TS_DTYPE_I32, 1, &n, ids);
+    g_autoptr (TsTensor) ic = ids_tensor (cpu, TS_DTYPE_I32, 1, &n, ids);
+    g_autofree char *what = g_strdup_printf ("every %s value loaded", ts_dtype_name (dt));
+    compare_bits (what, ts_embedding (vkt_be, tv, iv), ts_embedding (cpu, tc, ic));
+  }
+}
+
 /* On Vulkan, ids outside the table give zero rows (the CPU backend reports an error). */
 static void
 test_embedding_out_of_range (void)
@@ -787,6 +811,7 @@ main (int argc, char **argv)
   VKT_ADD ("/vulkan/ops/upsample", test_upsample);
   VKT_ADD ("/vulkan/ops/embedding", test_embedding);
   VKT_ADD ("/vulkan/ops/embedding-out-of-range", test_embedding_out_of_range);
+  VKT_ADD ("/vulkan/ops/load-bits", test_load_bits);
   VKT_ADD ("/vulkan/ops/split", test_split);
   VKT_ADD ("/vulkan/ops/embedding-large-table", test_embedding_large_table);
   /* the heavy families' cases run in test-vk-heavy, under both kernel variants */
