@@ -7,6 +7,8 @@
 #include <cpuid.h>
 #include <omp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct {
   TsStorage      base;
@@ -23,6 +25,7 @@ typedef struct {
   size_t       offset;     /* of the tensor in the storage */
   TsPrecision  precision;
   TsCpuPacked *packed;     /* NULL until first used */
+  gboolean     file_pages; /* the tensor is a file's mapping: give its pages back once packed */
 } WeightPrecision;
 
 /* Packing happens once per weight, whichever thread first multiplies by it. */
@@ -229,6 +232,12 @@ static const TsBackendClass cpu_class;
 void
 ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision)
 {
+  ts_cpu_weight_set_precision_full (t, precision, FALSE);
+}
+
+void
+ts_cpu_weight_set_precision_full (TsTensor *t, TsPrecision precision, gboolean file_pages)
+{
   if (!t || t->backend->klass != &cpu_class)
     return;
   TsCpuStorage *s = (TsCpuStorage *) t->storage;
@@ -252,7 +261,21 @@ ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision)
   if (wp->precision != precision)
     g_clear_pointer (&wp->packed, ts_cpu_packed_free);
   wp->precision = precision;
+  wp->file_pages = file_pages && s->wrapped;
   g_mutex_unlock (&pack_lock);
+}
+
+/* The whole pages of [data, data + bytes), a read-only private file mapping, out of this
+ * process's memory: the next read maps them again from the file (or its page cache). Pages
+ * shared with neighbouring tensors stay. Advice only: failure changes nothing. */
+static void
+give_back_pages (const void *data, size_t bytes)
+{
+  uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+  uintptr_t begin = ((uintptr_t) data + page - 1) / page * page;
+  uintptr_t end = ((uintptr_t) data + bytes) / page * page;
+  if (end > begin)
+    madvise ((void *) begin, end - begin, MADV_DONTNEED);
 }
 
 const TsCpuPacked *
@@ -271,6 +294,9 @@ ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, gb
   if (wp && !wp->packed && ts_tensor_numel (b) == n * k) {
     wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, wp->precision, error);
     *failed = wp->packed == NULL;
+    if (wp->packed && wp->file_pages)
+      give_back_pages (ts_cpu_tensor_data (b), (size_t) ts_tensor_numel (b) *
+                                                 ts_dtype_size (b->dtype));
   }
   const TsCpuPacked *p = wp && wp->packed && wp->packed->n == n && wp->packed->k == k
                              ? wp->packed : NULL;

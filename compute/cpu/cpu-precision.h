@@ -32,6 +32,11 @@ typedef struct {
 /* Records that `t` (a weight on the CPU backend) should be multiplied at `precision`
  * (TS_PRECISION_F32: exactly again, dropping a packed form). No-op for other backends. */
 void ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision);
+/* The same; with `file_pages` TRUE, t's bytes are a read-only private mapping of a file
+ * (ts_safetensors_is_mapped) and their whole pages are given back (MADV_DONTNEED) once the
+ * packed form exists: resident memory then holds the packed copy only, and whatever reads t
+ * later (an embedding lookup, a convolution) maps the pages again from the file. */
+void ts_cpu_weight_set_precision_full (TsTensor *t, TsPrecision precision, gboolean file_pages);
 /* The packed form of b for a product with n outputs and inner size k, packed on first use;
  * NULL when no precision was asked for b (or b is not that shape), or with *error set when
  * packing ran out of memory (then *failed is TRUE). */

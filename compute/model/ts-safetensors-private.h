@@ -9,6 +9,7 @@ struct _TsSafetensors {
   gint                 ref_count;
   char                *path;       /* as given; names the file in every error */
   GBytes              *bytes;      /* the whole file (a mapping, or memory) */
+  gboolean             mapped;     /* bytes are a read-only private mapping of the file */
   const guint8        *base;
   gsize                size;
   guint64              data_start; /* 8 + header length */

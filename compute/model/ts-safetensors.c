@@ -6,6 +6,9 @@
 #include "ts-safetensors-private.h"
 #include "ts-json-reader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <string.h>
 
 #if G_BYTE_ORDER != G_LITTLE_ENDIAN
@@ -365,9 +368,32 @@ ts_safetensors_open (const char *path, GError **error)
     g_error_free (map_error);
     return NULL;
   }
+  /* An empty file has no mapping behind it. */
+  gboolean mapped = g_mapped_file_get_length (mf) > 0;
   g_autoptr (GBytes) bytes = g_mapped_file_get_bytes (mf);
   g_mapped_file_unref (mf);
-  return ts_safetensors_new_from_bytes (bytes, path, error);
+  TsSafetensors *st = ts_safetensors_new_from_bytes (bytes, path, error);
+  if (st)
+    st->mapped = mapped;
+  return st;
+}
+
+gboolean
+ts_safetensors_is_mapped (const TsSafetensors *st)
+{
+  return st->mapped;
+}
+
+void
+ts_safetensors_release_pages (TsSafetensors *st)
+{
+  if (!st->mapped)
+    return;
+  uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+  uintptr_t begin = ((uintptr_t) st->base + page - 1) / page * page;
+  uintptr_t end = ((uintptr_t) st->base + st->size) / page * page;
+  if (end > begin)
+    madvise ((void *) begin, end - begin, MADV_DONTNEED); /* advice: failure changes nothing */
 }
 
 TsSafetensors *

@@ -45,6 +45,12 @@ void           ts_safetensors_unref (TsSafetensors *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsSafetensors, ts_safetensors_unref)
 
 const char *ts_safetensors_path (const TsSafetensors *st);
+/* TRUE when the file's bytes are a read-only private mapping of the file (ts_safetensors_open),
+ * whose pages can be given back and read again from the file; FALSE for memory. */
+gboolean    ts_safetensors_is_mapped (const TsSafetensors *st);
+/* A mapped file's pages out of this process's memory (MADV_DONTNEED); tensors over them stay
+ * valid and read the same bytes again from the file. Nothing for memory. */
+void        ts_safetensors_release_pages (TsSafetensors *st);
 guint       ts_safetensors_n_tensors (const TsSafetensors *st);
 /* Tensors in file order (by offset). */
 const TsSafetensorsTensor *ts_safetensors_get (const TsSafetensors *st, guint index);

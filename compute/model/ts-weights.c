@@ -225,11 +225,22 @@ ts_weights_load (TsWeights *w, const char *name, TsBackend *backend, TsDType dty
   TsTensor *t = ts_safetensors_load (st, info, backend, dtype, error);
   /* Matrices only: vectors are biases and norms. The CPU backend packs a weight when a
    * product first uses it as a linear weight; other readers (embedding lookups, convolutions)
-   * keep reading the tensor as loaded. */
+   * keep reading the tensor as loaded. A tensor over the file's mapping gives its pages back
+   * once packed, so the f32 copy of a quantised weight does not stay in memory beside it. */
   if (t && t->ndim >= 2 && w->precision != TS_PRECISION_F32 &&
-      ts_backend_kind (backend) == TS_BACKEND_CPU)
-    ts_cpu_weight_set_precision (t, w->precision);
+      ts_backend_kind (backend) == TS_BACKEND_CPU) {
+    gboolean over_mapping = ts_safetensors_is_mapped (st) &&
+                            ts_cpu_tensor_data (t) == ts_safetensors_data (st, info);
+    ts_cpu_weight_set_precision_full (t, w->precision, over_mapping);
+  }
   return t;
+}
+
+void
+ts_weights_release_pages (TsWeights *w)
+{
+  for (guint i = 0; i < w->files->len; i++)
+    ts_safetensors_release_pages (w->files->pdata[i]);
 }
 
 void

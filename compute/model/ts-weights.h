@@ -42,6 +42,9 @@ TsTensor *ts_weights_load (TsWeights *w, const char *name, TsBackend *backend, T
  * (docs/cpu-precision.md); other backends ignore it. */
 void        ts_weights_set_precision (TsWeights *w, TsPrecision precision);
 TsPrecision ts_weights_precision (const TsWeights *w);
+/* The pages of the files that are mapped out of this process's memory: tensors loaded from
+ * them stay valid and map them again from the file when next read (ts_safetensors_release_pages). */
+void        ts_weights_release_pages (TsWeights *w);
 
 /* Checks that every spec exists with that shape and a float dtype, and that nothing else is
  * there except names in `ignored` (NULL-terminated, may be NULL). On failure the error lists

@@ -395,6 +395,13 @@ ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
   g_autoptr (TsTensor) hidden = NULL, pooled = NULL;
   if (!ts_clip_text_encode (p->clip, ids, n_texts, length, &hidden, &pooled, error))
     return NULL;
+  /* Reduced precision is the memory-lean choice: the text encoder's mapped f32 pages leave
+   * memory until the next prompt (sampling and decoding never read them), which maps them
+   * again from the page cache. */
+  const TsPipelineLoadOptions *o = &p->load_options;
+  if (o->text_encoder != TS_PRECISION_F32 || o->transformer != TS_PRECISION_F32 ||
+      o->vq != TS_PRECISION_F32)
+    ts_weights_release_pages (ts_model_folder_text_encoder_weights (p->folder));
 
   /* [width, height, crop_coord[0], crop_coord[1], aesthetic], the same for every row. */
   int n_micro = MAX (n_rows, n_texts);

@@ -19,6 +19,10 @@
 
 #include "ts-backend-private.h"
 #include "cpu/cpu-precision.h"
+#include "model/ts-weights.h"
+
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <float.h>
 #include <math.h>
@@ -288,6 +292,89 @@ test_other_uses_exact (void)
     }
 }
 
+/* Pages of [data, data + bytes) this process has mapped (/proc/self/pagemap's present bit),
+ * and how many whole pages that range spans; -1 when pagemap cannot be read. */
+static int
+present_pages (const void *data, size_t bytes, int *whole)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  uintptr_t begin = ((uintptr_t) data + page - 1) / page, end = ((uintptr_t) data + bytes) / page;
+  *whole = (int) (end - begin);
+  FILE *f = fopen ("/proc/self/pagemap", "rb");
+  if (!f)
+    return -1;
+  int present = 0;
+  for (uintptr_t pg = begin; pg < end; pg++) {
+    guint64 entry = 0;
+    if (fseeko (f, (off_t) (pg * 8), SEEK_SET) != 0 || fread (&entry, 8, 1, f) != 1) {
+      fclose (f);
+      return -1;
+    }
+    present += (entry >> 63) & 1;
+  }
+  fclose (f);
+  return present;
+}
+
+/* int8 memory (issue 21): a quantised weight over a file's mapping gives its f32 pages back
+ * once packed, reads the same values again afterwards, and multiplies exactly as the same
+ * weight loaded from memory, whose bytes are kept. */
+static void
+test_mapped_weight_pages_given_back (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t n = 96, k = 1024, m = 3; /* 384 KiB of f32: many whole pages */
+  g_autofree float *wv = g_new (float, n * k);
+  for (int64_t i = 0; i < n * k; i++)
+    wv[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
+  g_assert_true (ts_safetensors_writer_add (wr, "w", TS_DTYPE_F32, 2, (int64_t[]) { n, k }, wv,
+                                            NULL));
+  g_autoptr (GBytes) file_bytes = ts_safetensors_writer_to_bytes (wr, NULL);
+  g_autofree char *dir = g_dir_make_tmp ("tessera-pages-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
+  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+
+  TsSafetensors *sts[2] = { ts_safetensors_open (path, NULL),
+                            ts_safetensors_new_from_bytes (file_bytes, "memory", NULL) };
+  g_assert_true (ts_safetensors_is_mapped (sts[0]));
+  g_assert_false (ts_safetensors_is_mapped (sts[1]));
+  g_autofree float *av = NULL;
+  g_autoptr (TsTensor) a = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                  (int64_t[]) { m, k }, -1, 1, &av);
+  g_autofree float *out[2] = { NULL, NULL };
+  for (int i = 0; i < 2; i++) {
+    g_autoptr (TsWeights) weights = ts_weights_new (&sts[i], 1, "test", NULL);
+    ts_weights_set_precision (weights, TS_PRECISION_INT8);
+    g_autoptr (TsTensor) w = ts_weights_load (weights, "w", be, TS_DTYPE_COUNT, NULL);
+    g_assert_nonnull (w);
+    const float *data = ts_cpu_tensor_data (w);
+    g_assert_cmpmem (data, n * k * 4, wv, n * k * 4); /* every page touched */
+    int whole, before = present_pages (data, n * k * 4, &whole);
+    g_autoptr (TsTensor) y = ts_linear (be, a, w, NULL);
+    out[i] = ts_test_read (y);
+    int after = present_pages (data, n * k * 4, &whole);
+    if (before >= 0) {
+      g_assert_cmpint (whole, >=, 90);
+      g_assert_cmpint (before, ==, whole);
+      /* mapped: every whole page given back; memory: kept */
+      g_assert_cmpint (after, ==, i == 0 ? 0 : whole);
+    } else {
+      g_test_message ("no /proc/self/pagemap: residency not checked");
+    }
+    g_assert_cmpmem (data, n * k * 4, wv, n * k * 4); /* read again from the file */
+    /* and a second product uses the packed form, same result */
+    g_autoptr (TsTensor) y2 = ts_linear (be, a, w, NULL);
+    g_autofree float *again = ts_test_read (y2);
+    g_assert_cmpmem (again, m * n * 4, out[i], m * n * 4);
+  }
+  g_assert_cmpmem (out[0], m * n * 4, out[1], m * n * 4);
+  ts_safetensors_unref (sts[0]);
+  ts_safetensors_unref (sts[1]);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* A weight stored as f16 packs from its f16 values. */
 static void
 test_f16_source (void)
@@ -347,6 +434,7 @@ main (int argc, char **argv)
     g_test_add_data_func (case_names[i], &cases[i], test_path);
   g_test_add_func ("/cpu-precision/other-uses-exact", test_other_uses_exact);
   g_test_add_func ("/cpu-precision/f16-source", test_f16_source);
+  g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
   g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
   int status = g_test_run ();
   ts_backend_free (be);
