@@ -6,6 +6,7 @@
 #include "op-case-tests.h"
 #include "ref-ops.h"
 #include "test-common.h"
+#include "vk-op-pair.h"
 #include "vk-test-util.h"
 
 #include <math.h>
@@ -22,55 +23,25 @@ static TsBackend *cpu;
 #define LIM_TRANS 1e-10 /* exp/erf implementations differ by a few ulp */
 #define LIM_NORM  1e-10 /* reductions summed in a different order */
 
-/* The same values on both backends. */
-typedef struct {
-  TsTensor *vk, *cpu;
-  float    *values;
-} Pair;
-
+/* vk-op-pair.h's helpers on this program's two backends. */
 static void
-pair_clear (Pair *p)
+pair_from_values (VktPair *p, TsDType dtype, int ndim, const int64_t *shape, float *values)
 {
-  g_clear_pointer (&p->vk, ts_tensor_unref);
-  g_clear_pointer (&p->cpu, ts_tensor_unref);
-  g_clear_pointer (&p->values, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Pair, pair_clear)
-
-static void
-pair_from_values (Pair *p, TsDType dtype, int ndim, const int64_t *shape, float *values)
-{
-  ts_test_round_to_dtype (values, (size_t) ts_test_numel (ndim, shape), dtype);
-  p->values = values;
-  p->vk = ts_test_tensor (vkt_be, dtype, ndim, shape, values);
-  p->cpu = ts_test_tensor (cpu, dtype, ndim, shape, values);
+  *p = vkt_pair_new (vkt_be, cpu, dtype, ndim, shape, values);
 }
 
 static void
-pair_random (Pair *p, GRand *rand, TsDType dtype, int ndim, const int64_t *shape, float lo,
+pair_random (VktPair *p, GRand *rand, TsDType dtype, int ndim, const int64_t *shape, float lo,
              float hi)
 {
-  size_t n = (size_t) ts_test_numel (ndim, shape);
-  pair_from_values (p, dtype, ndim, shape, ts_test_random_values (rand, n, lo, hi));
+  *p = vkt_pair_random (vkt_be, cpu, rand, dtype, ndim, shape, lo, hi);
 }
 
-/* Reads both results and compares them; consumes both. */
+/* The Vulkan result against the CPU's; consumes both. */
 static void
 compare (const char *what, TsTensor *got, TsTensor *want, double limit)
 {
-  ts_test_assert_no_error (vkt_be);
-  ts_test_assert_no_error (cpu);
-  g_assert_nonnull (got);
-  g_assert_nonnull (want);
-  g_assert_cmpint (got->ndim, ==, want->ndim);
-  for (int i = 0; i < got->ndim; i++)
-    g_assert_cmpint (got->shape[i], ==, want->shape[i]);
-  size_t n = (size_t) ts_tensor_numel (got);
-  g_autofree float *g = ts_test_read (got);
-  g_autofree float *w = ts_test_read (want);
-  ts_test_check_values (what, g, w, n, limit);
-  ts_tensor_unref (got);
-  ts_tensor_unref (want);
+  vkt_pair_check (what, vkt_be, cpu, got, want, limit);
 }
 
 static gboolean
@@ -147,7 +118,7 @@ test_add_mul (void)
     for (int mul = 0; mul < 2; mul++)
       for (int big = 0; big < 2; big++) {
         float mag = big ? 1e4f : 1.0f;
-        g_auto (Pair) a = { 0 }, b = { 0 };
+        g_auto (VktPair) a = { 0 }, b = { 0 };
         pair_random (&a, rand, TS_DTYPE_F32, cases[i].na, cases[i].a, -mag, mag);
         pair_random (&b, rand, TS_DTYPE_F32, cases[i].nb, cases[i].b, -mag, mag);
         g_autofree char *what = g_strdup_printf ("%s case %u mag %g", mul ? "mul" : "add", i, mag);
@@ -164,7 +135,7 @@ test_add_strided (void)
 {
   VKT_REQUIRE ();
   RAND;
-  g_auto (Pair) a = { 0 }, b = { 0 };
+  g_auto (VktPair) a = { 0 }, b = { 0 };
   pair_random (&a, rand, TS_DTYPE_F32, 3, SHAPE (5, 9, 13), -3, 3);
   pair_random (&b, rand, TS_DTYPE_F32, 2, SHAPE (20, 9), -3, 3);
   const int perm[3] = { 0, 2, 1 };
@@ -197,7 +168,7 @@ test_unary (void)
     for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
       for (int big = 0; big < 2; big++) {
         float mag = big ? 1e4f : 10.0f;
-        g_auto (Pair) x = { 0 };
+        g_auto (VktPair) x = { 0 };
         int64_t shape[2] = { sizes[s] == 3333 ? 3 : 1, sizes[s] == 3333 ? 1111 : sizes[s] };
         pair_random (&x, rand, TS_DTYPE_F32, 2, shape, -mag, mag);
         g_autofree char *what = g_strdup_printf ("%s n=%" G_GINT64_FORMAT " mag %g", fns[f].name,
@@ -238,7 +209,7 @@ test_geglu (void)
     { 2, { 1, 2 } }, { 2, { 5, 66 } }, { 3, { 3, 7, 130 } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_auto (Pair) x = { 0 };
+    g_auto (VktPair) x = { 0 };
     pair_random (&x, rand, TS_DTYPE_F32, cases[i].nd, cases[i].s, -6, 6);
     g_autofree char *what = g_strdup_printf ("geglu case %u", i);
     compare (what, ts_geglu (vkt_be, x.vk), ts_geglu (cpu, x.cpu), LIM_TRANS);
@@ -266,7 +237,7 @@ test_softmax (void)
           for (int64_t j = 0; j < d; j++)
             v[d + j] = -INFINITY;
       }
-      g_auto (Pair) x = { 0 };
+      g_auto (VktPair) x = { 0 };
       pair_from_values (&x, TS_DTYPE_F32, 2, shapes[s], v);
       g_autofree char *what = g_strdup_printf ("softmax %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                                                " variant %d", rows, d, variant);
@@ -284,7 +255,7 @@ static void
 check_layer_norm (GRand *rand, int nd, const int64_t *shape, int with, float offset, float eps)
 {
   int64_t d = shape[nd - 1], rows = ts_test_numel (nd, shape) / d;
-  g_auto (Pair) x = { 0 }, w = { 0 }, b = { 0 };
+  g_auto (VktPair) x = { 0 }, w = { 0 }, b = { 0 };
   pair_random (&x, rand, TS_DTYPE_F32, nd, shape, offset - 1, offset + 1);
   if (with & 1)
     pair_random (&w, rand, TS_DTYPE_F32, 1, &d, 0.5f, 1.5f);
@@ -324,7 +295,7 @@ test_rms_norm (void)
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
     for (int with = 0; with < 2; with++) {
       int64_t d = shapes[s][1];
-      g_auto (Pair) x = { 0 }, w = { 0 };
+      g_auto (VktPair) x = { 0 }, w = { 0 };
       pair_random (&x, rand, TS_DTYPE_F32, 2, shapes[s], -100, 100);
       if (with)
         pair_random (&w, rand, TS_DTYPE_F32, 1, &d, -2, 2);
@@ -338,7 +309,7 @@ static void
 check_group_norm (GRand *rand, int nd, const int64_t *shape, int groups, int with, float offset)
 {
   int64_t c = shape[1];
-  g_auto (Pair) x = { 0 }, w = { 0 }, b = { 0 };
+  g_auto (VktPair) x = { 0 }, w = { 0 }, b = { 0 };
   pair_random (&x, rand, TS_DTYPE_F32, nd, shape, offset - 2, offset + 2);
   if (with & 1)
     pair_random (&w, rand, TS_DTYPE_F32, 1, &c, 0.5f, 1.5f);
@@ -357,7 +328,7 @@ static void
 check_group_norm_silu (GRand *rand, int nd, const int64_t *shape, int groups, int with)
 {
   int64_t c = shape[1];
-  g_auto (Pair) x = { 0 }, w = { 0 }, b = { 0 };
+  g_auto (VktPair) x = { 0 }, w = { 0 }, b = { 0 };
   pair_random (&x, rand, TS_DTYPE_F32, nd, shape, -3, 3);
   if (with & 1)
     pair_random (&w, rand, TS_DTYPE_F32, 1, &c, 0.5f, 1.5f);
@@ -408,7 +379,7 @@ test_grn (void)
   static const int64_t shapes[][4] = { { 2, 5, 7, 24 }, { 1, 3, 3, 1 }, { 3, 9, 11, 70 } };
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
     int64_t c = shapes[s][3];
-    g_auto (Pair) x = { 0 }, g = { 0 }, b = { 0 };
+    g_auto (VktPair) x = { 0 }, g = { 0 }, b = { 0 };
     pair_random (&x, rand, TS_DTYPE_F32, 4, shapes[s], -3, 3);
     pair_random (&g, rand, TS_DTYPE_F32, 1, &c, -1, 1);
     pair_random (&b, rand, TS_DTYPE_F32, 1, &c, -1, 1);
@@ -461,7 +432,7 @@ test_half_inputs (void)
       /* Parameters (always f32) for the norms: [C] for group norm, else [last dim]. */
       int64_t pn = kinds[k] == TS_OP_GROUP_NORM ? 5 : 34;
       gboolean params = kinds[k] >= TS_OP_LAYER_NORM && kinds[k] <= TS_OP_GRN;
-      g_auto (Pair) w = { 0 }, b = { 0 };
+      g_auto (VktPair) w = { 0 }, b = { 0 };
       if (params) {
         pair_random (&w, rand, TS_DTYPE_F32, 1, &pn, 0.5f, 1.5f);
         pair_random (&b, rand, TS_DTYPE_F32, 1, &pn, -1, 1);
@@ -503,7 +474,7 @@ test_copy_convert (void)
     for (guint d = 0; d < G_N_ELEMENTS (all_dtypes); d++)
       for (int strided = 0; strided < 2; strided++) {
         TsDType from = all_dtypes[s], to = all_dtypes[d];
-        g_auto (Pair) x = { 0 };
+        g_auto (VktPair) x = { 0 };
         pair_from_values (&x, from, 3, SHAPE (3, 7, 11), values_for (rand, from, 231));
         g_autoptr (TsTensor) xv = strided ? ts_tensor_permute (x.vk, perm) : ts_tensor_ref (x.vk);
         g_autoptr (TsTensor) xc = strided ? ts_tensor_permute (x.cpu, perm) : ts_tensor_ref (x.cpu);
@@ -558,7 +529,7 @@ test_pad_concat (void)
   RAND;
   for (guint d = 0; d < G_N_ELEMENTS (all_dtypes); d++) {
     TsDType dt = all_dtypes[d];
-    g_auto (Pair) x = { 0 }, y = { 0 };
+    g_auto (VktPair) x = { 0 }, y = { 0 };
     pair_from_values (&x, dt, 3, SHAPE (3, 5, 7), values_for (rand, dt, 105));
     pair_from_values (&y, dt, 3, SHAPE (3, 5, 3), values_for (rand, dt, 45));
     const int64_t before[3] = { 1, 0, 3 }, after[3] = { 0, 2, 1 };
@@ -583,7 +554,7 @@ test_upsample (void)
     { 4, { 2, 3, 5, 7 } }, { 2, { 1, 1 } }, { 3, { 4, 9, 16 } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_auto (Pair) x = { 0 };
+    g_auto (VktPair) x = { 0 };
     pair_random (&x, rand, TS_DTYPE_F32, cases[i].nd, cases[i].s, -5, 5);
     g_autofree char *what = g_strdup_printf ("upsample case %u", i);
     compare_bits (what, ts_upsample_nearest_2x (vkt_be, x.vk), ts_upsample_nearest_2x (cpu, x.cpu));
@@ -613,7 +584,7 @@ test_embedding (void)
   ids[20] = 49;
   for (TsDType tdt = TS_DTYPE_F32; tdt <= TS_DTYPE_BF16; tdt++)
     for (TsDType idt = TS_DTYPE_I32; idt <= TS_DTYPE_I64; idt++) {
-      g_auto (Pair) table = { 0 };
+      g_auto (VktPair) table = { 0 };
       pair_random (&table, rand, tdt, 2, SHAPE (50, 33), -2, 2);
       g_autoptr (TsTensor) iv = ids_tensor (vkt_be, idt, 2, SHAPE (3, 7), ids);
       g_autoptr (TsTensor) ic = ids_tensor (cpu, idt, 2, SHAPE (3, 7), ids);
@@ -679,8 +650,8 @@ test_split (void)
   TsVkCounters c0, c1;
   ts_vk_get_counters (vkt_vk, &c0);
 
-  g_auto (Pair) a = { 0 }, b = { 0 }, big = { 0 }, rows = { 0 }, w = { 0 }, gn = { 0 };
-  g_auto (Pair) grn = { 0 }, gg = { 0 }, gb = { 0 }, img = { 0 }, table = { 0 }, gl = { 0 };
+  g_auto (VktPair) a = { 0 }, b = { 0 }, big = { 0 }, rows = { 0 }, w = { 0 }, gn = { 0 };
+  g_auto (VktPair) grn = { 0 }, gg = { 0 }, gb = { 0 }, img = { 0 }, table = { 0 }, gl = { 0 };
   pair_random (&a, rand, TS_DTYPE_F32, 2, SHAPE (3, 40000), -10, 10);
   pair_random (&b, rand, TS_DTYPE_F32, 1, SHAPE (40000), -10, 10);
   compare ("split add", ts_add (vkt_be, a.vk, b.vk), ts_add (cpu, a.cpu, b.cpu), LIM_EXACT);

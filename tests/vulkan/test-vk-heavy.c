@@ -10,6 +10,7 @@
  * fails. Shapes are small: lavapipe does about 1 GFLOP/s. */
 #include "op-case-tests.h"
 #include "test-common.h"
+#include "vk-op-pair.h"
 #include "vk-test-util.h"
 
 #include <math.h>
@@ -108,49 +109,24 @@ check_split (const char *what, guint64 dispatches_before)
   }
 }
 
-/* The same values on the CPU backend and on a Vulkan backend. */
-typedef struct {
-  TsTensor *c, *v;
-  float    *values;
-} Pair;
-
-static Pair
+/* vk-op-pair.h's helpers on the running test's backend. */
+static VktPair
 pair_from (TsDType dtype, int ndim, const int64_t *shape, float *values)
 {
-  return (Pair) { ts_test_tensor (cpu, dtype, ndim, shape, values),
-                  ts_test_tensor (dev, dtype, ndim, shape, values), values };
+  return vkt_pair_new (dev, cpu, dtype, ndim, shape, values);
 }
 
-static Pair
+static VktPair
 pair_random (GRand *rand, TsDType dtype, int ndim, const int64_t *shape, float lo, float hi)
 {
-  size_t n = (size_t) ts_test_numel (ndim, shape);
-  float *v = ts_test_random_values (rand, n, lo, hi);
-  ts_test_round_to_dtype (v, n, dtype);
-  return pair_from (dtype, ndim, shape, v);
-}
-
-static void
-pair_clear (Pair *p)
-{
-  g_clear_pointer (&p->c, ts_tensor_unref);
-  g_clear_pointer (&p->v, ts_tensor_unref);
-  g_clear_pointer (&p->values, g_free);
+  return vkt_pair_random (dev, cpu, rand, dtype, ndim, shape, lo, hi);
 }
 
 /* Vulkan result `got` against the CPU result `want` (both consumed). */
 static void
 check_outputs (const char *what, TsTensor *got, TsTensor *want, double limit)
 {
-  ts_test_assert_no_error (cpu);
-  ts_test_assert_no_error (dev);
-  g_assert_nonnull (got);
-  g_assert_nonnull (want);
-  g_assert_true (ts_tensor_same_shape (got, want));
-  g_autofree float *w = ts_test_read (want);
-  ts_test_check_tensor (what, dev, got, w, (size_t) ts_tensor_numel (want), limit);
-  ts_tensor_unref (got);
-  ts_tensor_unref (want);
+  vkt_pair_check (what, dev, cpu, got, want, limit);
 }
 
 /* ---- matmul ---- */
@@ -169,9 +145,9 @@ run_matmul (GRand *rand, const MatmulCase *mc)
   int64_t bs[3] = { mc->batch, mc->trans_b ? mc->n : mc->k, mc->trans_b ? mc->k : mc->n };
   gboolean a3 = mc->batch > 1, b3 = mc->batch > 1 && !mc->shared_b;
   float mag = mc->magnitude;
-  Pair a = pair_random (rand, TS_DTYPE_F32, a3 ? 3 : 2, a3 ? as : as + 1, -mag, mag);
-  Pair b = pair_random (rand, mc->b_dtype, b3 ? 3 : 2, b3 ? bs : bs + 1, -mag, mag);
-  Pair bias = { 0 };
+  VktPair a = pair_random (rand, TS_DTYPE_F32, a3 ? 3 : 2, a3 ? as : as + 1, -mag, mag);
+  VktPair b = pair_random (rand, mc->b_dtype, b3 ? 3 : 2, b3 ? bs : bs + 1, -mag, mag);
+  VktPair bias = { 0 };
   if (mc->bias)
     bias = pair_random (rand, TS_DTYPE_F32, 1, &mc->n, -mag, mag);
   TsMatmulFlags flags = (mc->trans_a ? TS_MATMUL_TRANS_A : 0) | (mc->trans_b ? TS_MATMUL_TRANS_B : 0);
@@ -181,12 +157,12 @@ run_matmul (GRand *rand, const MatmulCase *mc)
     "%s%s%s %s", mc->batch, mc->m, mc->k, mc->n, mc->trans_a ? " ᵀa" : "",
     mc->trans_b ? " ᵀb" : "", mc->shared_b ? " shared" : "", ts_dtype_name (mc->b_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_matmul (dev, a.v, b.v, bias.v, flags);
+  TsTensor *got = ts_matmul (dev, a.vk, b.vk, bias.vk, flags);
   check_split (what, before);
-  check_outputs (what, got, ts_matmul (cpu, a.c, b.c, bias.c, flags), LIMIT_GEMM);
-  pair_clear (&a);
-  pair_clear (&b);
-  pair_clear (&bias);
+  check_outputs (what, got, ts_matmul (cpu, a.cpu, b.cpu, bias.cpu, flags), LIMIT_GEMM);
+  vkt_pair_clear (&a);
+  vkt_pair_clear (&b);
+  vkt_pair_clear (&bias);
 }
 
 static void
@@ -246,22 +222,22 @@ run_attention (GRand *rand, const AttentionCase *ac)
   int64_t ks[4] = { ac->b, ac->nk, ac->h, ac->d };
   int64_t vs[4] = { ac->b, ac->nk, ac->h, ac->dv };
   float mag = ac->magnitude;
-  Pair q = pair_random (rand, TS_DTYPE_F32, 4, qs, -mag, mag);
-  Pair k = pair_random (rand, TS_DTYPE_F32, 4, ks, -mag, mag);
-  Pair v = pair_random (rand, TS_DTYPE_F32, 4, vs, -1, 1);
+  VktPair q = pair_random (rand, TS_DTYPE_F32, 4, qs, -mag, mag);
+  VktPair k = pair_random (rand, TS_DTYPE_F32, 4, ks, -mag, mag);
+  VktPair v = pair_random (rand, TS_DTYPE_F32, 4, vs, -1, 1);
   float scale = 1.0f / sqrtf ((float) ac->d);
   g_autofree char *what = g_strdup_printf (
     "attention b%" G_GINT64_FORMAT " q%" G_GINT64_FORMAT " k%" G_GINT64_FORMAT " h%" G_GINT64_FORMAT
     " d%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s", ac->b, ac->nq, ac->nk, ac->h, ac->d, ac->dv,
     ac->causal ? " causal" : "");
   guint64 before = dispatches ();
-  TsTensor *got = ts_attention (dev, q.v, k.v, v.v, scale, ac->causal);
+  TsTensor *got = ts_attention (dev, q.vk, k.vk, v.vk, scale, ac->causal);
   check_split (what, before);
-  check_outputs (what, got, ts_attention (cpu, q.c, k.c, v.c, scale, ac->causal),
+  check_outputs (what, got, ts_attention (cpu, q.cpu, k.cpu, v.cpu, scale, ac->causal),
                  LIMIT_ATTENTION);
-  pair_clear (&q);
-  pair_clear (&k);
-  pair_clear (&v);
+  vkt_pair_clear (&q);
+  vkt_pair_clear (&k);
+  vkt_pair_clear (&v);
 }
 
 static void
@@ -294,12 +270,12 @@ test_attention_strided (gconstpointer data)
   g_autoptr (GRand) rand = ts_test_rand_for ("attention_strided");
   const int64_t b = 2, n = 21, h = 3, d = 12;
   int64_t shape[4] = { b, n, 3 * h, d };
-  Pair qkv = pair_random (rand, TS_DTYPE_F32, 4, shape, -1, 1);
+  VktPair qkv = pair_random (rand, TS_DTYPE_F32, 4, shape, -1, 1);
   for (int causal = 0; causal < 2; causal++) {
     TsTensor *cv[2][3];
     for (int i = 0; i < 3; i++) {
-      cv[0][i] = ts_tensor_slice (qkv.c, 2, i * h, h);
-      cv[1][i] = ts_tensor_slice (qkv.v, 2, i * h, h);
+      cv[0][i] = ts_tensor_slice (qkv.cpu, 2, i * h, h);
+      cv[1][i] = ts_tensor_slice (qkv.vk, 2, i * h, h);
     }
     g_assert_cmpint (cv[1][1]->stride[1], ==, 3 * h * d);
     check_outputs (causal ? "strided causal attention" : "strided attention",
@@ -310,24 +286,24 @@ test_attention_strided (gconstpointer data)
       ts_tensor_unref (cv[1][i]);
     }
   }
-  pair_clear (&qkv);
+  vkt_pair_clear (&qkv);
 
   /* Keys and values stored head-major [B, H, N, D] and viewed as [B, N, H, D]. */
   int64_t qs[4] = { b, n, h, d }, hs[4] = { b, h, 17, d };
   static const int perm[4] = { 0, 2, 1, 3 };
-  Pair q = pair_random (rand, TS_DTYPE_F32, 4, qs, -1, 1);
-  Pair k = pair_random (rand, TS_DTYPE_F32, 4, hs, -1, 1);
-  Pair v = pair_random (rand, TS_DTYPE_F32, 4, hs, -1, 1);
-  g_autoptr (TsTensor) kc = ts_tensor_permute (k.c, perm);
-  g_autoptr (TsTensor) kv = ts_tensor_permute (k.v, perm);
-  g_autoptr (TsTensor) vc = ts_tensor_permute (v.c, perm);
-  g_autoptr (TsTensor) vv = ts_tensor_permute (v.v, perm);
+  VktPair q = pair_random (rand, TS_DTYPE_F32, 4, qs, -1, 1);
+  VktPair k = pair_random (rand, TS_DTYPE_F32, 4, hs, -1, 1);
+  VktPair v = pair_random (rand, TS_DTYPE_F32, 4, hs, -1, 1);
+  g_autoptr (TsTensor) kc = ts_tensor_permute (k.cpu, perm);
+  g_autoptr (TsTensor) kv = ts_tensor_permute (k.vk, perm);
+  g_autoptr (TsTensor) vc = ts_tensor_permute (v.cpu, perm);
+  g_autoptr (TsTensor) vv = ts_tensor_permute (v.vk, perm);
   g_assert_cmpint (kv->stride[2], ==, 17 * d);
-  check_outputs ("head-major keys", ts_attention (dev, q.v, kv, vv, 0.3f, FALSE),
-                 ts_attention (cpu, q.c, kc, vc, 0.3f, FALSE), LIMIT_ATTENTION);
-  pair_clear (&q);
-  pair_clear (&k);
-  pair_clear (&v);
+  check_outputs ("head-major keys", ts_attention (dev, q.vk, kv, vv, 0.3f, FALSE),
+                 ts_attention (cpu, q.cpu, kc, vc, 0.3f, FALSE), LIMIT_ATTENTION);
+  vkt_pair_clear (&q);
+  vkt_pair_clear (&k);
+  vkt_pair_clear (&v);
   end ();
 }
 
@@ -361,9 +337,9 @@ run_conv (GRand *rand, const ConvCase *cc)
 {
   int64_t xs[4] = { cc->n, cc->c, cc->h, cc->w };
   int64_t ws[4] = { cc->o, cc->c / cc->p.groups, cc->kh, cc->kw };
-  Pair x = pair_random (rand, TS_DTYPE_F32, 4, xs, -1, 1);
-  Pair w = pair_random (rand, cc->w_dtype, 4, ws, -1, 1);
-  Pair bias = { 0 };
+  VktPair x = pair_random (rand, TS_DTYPE_F32, 4, xs, -1, 1);
+  VktPair w = pair_random (rand, cc->w_dtype, 4, ws, -1, 1);
+  VktPair bias = { 0 };
   if (cc->bias)
     bias = pair_random (rand, TS_DTYPE_F32, 1, &cc->o, -1, 1);
   g_autofree char *what = g_strdup_printf (
@@ -373,12 +349,12 @@ run_conv (GRand *rand, const ConvCase *cc)
     cc->p.stride_x, cc->p.pad_top, cc->p.pad_left, cc->p.pad_bottom, cc->p.pad_right,
     cc->p.groups, ts_dtype_name (cc->w_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_conv2d (dev, x.v, w.v, bias.v, &cc->p);
+  TsTensor *got = ts_conv2d (dev, x.vk, w.vk, bias.vk, &cc->p);
   check_split (what, before);
-  check_outputs (what, got, ts_conv2d (cpu, x.c, w.c, bias.c, &cc->p), LIMIT_GEMM);
-  pair_clear (&x);
-  pair_clear (&w);
-  pair_clear (&bias);
+  check_outputs (what, got, ts_conv2d (cpu, x.cpu, w.cpu, bias.cpu, &cc->p), LIMIT_GEMM);
+  vkt_pair_clear (&x);
+  vkt_pair_clear (&w);
+  vkt_pair_clear (&bias);
 }
 
 #define S1 1, 1
@@ -418,9 +394,9 @@ run_conv_t (GRand *rand, const ConvTCase *cc)
 {
   int64_t xs[4] = { cc->n, cc->c, cc->h, cc->w };
   int64_t ws[4] = { cc->c, cc->o, 2, 2 };
-  Pair x = pair_random (rand, TS_DTYPE_F32, 4, xs, -1, 1);
-  Pair w = pair_random (rand, cc->w_dtype, 4, ws, -1, 1);
-  Pair bias = { 0 };
+  VktPair x = pair_random (rand, TS_DTYPE_F32, 4, xs, -1, 1);
+  VktPair w = pair_random (rand, cc->w_dtype, 4, ws, -1, 1);
+  VktPair bias = { 0 };
   if (cc->bias)
     bias = pair_random (rand, TS_DTYPE_F32, 1, &cc->o, -1, 1);
   g_autofree char *what = g_strdup_printf (
@@ -428,12 +404,12 @@ run_conv_t (GRand *rand, const ConvTCase *cc)
     G_GINT64_FORMAT " → %" G_GINT64_FORMAT " %s", cc->n, cc->c, cc->h, cc->w, cc->o,
     ts_dtype_name (cc->w_dtype));
   guint64 before = dispatches ();
-  TsTensor *got = ts_conv_transpose_2x2 (dev, x.v, w.v, bias.v);
+  TsTensor *got = ts_conv_transpose_2x2 (dev, x.vk, w.vk, bias.vk);
   check_split (what, before);
-  check_outputs (what, got, ts_conv_transpose_2x2 (cpu, x.c, w.c, bias.c), LIMIT_GEMM);
-  pair_clear (&x);
-  pair_clear (&w);
-  pair_clear (&bias);
+  check_outputs (what, got, ts_conv_transpose_2x2 (cpu, x.cpu, w.cpu, bias.cpu), LIMIT_GEMM);
+  vkt_pair_clear (&x);
+  vkt_pair_clear (&w);
+  vkt_pair_clear (&bias);
 }
 
 static void
@@ -574,12 +550,12 @@ run_nearest (GRand *rand, int64_t n, int64_t k, int64_t d, float offset)
       }
     planted[r] = t;
   }
-  Pair pe = pair_from (TS_DTYPE_F32, 2, es, book);
-  Pair px = pair_from (TS_DTYPE_F32, 2, xs, x);
+  VktPair pe = pair_from (TS_DTYPE_F32, 2, es, book);
+  VktPair px = pair_from (TS_DTYPE_F32, 2, xs, x);
   guint64 before = dispatches ();
-  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.v, pe.v);
+  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.vk, pe.vk);
   check_split ("nearest_code", before);
-  g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.c, pe.c);
+  g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.cpu, pe.cpu);
   ts_test_assert_no_error (dev);
   ts_test_assert_no_error (cpu);
   g_autofree int32_t *gi = read_ids (got), *wi = read_ids (want);
@@ -594,8 +570,8 @@ run_nearest (GRand *rand, int64_t n, int64_t k, int64_t d, float offset)
       break;
     }
   }
-  pair_clear (&pe);
-  pair_clear (&px);
+  vkt_pair_clear (&pe);
+  vkt_pair_clear (&px);
   g_free (planted);
 }
 
@@ -605,12 +581,12 @@ static void
 run_nearest_random (GRand *rand, int64_t n, int64_t k, int64_t d)
 {
   int64_t es[2] = { k, d }, xs[2] = { n, d };
-  Pair pe = pair_random (rand, TS_DTYPE_F32, 2, es, -1, 1);
-  Pair px = pair_random (rand, TS_DTYPE_F32, 2, xs, -1, 1);
+  VktPair pe = pair_random (rand, TS_DTYPE_F32, 2, es, -1, 1);
+  VktPair px = pair_random (rand, TS_DTYPE_F32, 2, xs, -1, 1);
   guint64 before = dispatches ();
-  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.v, pe.v);
+  g_autoptr (TsTensor) got = ts_nearest_code (dev, px.vk, pe.vk);
   check_split ("nearest_code", before);
-  g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.c, pe.c);
+  g_autoptr (TsTensor) want = ts_nearest_code (cpu, px.cpu, pe.cpu);
   ts_test_assert_no_error (dev);
   g_autofree int32_t *gi = read_ids (got), *wi = read_ids (want);
   for (int64_t r = 0; r < n; r++) {
@@ -625,8 +601,8 @@ run_nearest_random (GRand *rand, int64_t n, int64_t k, int64_t d)
       break;
     }
   }
-  pair_clear (&pe);
-  pair_clear (&px);
+  vkt_pair_clear (&pe);
+  vkt_pair_clear (&px);
 }
 
 static void
