@@ -631,6 +631,9 @@ run_mode (const CliMode *m, int argc, char **argv)
       fprintf (stderr, _("%s: text stage: text encoder %.2f s, the transformer's per-prompt "
                          "context %.2f s\n"), m->name, t->text_encode - t->text_context,
                t->text_context);
+    if (a.verbose)
+      fprintf (stderr, _("%s: sampling: transformer %.2f s, the rest (guidance, sampler) "
+                         "%.2f s\n"), m->name, t->transformer, t->sampling - t->transformer);
   }
   args_clear (&a);
   return status;

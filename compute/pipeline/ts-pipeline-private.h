@@ -35,6 +35,7 @@ struct _TsPipeline {
    * its first step (< 0 until then). */
   double            run_started;
   double            steps_started;
+  double            forward_seconds; /* transformer forwards of the current run */
   double            context_seconds; /* of the last ts_pipeline_encode: the transformer's
                                       * context, after the text encoder */
   /* The weights did not fit on the backend given to ts_pipeline_new: be is then this CPU

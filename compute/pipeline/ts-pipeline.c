@@ -457,6 +457,7 @@ apply_guidance (float *logits, int rows, gsize row_size, float g)
   for (int b = 0; b < rows; b++) {
     float *u = logits + (gsize) b * row_size;
     const float *c = logits + (gsize) (rows + b) * row_size;
+#pragma omp parallel for schedule(static) if (row_size >= 65536)
     for (gsize i = 0; i < row_size; i++) {
       float d = c[i] - u[i];
       float s = g * d;
@@ -475,61 +476,57 @@ check_cancelled (GCancellable *cancellable, GError **error)
   return FALSE;
 }
 
-static float *
-forward_rows (TsPipeline *p, const TsUvitCond *cond, const int32_t *input, int h, int w,
-              GError **error)
+/* The logits of `rows` rows into dst (the loop's buffer, reused every step). */
+static gboolean
+forward_rows (TsPipeline *p, const TsUvitCond *cond, const int32_t *input, int rows, int h,
+              int w, int K, float *dst, GError **error)
 {
   g_autoptr (TsTensor) logits = ts_uvit_forward (p->uvit, cond, input, h, w, error);
-  return logits ? ts_tensor_read_f32 (logits, error) : NULL;
+  return logits && ts_tensor_read (logits, dst, (size_t) rows * h * w * K * sizeof (float),
+                                   error);
 }
 
 /* The CFG batch [uncond…, cond…] in two halves, one after the other: half the activations. */
-static float *
+static gboolean
 forward_halves (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const int32_t *input,
-                GError **error)
+                float *dst, GError **error)
 {
   gsize half = (gsize) l->rows * l->h * l->w;
   gsize half_logits = half * (gsize) l->schedule->codebook_size;
-  float *logits = g_try_new (float, 2 * half_logits);
-  if (!logits) {
-    g_set_error_literal (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory for logits");
-    return NULL;
-  }
   for (int i = 0; i < 2; i++) {
     g_autoptr (TsUvitCond) part = ts_uvit_cond_slice (cond, i * l->rows, l->rows);
-    g_autofree float *out = part ? forward_rows (p, part, input + i * half, l->h, l->w, error)
-                                 : NULL;
-    if (!out) {
-      if (!part)
-        g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "bad CFG batch");
-      g_free (logits);
-      return NULL;
+    if (!part) {
+      g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "bad CFG batch");
+      return FALSE;
     }
-    memcpy (logits + i * half_logits, out, half_logits * sizeof (float));
+    if (!forward_rows (p, part, input + i * half, l->rows, l->h, l->w,
+                       l->schedule->codebook_size, dst + i * half_logits, error))
+      return FALSE;
   }
-  return logits;
+  return TRUE;
 }
 
-/* One transformer pass over every row. When the batched CFG pass runs out of memory the
- * halves are run separately, for this step and the rest of the request. */
-static float *
+/* One transformer pass over every row, into dst. When the batched CFG pass runs out of
+ * memory the halves are run separately, for this step and the rest of the request. */
+static gboolean
 step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, gboolean cfg,
-             const int32_t *input, GError **error)
+             const int32_t *input, float *dst, GError **error)
 {
   if (cfg && p->split_cfg)
-    return forward_halves (p, cond, l, input, error);
+    return forward_halves (p, cond, l, input, dst, error);
   GError *local = NULL;
-  float *logits = forward_rows (p, cond, input, l->h, l->w, &local);
-  if (logits || !cfg || !g_error_matches (local, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)) {
-    if (local)
-      g_propagate_error (error, local);
-    return logits;
+  int rows = cfg ? 2 * l->rows : l->rows;
+  if (forward_rows (p, cond, input, rows, l->h, l->w, l->schedule->codebook_size, dst, &local))
+    return TRUE;
+  if (!cfg || !g_error_matches (local, TS_ERROR, TS_ERROR_OUT_OF_MEMORY)) {
+    g_propagate_error (error, local);
+    return FALSE;
   }
   ts_pipeline_notice (p, "the guided batch did not fit in memory (%s); running its "
                       "conditional and unconditional halves separately", local->message);
   g_error_free (local);
   p->split_cfg = TRUE;
-  return forward_halves (p, cond, l, input, error);
+  return forward_halves (p, cond, l, input, dst, error);
 }
 
 gboolean
@@ -547,6 +544,13 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
   g_autofree int32_t *pred = g_new (int32_t, L);
   g_autofree float *conf = g_new (float, L), *probs = g_new (float, L);
   g_autofree guint8 *masking = g_new (guint8, L);
+  /* The logits of the widest step, allocated once: a fresh buffer every step cost its page
+   * faults (2·L·codebook floats, 16 MiB at 256²) on top of the copy. */
+  float *logits = g_try_new (float, (gsize) in_rows * row_size);
+  if (!logits) {
+    g_set_error_literal (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY, "out of memory for logits");
+    return FALSE;
+  }
   /* Steps reported as n_steps: the request's (edit: its iterations, one loop each). */
   int total = l->progress_total > 0 ? l->progress_total : l->step_base + s->n_steps - l->first;
   /* After the guided steps: the batch's conditional half [rows, 2·rows) alone. */
@@ -554,22 +558,27 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
 
   for (int k = l->first; k < s->n_steps; k++) {
     int step = l->step_base + k - l->first;
-    if (check_cancelled (l->cancellable, error))
+    if (check_cancelled (l->cancellable, error)) {
+      g_free (logits);
       return FALSE;
+    }
     if (p->steps_started < 0)
       p->steps_started = ts_pipeline_now ();
     gboolean cfg = l->cfg && (l->guided_steps <= 0 || step < l->guided_steps);
     if (l->cfg && !cfg && !cond_half &&
         !(cond_half = ts_uvit_cond_slice (cond, l->rows, l->rows))) {
       g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "bad CFG batch");
+      g_free (logits);
       return FALSE;
     }
     for (int i = 0; i < (cfg ? in_rows : l->rows); i++)
       memcpy (input + (gsize) i * L, work + (gsize) (i % l->rows) * L, L * sizeof (int32_t));
-    g_autofree float *logits = step_logits (p, l->cfg && !cfg ? cond_half : cond, l, cfg,
-                                            input, error);
-    if (!logits)
+    double f0 = ts_pipeline_now ();
+    if (!step_logits (p, l->cfg && !cfg ? cond_half : cond, l, cfg, input, logits, error)) {
+      g_free (logits);
       return FALSE;
+    }
+    p->forward_seconds += ts_pipeline_now () - f0;
     if (cfg)
       apply_guidance (logits, l->rows, row_size, l->guidance);
     gboolean last = ts_schedule_timestep (s, k) == 0;
@@ -599,6 +608,7 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
       l->progress (&pr, l->progress_data);
     }
   }
+  g_free (logits);
   memcpy (tokens, work, (gsize) l->rows * L * sizeof (int32_t));
   return TRUE;
 }
@@ -769,6 +779,9 @@ ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   double t0 = ts_pipeline_now ();
   p->run_started = t0;
   p->steps_started = -1.0;
+  p->forward_seconds = 0;
+  if (p->fallback)
+    p->fallback->forward_seconds = 0;
   GError *local = NULL;
   TsPipelineResult *res = run_mode (p, r, &local);
   if (res)
@@ -779,6 +792,8 @@ ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
     g_propagate_error (error, g_steal_pointer (&local));
   if (res) {
     res->timings.total = ts_pipeline_now () - t0;
+    res->timings.transformer = p->forward_seconds +
+                               (p->fallback ? p->fallback->forward_seconds : 0);
     res->notice = p->notices->len > 0 ? g_strdup (p->notices->str) : NULL;
   }
   return res;

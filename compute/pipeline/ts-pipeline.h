@@ -187,6 +187,7 @@ typedef struct {
   double text_context;  /* of text_encode: the transformer's context alone */
   double image_encode;  /* VQ encoder */
   double sampling;      /* all transformer steps + sampler */
+  double transformer;   /* of sampling: the transformer forwards (logits read back) alone */
   double decode;        /* VQ decoder */
   double composite;     /* resampling and compositing */
   double total;

@@ -71,12 +71,10 @@ ts_schedule_add_noise (const TsSchedule *s, int step_index, int32_t *tokens,
       tokens[i] = s->mask_id;
 }
 
-int
-ts_sample_categorical (const float *probs, int K, float u)
+/* The draw, given total = Σ probs in double, summed in index order. */
+static int
+categorical_with_total (const float *probs, int K, float u, double total)
 {
-  double total = 0;
-  for (int k = 0; k < K; k++)
-    total += probs[k];
   double target = (double) u * total, cdf = 0;
   for (int k = 0; k < K; k++) {
     cdf += probs[k];
@@ -86,8 +84,18 @@ ts_sample_categorical (const float *probs, int K, float u)
   return K - 1;
 }
 
-/* softmax in float32: max, exp(x − max), sum, divide (torch's order). */
-static void
+int
+ts_sample_categorical (const float *probs, int K, float u)
+{
+  double total = 0;
+  for (int k = 0; k < K; k++)
+    total += probs[k];
+  return categorical_with_total (probs, K, u, total);
+}
+
+/* softmax in float32: max, exp(x − max), sum, divide (torch's order); returns Σ p in double
+ * in index order, what the categorical draw needs (one pass fewer over the codebook). */
+static double
 softmax_row (const float *x, int K, float *p)
 {
   float m = -INFINITY;
@@ -98,8 +106,12 @@ softmax_row (const float *x, int K, float *p)
     p[k] = expf (x[k] - m);
     sum += p[k];
   }
-  for (int k = 0; k < K; k++)
+  double total = 0;
+  for (int k = 0; k < K; k++) {
     p[k] = p[k] / sum;
+    total += p[k];
+  }
+  return total;
 }
 
 static int
@@ -128,36 +140,44 @@ ts_schedule_step_row (const TsSchedule *s, int step_index, const float *logits,
                       TsStepDetail *detail)
 {
   const int K = s->codebook_size;
-  g_autofree float *probs = g_new (float, K);
   g_autofree float *conf = g_new (float, L);
   g_autofree float *sorted = g_new (float, L);
   gboolean last = ts_schedule_timestep (s, step_index) == 0;
   float temperature = s->temperatures[step_index];
   int64_t n_unknown = 0;
 
-  for (int64_t i = 0; i < L; i++) {
-    gboolean unknown = sample_in[i] == s->mask_id;
-    n_unknown += unknown;
-    float selected = FLT_MAX;
-    int32_t pred = sample_in[i];
-    if (unknown) {
-      softmax_row (logits + i * K, K, probs);
-      pred = ts_sample_categorical (probs, K, multinomial[i]);
-      selected = probs[pred];
+  /* Positions are independent (a softmax over the codebook and one draw each), so they are
+   * shared between threads with the same arithmetic per position: the result does not depend
+   * on the thread count. One row at 256² is 256 softmaxes over 8,192 codes. */
+#pragma omp parallel reduction(+ : n_unknown) if (L * (int64_t) K >= (1 << 18))
+  {
+    float *probs = g_new (float, K);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < L; i++) {
+      gboolean unknown = sample_in[i] == s->mask_id;
+      n_unknown += unknown;
+      float selected = FLT_MAX;
+      int32_t pred = sample_in[i];
+      if (unknown) {
+        double total = softmax_row (logits + i * K, K, probs);
+        pred = categorical_with_total (probs, K, multinomial[i], total);
+        selected = probs[pred];
+      }
+      prev[i] = pred;
+      if (detail && detail->pred)
+        detail->pred[i] = pred;
+      if (detail && detail->probs)
+        detail->probs[i] = selected;
+      if (!last) {
+        float u = gumbel[i] > 1e-20f ? gumbel[i] : 1e-20f;
+        float e = -logf (u);
+        e = e > 1e-20f ? e : 1e-20f;
+        float g = -logf (e);
+        float p = selected > 1e-20f ? selected : 1e-20f;
+        conf[i] = logf (p) + temperature * g;
+      }
     }
-    prev[i] = pred;
-    if (detail && detail->pred)
-      detail->pred[i] = pred;
-    if (detail && detail->probs)
-      detail->probs[i] = selected;
-    if (!last) {
-      float u = gumbel[i] > 1e-20f ? gumbel[i] : 1e-20f;
-      float e = -logf (u);
-      e = e > 1e-20f ? e : 1e-20f;
-      float g = -logf (e);
-      float p = selected > 1e-20f ? selected : 1e-20f;
-      conf[i] = logf (p) + temperature * g;
-    }
+    g_free (probs);
   }
   if (last)
     return;
