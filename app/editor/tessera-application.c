@@ -46,7 +46,13 @@ load_model (TesseraApplication *self)
 {
   g_autofree char *path = tessera_application_dup_model_path (self);
   g_autofree char *device = g_settings_get_string (self->settings, "device");
-  tessera_engine_load (self->engine, path, device);
+  /* The CPU backend's precision, for every network (other backends compute in f32). */
+  g_autofree char *precision = g_settings_get_string (self->settings, "cpu-precision");
+  TsPrecision all = g_str_equal (precision, "int8")   ? TS_PRECISION_INT8
+                    : g_str_equal (precision, "bf16") ? TS_PRECISION_BF16
+                                                      : TS_PRECISION_F32;
+  TsPipelineLoadOptions options = { all, all, all };
+  tessera_engine_load_full (self->engine, path, device, &options);
 }
 
 static void
@@ -127,6 +133,8 @@ tessera_application_startup (GApplication *app)
   self->engine = tessera_engine_new ();
   g_signal_connect (self->settings, "changed::model-path", G_CALLBACK (on_model_path_changed),
                     self);
+  g_signal_connect (self->settings, "changed::cpu-precision",
+                    G_CALLBACK (on_model_path_changed), self);
   g_signal_connect (self->settings, "changed::device", G_CALLBACK (on_model_path_changed),
                     self);
   /* In the background: the window is up long before the model is. */

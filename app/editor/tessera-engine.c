@@ -231,8 +231,9 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     device = g_object_get_data (G_OBJECT (task), "device");
   if (r->dir)
     r->backend = ts_backend_new_from_spec (device, NULL, &error);
+  const TsPipelineLoadOptions *options = g_object_get_data (G_OBJECT (task), "options");
   if (r->backend)
-    r->pipeline = ts_pipeline_new (r->backend, r->dir, &error);
+    r->pipeline = ts_pipeline_new_full (r->backend, r->dir, options, &error);
   if (!r->pipeline) {
     load_result_free (r);
     g_task_return_error (task, error);
@@ -292,13 +293,29 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *device)
 {
+  tessera_engine_load_full (self, model_dir, device, NULL);
+}
+
+void
+tessera_engine_load_full (TesseraEngine *self, const char *model_dir, const char *device,
+                          const TsPipelineLoadOptions *options)
+{
   g_autoptr (GTask) task = g_task_new (self, NULL, load_done,
                                        GUINT_TO_POINTER (++self->load_serial));
   g_task_set_source_tag (task, tessera_engine_load);
   g_task_set_task_data (task, g_strdup (model_dir), g_free);   /* NULL: the shipped model */
   g_object_set_data_full (G_OBJECT (task), "device", g_strdup (device), g_free);
+  if (options)
+    g_object_set_data_full (G_OBJECT (task), "options", g_memdup2 (options, sizeof *options),
+                            g_free);
   set_state (self, TESSERA_ENGINE_LOADING, _("Loading model…"));
   g_task_run_in_thread (task, load_worker);
+}
+
+const TsPipelineLoadOptions *
+tessera_engine_get_load_options (TesseraEngine *self)
+{
+  return self->model ? ts_pipeline_load_options (self->model->pipeline) : NULL;
 }
 
 /* ---- running ---- */

@@ -11,6 +11,7 @@
 
 #include "tessera-job.h"
 #include "tessera-vocabulary.h"
+#include "pipeline/ts-pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,12 @@ gboolean            tessera_engine_get_device_lost (TesseraEngine *self);
  * in the background on device ("auto", "cpu", "vulkan", "vulkan:N"; NULL: auto);
  * ::notify::state tells the outcome. */
 void tessera_engine_load (TesseraEngine *self, const char *model_dir, const char *device);
+/* The same with the pipeline's load options (the CPU backend's weight precision per network);
+ * NULL: exact f32. */
+void tessera_engine_load_full (TesseraEngine *self, const char *model_dir, const char *device,
+                               const TsPipelineLoadOptions *options);
+/* The options the current model was loaded with; NULL until one is. */
+const TsPipelineLoadOptions *tessera_engine_get_load_options (TesseraEngine *self);
 /* The loaded model's folder; NULL unless the state is READY. */
 const char *tessera_engine_get_model_dir (TesseraEngine *self);
 /* The loaded model's image side in pixels (transformer sample_size × the VQ-GAN's 2^(levels-1)

@@ -7,6 +7,7 @@ struct _TesseraPreferences {
   AdwPreferencesWindow parent_instance;
 
   AdwComboRow *device_row;
+  AdwComboRow *precision_row;
   AdwActionRow *model_row;
   GtkAdjustment *steps_adjustment;
   GtkAdjustment *guidance_adjustment;
@@ -17,8 +18,9 @@ struct _TesseraPreferences {
 
 G_DEFINE_FINAL_TYPE (TesseraPreferences, tessera_preferences, ADW_TYPE_PREFERENCES_WINDOW)
 
-/* Same order as the combo row's strings. */
-static const char *const devices[] = { "auto", "cpu", "vulkan" };
+/* Same order as the combo rows' strings. */
+static const char *const devices[] = { "auto", "cpu", "vulkan", NULL };
+static const char *const precisions[] = { "f32", "bf16", "int8", NULL };
 
 gboolean
 tessera_model_folder_check (const char *dir, GError **error)
@@ -98,12 +100,14 @@ on_reset_model (GtkButton *button, TesseraPreferences *self)
   g_settings_reset (self->settings, "model-path");
 }
 
+/* A string setting ↔ a combo row's index; data: the NULL-terminated list of the ids. */
 static gboolean
-device_get (GValue *value, GVariant *variant, gpointer data)
+choice_get (GValue *value, GVariant *variant, gpointer data)
 {
+  const char *const *ids = data;
   const char *id = g_variant_get_string (variant, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
-    if (g_str_equal (id, devices[i])) {
+  for (guint i = 0; ids[i]; i++)
+    if (g_str_equal (id, ids[i])) {
       g_value_set_uint (value, i);
       return TRUE;
     }
@@ -111,10 +115,11 @@ device_get (GValue *value, GVariant *variant, gpointer data)
 }
 
 static GVariant *
-device_set (const GValue *value, const GVariantType *type, gpointer data)
+choice_set (const GValue *value, const GVariantType *type, gpointer data)
 {
+  const char *const *ids = data;
   guint i = g_value_get_uint (value);
-  return i < G_N_ELEMENTS (devices) ? g_variant_new_string (devices[i]) : NULL;
+  return i < g_strv_length ((char **) ids) ? g_variant_new_string (ids[i]) : NULL;
 }
 
 static void
@@ -134,6 +139,7 @@ tessera_preferences_class_init (TesseraPreferencesClass *klass)
   gtk_widget_class_set_template_from_resource (
       widget_class, "/io/github/tessera/Tessera/tessera-preferences.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, device_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, precision_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, model_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, steps_adjustment);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, guidance_adjustment);
@@ -155,7 +161,11 @@ tessera_preferences_new (GtkWindow *parent, GSettings *settings)
                                            NULL);
   self->settings = g_object_ref (settings);
   g_settings_bind_with_mapping (settings, "device", self->device_row, "selected",
-                                G_SETTINGS_BIND_DEFAULT, device_get, device_set, NULL, NULL);
+                                G_SETTINGS_BIND_DEFAULT, choice_get, choice_set,
+                                (gpointer) devices, NULL);
+  g_settings_bind_with_mapping (settings, "cpu-precision", self->precision_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, choice_get, choice_set,
+                                (gpointer) precisions, NULL);
   g_settings_bind (settings, "steps", self->steps_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "guidance", self->guidance_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);

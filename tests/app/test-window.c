@@ -1655,6 +1655,59 @@ test_preferences (void)
   g_assert_true (wait_for (engine_settled, 60));
 }
 
+/* The processor precision preference (issue 21): its row and the setting agree both ways, f32
+ * is the default, and each change reloads the model with that precision for every network. */
+static void
+test_cpu_precision_preference (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
+  TesseraEngine *engine = tessera_application_get_engine (app);
+  g_autoptr (GVariant) fallback = g_settings_get_default_value (settings, "cpu-precision");
+  g_assert_cmpstr (g_variant_get_string (fallback, NULL), ==, "f32");
+  g_settings_reset (settings, "cpu-precision");
+  g_assert_true (wait_for (engine_settled, 60));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  pump ();
+  TesseraPreferences *prefs = NULL;
+  GListModel *tops = gtk_window_get_toplevels ();   /* not ours to unref */
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+    g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+    if (TESSERA_IS_PREFERENCES (w))
+      prefs = TESSERA_PREFERENCES (w);
+  }
+  g_assert_nonnull (prefs);
+  /* the second combo row, after the device */
+  AdwComboRow *row = ADW_COMBO_ROW (nth_of_type (GTK_WIDGET (prefs), ADW_TYPE_COMBO_ROW, 1));
+  g_assert_cmpuint (adw_combo_row_get_selected (row), ==, 0);
+  const TsPipelineLoadOptions *o = tessera_engine_get_load_options (engine);
+  g_assert_nonnull (o);
+  g_assert_cmpint (o->transformer, ==, TS_PRECISION_F32);
+
+  static const struct { guint row; const char *id; TsPrecision precision; } cases[] = {
+    { 2, "int8", TS_PRECISION_INT8 }, { 1, "bf16", TS_PRECISION_BF16 },
+    { 0, "f32", TS_PRECISION_F32 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    /* the row sets the setting (int8), the setting moves the row (the others) */
+    if (i == 0) {
+      adw_combo_row_set_selected (row, cases[i].row);
+      g_autofree char *id = g_settings_get_string (settings, "cpu-precision");
+      g_assert_cmpstr (id, ==, cases[i].id);
+    } else {
+      g_settings_set_string (settings, "cpu-precision", cases[i].id);
+      g_assert_cmpuint (adw_combo_row_get_selected (row), ==, cases[i].row);
+    }
+    g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_LOADING);
+    g_assert_true (wait_for (engine_settled, 60));
+    g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_READY);
+    o = tessera_engine_get_load_options (engine);
+    g_assert_cmpint (o->text_encoder, ==, cases[i].precision);
+    g_assert_cmpint (o->transformer, ==, cases[i].precision);
+    g_assert_cmpint (o->vq, ==, cases[i].precision);
+  }
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 /* Pixels of a window screenshot inside the picture on the canvas (2 px in from its edges,
  * above where toasts show), shifted right by shift and right of canvas x `from`, that differ from the first one by more
  * than 1 in a channel; logs where the first few are. */
@@ -2305,6 +2358,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/kill-real-app", test_kill_real_app);
   g_test_add_func ("/window/drop", test_drop);
   g_test_add_func ("/window/preferences", test_preferences);
+  g_test_add_func ("/window/cpu-precision-preference", test_cpu_precision_preference);
   g_test_add_func ("/window/tile-seams", test_tile_seams);
   g_test_add_func ("/window/engine-faults", test_engine_faults);
   g_test_add_func ("/window/model-change-while-running", test_model_change_while_running);
