@@ -11,9 +11,14 @@ PRESETS = {
                  "num_attention_heads": 4, "projection_dim": 128},
         "vq": {"block_out_channels": [32, 48, 64, 128], "layers_per_block": 1, "latent_channels": 16,
                "num_vq_embeddings": 1024, "norm_num_groups": 8},
+        # num_res_blocks 3: the family has no positional embedding, only the conv stage's 3x3
+        # depthwise convs tell positions apart (from the zero padding at the borders). With one
+        # block a side, every token 4-11 tokens from the left/top looked the same to the model
+        # (the centre 8x8 of the grid, up to the 2x resampling's parity) and every prompt drew
+        # a square; three blocks a side reach the middle of the 16x16 grid.
         "transformer": {"hidden_size": 160, "num_hidden_layers": 5, "num_attention_heads": 4,
                         "intermediate_size": 512, "in_channels": 64, "block_out_channels": 128,
-                        "block_num_heads": 4, "num_res_blocks": 1, "micro_cond_encode_dim": 32,
+                        "block_num_heads": 4, "num_res_blocks": 3, "micro_cond_encode_dim": 32,
                         "downsample": True},
         "vq_train": {"steps": 3500, "batch": 16, "lr": 4e-4, "crop": 64, "crop_full_after": 3000,
                      "disc_start": 2600, "disc_weight": 0.05},
