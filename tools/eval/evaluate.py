@@ -44,6 +44,7 @@ from PIL import Image  # noqa: E402
 import amused_nets as nets  # noqa: E402
 import safetensors_io as sio  # noqa: E402
 from classifier import STEPS as CLASSIFIER_STEPS, train_classifier  # noqa: E402
+from positions import distinct_positions  # noqa: E402
 from scenes import SIZE, STYLE_PHRASES, SceneMaker, article, fixed_samples, load_concepts  # noqa: E402
 
 
@@ -329,6 +330,8 @@ def concept_main(args):
     result = {"model": os.path.basename(os.path.normpath(args.model)), "concepts": len(concepts["concepts"])}
     if args.guidance or args.steps:
         result["sampling"] = f"guidance {args.guidance or 'default'}, steps {args.steps or 'default'}"
+    told, total = distinct_positions(args.model)
+    result["positions_told_apart_all_masked"] = f"{told} of {total}"
 
     # (c) the VQ on held-out emoji and scenes
     vq = load_vq_checkpoint(args.vq_checkpoint) if args.vq_checkpoint else load_vq(args.model)
