@@ -84,7 +84,7 @@ cli_check_model_request (const char *command, const char *model_dir,
   int quantum = token_size (folder) * (uvit->downsample ? 2 : 1);
   int width = request->width > 0 ? request->width : *native;
   int height = request->height > 0 ? request->height : *native;
-  if (request->mode == TS_MODE_GENERATE && (width % quantum || height % quantum)) {
+  if (ts_mode_has (request->mode, TS_MODE_TAKES_SIZE) && (width % quantum || height % quantum)) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
                  _("the size %d×%d does not fit this model: width and height must be "
                    "multiples of %d (its native size is %d×%d)"), width, height, quantum,
@@ -97,7 +97,7 @@ cli_check_model_request (const char *command, const char *model_dir,
   warn_if_truncated (tok, command, request->prompt, FALSE);
   if (request->guidance > 1)
     warn_if_truncated (tok, command, request->negative_prompt, TRUE);
-  if (request->mode == TS_MODE_GENERATE && (width != *native || height != *native))
+  if (ts_mode_has (request->mode, TS_MODE_TAKES_SIZE) && (width != *native || height != *native))
     fprintf (stderr, _("tessera-cli %s: warning: the model's native size is %d×%d; at %d×%d "
                        "pictures may repeat or lose their composition\n"),
              command, *native, *native, width, height);

@@ -1,5 +1,7 @@
-/* cli-generate.c — `tessera-cli generate|edit|inpaint|outpaint|background|restyle`: one
- * pipeline request from the command line, images in and out through GdkPixbuf. */
+/* cli-generate.c — `tessera-cli MODE`, a subcommand for each row of the mode table
+ * (generate, inpaint, outpaint, background, edit, restyle): one pipeline request from the
+ * command line, images in and out through GdkPixbuf. The options a subcommand takes and its
+ * checks follow from its row's flags. */
 #include "cli.h"
 #include "model/ts-model-locate.h"
 
@@ -10,42 +12,25 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-  TsPipelineMode mode;
-  const char    *name;
-  const char    *args;     /* positional arguments, as the usage line shows them */
-  const char    *summary;
-} CliMode;
+/* Which subcommands an option belongs to: those whose row has any of these flags; FOR_ALL
+ * (no flag) is every subcommand. */
+#define FOR_ALL 0
 
-static const CliMode modes[] = {
-  { TS_MODE_GENERATE, "generate", N_("PROMPT"), N_("Generate images from a prompt.") },
-  { TS_MODE_EDIT, "edit", N_("IMAGE PROMPT"), N_("Edit an image towards a prompt without a "
-                                                "mask (re-mask and re-sample a fraction, "
-                                                "repeatedly).") },
-  { TS_MODE_INPAINT, "inpaint", N_("IMAGE PROMPT"), N_("Repaint the white part of --mask.") },
-  { TS_MODE_OUTPAINT, "outpaint", N_("IMAGE [PROMPT]"), N_("Extend the canvas (--left, "
-                                                          "--right, --top, --bottom) and "
-                                                          "paint the new border.") },
-  { TS_MODE_BACKGROUND, "background", N_("IMAGE [PROMPT]"), N_("Keep the subject (white in "
-                                                              "--mask) and repaint "
-                                                              "everything else.") },
-  { TS_MODE_RESTYLE, "restyle", N_("IMAGE PROMPT"), N_("Image-to-image: redo an image in a "
-                                                      "new style.") },
-};
+/* The positional arguments, as the usage line shows them. */
+static const char *
+mode_args (const TsModeInfo *m)
+{
+  if (!(m->flags & TS_MODE_NEEDS_IMAGE))
+    return N_("PROMPT");
+  return m->flags & TS_MODE_PROMPT_OPTIONAL ? N_("IMAGE [PROMPT]") : N_("IMAGE PROMPT");
+}
 
-/* Which subcommands an option belongs to: bits 1 << TsPipelineMode. */
-#define MODE_BIT(m) (1u << (m))
-enum {
-  FOR_GENERATE = MODE_BIT (TS_MODE_GENERATE),
-  FOR_EDIT = MODE_BIT (TS_MODE_EDIT),
-  FOR_INPAINT = MODE_BIT (TS_MODE_INPAINT),
-  FOR_OUTPAINT = MODE_BIT (TS_MODE_OUTPAINT),
-  FOR_BACKGROUND = MODE_BIT (TS_MODE_BACKGROUND),
-  FOR_RESTYLE = MODE_BIT (TS_MODE_RESTYLE),
-  FOR_IMAGES = FOR_EDIT | FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND | FOR_RESTYLE,
-  FOR_ALL = FOR_GENERATE | FOR_IMAGES,
-  FOR_FRAMED = FOR_GENERATE | FOR_EDIT | FOR_RESTYLE, /* a frame of a larger picture */
-};
+/* Whether the option taken by the modes with `flags` (FOR_ALL: every mode) belongs to m. */
+static gboolean
+mode_takes (const TsModeInfo *m, TsModeFlags flags)
+{
+  return flags == FOR_ALL || (m->flags & flags) != 0;
+}
 
 /* Numbers arrive as strings so that every bad one gets the same clear message. */
 typedef struct {
@@ -156,18 +141,18 @@ parse_frame (const char *text, TsPipelineRequest *r, GError **error)
 
 /* "generate [OPTION…] PROMPT": the usage line that errors about arguments repeat. */
 static char *
-usage_line (const CliMode *m)
+usage_line (const TsModeInfo *m)
 {
-  return g_strdup_printf ("tessera-cli %s [OPTION…] %s", m->name, _(m->args));
+  return g_strdup_printf ("tessera-cli %s [OPTION…] %s", m->id, _(mode_args (m)));
 }
 
 /* IMAGE and PROMPT from the positional arguments; the prompt may also come with --prompt. */
 static gboolean
-take_positionals (const CliMode *m, CliArgs *a, GError **error)
+take_positionals (const TsModeInfo *m, CliArgs *a, GError **error)
 {
-  int n_images = m->mode == TS_MODE_GENERATE ? 0 : 1;
+  int n_images = m->flags & TS_MODE_NEEDS_IMAGE ? 1 : 0;
   int n_rest = a->rest ? (int) g_strv_length (a->rest) : 0;
-  gboolean prompt_optional = m->mode == TS_MODE_OUTPAINT || m->mode == TS_MODE_BACKGROUND;
+  gboolean prompt_optional = (m->flags & TS_MODE_PROMPT_OPTIONAL) != 0;
   g_autofree char *usage = usage_line (m);
   if (n_rest > n_images + 1) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
@@ -206,7 +191,7 @@ take_positionals (const CliMode *m, CliArgs *a, GError **error)
 
 /* The options into a request; usage errors only (files are read later). */
 static gboolean
-build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **error)
+build_request (const TsModeInfo *m, CliArgs *a, TsPipelineRequest *r, GError **error)
 {
   ts_pipeline_request_init (r, m->mode);
   gint64 seed = 0, steps = r->steps, variants = 1, width = 0, height = 0,
@@ -244,7 +229,7 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   }
   if (a->frame && !parse_frame (a->frame, r, error))
     return FALSE;
-  if (m->mode == TS_MODE_GENERATE && (a->frame || a->whole) && !a->image_option) {
+  if (!(m->flags & TS_MODE_NEEDS_IMAGE) && (a->frame || a->whole) && !a->image_option) {
     g_set_error_literal (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT,
                          _("--frame and --whole are for a picture: add --image FILE"));
     return FALSE;
@@ -286,9 +271,9 @@ build_request (const CliMode *m, CliArgs *a, TsPipelineRequest *r, GError **erro
   const char *problem = NULL;
   if (!a->output)
     problem = _("an output file is required (-o FILE)");
-  else if ((m->mode == TS_MODE_INPAINT || m->mode == TS_MODE_BACKGROUND) && !a->mask)
+  else if ((m->flags & TS_MODE_NEEDS_MASK) && !a->mask)
     problem = _("a mask is required (--mask FILE)");
-  else if (m->mode == TS_MODE_OUTPAINT &&
+  else if ((m->flags & TS_MODE_NEEDS_EXTEND) &&
            r->extend_left + r->extend_right + r->extend_top + r->extend_bottom == 0)
     problem = _("say how far to extend, e.g. --left 64 --right 64");
   if (problem) {
@@ -318,14 +303,15 @@ fail (const char *cmd, const GError *error, int status)
   return status;
 }
 
-/* "inpaint and background", "inpaint, outpaint and background": the subcommands in `set`. */
+/* "inpaint and background", "inpaint, outpaint and background": the subcommands that take
+ * an option of the modes with `flags`, in the table's order. */
 static char *
-mode_list (guint set)
+mode_list (TsModeFlags flags)
 {
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
-    if (set & MODE_BIT (modes[i].mode))
-      g_ptr_array_add (names, (gpointer) modes[i].name);
+  for (guint i = 0; i < ts_mode_count (); i++)
+    if (mode_takes (ts_mode_nth (i), flags))
+      g_ptr_array_add (names, (gpointer) ts_mode_nth (i)->id);
   if (names->len == 1)
     return g_strdup (names->pdata[0]);
   g_autoptr (GString) head = g_string_new (names->pdata[0]);
@@ -347,24 +333,24 @@ option_given (const GOptionEntry *e)
 
 typedef struct {
   GOptionEntry entry;
-  guint        modes;
+  TsModeFlags  modes; /* the option belongs to the modes with any of these (FOR_ALL: all) */
 } CliOption;
 
 /* FALSE, with a message naming the subcommands it belongs to, when an option of another
  * subcommand was given. */
 static gboolean
-options_belong (const CliMode *m, const CliOption *options, guint n_options)
+options_belong (const TsModeInfo *m, const CliOption *options, guint n_options)
 {
   for (guint i = 0; i < n_options; i++) {
-    if ((options[i].modes & MODE_BIT (m->mode)) || !option_given (&options[i].entry))
+    if (mode_takes (m, options[i].modes) || !option_given (&options[i].entry))
       continue;
     g_autofree char *owners = mode_list (options[i].modes);
     const char *first = NULL;
-    for (guint k = 0; k < G_N_ELEMENTS (modes) && !first; k++)
-      if (options[i].modes & MODE_BIT (modes[k].mode))
-        first = modes[k].name;
+    for (guint k = 0; k < ts_mode_count () && !first; k++)
+      if (mode_takes (ts_mode_nth (k), options[i].modes))
+        first = ts_mode_nth (k)->id;
     fprintf (stderr, _("tessera-cli %s: --%s is an option of %s, not of %s; use “tessera-cli "
-                       "%s”\n"), m->name, options[i].entry.long_name, owners, m->name, first);
+                       "%s”\n"), m->id, options[i].entry.long_name, owners, m->id, first);
     return FALSE;
   }
   return TRUE;
@@ -374,10 +360,10 @@ options_belong (const CliMode *m, const CliOption *options, guint n_options)
  * whole and scaled unless a frame is placed (with the way out), or where the frame really
  * goes (the pipeline keeps it inside the picture). */
 static void
-warn_about_framing (const CliMode *m, const CliArgs *a, const TsPipelineRequest *req,
+warn_about_framing (const TsModeInfo *m, const CliArgs *a, const TsPipelineRequest *req,
                     const TsImage *image, int work_side)
 {
-  if (!(MODE_BIT (m->mode) & FOR_FRAMED) || !image || a->quiet)
+  if (!(m->flags & TS_MODE_FRAMES) || !image || a->quiet)
     return;
   gboolean larger = MAX (image->width, image->height) > work_side;
   if (!a->frame) {
@@ -385,7 +371,7 @@ warn_about_framing (const CliMode *m, const CliArgs *a, const TsPipelineRequest 
       fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) is larger than the "
                          "%d×%d the model works at; it is processed whole and scaled back, "
                          "which loses detail: --frame X,Y works on a %d×%d frame of it instead "
-                         "(--whole: no warning)\n"), m->name, image->width, image->height,
+                         "(--whole: no warning)\n"), m->id, image->width, image->height,
                work_side, work_side, work_side, work_side);
     return;
   }
@@ -394,11 +380,11 @@ warn_about_framing (const CliMode *m, const CliArgs *a, const TsPipelineRequest 
   int y = CLAMP (req->frame_y, 0, image->height - frame_h);
   if (!larger)
     fprintf (stderr, _("tessera-cli %s: warning: the picture (%d×%d) fits the model, so "
-                       "--frame changes nothing: all of it is processed\n"), m->name,
+                       "--frame changes nothing: all of it is processed\n"), m->id,
              image->width, image->height);
   else if (x != req->frame_x || y != req->frame_y)
     fprintf (stderr, _("tessera-cli %s: warning: a %d×%d frame at %d,%d would leave the "
-                       "picture; it is moved to %d,%d\n"), m->name, frame_w, frame_h,
+                       "picture; it is moved to %d,%d\n"), m->id, frame_w, frame_h,
              req->frame_x, req->frame_y, x, y);
 }
 
@@ -432,8 +418,8 @@ parse_precision (const char *arg, TsPipelineLoadOptions *load, GError **error)
   return TRUE;
 }
 
-static int
-run_mode (const CliMode *m, int argc, char **argv)
+int
+cli_run_mode (const TsModeInfo *m, int argc, char **argv)
 {
   CliArgs a = { 0 };
   const CliOption options[] = {
@@ -444,48 +430,48 @@ run_mode (const CliMode *m, int argc, char **argv)
     { { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, N_("Output image (.png, .jpg, "
         ".webp); variants are numbered out-1.png, out-2.png…"), N_("FILE") }, FOR_ALL },
     { { "mask", 0, 0, G_OPTION_ARG_FILENAME, &a.mask, N_("Mask image of the input's size "
-        "(white = the region)"), N_("FILE") }, FOR_INPAINT | FOR_BACKGROUND },
+        "(white = the region)"), N_("FILE") }, TS_MODE_NEEDS_MASK },
     { { "grow", 0, 0, G_OPTION_ARG_STRING, &a.grow, N_("Pixels the repainted region reaches "
-        "beyond the mask (0)"), N_("PIXELS") }, FOR_INPAINT | FOR_BACKGROUND },
+        "beyond the mask (0)"), N_("PIXELS") }, TS_MODE_NEEDS_MASK },
     { { "image", 0, 0, G_OPTION_ARG_FILENAME, &a.image_option, N_("Paint over this picture, "
         "at its size (with --frame, only a model-size frame of it)"), N_("FILE") },
-      FOR_GENERATE },
+      TS_MODE_TAKES_IMAGE },
     { { "feather", 0, 0, G_OPTION_ARG_STRING, &a.feather, N_("Pixels over which the new "
         "part blends into the old (8)"), N_("PIXELS") },
-      FOR_INPAINT | FOR_BACKGROUND | FOR_FRAMED },
+      TS_MODE_NEEDS_MASK | TS_MODE_FRAMES },
     { { "frame", 0, 0, G_OPTION_ARG_STRING, &a.frame, N_("On a picture larger than the "
         "model: work on the model-size frame whose top-left corner is X,Y and keep the rest"),
-        N_("X,Y") }, FOR_FRAMED },
+        N_("X,Y") }, TS_MODE_FRAMES },
     { { "whole", 0, 0, G_OPTION_ARG_NONE, &a.whole, N_("On a picture larger than the model: "
         "process it whole at the model's size and scale it back (loses detail)"), NULL },
-      FOR_FRAMED },
+      TS_MODE_FRAMES },
     { { "left", 0, 0, G_OPTION_ARG_STRING, &a.left, N_("Pixels to add on the left"),
-        N_("PIXELS") }, FOR_OUTPAINT },
+        N_("PIXELS") }, TS_MODE_NEEDS_EXTEND },
     { { "right", 0, 0, G_OPTION_ARG_STRING, &a.right, N_("Pixels to add on the right"),
-        N_("PIXELS") }, FOR_OUTPAINT },
+        N_("PIXELS") }, TS_MODE_NEEDS_EXTEND },
     { { "top", 0, 0, G_OPTION_ARG_STRING, &a.top, N_("Pixels to add at the top"),
-        N_("PIXELS") }, FOR_OUTPAINT },
+        N_("PIXELS") }, TS_MODE_NEEDS_EXTEND },
     { { "bottom", 0, 0, G_OPTION_ARG_STRING, &a.bottom, N_("Pixels to add at the bottom"),
-        N_("PIXELS") }, FOR_OUTPAINT },
+        N_("PIXELS") }, TS_MODE_NEEDS_EXTEND },
     { { "extend", 0, 0, G_OPTION_ARG_STRING, &a.extend, N_("The same in one option, e.g. "
-        "left=64,top=32"), N_("SIDES") }, FOR_OUTPAINT },
+        "left=64,top=32"), N_("SIDES") }, TS_MODE_NEEDS_EXTEND },
     { { "overlap", 0, 0, G_OPTION_ARG_STRING, &a.overlap, N_("Pixels of the picture along "
         "each extended side repainted and blended, so no seam shows (two tokens)"),
-        N_("PIXELS") }, FOR_OUTPAINT },
+        N_("PIXELS") }, TS_MODE_NEEDS_EXTEND },
     { { "width", 0, 0, G_OPTION_ARG_STRING, &a.width, N_("Width in pixels (default: the "
-        "model's size)"), N_("W") }, FOR_GENERATE },
+        "model's size)"), N_("W") }, TS_MODE_TAKES_SIZE },
     { { "height", 0, 0, G_OPTION_ARG_STRING, &a.height, N_("Height in pixels (default: the "
-        "model's size)"), N_("H") }, FOR_GENERATE },
+        "model's size)"), N_("H") }, TS_MODE_TAKES_SIZE },
     { { "strength", 0, 0, G_OPTION_ARG_STRING, &a.strength, N_("How much may change, 0 to 1 "
         "(restyle 0.5, others 1)"), N_("S") },
-      FOR_INPAINT | FOR_OUTPAINT | FOR_BACKGROUND | FOR_RESTYLE },
+      TS_MODE_TAKES_STRENGTH },
     { { "iterations", 0, 0, G_OPTION_ARG_STRING, &a.iterations, N_("Iterations (8)"),
-        N_("N") }, FOR_EDIT },
+        N_("N") }, TS_MODE_ITERATES },
     { { "fraction", 0, 0, G_OPTION_ARG_STRING, &a.fraction, N_("Fraction re-masked per "
-        "iteration (0.1)"), N_("F") }, FOR_EDIT },
+        "iteration (0.1)"), N_("F") }, TS_MODE_ITERATES },
     { { "max-size", 0, 0, G_OPTION_ARG_STRING, &a.max_size, N_("Largest working side; bigger "
         "images are edited in a context window (default: the model's size)"), N_("PIXELS") },
-      FOR_IMAGES },
+      TS_MODE_NEEDS_IMAGE },
     { { "seed", 's', 0, G_OPTION_ARG_STRING, &a.seed, N_("Random seed (0)"), N_("N") },
       FOR_ALL },
     { { "variants", 0, 0, G_OPTION_ARG_STRING, &a.variants, N_("Number of images, with "
@@ -516,20 +502,20 @@ run_mode (const CliMode *m, int argc, char **argv)
   GOptionEntry entries[G_N_ELEMENTS (options) + 2];
   for (guint i = 0; i < G_N_ELEMENTS (options); i++) {
     entries[i] = options[i].entry;
-    if (!(options[i].modes & MODE_BIT (m->mode)))
+    if (!mode_takes (m, options[i].modes))
       entries[i].flags |= G_OPTION_FLAG_HIDDEN;
   }
   entries[G_N_ELEMENTS (options)] = (GOptionEntry) { G_OPTION_REMAINING, 0, 0,
       G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL, NULL };
   entries[G_N_ELEMENTS (options) + 1] = (GOptionEntry) { NULL };
 
-  g_autoptr (GOptionContext) ctx = g_option_context_new (_(m->args));
-  g_option_context_set_summary (ctx, _(m->summary));
+  g_autoptr (GOptionContext) ctx = g_option_context_new (_(mode_args (m)));
+  g_option_context_set_summary (ctx, _(m->help));
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     args_clear (&a);
-    return fail (m->name, error, CLI_EXIT_USAGE);
+    return fail (m->id, error, CLI_EXIT_USAGE);
   }
   if (!options_belong (m, options, G_N_ELEMENTS (options))) {
     args_clear (&a);
@@ -542,7 +528,7 @@ run_mode (const CliMode *m, int argc, char **argv)
   if (!build_request (m, &a, &req, &error) || !cli_image_format_ok (a.output, &error) ||
       !parse_precision (a.precision, &precision, &error)) {
     args_clear (&a);
-    return fail (m->name, error, CLI_EXIT_USAGE);
+    return fail (m->id, error, CLI_EXIT_USAGE);
   }
 
   /* Everything that can be checked is, before the model loads: a mistake should cost a
@@ -551,22 +537,22 @@ run_mode (const CliMode *m, int argc, char **argv)
   g_autofree char *model = NULL;
   int native = 0;
   if (!cli_output_writable (a.output, &error))
-    status = fail (m->name, error, CLI_EXIT_FAILURE);
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (!(model = cli_model_dir (a.model, &error)))
-    status = fail (m->name, error, CLI_EXIT_FAILURE);
-  else if ((m->mode != TS_MODE_GENERATE || a.image_option) &&
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
+  else if (((m->flags & TS_MODE_NEEDS_IMAGE) || a.image_option) &&
            !(image = cli_image_load (a.image_option ? a.image_option : a.rest[0], 3, &error)))
-    status = fail (m->name, error, CLI_EXIT_FAILURE);
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (a.mask && !(mask = cli_image_load (a.mask, 1, &error)))
-    status = fail (m->name, error, CLI_EXIT_FAILURE);
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (mask && (mask->width != image->width || mask->height != image->height)) {
-    fprintf (stderr, _("tessera-cli %s: the mask is %d×%d but the image is %d×%d\n"), m->name,
+    fprintf (stderr, _("tessera-cli %s: the mask is %d×%d but the image is %d×%d\n"), m->id,
              mask->width, mask->height, image->width, image->height);
     status = CLI_EXIT_FAILURE;
-  } else if (!cli_check_model_request (m->name, model, &req, !a.quiet, &native, &error))
-    status = fail (m->name, error, CLI_EXIT_FAILURE);
+  } else if (!cli_check_model_request (m->id, model, &req, !a.quiet, &native, &error))
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (a.frame && (req.frame_x >= image->width || req.frame_y >= image->height)) {
-    fprintf (stderr, _("tessera-cli %s: --frame %d,%d is outside the %d×%d picture\n"), m->name,
+    fprintf (stderr, _("tessera-cli %s: --frame %d,%d is outside the %d×%d picture\n"), m->id,
              req.frame_x, req.frame_y, image->width, image->height);
     status = CLI_EXIT_USAGE;
   }
@@ -580,7 +566,7 @@ run_mode (const CliMode *m, int argc, char **argv)
   req.mask = mask;
   gboolean terminal = isatty (fileno (stderr));
   CliProgress progress;
-  cli_progress_init (&progress, m->name, terminal);
+  cli_progress_init (&progress, m->id, terminal);
   gboolean show_progress = a.progress || (terminal && !a.quiet);
   if (show_progress) {
     req.progress = cli_progress_step;
@@ -595,25 +581,25 @@ run_mode (const CliMode *m, int argc, char **argv)
   g_autoptr (TsPipeline) pipe = be ? ts_pipeline_new_full (be, model, &precision, &error) : NULL;
   cli_progress_finish (&progress);
   if (pipe && a.verbose)
-    fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->name, model,
+    fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->id, model,
              ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));
   if (pipe && show_progress)
     cli_progress_phase (&progress, _("preparing…"));
   g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
   cli_progress_finish (&progress);
   if (!res) {
-    status = be ? fail (m->name, error, CLI_EXIT_FAILURE) : CLI_EXIT_FAILURE;
+    status = be ? fail (m->id, error, CLI_EXIT_FAILURE) : CLI_EXIT_FAILURE;
     args_clear (&a);
     return status;
   }
   /* What the pipeline did differently from what was asked (a smaller working size, a
    * smaller batch, the CPU instead of the GPU). */
   if (res->notice && !a.quiet)
-    fprintf (stderr, _("tessera-cli %s: warning: %s\n"), m->name, res->notice);
+    fprintf (stderr, _("tessera-cli %s: warning: %s\n"), m->id, res->notice);
   for (int i = 0; i < res->n_images && status == CLI_EXIT_OK; i++) {
     g_autofree char *path = numbered_output (a.output, i, res->n_images);
     if (!cli_image_save (res->images[i], path, &error))
-      status = fail (m->name, error, CLI_EXIT_FAILURE);
+      status = fail (m->id, error, CLI_EXIT_FAILURE);
     else if (!a.quiet) {
       g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, res->seeds[i]);
       printf (_("%s (seed %s)\n"), path, seed);
@@ -624,36 +610,20 @@ run_mode (const CliMode *m, int argc, char **argv)
     double load = ts_pipeline_load_seconds (pipe);
     fprintf (stderr, _("%s on %s: %d steps; text %.2f s, image encode %.2f s, sampling %.2f s, "
                        "decode %.2f s, composite %.2f s; total %.2f s (%.2f s with the model "
-                       "load)\n"), m->name, res->backend, t->steps_run, t->text_encode,
+                       "load)\n"), m->id, res->backend, t->steps_run, t->text_encode,
              t->image_encode, t->sampling, t->decode, t->composite, t->total, t->total + load);
     /* A line of its own: scripts parse the one above. */
     if (a.verbose)
       fprintf (stderr, _("%s: text stage: text encoder %.2f s, the transformer's per-prompt "
-                         "context %.2f s\n"), m->name, t->text_encode - t->text_context,
+                         "context %.2f s\n"), m->id, t->text_encode - t->text_context,
                t->text_context);
     if (a.verbose)
       fprintf (stderr, _("%s: sampling: transformer %.2f s, the rest (guidance, sampler) "
-                         "%.2f s\n"), m->name, t->transformer, t->sampling - t->transformer);
+                         "%.2f s\n"), m->id, t->transformer, t->sampling - t->transformer);
   }
   args_clear (&a);
   return status;
 }
-
-static int
-run_named (const char *name, int argc, char **argv)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
-    if (g_str_equal (modes[i].name, name))
-      return run_mode (&modes[i], argc, argv);
-  g_return_val_if_reached (CLI_EXIT_USAGE);
-}
-
-int cli_generate (int argc, char **argv) { return run_named ("generate", argc, argv); }
-int cli_edit (int argc, char **argv) { return run_named ("edit", argc, argv); }
-int cli_inpaint (int argc, char **argv) { return run_named ("inpaint", argc, argv); }
-int cli_outpaint (int argc, char **argv) { return run_named ("outpaint", argc, argv); }
-int cli_background (int argc, char **argv) { return run_named ("background", argc, argv); }
-int cli_restyle (int argc, char **argv) { return run_named ("restyle", argc, argv); }
 
 /* The model given with --model, else the shipped one (ts_model_locate_default: the editor
  * finds the same). */

@@ -1,4 +1,5 @@
-/* cli-main.c — tessera-cli: the engine from the command line. */
+/* cli-main.c — tessera-cli: the engine from the command line. Its commands are info,
+ * selfcheck and a subcommand for each editing mode of the mode table. */
 #include "cli.h"
 
 #include <glib/gi18n.h>
@@ -15,12 +16,6 @@ typedef struct {
 static const CliCommand commands[] = {
   { "info", cli_info, N_("Show the compute devices and the chosen backend") },
   { "selfcheck", cli_selfcheck, N_("Run every op on each backend and check the results") },
-  { "generate", cli_generate, N_("Generate images from a prompt") },
-  { "edit", cli_edit, N_("Edit an image towards a prompt, without a mask") },
-  { "inpaint", cli_inpaint, N_("Repaint the masked part of an image") },
-  { "outpaint", cli_outpaint, N_("Extend an image's canvas and paint the new border") },
-  { "background", cli_background, N_("Keep the masked subject, repaint the background") },
-  { "restyle", cli_restyle, N_("Redo an image in a new style (image-to-image)") },
 };
 
 static void
@@ -29,6 +24,8 @@ print_usage (FILE *out)
   fprintf (out, _("Usage: tessera-cli COMMAND [OPTION…]\n\nCommands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  for (guint i = 0; i < ts_mode_count (); i++)
+    fprintf (out, "  %-10s %s\n", ts_mode_nth (i)->id, _(ts_mode_nth (i)->summary));
   fprintf (out, _("\nRun “tessera-cli COMMAND --help” for the options of a command.\n"
                   "TESSERA_DEVICE=auto|cpu|vulkan|vulkan:N chooses the compute device.\n"));
 }
@@ -62,14 +59,19 @@ main (int argc, char **argv)
     print_usage (argc < 2 ? stderr : stdout);
     return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
   }
+  /* GOption's usage line starts with the program's name: "tessera-cli generate [OPTION…]
+   * PROMPT", not the bare subcommand it would take from argv[0]. */
+  g_autofree char *prgname = g_strdup_printf ("tessera-cli %s", argv[1]);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (g_str_equal (argv[1], commands[i].name)) {
-      /* GOption's usage line starts with the program's name: "tessera-cli generate
-       * [OPTION…] PROMPT", not the bare subcommand it would take from argv[0]. */
-      g_autofree char *prgname = g_strdup_printf ("tessera-cli %s", commands[i].name);
       g_set_prgname (prgname);
       return commands[i].run (argc - 1, argv + 1);
     }
+  const TsModeInfo *mode = ts_mode_from_id (argv[1]);
+  if (mode) {
+    g_set_prgname (prgname);
+    return cli_run_mode (mode, argc - 1, argv + 1);
+  }
 
   fprintf (stderr, _("tessera-cli: unknown command “%s”\n"), argv[1]);
   print_usage (stderr);

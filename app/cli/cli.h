@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tessera.h"
+#include "pipeline/ts-mode-table.h"
 #include "pipeline/ts-pipeline.h"
 
 /* Exit statuses shared by every subcommand. */
@@ -13,12 +14,8 @@ enum {
 
 int cli_info (int argc, char **argv);
 int cli_selfcheck (int argc, char **argv);
-int cli_generate (int argc, char **argv);
-int cli_edit (int argc, char **argv);
-int cli_inpaint (int argc, char **argv);
-int cli_outpaint (int argc, char **argv);
-int cli_background (int argc, char **argv);
-int cli_restyle (int argc, char **argv);
+/* `tessera-cli MODE`: a subcommand for each row of the mode table (cli-generate.c). */
+int cli_run_mode (const TsModeInfo *mode, int argc, char **argv);
 
 /* Image files (cli-image.c): RGB (channels 3) or a binarised mask (channels 1). Read through
  * app/common/tessera-image-decode.h, with its formats and size limits. */

@@ -1,16 +1,8 @@
-/* tessera-engine-run.c — from the editor's request to the pipeline's and back. */
+/* tessera-engine-run.c — from the editor's request to the pipeline's and back. What goes
+ * into the pipeline's request follows the mode's row in the mode table. */
 #include "tessera-engine-run.h"
 
 #include <string.h>
-
-static const TsPipelineMode pipeline_modes[TESSERA_N_MODES] = {
-  [TESSERA_MODE_GENERATE] = TS_MODE_GENERATE,
-  [TESSERA_MODE_INPAINT] = TS_MODE_INPAINT,
-  [TESSERA_MODE_OUTPAINT] = TS_MODE_OUTPAINT,
-  [TESSERA_MODE_BACKGROUND] = TS_MODE_BACKGROUND,
-  [TESSERA_MODE_EDIT] = TS_MODE_EDIT,
-  [TESSERA_MODE_RESTYLE] = TS_MODE_RESTYLE,
-};
 
 /* The request's straight RGBA as RGB, and its mask, in the pipeline's image type. Outpaint
  * gets the original picture only: the canvas's new border is what the pipeline adds. */
@@ -18,7 +10,7 @@ gboolean
 tessera_engine_run_request_images (const TesseraJobRequest *r, TsImage **image, TsImage **mask,
                                    GError **error)
 {
-  gboolean outpaint = r->params->mode == TESSERA_MODE_OUTPAINT;
+  gboolean outpaint = ts_mode_has (r->params->mode, TS_MODE_NEEDS_EXTEND);
   int x0 = outpaint ? r->extend_left : 0, y0 = outpaint ? r->extend_top : 0;
   int w = outpaint ? r->width - r->extend_left - r->extend_right : r->width;
   int h = outpaint ? r->height - r->extend_top - r->extend_bottom : r->height;
@@ -63,7 +55,7 @@ tessera_engine_run_fill_request (const TesseraJobRequest *r, int native_size,
                                  const TsImage *image, const TsImage *mask,
                                  TsPipelineRequest *req)
 {
-  TsPipelineMode mode = pipeline_modes[r->params->mode];
+  TsPipelineMode mode = r->params->mode;
   ts_pipeline_request_init (req, mode);
   req->prompt = r->params->prompt;
   req->negative_prompt = r->params->negative_prompt;
@@ -71,27 +63,28 @@ tessera_engine_run_fill_request (const TesseraJobRequest *r, int native_size,
   req->guidance = r->params->guidance;
   req->seed = r->params->seed;
   req->n_variants = r->params->n_variants;
-  if (mode == TS_MODE_RESTYLE)
+  /* The settings the window shows for the mode; the others keep the mode's defaults. */
+  if (ts_mode_has (mode, TS_MODE_ASKS_STRENGTH))
     req->strength = r->params->strength;
-  if (mode == TS_MODE_EDIT)
+  if (ts_mode_has (mode, TS_MODE_ITERATES))
     req->edit_iterations = r->params->edit_iterations;
   /* Generate on a picture larger than the model works on it (a frame of it, or all of it
    * scaled) rather than replacing it with an upscaled native-size picture. */
   gboolean larger = r->width > native_size || r->height > native_size;
-  if (mode != TS_MODE_GENERATE || larger)
+  if (ts_mode_has (mode, TS_MODE_NEEDS_IMAGE)
+      || (ts_mode_has (mode, TS_MODE_TAKES_IMAGE) && larger))
     req->image = image;
-  if (req->image && (mode == TS_MODE_GENERATE || mode == TS_MODE_EDIT
-                     || mode == TS_MODE_RESTYLE)) {
+  if (req->image && ts_mode_has (mode, TS_MODE_FRAMES)) {
     req->use_frame = r->use_frame;
     req->frame_x = r->frame_x;
     req->frame_y = r->frame_y;
   }
-  if (mode == TS_MODE_INPAINT || mode == TS_MODE_BACKGROUND) {
+  if (ts_mode_has (mode, TS_MODE_NEEDS_MASK)) {
     req->mask = mask;
     req->grow = r->grow;
     req->feather = r->feather;
   }
-  if (mode == TS_MODE_OUTPAINT) {
+  if (ts_mode_has (mode, TS_MODE_NEEDS_EXTEND)) {
     req->extend_left = r->extend_left;
     req->extend_top = r->extend_top;
     req->extend_right = r->extend_right;

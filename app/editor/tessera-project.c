@@ -388,7 +388,7 @@ build_params (JsonBuilder *b, const TesseraParams *p)
 {
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, tessera_mode_to_id (p->mode));
+  json_builder_add_string_value (b, ts_mode_info (p->mode)->id);
   json_builder_set_member_name (b, "prompt");
   json_builder_add_string_value (b, p->prompt);
   json_builder_set_member_name (b, "negative-prompt");
@@ -831,7 +831,9 @@ static TesseraParams *
 parse_params (JsonObject *o)
 {
   TesseraParams *p = tessera_params_new ();
-  tessera_mode_from_id (member_string (o, "mode", ""), &p->mode);
+  const TsModeInfo *mode = ts_mode_from_id (member_string (o, "mode", ""));
+  if (mode)
+    p->mode = mode->mode;
   g_free (p->prompt);
   p->prompt = member_text (o, "prompt");
   g_free (p->negative_prompt);

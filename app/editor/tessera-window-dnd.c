@@ -119,7 +119,7 @@ open_dropped_now (TesseraWindow *self, gpointer data)
   Dropped *d = data;
   tessera_window_start_document (self, d->rgba, d->width, d->height, d->name);
   if (d->restyle) {
-    tessera_window_set_mode (self, TESSERA_MODE_RESTYLE);
+    tessera_window_set_mode (self, TS_MODE_RESTYLE);
     gtk_widget_grab_focus (GTK_WIDGET (self->prompt_entry));
   }
 }
@@ -176,7 +176,7 @@ place_dropped (TesseraWindow *self, Dropped *d)
   g_autofree char *label = g_strdup_printf (_("Placed %s"), d->name);
   tessera_window_commit (self, TESSERA_ENTRY_OPEN, label,
                          TESSERA_CHANGE_IMAGE | TESSERA_CHANGE_MASK, NULL, NULL);
-  tessera_window_set_mode (self, TESSERA_MODE_INPAINT);
+  tessera_window_set_mode (self, TS_MODE_INPAINT);
 }
 
 static void

@@ -103,7 +103,7 @@ void tessera_window_commit (TesseraWindow *self, TesseraEntryKind kind, const ch
                             TesseraChange changed, const TesseraParams *params,
                             TesseraJobResult *variants_of);
 void tessera_window_clear_pending (TesseraWindow *self);
-void tessera_window_set_mode (TesseraWindow *self, TesseraMode mode);
+void tessera_window_set_mode (TesseraWindow *self, TsPipelineMode mode);
 void tessera_window_open_picture (TesseraWindow *self, GFile *file);
 void tessera_window_reuse_params (TesseraWindow *self, const TesseraParams *params);
 /* The request bar as it is (no random seed drawn), and putting a saved one back. */

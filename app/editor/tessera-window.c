@@ -51,8 +51,9 @@ create_run_row (gpointer item, gpointer data)
   g_autofree char *title = g_markup_escape_text (*p->prompt ? p->prompt : _("(no prompt)"), -1);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   g_autofree char *sub = tessera_run_is_running (run)
-                             ? g_strdup_printf (_("%s · running"), tessera_mode_label (p->mode))
-                             : g_strdup (tessera_mode_label (p->mode));
+                             ? g_strdup_printf (_("%s · running"),
+                                                tessera_params_get_mode_label (p))
+                             : g_strdup (tessera_params_get_mode_label (p));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), sub);
   GtkWidget *b = gtk_button_new_from_icon_name ("process-stop-symbolic");
   gtk_widget_set_valign (b, GTK_ALIGN_CENTER);
@@ -200,7 +201,7 @@ create_history_row (gpointer item, gpointer user_data)
   const TesseraParams *p = tessera_history_entry_get_params (entry);
   if (p) {
     g_autofree char *sub = g_strdup_printf (_("%s · seed %u · %d variants"),
-                                            tessera_mode_label (p->mode), p->seed,
+                                            tessera_params_get_mode_label (p), p->seed,
                                             tessera_history_entry_get_n_variants (entry));
     GtkWidget *l = gtk_label_new (sub);
     gtk_label_set_xalign (GTK_LABEL (l), 0);
@@ -234,17 +235,18 @@ on_history_row_activated (GtkListBox *box, GtkListBoxRow *row, TesseraWindow *se
 
 /* ---- the request bar ---- */
 
-/* The settings popover shows what the mode uses: Strength for Restyle, Iterations instead of
- * Steps for Edit (which samples one step per iteration). */
+/* The settings popover shows what the mode uses, as its row in the mode table says:
+ * Strength where it is the mode's own setting (Restyle), Iterations instead of Steps where
+ * the mode iterates (Edit samples one step per iteration). */
 static void
-show_mode_controls (TesseraWindow *self, TesseraMode mode)
+show_mode_controls (TesseraWindow *self, TsPipelineMode mode)
 {
-  gboolean edit = mode == TESSERA_MODE_EDIT;
-  gtk_widget_set_visible (self->steps_label, !edit);
-  gtk_widget_set_visible (GTK_WIDGET (self->steps_spin), !edit);
-  gtk_widget_set_visible (self->iterations_label, edit);
-  gtk_widget_set_visible (GTK_WIDGET (self->iterations_spin), edit);
-  gboolean strength = mode == TESSERA_MODE_RESTYLE;
+  gboolean iterates = ts_mode_has (mode, TS_MODE_ITERATES);
+  gtk_widget_set_visible (self->steps_label, !iterates);
+  gtk_widget_set_visible (GTK_WIDGET (self->steps_spin), !iterates);
+  gtk_widget_set_visible (self->iterations_label, iterates);
+  gtk_widget_set_visible (GTK_WIDGET (self->iterations_spin), iterates);
+  gboolean strength = ts_mode_has (mode, TS_MODE_ASKS_STRENGTH);
   gtk_widget_set_visible (self->strength_label, strength);
   gtk_widget_set_visible (GTK_WIDGET (self->strength_scale), strength);
 }
@@ -253,8 +255,8 @@ show_mode_controls (TesseraWindow *self, TesseraMode mode)
  * picture is then processed at. */
 static void update_whole_picture_row (TesseraWindow *self);
 
-static TesseraMode current_mode (TesseraWindow *self);
-static gboolean frame_applies (TesseraWindow *self, TesseraMode mode);
+static TsPipelineMode current_mode (TesseraWindow *self);
+static gboolean frame_applies (TesseraWindow *self, TsPipelineMode mode);
 static void update_frame (TesseraWindow *self);
 
 static void
@@ -366,14 +368,14 @@ tessera_window_get_style_dropdown (TesseraWindow *self)
 
 /* ---- request flow ---- */
 
-static TesseraMode
+/* The `win.mode` action's state: a mode's id in the mode table. */
+static TsPipelineMode
 current_mode (TesseraWindow *self)
 {
   GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), "mode");
   g_autoptr (GVariant) state = g_action_get_state (a);
-  TesseraMode mode = TESSERA_MODE_GENERATE;
-  tessera_mode_from_id (g_variant_get_string (state, NULL), &mode);
-  return mode;
+  const TsModeInfo *mode = ts_mode_from_id (g_variant_get_string (state, NULL));
+  return mode ? mode->mode : TS_MODE_GENERATE;
 }
 
 /* The request bar as it is, without drawing a random seed. */
@@ -418,9 +420,9 @@ params_from_ui (TesseraWindow *self)
 /* The mask as painted: the pipeline grows and feathers it (the request's grow and feather),
  * so the edge softens instead of the repainted area spreading. */
 static GBytes *
-request_mask (TesseraWindow *self, TesseraMode mode)
+request_mask (TesseraWindow *self, TsPipelineMode mode)
 {
-  if (!tessera_mode_uses_mask (mode))
+  if (!ts_mode_has (mode, TS_MODE_NEEDS_MASK))
     return NULL;
   return tessera_document_get_mask_bytes (self->document);
 }
@@ -465,10 +467,10 @@ outpaint_extents (GBytes *rgba, int width, int height, int extents[4])
 
 /* Whether the request works on a native-size frame of a larger picture. */
 static gboolean
-frame_applies (TesseraWindow *self, TesseraMode mode)
+frame_applies (TesseraWindow *self, TsPipelineMode mode)
 {
   int native = self->engine ? tessera_engine_get_native_size (self->engine) : 0;
-  return native > 0 && tessera_mode_uses_frame (mode)
+  return native > 0 && ts_mode_has (mode, TS_MODE_FRAMES)
          && (tessera_document_get_width (self->document) > native
              || tessera_document_get_height (self->document) > native);
 }
@@ -495,7 +497,7 @@ TesseraJobRequest *
 tessera_window_build_request (TesseraWindow *self, GError **error)
 {
   g_autoptr (TesseraParams) p = params_from_ui (self);
-  if (tessera_mode_uses_mask (p->mode)) {
+  if (ts_mode_has (p->mode, TS_MODE_NEEDS_MASK)) {
     TesseraMaskBuf *m = tessera_document_get_mask (self->document);
     if (tessera_mask_count (m, 1) == 0) {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -512,7 +514,8 @@ tessera_window_build_request (TesseraWindow *self, GError **error)
     return NULL;
   }
   int extents[4] = { 0 };
-  if (p->mode == TESSERA_MODE_OUTPAINT && !outpaint_extents (rgba, width, height, extents)) {
+  if (ts_mode_has (p->mode, TS_MODE_NEEDS_EXTEND)
+      && !outpaint_extents (rgba, width, height, extents)) {
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                          _("Extend the canvas first: drag a handle on its edge, or use "
                            "Extend Canvas in the main menu"));
@@ -546,7 +549,7 @@ affected_area (TesseraWindow *self, const TesseraJobRequest *r)
                           MIN (native, r->width), MIN (native, r->height) };
     return frame;
   }
-  if (!r->mask || r->params->mode == TESSERA_MODE_BACKGROUND)
+  if (!r->mask || ts_mode_has (r->params->mode, TS_MODE_MASK_KEEPS))
     return all;
   TesseraMaskBuf m = { (guint8 *) g_bytes_get_data (r->mask, NULL), r->width, r->height,
                        r->width };
@@ -832,8 +835,10 @@ action_apply (GSimpleAction *a, GVariant *param, gpointer data)
   }
   const TesseraParams *p = tessera_run_queue_get_pending_params (self->runs);
   g_autofree char *label = p && *p->prompt
-                               ? g_strdup_printf ("%s: %s", tessera_mode_label (p->mode), p->prompt)
-                               : g_strdup (tessera_mode_label (p ? p->mode : 0));
+                               ? g_strdup_printf ("%s: %s", tessera_params_get_mode_label (p),
+                                                  p->prompt)
+                               : g_strdup (p ? tessera_params_get_mode_label (p)
+                                             : _(ts_mode_info (TS_MODE_GENERATE)->label));
   /* The mask did its job: clearing it in the same step takes the overlay off the result,
    * and Undo brings both back. */
   tessera_document_mask_clear (self->document);
@@ -992,7 +997,7 @@ tessera_window_extend (TesseraWindow *self, int left, int top, int right, int bo
   }
   tessera_window_commit (self, TESSERA_ENTRY_RESIZE, _("Extend canvas"), TESSERA_CHANGE_SIZE,
                          NULL, NULL);
-  tessera_window_set_mode (self, TESSERA_MODE_OUTPAINT);
+  tessera_window_set_mode (self, TS_MODE_OUTPAINT);
   if (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "generate"))
     g_action_group_activate_action (G_ACTION_GROUP (self), "generate", NULL);
   return TRUE;
@@ -1020,35 +1025,37 @@ on_extend_requested (TesseraCanvas *canvas, int left, int top, int right, int bo
   tessera_window_extend (self, left, top, right, bottom);
 }
 
+/* The states are the mode table's ids; the menu lists the rows in the table's order. */
 static void
 action_mode (GSimpleAction *a, GVariant *param, gpointer data)
 {
   TesseraWindow *self = data;
-  TesseraMode mode;
-  if (!tessera_mode_from_id (g_variant_get_string (param, NULL), &mode))
+  const TsModeInfo *info = ts_mode_from_id (g_variant_get_string (param, NULL));
+  if (!info)
     return;
+  TsPipelineMode mode = info->mode;
   g_simple_action_set_state (a, param);
-  if (gtk_drop_down_get_selected (self->mode_dropdown) != (guint) mode)
-    gtk_drop_down_set_selected (self->mode_dropdown, mode);
+  if (gtk_drop_down_get_selected (self->mode_dropdown) != ts_mode_index (mode))
+    gtk_drop_down_set_selected (self->mode_dropdown, ts_mode_index (mode));
   show_mode_controls (self, mode);
   update_frame (self);
   tessera_window_schedule_autosave (self);
 }
 
 void
-tessera_window_set_mode (TesseraWindow *self, TesseraMode mode)
+tessera_window_set_mode (TesseraWindow *self, TsPipelineMode mode)
 {
   g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
-                                      g_variant_new_string (tessera_mode_to_id (mode)));
+                                      g_variant_new_string (ts_mode_info (mode)->id));
 }
 
 static void
 on_mode_selected (GtkDropDown *dd, GParamSpec *pspec, TesseraWindow *self)
 {
   guint i = gtk_drop_down_get_selected (dd);
-  if (i < TESSERA_N_MODES)
+  if (i < ts_mode_count ())
     g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
-                                        g_variant_new_string (tessera_mode_to_id (i)));
+                                        g_variant_new_string (ts_mode_nth (i)->id));
 }
 
 static void
@@ -1178,8 +1185,8 @@ on_image_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   /* A picture opens as a new document with its own history (the old one was saved or
    * discarded before loading began). */
   tessera_window_start_document (self, rgba, w, h, name);
-  if (current_mode (self) == TESSERA_MODE_GENERATE)
-    tessera_window_set_mode (self, TESSERA_MODE_INPAINT);
+  if (current_mode (self) == TS_MODE_GENERATE)
+    tessera_window_set_mode (self, TS_MODE_INPAINT);
   if (file) {
     g_autofree char *uri = g_file_get_uri (file);
     gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
@@ -1414,10 +1421,9 @@ static const GActionEntry win_actions[] = {
 static void
 setup_mode_dropdown (TesseraWindow *self)
 {
-  const char *labels[TESSERA_N_MODES + 1] = { NULL };
-  for (int i = 0; i < TESSERA_N_MODES; i++)
-    labels[i] = tessera_mode_label (i);
-  GtkStringList *list = gtk_string_list_new (labels);
+  GtkStringList *list = gtk_string_list_new (NULL);
+  for (guint i = 0; i < ts_mode_count (); i++)
+    gtk_string_list_append (list, _(ts_mode_nth (i)->label));
   gtk_drop_down_set_model (self->mode_dropdown, G_LIST_MODEL (list));
   g_object_unref (list);
   g_signal_connect (self->mode_dropdown, "notify::selected", G_CALLBACK (on_mode_selected), self);
@@ -1610,7 +1616,7 @@ tessera_window_init (TesseraWindow *self)
     g_signal_connect (self->canvas, "notify::frame-x", G_CALLBACK (on_frame_moved), self);
     g_signal_connect (self->canvas, "notify::frame-y", G_CALLBACK (on_frame_moved), self);
   }
-  show_mode_controls (self, TESSERA_MODE_GENERATE);
+  show_mode_controls (self, TS_MODE_GENERATE);
   setup_mode_dropdown (self);
   on_zoom_changed (self->canvas, self);
 

@@ -1,6 +1,7 @@
 /* ts-pipeline-masked.c — inpaint, outpaint and background swap: the mask grown and feathered
  * into the composite's alpha, masked re-sampling in a context window (or a row of them along
  * a long region), composited back so that pixels where the alpha is 0 never change. */
+#include "ts-mode-table.h"
 #include "ts-pipeline-private.h"
 
 #include <math.h>
@@ -497,7 +498,7 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
                     .ramp = MIN (2 * p->scale, max_side / 4),
                     .steps_run = r->steps - ts_pipeline_first_step (r->steps, r->strength) };
   g_autoptr (GArray) tiles = plan_tiles (m, &box, r->context_padding, max_side, run.ramp,
-                                         r->mode == TS_MODE_OUTPAINT);
+                                         ts_mode_has (r->mode, TS_MODE_NEEDS_EXTEND));
   run.n_tiles = (int) tiles->len;
   run.span = tiles_span (tiles);
   run.seeds = g_new (guint64, run.rows);
@@ -574,11 +575,11 @@ ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r, GError **erro
 {
   Masked m = { 0 };
   gboolean ok;
-  if (r->mode == TS_MODE_OUTPAINT) {
+  if (ts_mode_has (r->mode, TS_MODE_NEEDS_EXTEND)) {
     ok = outpaint_canvas (p, r, &m, error);
   } else {
     /* Background: the subject (non-zero) is kept, everything else repainted. */
-    gboolean subject = r->mode == TS_MODE_BACKGROUND;
+    gboolean subject = ts_mode_has (r->mode, TS_MODE_MASK_KEEPS);
     g_autoptr (TsImage) repaint = ts_image_copy (r->mask, error);
     for (gsize i = 0; repaint && i < ts_image_bytes (repaint); i++)
       repaint->pixels[i] = subject ? !repaint->pixels[i] : repaint->pixels[i] != 0;

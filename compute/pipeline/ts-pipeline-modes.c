@@ -1,4 +1,5 @@
 /* ts-pipeline-modes.c — generate, restyle (image-to-image) and the mask-free edit. */
+#include "ts-mode-table.h"
 #include "ts-pipeline-private.h"
 
 #include <math.h>
@@ -255,9 +256,8 @@ ts_pipeline_frame (const TsPipeline *p, const TsPipelineRequest *r, int *x, int 
 {
   const TsImage *im = r->image;
   int side = ts_pipeline_max_side (p, r);
-  gboolean framed_mode = r->mode == TS_MODE_GENERATE || r->mode == TS_MODE_RESTYLE ||
-                         r->mode == TS_MODE_EDIT;
-  if (!r->use_frame || !im || !framed_mode || MAX (im->width, im->height) <= side)
+  if (!r->use_frame || !im || !ts_mode_has (r->mode, TS_MODE_FRAMES) ||
+      MAX (im->width, im->height) <= side)
     return FALSE;
   *w = MIN (side, im->width);
   *h = MIN (side, im->height);
@@ -302,10 +302,7 @@ ts_pipeline_run_framed (TsPipeline *p, const TsPipelineRequest *r, GError **erro
   TsPipelineRequest part = *r;
   part.image = crop;
   part.use_frame = FALSE;
-  g_autoptr (TsPipelineResult) res =
-    r->mode == TS_MODE_GENERATE ? ts_pipeline_run_generate (p, &part, error)
-    : r->mode == TS_MODE_RESTYLE ? ts_pipeline_run_restyle (p, &part, error)
-                                 : ts_pipeline_run_edit (p, &part, error);
+  g_autoptr (TsPipelineResult) res = ts_mode_info (r->mode)->run (p, &part, error);
   if (!res)
     return NULL;
   double t0 = ts_pipeline_now ();

@@ -1,5 +1,6 @@
 /* ts-pipeline.c — loading a model, requests and results, and the stages every mode shares:
  * prompt encoding, the sampling loop, decoding. */
+#include "ts-mode-table.h"
 #include "ts-pipeline-private.h"
 #include "ts-pipeline-testing.h"
 
@@ -240,7 +241,8 @@ ts_pipeline_request_init (TsPipelineRequest *r, TsPipelineMode mode)
   r->temperature[1] = 0.0;
   r->n_variants = 1;
   r->aesthetic_score = 6.0;
-  r->strength = mode == TS_MODE_RESTYLE ? 0.5 : 1.0;
+  const TsModeInfo *m = ts_mode_info (mode);
+  r->strength = m ? m->strength : 1.0;
   r->edit_iterations = 8;
   r->edit_fraction = 0.1;
   r->overlap = -1;
@@ -265,7 +267,7 @@ void
 ts_pipeline_request_set_fast (TsPipelineRequest *r)
 {
   r->steps = (2 * r->steps + 2) / 3;
-  int run = r->mode == TS_MODE_EDIT ? r->edit_iterations : r->steps;
+  int run = ts_mode_has (r->mode, TS_MODE_ITERATES) ? r->edit_iterations : r->steps;
   r->guided_steps = MAX (1, (run + 3) / 4);
 }
 
@@ -640,6 +642,13 @@ ts_pipeline_decode (TsPipeline *p, const int32_t *tokens, int rows, int h, int w
 static gboolean
 validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 {
+  const TsModeInfo *m = ts_mode_info (r->mode);
+  if (!m) {
+    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
+    return FALSE;
+  }
+  /* What the mode needs, from its row; the messages name the mode by its id. */
+  g_autofree char *bad_mode = NULL;
   const char *bad = NULL;
   if (r->steps < 1 || r->steps > 1000)
     bad = "steps must be between 1 and 1000";
@@ -653,32 +662,35 @@ validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
     bad = "strength must be between 0 and 1";
   else if (!isfinite (r->temperature[0]) || !isfinite (r->temperature[1]))
     bad = "temperatures must be finite";
-  else if (r->mode == TS_MODE_EDIT && (r->edit_iterations < 1 || r->edit_iterations > 1000 ||
-                                       !(r->edit_fraction > 0 && r->edit_fraction <= 1)))
-    bad = "edit needs 1 to 1000 iterations and a fraction in (0, 1]";
+  else if ((m->flags & TS_MODE_ITERATES) &&
+           (r->edit_iterations < 1 || r->edit_iterations > 1000 ||
+            !(r->edit_fraction > 0 && r->edit_fraction <= 1)))
+    bad = bad_mode = g_strdup_printf ("%s needs 1 to 1000 iterations and a fraction in (0, 1]",
+                                      m->id);
   else if (r->context_padding < 0 || r->context_padding > 8192 || r->feather < 0 ||
            r->feather > 8192 || r->grow < 0 || r->grow > 8192 || r->overlap < -1 ||
            r->overlap > 8192 || r->max_work_size < 0 || r->max_work_size > 8192)
     bad = "padding, grow, feather, overlap and the working size must be between 0 and 8192";
-  else if (r->mode != TS_MODE_GENERATE && (!r->image || r->image->channels != 3))
+  else if ((m->flags & TS_MODE_NEEDS_IMAGE) && (!r->image || r->image->channels != 3))
     bad = "this mode needs an RGB input image";
   else if (r->image && r->image->channels != 3)
     bad = "the input image must be RGB";
-  else if (r->mode == TS_MODE_GENERATE && r->image && (r->width || r->height))
-    bad = "generate takes its size from the image when given one: width and height must be 0";
-  else if ((r->mode == TS_MODE_INPAINT || r->mode == TS_MODE_BACKGROUND) &&
-           (!r->mask || r->mask->channels != 1))
+  else if ((m->flags & TS_MODE_TAKES_IMAGE) && r->image && (r->width || r->height))
+    bad = bad_mode = g_strdup_printf ("%s takes its size from the image when given one: width "
+                                      "and height must be 0", m->id);
+  else if ((m->flags & TS_MODE_NEEDS_MASK) && (!r->mask || r->mask->channels != 1))
     bad = "this mode needs a one-channel mask";
   else if (r->mask && r->image && (r->mask->width != r->image->width ||
                                    r->mask->height != r->image->height))
     bad = "the mask must have the image's size";
-  else if (r->mode == TS_MODE_OUTPAINT &&
+  else if ((m->flags & TS_MODE_NEEDS_EXTEND) &&
            (r->extend_left < 0 || r->extend_top < 0 || r->extend_right < 0 ||
             r->extend_bottom < 0 ||
             r->extend_left + r->extend_top + r->extend_right + r->extend_bottom == 0 ||
             (gint64) r->extend_left + r->extend_right + (r->image ? r->image->width : 0) > 65536 ||
             (gint64) r->extend_top + r->extend_bottom + (r->image ? r->image->height : 0) > 65536))
-    bad = "outpaint needs non-negative extensions, at least one of them positive";
+    bad = bad_mode = g_strdup_printf ("%s needs non-negative extensions, at least one of "
+                                      "them positive", m->id);
   if (bad) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "%s", bad);
     return FALSE;
@@ -705,17 +717,8 @@ run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   int fx, fy, fw, fh;
   if (ts_pipeline_frame (p, r, &fx, &fy, &fw, &fh))
     return ts_pipeline_run_framed (p, r, error);
-  switch (r->mode) {
-  case TS_MODE_GENERATE: return ts_pipeline_run_generate (p, r, error);
-  case TS_MODE_RESTYLE: return ts_pipeline_run_restyle (p, r, error);
-  case TS_MODE_EDIT: return ts_pipeline_run_edit (p, r, error);
-  case TS_MODE_INPAINT:
-  case TS_MODE_OUTPAINT:
-  case TS_MODE_BACKGROUND: return ts_pipeline_run_masked (p, r, error);
-  default:
-    g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "unknown mode %d", r->mode);
-    return NULL;
-  }
+  /* validate () made sure the mode has a row. */
+  return ts_mode_info (r->mode)->run (p, r, error);
 }
 
 static TsPipeline *

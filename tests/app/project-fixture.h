@@ -49,7 +49,7 @@ fixture_project (guint n, guint32 seed)
                                               TESSERA_ENTRY_GENERATE, TESSERA_ENTRY_RESIZE };
     TesseraEntryKind kind = kinds[i % 4];
     g_autoptr (TesseraParams) params = tessera_params_new ();
-    params->mode = (TesseraMode) ((seed + i) % TESSERA_N_MODES);
+    params->mode = ts_mode_nth ((seed + i) % ts_mode_count ())->mode;
     g_free (params->prompt);
     params->prompt = g_strdup_printf ("a fox nº%u — “quoted” <tag> & emoji 🦊", i);
     g_free (params->negative_prompt);

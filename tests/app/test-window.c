@@ -520,7 +520,7 @@ test_inpaint_apply_undo (void)
   g_assert_cmpuint (tessera_history_entry_get_n_variants (e), ==, 2);
   g_assert_cmpuint (tessera_history_entry_get_selected_variant (e), ==, 1);
   g_assert_cmpstr (tessera_history_entry_get_params (e)->prompt, ==, "a red fox");
-  g_assert_cmpint (tessera_history_entry_get_params (e)->mode, ==, TESSERA_MODE_INPAINT);
+  g_assert_cmpint (tessera_history_entry_get_params (e)->mode, ==, TS_MODE_INPAINT);
   /* Inside the mask the picture changed; far outside it did not. */
   g_assert_cmphex (tessera_document_get_pixel (doc, 250, 200), !=, 0xffffffff);
   g_assert_cmphex (tessera_document_get_pixel (doc, 40, 450), ==, outside);
@@ -589,7 +589,7 @@ test_compare_and_reuse (void)
   const TesseraParams *p = tessera_history_entry_get_params (gen);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (prompt)), ==, p->prompt);
   g_autoptr (GVariant) mode = g_action_group_get_action_state (G_ACTION_GROUP (win), "mode");
-  g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, tessera_mode_to_id (p->mode));
+  g_assert_cmpstr (g_variant_get_string (mode, NULL), ==, ts_mode_info (p->mode)->id);
 }
 
 static void

@@ -100,7 +100,8 @@ check_project (TesseraProject *p)
                 (gsize) s->width * s->height * 4);
     const TesseraParams *params = tessera_history_entry_get_params (e);
     if (params)
-      g_assert (params->prompt && params->negative_prompt && params->mode < TESSERA_N_MODES);
+      g_assert (params->prompt && params->negative_prompt &&
+                ts_mode_info (params->mode));
   }
 }
 

@@ -1,5 +1,6 @@
 /* test-pipeline.c — the sampler's arithmetic and the pipelines' invariants on the tiny model. */
 #include "pipeline-fixture.h"
+#include "pipeline/ts-mode-table.h"
 
 #include <math.h>
 #include <string.h>
@@ -324,6 +325,39 @@ test_restyle_and_edit (void)
   }
 }
 
+/* The mode table: a row for every mode, each id once, and rows that agree with themselves
+ * (what the pipeline, the CLI and the editor read from them). */
+static void
+test_mode_table (void)
+{
+  static const TsPipelineMode all[] = { TS_MODE_GENERATE, TS_MODE_RESTYLE, TS_MODE_EDIT,
+                                        TS_MODE_INPAINT, TS_MODE_OUTPAINT, TS_MODE_BACKGROUND };
+  g_assert_cmpuint (ts_mode_count (), ==, G_N_ELEMENTS (all));
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++) {
+    const TsModeInfo *m = ts_mode_info (all[i]);
+    g_assert_nonnull (m);
+    g_assert_true (ts_mode_nth (ts_mode_index (all[i])) == m);
+    g_assert_true (ts_mode_from_id (m->id) == m);
+    g_assert_true (m->label && *m->label && m->summary && *m->summary && m->help && *m->help);
+    g_assert_nonnull (m->run);
+    g_assert_true (m->strength >= 0 && m->strength <= 1);
+    /* A picture is needed or optional, not both; a mask or extensions need a picture. */
+    g_assert_false ((m->flags & TS_MODE_NEEDS_IMAGE) && (m->flags & TS_MODE_TAKES_IMAGE));
+    if (m->flags & (TS_MODE_NEEDS_MASK | TS_MODE_NEEDS_EXTEND | TS_MODE_ITERATES))
+      g_assert_true (m->flags & TS_MODE_NEEDS_IMAGE);
+    if (m->flags & TS_MODE_MASK_KEEPS)
+      g_assert_true (m->flags & TS_MODE_NEEDS_MASK);
+    if (m->flags & TS_MODE_ASKS_STRENGTH)
+      g_assert_true (m->flags & TS_MODE_TAKES_STRENGTH);
+    TsPipelineRequest req;
+    ts_pipeline_request_init (&req, all[i]);
+    g_assert_cmpfloat (req.strength, ==, m->strength);
+  }
+  g_assert_null (ts_mode_info ((TsPipelineMode) 99));
+  g_assert_null (ts_mode_from_id ("nonsense"));
+  g_assert_null (ts_mode_nth (ts_mode_count ()));
+}
+
 /* Bad requests are errors, not crashes. */
 static void
 test_bad_requests (void)
@@ -338,7 +372,7 @@ test_bad_requests (void)
     int            field;
   } cases[] = { { TS_MODE_GENERATE, 0 }, { TS_MODE_GENERATE, 1 }, { TS_MODE_INPAINT, 2 },
                 { TS_MODE_INPAINT, 3 }, { TS_MODE_RESTYLE, 4 }, { TS_MODE_OUTPAINT, 5 },
-                { TS_MODE_GENERATE, 6 } };
+                { TS_MODE_GENERATE, 6 }, { (TsPipelineMode) 99, 7 } };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     ts_pipeline_request_init (&req, cases[i].mode);
     req.image = image;
@@ -350,6 +384,7 @@ test_bad_requests (void)
     case 4: req.strength = 1.5; break;
     case 5: break; /* nothing to extend */
     case 6: req.guidance = NAN; break;
+    case 7: break; /* no such mode */
     }
     g_autoptr (GError) error = NULL;
     g_assert_null (ts_pipeline_run (p, &req, &error));
@@ -400,6 +435,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/inpaint-outside-unchanged", test_inpaint_outside_unchanged);
   g_test_add_func ("/pipeline/outpaint-background", test_outpaint_and_background);
   g_test_add_func ("/pipeline/restyle-edit", test_restyle_and_edit);
+  g_test_add_func ("/pipeline/mode-table", test_mode_table);
   g_test_add_func ("/pipeline/bad-requests", test_bad_requests);
   g_test_add_func ("/pipeline/vulkan-same-tokens", test_vulkan_same_tokens);
   int rc = g_test_run ();
