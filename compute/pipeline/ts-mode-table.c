@@ -38,6 +38,8 @@ static const TsModeInfo modes[] = {
     TS_MODE_NEEDS_IMAGE | TS_MODE_TAKES_STRENGTH | TS_MODE_ASKS_STRENGTH | TS_MODE_FRAMES,
     0.5, ts_pipeline_run_restyle },
 };
+/* A TS_MODE_ value without its row fails here, not at run time. */
+G_STATIC_ASSERT (G_N_ELEMENTS (modes) == TS_N_MODES);
 
 guint
 ts_mode_count (void)

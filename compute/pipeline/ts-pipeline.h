@@ -56,6 +56,8 @@ typedef enum {
   TS_MODE_INPAINT,    /* image + mask (non-zero = repaint) */
   TS_MODE_OUTPAINT,   /* image + extend_*: the new border is painted, `overlap` blended */
   TS_MODE_BACKGROUND, /* image + subject mask (non-zero = keep): everything else repainted */
+  TS_N_MODES          /* not a mode: their number. What each mode is called, needs and runs
+                         is its row in ts-mode-table.h */
 } TsPipelineMode;
 
 /* Called after every step. `tokens` [n_rows, token_height, token_width] is the current token

@@ -330,13 +330,11 @@ test_restyle_and_edit (void)
 static void
 test_mode_table (void)
 {
-  static const TsPipelineMode all[] = { TS_MODE_GENERATE, TS_MODE_RESTYLE, TS_MODE_EDIT,
-                                        TS_MODE_INPAINT, TS_MODE_OUTPAINT, TS_MODE_BACKGROUND };
-  g_assert_cmpuint (ts_mode_count (), ==, G_N_ELEMENTS (all));
-  for (guint i = 0; i < G_N_ELEMENTS (all); i++) {
-    const TsModeInfo *m = ts_mode_info (all[i]);
+  g_assert_cmpuint (ts_mode_count (), ==, TS_N_MODES);
+  for (TsPipelineMode mode = 0; mode < TS_N_MODES; mode++) {
+    const TsModeInfo *m = ts_mode_info (mode);
     g_assert_nonnull (m);
-    g_assert_true (ts_mode_nth (ts_mode_index (all[i])) == m);
+    g_assert_true (ts_mode_nth (ts_mode_index (mode)) == m);
     g_assert_true (ts_mode_from_id (m->id) == m);
     g_assert_true (m->label && *m->label && m->summary && *m->summary && m->help && *m->help);
     g_assert_nonnull (m->run);
@@ -350,10 +348,10 @@ test_mode_table (void)
     if (m->flags & TS_MODE_ASKS_STRENGTH)
       g_assert_true (m->flags & TS_MODE_TAKES_STRENGTH);
     TsPipelineRequest req;
-    ts_pipeline_request_init (&req, all[i]);
+    ts_pipeline_request_init (&req, mode);
     g_assert_cmpfloat (req.strength, ==, m->strength);
   }
-  g_assert_null (ts_mode_info ((TsPipelineMode) 99));
+  g_assert_null (ts_mode_info (TS_N_MODES));
   g_assert_null (ts_mode_from_id ("nonsense"));
   g_assert_null (ts_mode_nth (ts_mode_count ()));
 }
