@@ -6,3 +6,4 @@
 #include "ts-backend.h"
 #include "ts-ops.h"
 #include "ts-op-cases.h"
+#include "ts-process.h"

@@ -2,6 +2,7 @@
  * kernels. All threading is OpenMP; OpenBLAS's sgemm runs single-threaded on per-thread
  * tiles (see cpu-util.h for why). */
 #include "cpu-precision.h"
+#include "ts-process.h"
 
 #include <cblas.h>
 #include <cpuid.h>
@@ -176,14 +177,17 @@ cpu_describe (TsBackend *be)
     g_string_append (s, " none");
   g_string_append_printf (s, "\n  bf16 kernels: %s\n  int8 kernels: %s\n",
                           ts_cpu_bf16_kernel_name (), ts_cpu_int8_kernel_name ());
-  /* An OpenBLAS older than the CPU takes its SSE3 kernels: 0.3.21 on family 6 model 207 did,
-   * sgemm 7.5 GFLOP/s against 33.9 with OPENBLAS_CORETYPE=SkylakeX, same core, same minute.
-   * It picks them when the library loads, before anything here runs: say what to set. */
+  /* An OpenBLAS older than the CPU takes its generic kernels (ts-process.h); the CLI and the
+   * editor run again with the better core type, other programs are told what to set. */
   const char *core = openblas_get_corename ();
-  if (core && g_ascii_strcasecmp (core, "prescott") == 0 && have[2])
+  const char *advice = ts_process_blas_coretype_advice ();
+  const char *set = g_getenv ("OPENBLAS_CORETYPE");
+  g_string_append_printf (s, "  OpenBLAS kernels: %s%s%s%s\n", core ? core : "unknown",
+                          set ? " (OPENBLAS_CORETYPE=" : "", set ? set : "", set ? ")" : "");
+  if (advice)
     g_string_append_printf (s, "  warning: OpenBLAS does not know this CPU and runs its %s "
-                            "(SSE3) kernels; start with OPENBLAS_CORETYPE=%s for a several "
-                            "times faster sgemm\n", core, have[5] ? "SkylakeX" : "Haswell");
+                            "kernels; start with OPENBLAS_CORETYPE=%s for a several times "
+                            "faster sgemm\n", core, advice);
   return g_string_free (s, FALSE);
 }
 

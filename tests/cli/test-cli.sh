@@ -16,6 +16,20 @@ check "unknown option is a usage error" 2 "Unknown option" -- "$cli" info --bogu
 check "bad device name is a clear error" 1 "unknown device" -- "$cli" info --device gpu7
 check "info reports the CPU backend" 0 "CPU backend" -- "$cli" info --device cpu
 check "info lists Vulkan devices or why there are none" 0 "Vulkan devices:" -- "$cli" info --device cpu
+# OpenBLAS picks its kernels as it loads; where it does not know the CPU the CLI runs again
+# with the core type it should have picked (ts-process.h), so info never has to warn unless
+# the user chose the core type. An explicit choice is kept.
+n=$((n + 1))
+out=$(env -u OPENBLAS_CORETYPE "$cli" info --device cpu 2>&1)
+if grep -q "OpenBLAS kernels: " <<<"$out" && ! grep -q "OpenBLAS does not know this CPU" <<<"$out"; then
+  echo "ok $n - OpenBLAS runs kernels for this CPU ($(grep -o 'OpenBLAS kernels: .*' <<<"$out"))"
+else
+  failed=$((failed + 1))
+  echo "not ok $n - OpenBLAS runs kernels for this CPU"
+  sed 's/^/# /' <<<"$out" | tail -n 20
+fi
+check "an OPENBLAS_CORETYPE the user set is kept" 0 "OpenBLAS kernels: Prescott \(OPENBLAS_CORETYPE=Prescott\)" -- \
+  env OPENBLAS_CORETYPE=Prescott "$cli" info --device cpu
 check "selfcheck on the CPU backend" 0 "all checks passed" -- env TESSERA_DEVICE=cpu "$cli" selfcheck
 check "selfcheck against Vulkan when a device exists" 0 "all checks passed|No Vulkan device to check" -- "$cli" selfcheck
 

@@ -52,6 +52,8 @@ bench_backend (const char *which, const BenchOptions *opt, const BenchPeak *cpu_
 int
 main (int argc, char **argv)
 {
+  /* As the CLI: the figures are the product's, with the OpenBLAS kernels it runs with. */
+  ts_process_reexec_if_needed (argv, TS_PROCESS_NONE);
   BenchOptions opt = { .min_seconds = 1.0, .max_reps = 50, .weights = TS_DTYPE_COUNT };
   const char *weights = "f32";
   const char *backends = "cpu";

@@ -68,6 +68,13 @@ fi
 export PYTHONPATH="$peer_src/diffusers/src:$peer_src/transformers/src:$peer_src/huggingface_hub/src"
 # the peer's threads must not spin while Tessera runs, and the reverse
 export OMP_WAIT_POLICY=PASSIVE
+# The same OpenBLAS kernels for both: Tessera runs itself again with the core type OpenBLAS
+# should have picked where it does not know the CPU (ts-process.h), torch shares the library
+# and would otherwise keep its generic kernels (4x slower sgemm on such a CPU).
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -x "$cli" ]; then
+  core=$("$cli" info --device cpu 2>/dev/null | sed -n 's/^ *OpenBLAS kernels: \([A-Za-z0-9]*\).*/\1/p')
+  [ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
+fi
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 # Waits for a quiet machine; prints true or false (gave up after max_wait).

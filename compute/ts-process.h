@@ -1,0 +1,30 @@
+/* ts-process.h — what a Tessera program needs in its environment before its libraries load.
+ *
+ * Some libraries read the environment once, when they load, before main() runs: OpenBLAS
+ * picks its kernels for the CPU it recognises, libgomp its idle-wait policy. A program that
+ * needs other values than it was started with can only run itself again with them. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TS_PROCESS_NONE = 0,
+  /* OMP_WAIT_POLICY=passive: idle OpenMP threads sleep instead of spinning, for a program
+   * that waits for its user between jobs (the editor). */
+  TS_PROCESS_PASSIVE_OMP = 1 << 0,
+} TsProcessFlags;
+
+/* The OPENBLAS_CORETYPE this CPU should run with when the loaded OpenBLAS did not recognise
+ * it and fell back to one of its generic pre-AVX kernel sets although the CPU has AVX2/FMA
+ * ("SkylakeX" with AVX-512, else "Haswell"); NULL when OpenBLAS chose well. */
+const char *ts_process_blas_coretype_advice (void);
+
+/* Runs the program again (/proc/self/exe, same argv) with what is missing from its
+ * environment: OPENBLAS_CORETYPE from the advice above when the user set none, and
+ * OMP_WAIT_POLICY=passive with TS_PROCESS_PASSIVE_OMP when the user set none. Returns when
+ * nothing is missing, or when running again failed (the program then goes on as it is). */
+void ts_process_reexec_if_needed (char **argv, TsProcessFlags flags);
+
+G_END_DECLS
