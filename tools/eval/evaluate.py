@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "data"))
 
+import blas_core  # noqa: E402,F401  (before torch loads OpenBLAS)
 import allocator  # noqa: E402
 
 if __name__ == "__main__":

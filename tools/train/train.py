@@ -18,6 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import blas_core  # noqa: E402,F401  (before torch loads OpenBLAS)
 import allocator  # noqa: E402
 
 STAGES = ("bpe", "vq", "vqdec", "tm", "export")
