@@ -34,8 +34,11 @@ typedef enum {
   TS_MODE_PROMPT_OPTIONAL = 1 << 10, /* the picture alone says enough (extend, swap) */
 } TsModeFlags;
 
-typedef TsPipelineResult *(*TsModeRunner) (TsPipeline *pipeline,
-                                           const TsPipelineRequest *request, GError **error);
+/* A request's own state while it runs: the pipeline's private ts-run-context.h. */
+typedef struct _TsRunContext TsRunContext;
+
+typedef TsPipelineResult *(*TsModeRunner) (TsRunContext *ctx, const TsPipelineRequest *request,
+                                           GError **error);
 
 /* One mode. The texts are marked N_() and in English: callers translate them with _() in
  * their own text domain (compute/ has none). */

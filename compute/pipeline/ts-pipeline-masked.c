@@ -375,12 +375,13 @@ composite_window (MaskedRun *run, const Tile *tile, int b, const TsImage *fresh)
 
 /* One window: encode, mask the tokens, sample, decode, composite. */
 static gboolean
-run_tile (TsPipeline *p, MaskedRun *run, const Tile *tile, int index, GError **error)
+run_tile (TsRunContext *ctx, MaskedRun *run, const Tile *tile, int index, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   const TsPipelineRequest *r = run->r;
   int max_side = ts_pipeline_max_side (p, r), work_w, work_h;
   ts_pipeline_fit (p, max_side, tile->win.w, tile->win.h, &work_w, &work_h);
-  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, tile->win.w, tile->win.h);
+  ts_run_context_notice_scaled (ctx, max_side, work_w, work_h, tile->win.w, tile->win.h);
   int tw = work_w / p->scale, th = work_h / p->scale, rows = run->rows;
   int64_t L = (int64_t) tw * th;
   g_autofree guint8 *tmask = g_new0 (guint8, L);
@@ -408,9 +409,9 @@ run_tile (TsPipeline *p, MaskedRun *run, const Tile *tile, int index, GError **e
   t0 = ts_pipeline_now ();
   TsCondRequest cr = { rows, prompts, negatives, r->guidance, work_w, work_h,
                        { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
-  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, error);
+  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (ctx, &cr, error);
   run->t.text_encode += ts_pipeline_now () - t0;
-  run->t.text_context += p->context_seconds;
+  run->t.text_context += ctx->context_seconds;
   if (!cond)
     return FALSE;
 
@@ -429,7 +430,7 @@ run_tile (TsPipeline *p, MaskedRun *run, const Tile *tile, int index, GError **e
     .progress_data = r->progress_data, .cancellable = r->cancellable,
   };
   t0 = ts_pipeline_now ();
-  if (!ts_pipeline_sample (p, cond, &l, tokens, error))
+  if (!ts_pipeline_sample (ctx, cond, &l, tokens, error))
     return FALSE;
   run->t.sampling += ts_pipeline_now () - t0;
   run->t.steps_run += run->steps_run;
@@ -485,8 +486,10 @@ masked_run_clear (MaskedRun *run)
 
 /* The common path: the windows, each encoded, masked, sampled, decoded and composited. */
 static TsPipelineResult *
-run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, GError **error)
+run_masked_canvas (TsRunContext *ctx, const TsPipelineRequest *r, const Masked *m,
+                   GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   Rect box;
   if (!nonzero_bbox (m->alpha, &box)) {
     g_set_error (error, TS_ERROR, TS_ERROR_INVALID_ARGUMENT, "the mask is empty: nothing to "
@@ -514,7 +517,7 @@ run_masked_canvas (TsPipeline *p, const TsPipelineRequest *r, const Masked *m, G
                                             run.span.h, error));
   }
   for (guint i = 0; ok && i < tiles->len; i++)
-    ok = run_tile (p, &run, &g_array_index (tiles, Tile, i), (int) i, error);
+    ok = run_tile (ctx, &run, &g_array_index (tiles, Tile, i), (int) i, error);
   TsPipelineResult *res = NULL;
   if (ok) {
     run.res->timings = run.t;
@@ -571,8 +574,9 @@ outpaint_canvas (TsPipeline *p, const TsPipelineRequest *r, Masked *m, GError **
 }
 
 TsPipelineResult *
-ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+ts_pipeline_run_masked (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   Masked m = { 0 };
   gboolean ok;
   if (ts_mode_has (r->mode, TS_MODE_NEEDS_EXTEND)) {
@@ -586,7 +590,7 @@ ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r, GError **erro
     m.canvas = repaint ? ts_image_copy (r->image, error) : NULL;
     ok = m.canvas && mask_alpha (repaint, r->grow, r->feather, &m, error);
   }
-  TsPipelineResult *res = ok ? run_masked_canvas (p, r, &m, error) : NULL;
+  TsPipelineResult *res = ok ? run_masked_canvas (ctx, r, &m, error) : NULL;
   masked_clear (&m);
   return res;
 }

@@ -23,9 +23,10 @@ job_clear (Job *j)
 }
 
 static gboolean
-job_start (TsPipeline *p, const TsPipelineRequest *r, int h, int w, Job *j,
+job_start (TsRunContext *ctx, const TsPipelineRequest *r, int h, int w, Job *j,
            TsPipelineTimings *t, GError **error)
 {
+  const TsPipeline *p = ctx->pipeline;
   j->rows = r->n_variants;
   j->h = h;
   j->w = w;
@@ -45,9 +46,9 @@ job_start (TsPipeline *p, const TsPipelineRequest *r, int h, int w, Job *j,
   double t0 = ts_pipeline_now ();
   TsCondRequest cr = { j->rows, prompts, negatives, r->guidance, w * p->scale, h * p->scale,
                        { r->crop_coord[0], r->crop_coord[1] }, r->aesthetic_score };
-  j->cond = ts_pipeline_encode (p, &cr, error);
+  j->cond = ts_pipeline_encode (ctx, &cr, error);
   t->text_encode = ts_pipeline_now () - t0;
-  t->text_context = p->context_seconds;
+  t->text_context = ctx->context_seconds;
   return j->cond != NULL;
 }
 
@@ -103,8 +104,9 @@ job_finish (TsPipeline *p, Job *j, int out_w, int out_h, TsPipelineTimings *t, G
 }
 
 TsPipelineResult *
-ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+ts_pipeline_run_generate (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   int width = r->width > 0 ? r->width : p->native;
   int height = r->height > 0 ? r->height : p->native;
   int out_w = width, out_h = height;
@@ -114,7 +116,7 @@ ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r, GError **er
     out_w = r->image->width;
     out_h = r->image->height;
     ts_pipeline_fit (p, max_side, out_w, out_h, &width, &height);
-    ts_pipeline_notice_scaled (p, max_side, width, height, out_w, out_h);
+    ts_run_context_notice_scaled (ctx, max_side, width, height, out_w, out_h);
   }
   int q = p->scale * p->token_step;
   if (width % q || height % q || width > 8192 || height > 8192) {
@@ -125,14 +127,14 @@ ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r, GError **er
   TsPipelineTimings t = { 0 };
   Job j = { 0 };
   TsPipelineResult *res = NULL;
-  if (job_start (p, r, height / p->scale, width / p->scale, &j, &t, error)) {
+  if (job_start (ctx, r, height / p->scale, width / p->scale, &j, &t, error)) {
     for (gsize i = 0; i < (gsize) j.rows * j.h * j.w; i++)
       j.tokens[i] = p->mask_id;
     g_autoptr (TsSchedule) s = schedule_for (p, r, r->steps, p->scheduler.masking_schedule);
     TsSampleLoop l;
     loop_init (&l, r, &j, s);
     double t0 = ts_pipeline_now ();
-    gboolean ok = ts_pipeline_sample (p, j.cond, &l, j.tokens, error);
+    gboolean ok = ts_pipeline_sample (ctx, j.cond, &l, j.tokens, error);
     t.sampling = ts_pipeline_now () - t0;
     t.steps_run = r->steps;
     if (ok)
@@ -161,23 +163,26 @@ encode_image (TsPipeline *p, const TsImage *image, int work_w, int work_h, Job *
 /* Restyle and edit start alike: the image scaled to the working size, one job of its token
  * grid, the image's tokens in every row. */
 static gboolean
-image_job_start (TsPipeline *p, const TsPipelineRequest *r, Job *j, TsPipelineTimings *t,
+image_job_start (TsRunContext *ctx, const TsPipelineRequest *r, Job *j, TsPipelineTimings *t,
                  GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   int work_w, work_h, max_side = ts_pipeline_max_side (p, r);
   ts_pipeline_fit (p, max_side, r->image->width, r->image->height, &work_w, &work_h);
-  ts_pipeline_notice_scaled (p, max_side, work_w, work_h, r->image->width, r->image->height);
-  return job_start (p, r, work_h / p->scale, work_w / p->scale, j, t, error) &&
+  ts_run_context_notice_scaled (ctx, max_side, work_w, work_h, r->image->width,
+                                r->image->height);
+  return job_start (ctx, r, work_h / p->scale, work_w / p->scale, j, t, error) &&
          encode_image (p, r->image, work_w, work_h, j, t, error);
 }
 
 TsPipelineResult *
-ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+ts_pipeline_run_restyle (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   TsPipelineTimings t = { 0 };
   Job j = { 0 };
   TsPipelineResult *res = NULL;
-  if (image_job_start (p, r, &j, &t, error)) {
+  if (image_job_start (ctx, r, &j, &t, error)) {
     g_autoptr (TsSchedule) s = schedule_for (p, r, r->steps, p->scheduler.masking_schedule);
     int first = ts_pipeline_first_step (r->steps, r->strength);
     int64_t L = (int64_t) j.h * j.w;
@@ -198,7 +203,7 @@ ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r, GError **err
     loop_init (&l, r, &j, s);
     l.first = first;
     double t0 = ts_pipeline_now ();
-    gboolean ok = first >= r->steps || ts_pipeline_sample (p, j.cond, &l, j.tokens, error);
+    gboolean ok = first >= r->steps || ts_pipeline_sample (ctx, j.cond, &l, j.tokens, error);
     t.sampling = ts_pipeline_now () - t0;
     t.steps_run = r->steps - first;
     if (ok)
@@ -211,12 +216,13 @@ ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r, GError **err
 /* Muse's mask-free editing: each iteration re-masks a random fraction of the tokens and
  * samples them all back in one step under the new prompt. */
 TsPipelineResult *
-ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+ts_pipeline_run_edit (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   TsPipelineTimings t = { 0 };
   Job j = { 0 };
   TsPipelineResult *res = NULL;
-  if (image_job_start (p, r, &j, &t, error)) {
+  if (image_job_start (ctx, r, &j, &t, error)) {
     /* One step at timestep 0: every masked token is revealed; its temperature is unused. */
     g_autoptr (TsSchedule) s = schedule_for (p, r, 1, p->scheduler.masking_schedule);
     int64_t L = (int64_t) j.h * j.w;
@@ -235,7 +241,7 @@ ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *r, GError **error)
       loop_init (&l, r, &j, s);
       l.step_base = it;
       l.progress_total = r->edit_iterations;
-      ok = ts_pipeline_sample (p, j.cond, &l, work, error);
+      ok = ts_pipeline_sample (ctx, j.cond, &l, work, error);
     }
     t.sampling = ts_pipeline_now () - t0;
     t.steps_run = r->edit_iterations;
@@ -292,17 +298,17 @@ frame_alpha (const TsImage *im, int fx, int fy, int fw, int fh, int feather, GEr
 }
 
 TsPipelineResult *
-ts_pipeline_run_framed (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+ts_pipeline_run_framed (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
   int fx, fy, fw, fh;
-  g_return_val_if_fail (ts_pipeline_frame (p, r, &fx, &fy, &fw, &fh), NULL);
+  g_return_val_if_fail (ts_pipeline_frame (ctx->pipeline, r, &fx, &fy, &fw, &fh), NULL);
   g_autoptr (TsImage) crop = ts_image_crop (r->image, fx, fy, fw, fh, error);
   if (!crop)
     return NULL;
   TsPipelineRequest part = *r;
   part.image = crop;
   part.use_frame = FALSE;
-  g_autoptr (TsPipelineResult) res = ts_mode_info (r->mode)->run (p, &part, error);
+  g_autoptr (TsPipelineResult) res = ts_mode_info (r->mode)->run (ctx, &part, error);
   if (!res)
     return NULL;
   double t0 = ts_pipeline_now ();

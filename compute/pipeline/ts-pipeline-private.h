@@ -3,6 +3,7 @@
 
 #include "ts-pipeline.h"
 #include "ts-rng.h"
+#include "ts-run-context.h"
 #include "ts-sampler.h"
 #include "../model/ts-model-folder.h"
 #include "../nn/ts-clip.h"
@@ -24,20 +25,12 @@ struct _TsPipeline {
   int               native;       /* native image side, pixels */
   int               mask_id, codebook_size;
   double            load_seconds;
-  /* Resource fallbacks (see ts_pipeline_run). */
-  gboolean          force_split_cfg; /* tests: always run CFG halves separately */
-  gboolean          split_cfg;       /* this request runs CFG halves separately */
+  /* The CPU fallback (see ts_pipeline_run): whether to use it, and the pipeline of its own
+   * made on the first request that needs it. What a request writes as it runs is not here
+   * but in its TsRunContext (ts-run-context.h). */
   gboolean          cpu_fallback;
-  TsBackend        *fallback_be;     /* created on the first fallback */
+  TsBackend        *fallback_be;
   TsPipeline       *fallback;
-  GString          *notices;         /* this request's fallbacks, for the result */
-  /* Progress times of the request running (ts_pipeline_now): its start, and the start of
-   * its first step (< 0 until then). */
-  double            run_started;
-  double            steps_started;
-  double            forward_seconds; /* transformer forwards of the current run */
-  double            context_seconds; /* of the last ts_pipeline_encode: the transformer's
-                                      * context, after the text encoder */
   /* The weights did not fit on the backend given to ts_pipeline_new: be is then this CPU
    * backend of the pipeline's own, load_error why, load_notice what each result says. */
   TsBackend        *own_be;
@@ -48,9 +41,6 @@ struct _TsPipeline {
   /* How each network's weights are multiplied (ts_pipeline_new_full). */
   TsPipelineLoadOptions load_options;
 };
-
-/* Records what the request does differently from what was asked (a fallback). */
-void ts_pipeline_notice (TsPipeline *p, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* ---- images ---- */
 gsize    ts_image_bytes (const TsImage *image);
@@ -83,7 +73,8 @@ typedef struct {
   double             aesthetic;
 } TsCondRequest;
 
-TsUvitCond *ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error);
+/* Sets ctx->context_seconds. */
+TsUvitCond *ts_pipeline_encode (TsRunContext *ctx, const TsCondRequest *r, GError **error);
 
 /* ---- the sampling loop ---- */
 
@@ -116,7 +107,7 @@ typedef struct {
 
 /* Runs schedule steps first … n_steps−1 on tokens [rows, h, w] in place (on failure or
  * cancellation tokens are left as they were). */
-gboolean ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *loop,
+gboolean ts_pipeline_sample (TsRunContext *ctx, TsUvitCond *cond, const TsSampleLoop *loop,
                              int32_t *tokens, GError **error);
 
 /* Uniforms for one row from the request's hook or the counter generator. */
@@ -127,19 +118,19 @@ void ts_pipeline_draw (TsDrawFunc draws, gpointer data, TsDrawKind kind, int ste
 TsImage **ts_pipeline_decode (TsPipeline *p, const int32_t *tokens, int rows, int h, int w,
                               GError **error);
 
-/* Per-mode runners (ts-pipeline-modes.c, ts-pipeline-masked.c). */
-TsPipelineResult *ts_pipeline_run_generate (TsPipeline *p, const TsPipelineRequest *r,
+/* Per-mode runners (ts-pipeline-modes.c, ts-pipeline-masked.c), on ctx->pipeline. */
+TsPipelineResult *ts_pipeline_run_generate (TsRunContext *ctx, const TsPipelineRequest *r,
                                             GError **error);
-TsPipelineResult *ts_pipeline_run_restyle (TsPipeline *p, const TsPipelineRequest *r,
+TsPipelineResult *ts_pipeline_run_restyle (TsRunContext *ctx, const TsPipelineRequest *r,
                                            GError **error);
-TsPipelineResult *ts_pipeline_run_edit (TsPipeline *p, const TsPipelineRequest *r,
+TsPipelineResult *ts_pipeline_run_edit (TsRunContext *ctx, const TsPipelineRequest *r,
                                         GError **error);
-TsPipelineResult *ts_pipeline_run_masked (TsPipeline *p, const TsPipelineRequest *r,
+TsPipelineResult *ts_pipeline_run_masked (TsRunContext *ctx, const TsPipelineRequest *r,
                                           GError **error);
 /* Whether the request processes a frame of its picture, and where (ts-pipeline-modes.c). */
 gboolean ts_pipeline_frame (const TsPipeline *p, const TsPipelineRequest *r, int *x, int *y,
                             int *w, int *h);
-TsPipelineResult *ts_pipeline_run_framed (TsPipeline *p, const TsPipelineRequest *r,
+TsPipelineResult *ts_pipeline_run_framed (TsRunContext *ctx, const TsPipelineRequest *r,
                                           GError **error);
 
 /* Shared helpers of the runners. */
@@ -151,10 +142,6 @@ void     ts_pipeline_fit (const TsPipeline *p, int max_side, int w, int h, int *
                           int *work_h);
 /* The request's max_work_size or the native size. */
 int      ts_pipeline_max_side (const TsPipeline *p, const TsPipelineRequest *r);
-/* Says in the result's notice that a w×h picture was processed at work_w×work_h and scaled
- * back, when it was scaled down to fit the working size. */
-void     ts_pipeline_notice_scaled (TsPipeline *p, int max_side, int work_w, int work_h, int w,
-                                    int h);
 double   ts_pipeline_now (void);
 
 G_END_DECLS

@@ -5,7 +5,6 @@
 #include "ts-pipeline-testing.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 double
@@ -98,7 +97,6 @@ ts_pipeline_new_full (TsBackend *backend, const char *model_dir,
   if (options)
     p->load_options = *options;
   p->cpu_fallback = TRUE;
-  p->notices = g_string_new (NULL);
   p->folder = ts_model_folder_open (model_dir, NULL, error);
   if (!p->folder)
     return NULL;
@@ -135,8 +133,6 @@ ts_pipeline_free (TsPipeline *p)
   g_clear_pointer (&p->own_be, ts_backend_free);
   g_clear_error (&p->load_error);
   g_free (p->load_notice);
-  if (p->notices)
-    g_string_free (p->notices, TRUE);
   g_free (p);
 }
 
@@ -170,17 +166,6 @@ const char *
 ts_pipeline_load_notice (const TsPipeline *p)
 {
   return p->load_notice;
-}
-
-void
-ts_pipeline_notice (TsPipeline *p, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  if (p->notices->len > 0)
-    g_string_append (p->notices, "; ");
-  g_string_append_vprintf (p->notices, format, args);
-  va_end (args);
 }
 
 int
@@ -318,14 +303,6 @@ ts_pipeline_max_side (const TsPipeline *p, const TsPipelineRequest *r)
 }
 
 void
-ts_pipeline_notice_scaled (TsPipeline *p, int max_side, int work_w, int work_h, int w, int h)
-{
-  if (MAX (w, h) > max_side)
-    ts_pipeline_notice (p, "processed at %d×%d and scaled to %d×%d (the working size is "
-                        "%d×%d)", work_w, work_h, w, h, max_side, max_side);
-}
-
-void
 ts_pipeline_fit (const TsPipeline *p, int max_side, int w, int h, int *work_w, int *work_h)
 {
   double s = MAX (w, h) > max_side ? (double) max_side / MAX (w, h) : 1.0;
@@ -368,8 +345,9 @@ gather_rows (TsPipeline *p, TsTensor *t, const int *rows, int n, TsTensor **out,
 /* Distinct texts are encoded once (variants share one prompt), and so is the transformer's
  * context; then the batch is assembled row by row. */
 TsUvitCond *
-ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
+ts_pipeline_encode (TsRunContext *ctx, const TsCondRequest *r, GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   gboolean cfg = r->guidance > 1.0;
   int n_rows = cfg ? 2 * r->rows : r->rows;
   int length = ts_tokenizer_model_max_length (ts_model_folder_tokenizer (p->folder));
@@ -436,7 +414,7 @@ ts_pipeline_encode (TsPipeline *p, const TsCondRequest *r, GError **error)
     same = row_text[i] == i;
   TsUvitCond *cond = same ? g_steal_pointer (&per_text)
                           : ts_uvit_cond_gather (per_text, row_text, n_rows, error);
-  p->context_seconds = ts_pipeline_now () - t0;
+  ctx->context_seconds = ts_pipeline_now () - t0;
   return cond;
 }
 
@@ -511,10 +489,11 @@ forward_halves (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, const in
 /* One transformer pass over every row, into dst. When the batched CFG pass runs out of
  * memory the halves are run separately, for this step and the rest of the request. */
 static gboolean
-step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, gboolean cfg,
+step_logits (TsRunContext *ctx, TsUvitCond *cond, const TsSampleLoop *l, gboolean cfg,
              const int32_t *input, float *dst, GError **error)
 {
-  if (cfg && p->split_cfg)
+  TsPipeline *p = ctx->pipeline;
+  if (cfg && ctx->split_cfg)
     return forward_halves (p, cond, l, input, dst, error);
   GError *local = NULL;
   int rows = cfg ? 2 * l->rows : l->rows;
@@ -524,17 +503,18 @@ step_logits (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, gboolean cf
     g_propagate_error (error, local);
     return FALSE;
   }
-  ts_pipeline_notice (p, "the guided batch did not fit in memory (%s); running its "
-                      "conditional and unconditional halves separately", local->message);
+  ts_run_context_notice (ctx, "the guided batch did not fit in memory (%s); running its "
+                         "conditional and unconditional halves separately", local->message);
   g_error_free (local);
-  p->split_cfg = TRUE;
+  ctx->split_cfg = TRUE;
   return forward_halves (p, cond, l, input, dst, error);
 }
 
 gboolean
-ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int32_t *tokens,
-                    GError **error)
+ts_pipeline_sample (TsRunContext *ctx, TsUvitCond *cond, const TsSampleLoop *l,
+                    int32_t *tokens, GError **error)
 {
+  const TsPipeline *p = ctx->pipeline;
   const TsSchedule *s = l->schedule;
   int64_t L = (int64_t) l->h * l->w;
   gsize row_size = (gsize) L * s->codebook_size;
@@ -564,8 +544,8 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
       g_free (logits);
       return FALSE;
     }
-    if (p->steps_started < 0)
-      p->steps_started = ts_pipeline_now ();
+    if (ctx->steps_started < 0)
+      ctx->steps_started = ts_pipeline_now ();
     gboolean cfg = l->cfg && (l->guided_steps <= 0 || step < l->guided_steps);
     if (l->cfg && !cfg && !cond_half &&
         !(cond_half = ts_uvit_cond_slice (cond, l->rows, l->rows))) {
@@ -576,11 +556,11 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
     for (int i = 0; i < (cfg ? in_rows : l->rows); i++)
       memcpy (input + (gsize) i * L, work + (gsize) (i % l->rows) * L, L * sizeof (int32_t));
     double f0 = ts_pipeline_now ();
-    if (!step_logits (p, l->cfg && !cfg ? cond_half : cond, l, cfg, input, logits, error)) {
+    if (!step_logits (ctx, l->cfg && !cfg ? cond_half : cond, l, cfg, input, logits, error)) {
       g_free (logits);
       return FALSE;
     }
-    p->forward_seconds += ts_pipeline_now () - f0;
+    ctx->forward_seconds += ts_pipeline_now () - f0;
     if (cfg)
       apply_guidance (logits, l->rows, row_size, l->guidance);
     gboolean last = ts_schedule_timestep (s, k) == 0;
@@ -605,8 +585,8 @@ ts_pipeline_sample (TsPipeline *p, TsUvitCond *cond, const TsSampleLoop *l, int3
     if (l->progress) {
       double now = ts_pipeline_now ();
       TsPipelineProgress pr = { step + 1, total, l->rows, l->w, l->h,
-                                s->mask_id, work, now - p->run_started,
-                                now - p->steps_started };
+                                s->mask_id, work, now - ctx->run_started,
+                                now - ctx->steps_started };
       l->progress (&pr, l->progress_data);
     }
   }
@@ -699,16 +679,15 @@ validate (TsPipeline *p, const TsPipelineRequest *r, GError **error)
 }
 
 static TsPipelineResult *
-run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
+run_mode (TsRunContext *ctx, const TsPipelineRequest *r, GError **error)
 {
-  p->split_cfg = p->force_split_cfg;
-  g_string_truncate (p->notices, 0);
+  TsPipeline *p = ctx->pipeline;
   if (p->load_error && !p->cpu_fallback) {
     g_propagate_error (error, g_error_copy (p->load_error));
     return NULL;
   }
   if (p->load_notice)
-    ts_pipeline_notice (p, "%s", p->load_notice);
+    ts_run_context_notice (ctx, "%s", p->load_notice);
   if (ts_backend_is_lost (p->be)) {
     g_set_error (error, TS_ERROR, TS_ERROR_DEVICE, "%s: the device was lost earlier and "
                  "cannot run anything more", ts_backend_name (p->be));
@@ -716,11 +695,12 @@ run_mode (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   }
   int fx, fy, fw, fh;
   if (ts_pipeline_frame (p, r, &fx, &fy, &fw, &fh))
-    return ts_pipeline_run_framed (p, r, error);
+    return ts_pipeline_run_framed (ctx, r, error);
   /* validate () made sure the mode has a row. */
-  return ts_mode_info (r->mode)->run (p, r, error);
+  return ts_mode_info (r->mode)->run (ctx, r, error);
 }
 
+/* The CPU pipeline of p's own, made on the first request that needs it and kept. */
 static TsPipeline *
 fallback_pipeline (TsPipeline *p, GError **error)
 {
@@ -736,22 +716,22 @@ fallback_pipeline (TsPipeline *p, GError **error)
     }
     p->fallback->cpu_fallback = FALSE;
   }
-  p->fallback->force_split_cfg = p->force_split_cfg;
   return p->fallback;
 }
 
-/* The request again on the CPU backend, after `gpu_error` (consumed). */
+/* The request again on the CPU backend, after `gpu_error` (consumed), in a context of its
+ * own; its notices and transformer time then join ctx's. */
 static TsPipelineResult *
-run_on_cpu (TsPipeline *p, const TsPipelineRequest *r, GError *gpu_error, GError **error)
+run_on_cpu (TsRunContext *ctx, const TsPipelineRequest *r, GError *gpu_error, GError **error)
 {
   GError *local = NULL;
   TsPipelineResult *res = NULL;
-  TsPipeline *cpu = fallback_pipeline (p, &local);
+  TsPipeline *cpu = fallback_pipeline (ctx->pipeline, &local);
+  g_auto (TsRunContext) cpu_ctx = { 0 };
   if (cpu) {
     /* Progress goes on counting from the caller's start; the steps start again. */
-    cpu->run_started = p->run_started;
-    cpu->steps_started = -1.0;
-    res = run_mode (cpu, r, &local);
+    ts_run_context_init (&cpu_ctx, cpu, ctx->run_started);
+    res = run_mode (&cpu_ctx, r, &local);
   }
   if (!res) {
     if (g_error_matches (local, TS_ERROR, TS_ERROR_CANCELLED))
@@ -763,11 +743,12 @@ run_on_cpu (TsPipeline *p, const TsPipelineRequest *r, GError *gpu_error, GError
     g_error_free (gpu_error);
     return NULL;
   }
-  g_string_truncate (p->notices, 0);
-  ts_pipeline_notice (p, "%s; the request ran on the CPU backend instead",
-                      gpu_error->message);
-  if (cpu->notices->len > 0)
-    ts_pipeline_notice (p, "%s", cpu->notices->str);
+  g_string_truncate (ctx->notices, 0);
+  ts_run_context_notice (ctx, "%s; the request ran on the CPU backend instead",
+                         gpu_error->message);
+  if (cpu_ctx.notices->len > 0)
+    ts_run_context_notice (ctx, "%s", cpu_ctx.notices->str);
+  ctx->forward_seconds += cpu_ctx.forward_seconds;
   res->backend = ts_backend_name (cpu->be);
   g_error_free (gpu_error);
   return res;
@@ -780,24 +761,22 @@ ts_pipeline_run (TsPipeline *p, const TsPipelineRequest *r, GError **error)
   if (!validate (p, r, error))
     return NULL;
   double t0 = ts_pipeline_now ();
-  p->run_started = t0;
-  p->steps_started = -1.0;
-  p->forward_seconds = 0;
-  if (p->fallback)
-    p->fallback->forward_seconds = 0;
+  /* Everything this call writes as it runs; p itself is only read (but for the CPU
+   * fallback pipeline, made once). */
+  g_auto (TsRunContext) ctx = { 0 };
+  ts_run_context_init (&ctx, p, t0);
   GError *local = NULL;
-  TsPipelineResult *res = run_mode (p, r, &local);
+  TsPipelineResult *res = run_mode (&ctx, r, &local);
   if (res)
     res->backend = ts_backend_name (p->be);
   else if (cpu_may_help (p, local))
-    res = run_on_cpu (p, r, g_steal_pointer (&local), error);
+    res = run_on_cpu (&ctx, r, g_steal_pointer (&local), error);
   else
     g_propagate_error (error, g_steal_pointer (&local));
   if (res) {
     res->timings.total = ts_pipeline_now () - t0;
-    res->timings.transformer = p->forward_seconds +
-                               (p->fallback ? p->fallback->forward_seconds : 0);
-    res->notice = p->notices->len > 0 ? g_strdup (p->notices->str) : NULL;
+    res->timings.transformer = ctx.forward_seconds;
+    res->notice = ctx.notices->len > 0 ? g_strdup (ctx.notices->str) : NULL;
   }
   return res;
 }

@@ -67,7 +67,9 @@ continue_unguided (TsPipeline *p, const TsPipelineRequest *req, int32_t *tokens)
   const char *prompts[] = { req->prompt };
   TsCondRequest cr = { .rows = 1, .prompts = prompts, .guidance = 1.0, .width = p->native,
                        .height = p->native, .aesthetic = req->aesthetic_score };
-  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, &error);
+  g_auto (TsRunContext) ctx = { 0 };
+  ts_run_context_init (&ctx, p, ts_pipeline_now ());
+  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (&ctx, &cr, &error);
   g_assert_no_error (error);
   g_autoptr (TsSchedule) s = ts_schedule_new (STEPS, 2.0f, 0.0f, p->scheduler.masking_schedule,
                                               p->mask_id, p->codebook_size);
@@ -75,7 +77,7 @@ continue_unguided (TsPipeline *p, const TsPipelineRequest *req, int32_t *tokens)
   TsSampleLoop l = { .schedule = s, .first = GUIDED, .step_base = GUIDED, .rows = 1,
                      .h = side, .w = side, .cfg = FALSE, .starting_mask_ratio = 1.0f,
                      .seeds = &req->seed };
-  g_assert_true (ts_pipeline_sample (p, cond, &l, tokens, &error));
+  g_assert_true (ts_pipeline_sample (&ctx, cond, &l, tokens, &error));
   g_assert_no_error (error);
 }
 

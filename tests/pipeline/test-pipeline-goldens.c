@@ -576,7 +576,9 @@ run_generate (TsPipeline *p, JsonObject *c, const Call *call)
                              (const char *const *) call->negatives->pdata, call->guidance,
                              width, height, { call->crop[0], call->crop[1] }, call->aesthetic };
   g_autoptr (GError) error = NULL;
-  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cond_req, &error);
+  g_auto (TsRunContext) ctx = { 0 };
+  ts_run_context_init (&ctx, p, ts_pipeline_now ());
+  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (&ctx, &cond_req, &error);
   g_assert_no_error (error);
   g_autoptr (TsSchedule) s = ts_schedule_new (call->steps, call->temperature[0],
                                               call->temperature[1],
@@ -590,7 +592,7 @@ run_generate (TsPipeline *p, JsonObject *c, const Call *call)
   g_autofree int32_t *tokens = g_new (int32_t, rows * h * w);
   for (int i = 0; i < rows * h * w; i++)
     tokens[i] = p->mask_id;
-  g_assert_true (ts_pipeline_sample (p, cond, &l, tokens, &error));
+  g_assert_true (ts_pipeline_sample (&ctx, cond, &l, tokens, &error));
   g_assert_no_error (error);
   ts_pipeline_set_test_hooks (p, NULL);
   g_autoptr (TsPipelineResult) res = ts_pipeline_result_new (rows, w, h);

@@ -147,8 +147,10 @@ test_cpu_alloc_fault (void)
 /* Samples 3 guided steps for 2 rows from all-masked tokens; *peak: the most storage held
  * meanwhile. */
 static gboolean
-sample_rows (TsPipeline *p, TsUvitCond *cond, int32_t *tokens, guint64 *peak, GError **error)
+sample_rows (TsRunContext *ctx, TsUvitCond *cond, int32_t *tokens, guint64 *peak,
+             GError **error)
 {
+  TsPipeline *p = ctx->pipeline;
   g_autoptr (TsSchedule) s = ts_schedule_new (3, 2.0f, 0.0f, p->scheduler.masking_schedule,
                                               p->mask_id, p->codebook_size);
   static const guint64 seeds[] = { 5, 6 };
@@ -158,7 +160,7 @@ sample_rows (TsPipeline *p, TsUvitCond *cond, int32_t *tokens, guint64 *peak, GE
   for (int i = 0; i < 2 * side * side; i++)
     tokens[i] = p->mask_id;
   ts_backend_reset_memory_peak (p->be);
-  gboolean ok = ts_pipeline_sample (p, cond, &l, tokens, error);
+  gboolean ok = ts_pipeline_sample (ctx, cond, &l, tokens, error);
   ts_backend_memory_usage (p->be, NULL, peak);
   return ok;
 }
@@ -176,7 +178,10 @@ test_split_cfg_fallback (void)
   const char *prompts[] = { "a lighthouse", "a lighthouse" };
   TsCondRequest cr = { .rows = 2, .prompts = prompts, .guidance = 10.0, .width = p->native,
                        .height = p->native, .aesthetic = 6.0 };
-  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (p, &cr, &error);
+  /* One request's context, as ts_pipeline_run would make, across the samplings below. */
+  g_auto (TsRunContext) ctx = { 0 };
+  ts_run_context_init (&ctx, p, ts_pipeline_now ());
+  g_autoptr (TsUvitCond) cond = ts_pipeline_encode (&ctx, &cr, &error);
   g_assert_no_error (error);
   int side = p->native / p->scale;
   gsize n = (gsize) 2 * side * side;
@@ -185,9 +190,9 @@ test_split_cfg_fallback (void)
   guint64 base, peak_batched, peak_halves, peak_auto;
   ts_backend_memory_usage (cpu, &base, NULL);
 
-  g_assert_true (sample_rows (p, cond, batched, &peak_batched, &error));
-  p->split_cfg = TRUE;
-  g_assert_true (sample_rows (p, cond, halves, &peak_halves, &error));
+  g_assert_true (sample_rows (&ctx, cond, batched, &peak_batched, &error));
+  ctx.split_cfg = TRUE;
+  g_assert_true (sample_rows (&ctx, cond, halves, &peak_halves, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (batched, n * 4, halves, n * 4);
   g_test_message ("peak storage while sampling: %" G_GUINT64_FORMAT " bytes batched, %"
@@ -195,25 +200,25 @@ test_split_cfg_fallback (void)
                   peak_batched, peak_halves, base);
   g_assert_cmpuint (peak_halves, <, peak_batched);
 
-  p->split_cfg = FALSE;
-  g_string_truncate (p->notices, 0);
+  ctx.split_cfg = FALSE;
+  g_string_truncate (ctx.notices, 0);
   ts_backend_set_memory_budget (cpu, (peak_halves + peak_batched) / 2);
-  g_assert_true (sample_rows (p, cond, auto_split, &peak_auto, &error));
+  g_assert_true (sample_rows (&ctx, cond, auto_split, &peak_auto, &error));
   g_assert_no_error (error);
-  g_assert_true (p->split_cfg);
-  g_assert_nonnull (strstr (p->notices->str, "halves separately"));
-  g_assert_nonnull (strstr (p->notices->str, "memory budget"));
+  g_assert_true (ctx.split_cfg);
+  g_assert_nonnull (strstr (ctx.notices->str, "halves separately"));
+  g_assert_nonnull (strstr (ctx.notices->str, "memory budget"));
   g_assert_cmpmem (batched, n * 4, auto_split, n * 4);
 
   /* below what even the halves need: a clear error; with room again, fine */
   ts_backend_set_memory_budget (cpu, base + 1024);
-  g_assert_false (sample_rows (p, cond, auto_split, &peak_auto, &error));
+  g_assert_false (sample_rows (&ctx, cond, auto_split, &peak_auto, &error));
   g_assert_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY);
   g_assert_nonnull (strstr (error->message, "memory budget"));
   g_clear_error (&error);
   ts_backend_set_memory_budget (cpu, 0);
-  p->split_cfg = FALSE;
-  g_assert_true (sample_rows (p, cond, auto_split, &peak_auto, &error));
+  ctx.split_cfg = FALSE;
+  g_assert_true (sample_rows (&ctx, cond, auto_split, &peak_auto, &error));
   g_assert_cmpmem (batched, n * 4, auto_split, n * 4);
 }
 
