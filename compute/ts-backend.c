@@ -30,7 +30,10 @@ ts_backend_init_base (TsBackend *be, const TsBackendClass *klass, TsBackendKind 
   be->profiling = FALSE;
   be->wall_profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   be->mem_used = be->mem_peak = 0;
-  if (!ts_memory_budget_from_env (kind, &be->mem_budget) && kind == TS_BACKEND_CPU) {
+  /* No budget while a Vulkan backend sets itself up: it sets its own from its options
+   * (ts_vk_options_from_env reads TESSERA_MEMORY_BUDGET for it) or the device. */
+  be->mem_budget = 0;
+  if (kind == TS_BACKEND_CPU && !ts_memory_budget_from_env (kind, &be->mem_budget)) {
     long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
     be->mem_budget = pages > 0 && page > 0 ? (guint64) pages * (guint64) page / 4 * 3 : 0;
   }

@@ -50,7 +50,8 @@ void          ts_backend_set_error (TsBackend *backend, GQuark domain, int code,
  * before every allocation; a request over it fails with TS_ERROR_OUT_OF_MEMORY (and a
  * message naming the budget) without asking the system or driver. 0 means no budget.
  * Defaults: TESSERA_MEMORY_BUDGET (see ts-backend-private.h for its syntax) when it names
- * this backend, else for the CPU 3/4 of physical memory, for Vulkan the device-local heap's
+ * this backend (a Vulkan backend: the budget of its TsVkOptions, which
+ * ts_vk_options_from_env reads from there), else for the CPU 3/4 of physical memory, for Vulkan the device-local heap's
  * budget from VK_EXT_memory_budget, or 3/4 of that heap without the extension. Memory the
  * backend uses in place (mapped model files) does not count. */
 void    ts_backend_set_memory_budget (TsBackend *backend, guint64 bytes);

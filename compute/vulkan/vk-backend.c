@@ -179,8 +179,8 @@ ts_vk_backend_new_with_options (int device_index, gboolean allow_cpu_device,
     return NULL;
   }
   vk->klass.name = vk->name;
-  if (!ts_memory_budget_from_env (TS_BACKEND_VULKAN, &vk->base.mem_budget))
-    vk->base.mem_budget = ts_vk_device_default_budget (vk);
+  vk->base.mem_budget = vk->options.set_memory_budget ? vk->options.memory_budget
+                                                     : ts_vk_device_default_budget (vk);
   return &vk->base;
 }
 

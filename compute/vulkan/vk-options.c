@@ -1,5 +1,6 @@
 /* vk-options.c — the environment switches of vk-options.h: the one place that reads them. */
 #include "vk-options.h"
+#include "../ts-backend-private.h"
 
 #include <string.h>
 
@@ -47,4 +48,6 @@ ts_vk_options_from_env (TsVkOptions *o)
     o->force_gemm_tile = TRUE;
     o->gemm_tile = (guint) MIN (env_number ("TESSERA_VK_GEMM_TILE", 0), G_MAXUINT);
   }
+  /* Its parser is the CPU backend's too, so it stays in ts-backend.c. */
+  o->set_memory_budget = ts_memory_budget_from_env (TS_BACKEND_VULKAN, &o->memory_budget);
 }

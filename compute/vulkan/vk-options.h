@@ -37,6 +37,9 @@ typedef struct {
   TsVkKernels kernels;                 /* TESSERA_VK_FORCE_NOSHM / TESSERA_VK_FORCE_SHM */
   gboolean    force_gemm_tile;         /* TESSERA_VK_GEMM_TILE=<index>: one shared-memory */
   guint       gemm_tile;               /* GEMM tiling (0 largest; past the last: the last) */
+  gboolean    set_memory_budget;       /* TESSERA_MEMORY_BUDGET's Vulkan item (syntax in */
+  guint64     memory_budget;           /* ts-backend-private.h): this budget in bytes, 0 none,
+                                        * instead of the device's (see ts-backend.h) */
 } TsVkOptions;
 
 /* Fill *options from the environment (unset variables give the zeroed defaults). */

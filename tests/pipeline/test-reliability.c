@@ -7,6 +7,7 @@
 #include "pipeline-fixture.h"
 #include "ts-atomic-file.h"
 #include "ts-fault.h"
+#include "vulkan/vk-options.h"
 #include "vulkan/vk-runtime.h"
 
 #include <errno.h>
@@ -26,14 +27,24 @@ tiny_dir (void)
     return;                                                                               \
   }
 
+/* A Vulkan backend (lavapipe allowed) with `options`, NULL: the environment's (as
+ * ts_backend_new_vulkan); NULL with the test skipped when there is none. */
 static TsBackend *
-vulkan_or_skip (void)
+vulkan_with_options_or_skip (const TsVkOptions *options)
 {
   g_autoptr (GError) error = NULL;
-  TsBackend *vk = ts_backend_new_vulkan (-1, TRUE, &error);
+  TsVkOptions env;
+  ts_vk_options_from_env (&env);
+  TsBackend *vk = ts_vk_backend_new_with_options (-1, TRUE, options ? options : &env, &error);
   if (!vk)
     g_test_skip_printf ("no Vulkan device: %s", error->message);
   return vk;
+}
+
+static TsBackend *
+vulkan_or_skip (void)
+{
+  return vulkan_with_options_or_skip (NULL);
 }
 
 static void
@@ -312,15 +323,18 @@ assert_loaded_on_cpu (TsPipeline *p, TsBackend *vk, const char *dir, const char 
   ts_pipeline_set_cpu_fallback (p, TRUE);
 }
 
-/* TESSERA_MEMORY_BUDGET=vulkan:1M: the weights do not fit on the GPU, so the model is loaded
- * on the CPU instead of failing; with room again it loads on the GPU. */
+/* A 1 MiB budget given when the backend is made (what TESSERA_MEMORY_BUDGET=vulkan:1M
+ * gives): the weights do not fit on the GPU, so the model is loaded on the CPU instead of
+ * failing; with room again it loads on the GPU. */
 static void
 test_vulkan_weights_over_budget (void)
 {
   NEED_DIR (dir);
-  g_setenv ("TESSERA_MEMORY_BUDGET", "vulkan:1M", TRUE);
-  g_autoptr (TsBackend) vk = vulkan_or_skip ();
-  g_unsetenv ("TESSERA_MEMORY_BUDGET");
+  TsVkOptions options;
+  ts_vk_options_from_env (&options);
+  options.set_memory_budget = TRUE;
+  options.memory_budget = 1 << 20;
+  g_autoptr (TsBackend) vk = vulkan_with_options_or_skip (&options);
   if (!vk)
     return;
   g_assert_cmpuint (ts_backend_get_memory_budget (vk), ==, 1 << 20);
@@ -475,9 +489,10 @@ static void
 test_vulkan_validation_clean (void)
 {
   NEED_DIR (dir);
-  g_setenv ("TESSERA_VK_VALIDATION", "1", TRUE);
-  g_autoptr (TsBackend) vk = vulkan_or_skip ();
-  g_unsetenv ("TESSERA_VK_VALIDATION");
+  TsVkOptions options;
+  ts_vk_options_from_env (&options);
+  options.validation = TRUE;
+  g_autoptr (TsBackend) vk = vulkan_with_options_or_skip (&options);
   if (!vk)
     return;
   if (!ts_vk_validation_active (ts_vk_backend_from (vk))) {

@@ -111,7 +111,7 @@ test_options_from_env (void)
       "TESSERA_VK_DISABLE_SUBGROUP", "TESSERA_VK_DISABLE_FP16", "TESSERA_VK_DISABLE_COOPMAT",
       "TESSERA_VK_DISABLE_PUSH_DESCRIPTOR", "TESSERA_VK_DISABLE_TIMESTAMPS",
       "TESSERA_VK_DISPATCHES_PER_SUBMIT", "TESSERA_VK_PIPELINE_CACHE", "TESSERA_VK_FORCE_NOSHM",
-      "TESSERA_VK_FORCE_SHM", "TESSERA_VK_GEMM_TILE",
+      "TESSERA_VK_FORCE_SHM", "TESSERA_VK_GEMM_TILE", "TESSERA_MEMORY_BUDGET",
     };
     TsVkOptions o, zero;
     memset (&zero, 0, sizeof zero); /* padding included, as ts_vk_options_from_env does */
@@ -132,6 +132,7 @@ test_options_from_env (void)
     g_setenv ("TESSERA_VK_PIPELINE_CACHE", "0", TRUE);
     g_setenv ("TESSERA_VK_FORCE_SHM", "1", TRUE);
     g_setenv ("TESSERA_VK_GEMM_TILE", "7", TRUE);
+    g_setenv ("TESSERA_MEMORY_BUDGET", "cpu:2G, vulkan:1.5M", TRUE);
     ts_vk_options_from_env (&o);
     g_assert_true (o.validation);
     g_assert_cmpuint (o.max_binding, ==, 4096);
@@ -146,14 +147,22 @@ test_options_from_env (void)
     g_assert_cmpint (o.kernels, ==, TS_VK_KERNELS_SHM);
     g_assert_true (o.force_gemm_tile);
     g_assert_cmpuint (o.gemm_tile, ==, 7);
+    g_assert_true (o.set_memory_budget);
+    g_assert_cmpuint (o.memory_budget, ==, 1572864);
 
     g_setenv ("TESSERA_VK_FORCE_NOSHM", "1", TRUE); /* wins over FORCE_SHM */
     g_setenv ("TESSERA_VK_DISPATCHES_PER_SUBMIT", "100000", TRUE);
     g_setenv ("TESSERA_VK_PIPELINE_CACHE", "1", TRUE);
+    g_setenv ("TESSERA_MEMORY_BUDGET", "cpu:2G", TRUE); /* names no Vulkan budget */
     ts_vk_options_from_env (&o);
     g_assert_cmpint (o.kernels, ==, TS_VK_KERNELS_REG);
     g_assert_cmpuint (o.dispatches_per_submit, ==, 256);
     g_assert_false (o.no_pipeline_cache);
+    g_assert_false (o.set_memory_budget);
+    g_setenv ("TESSERA_MEMORY_BUDGET", "3G", TRUE); /* every backend's */
+    ts_vk_options_from_env (&o);
+    g_assert_true (o.set_memory_budget);
+    g_assert_cmpuint (o.memory_budget, ==, G_GUINT64_CONSTANT (3) << 30);
     g_print ("options ok\n");
     return;
   }
