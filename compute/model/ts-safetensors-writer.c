@@ -1,5 +1,6 @@
 /* ts-safetensors-writer.c — writing .safetensors files (tools, tests, synthetic models). */
 #include "ts-safetensors-private.h"
+#include "ts-safetensors-writer.h"
 
 #include "../ts-atomic-file.h"
 

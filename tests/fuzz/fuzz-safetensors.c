@@ -1,7 +1,7 @@
 /* fuzz-safetensors.c — fuzz target for the safetensors reader (and, for files it accepts,
  * the loader and the writer): whatever the bytes, no crash, no out-of-bounds access, and an
  * accepted file must honour every promise the reader makes. */
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* synthetic-model.c — random-weight model folders (see synthetic-model.h). */
 #include "synthetic-model.h"
 #include "model/ts-model-config.h"
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>

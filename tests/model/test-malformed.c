@@ -4,7 +4,7 @@
  * The corpus is generated here. With TESSERA_WRITE_CORPUS=<dir> set, the cases are also
  * written out as seeds for the fuzz targets (<dir>/safetensors/, <dir>/config/). */
 #include "model/ts-model-config.h"
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 #include "fuzz-config-format.h"
 
 #include <glib/gstdio.h>

@@ -2,6 +2,7 @@
  * names must match our generator exactly), synthetic folders of other sizes, fp16 variants,
  * sharded weights, and folders that are wrong in the ways real downloads go wrong. */
 #include "model/ts-model-folder.h"
+#include "model/ts-safetensors-writer.h"
 #include "fake-backend.h"
 #include "golden-paths.h"
 #include "synthetic-model.h"

@@ -1,5 +1,5 @@
 /* test-safetensors.c — the safetensors reader, loader and writer on well-formed files. */
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 #include "ts-ops.h"
 #include "fake-backend.h"
 

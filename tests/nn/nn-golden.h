@@ -5,7 +5,7 @@
 
 #include "tessera.h"
 #include "model/ts-model-config.h"
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 #include "model/ts-weights.h"
 #include "golden-paths.h"
 

@@ -19,6 +19,7 @@
 
 #include "ts-backend-private.h"
 #include "cpu/cpu-precision.h"
+#include "model/ts-safetensors-writer.h"
 #include "model/ts-weights.h"
 
 #include <glib/gstdio.h>

@@ -3,7 +3,7 @@
  * pipeline's fallbacks, and the Vulkan backend under the validation layer for whole requests.
  * Each test proves: a clear error (or a result with a notice), no crash, and that the next
  * request succeeds. */
-#include "model/ts-safetensors.h"
+#include "model/ts-safetensors-writer.h"
 #include "pipeline-fixture.h"
 #include "ts-atomic-file.h"
 #include "ts-fault.h"

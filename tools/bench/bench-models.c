@@ -6,6 +6,7 @@
  * place and not counted there; on Vulkan they are) and the page faults of one warm
  * call. The whole pipelines' peak memory comes first (bench-whole.c). */
 #include "bench.h"
+#include "model/ts-safetensors-writer.h"
 #include "model/ts-weight-specs.h"
 #include "model/ts-weights.h"
 #include "nn/ts-clip.h"
