@@ -1,12 +1,19 @@
-/* test-ops-vulkan.c — every simple op (elementwise, norms, layout, lookups) on the Vulkan
- * backend against the CPU backend on the same inputs: odd sizes, tile and chunk crossings,
- * large magnitudes, −inf in softmax, strided and broadcast inputs, every dtype conversion
- * bit for bit, and the same ops again with the binding limit lowered so the work is split.
- * Any NaN or Inf where the CPU has a number fails. Shapes stay small: lavapipe is slow. */
+/* test-ops-vulkan.c — every op on the Vulkan backend against the CPU backend on the same
+ * inputs. This file: the simple ops (elementwise, norms, layout, lookups) under /vulkan/ops
+ * and /vulkan/cases: odd sizes, tile and chunk crossings, large magnitudes, −inf in softmax,
+ * strided and broadcast inputs, every dtype conversion bit for bit, and the same ops again
+ * with the binding limit lowered so the work is split. vk-ops-heavy.c: the compute-heavy
+ * ops under both kernel families (VK_OPS_HEAVY_PREFIX). Any NaN or Inf where the CPU has a
+ * number fails. Shapes stay small: lavapipe is slow.
+ *
+ * --only=simple or --only=heavy registers one half: the meson tests ops-vulkan (and its
+ * fallback-switch run) and vk-heavy run one each, as test paths select only one suite
+ * level (-p /vulkan does not descend). */
 #include "op-case-tests.h"
 #include "ref-ops.h"
 #include "test-common.h"
 #include "vk-op-pair.h"
+#include "vk-ops-heavy.h"
 #include "vk-test-util.h"
 
 #include <math.h>
@@ -755,15 +762,25 @@ test_shared_case (gconstpointer data)
   vkt_check_validation ();
 }
 
-int
-main (int argc, char **argv)
+/* The halves --only names (both without it); g_test_init leaves the option in argv. */
+static void
+parse_only (int argc, char **argv, gboolean *simple, gboolean *heavy)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_autoptr (GError) error = NULL;
-  cpu = ts_backend_new_cpu (0, &error);
-  g_assert_no_error (error);
-  vkt_setup ();
+  *simple = *heavy = TRUE;
+  for (int i = 1; i < argc; i++) {
+    if (!g_str_has_prefix (argv[i], "--only="))
+      continue;
+    const char *half = argv[i] + strlen ("--only=");
+    if (!g_str_equal (half, "simple") && !g_str_equal (half, "heavy"))
+      g_error ("--only takes simple or heavy, not \"%s\"", half);
+    *simple = g_str_equal (half, "simple");
+    *heavy = !*simple;
+  }
+}
 
+static void
+add_simple_tests (void)
+{
   VKT_ADD ("/vulkan/ops/add-mul", test_add_mul);
   VKT_ADD ("/vulkan/ops/add-strided", test_add_strided);
   VKT_ADD ("/vulkan/ops/unary", test_unary);
@@ -785,11 +802,29 @@ main (int argc, char **argv)
   VKT_ADD ("/vulkan/ops/load-bits", test_load_bits);
   VKT_ADD ("/vulkan/ops/split", test_split);
   VKT_ADD ("/vulkan/ops/embedding-large-table", test_embedding_large_table);
-  /* the heavy families' cases run in test-vk-heavy, under both kernel variants */
+  /* the heavy families' cases run in vk-ops-heavy.c, under both kernel variants */
   op_case_add_tests ("/vulkan/cases", cpu, OP_FAMILIES_SIMPLE, OP_FAMILIES_HEAVY,
                      test_shared_case);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gboolean simple, heavy;
+  parse_only (argc, argv, &simple, &heavy);
+  g_autoptr (GError) error = NULL;
+  cpu = ts_backend_new_cpu (0, &error);
+  g_assert_no_error (error);
+  vkt_setup ();
+
+  if (simple)
+    add_simple_tests ();
+  if (heavy)
+    vk_ops_heavy_add_tests (cpu);
 
   int ret = g_test_run ();
+  vk_ops_heavy_free ();
   vkt_teardown ();
   ts_backend_free (cpu);
   return ret;

@@ -1,6 +1,6 @@
-/* vk-op-pair.h — what the Vulkan op test programs (test-ops-vulkan, test-vk-heavy) share:
- * the same input on a Vulkan backend and on the CPU backend (the oracle), and the check
- * of a Vulkan result against the CPU's. Each program had its own copy of both. */
+/* vk-op-pair.h — what both halves of test-ops-vulkan (test-ops-vulkan.c, vk-ops-heavy.c)
+ * share: the same input on a Vulkan backend and on the CPU backend (the oracle), and the
+ * check of a Vulkan result against the CPU's. */
 #pragma once
 
 #include "tessera.h"

@@ -249,7 +249,7 @@ if [ "$quick" = 1 ]; then
     "vk-runtime|300|$bin/test-vk-runtime"
     "ops-vulkan|400|$bin/test-ops-vulkan -p /vulkan/ops/add-mul -p /vulkan/ops/half-inputs"
     "ops-vulkan-fallbacks|400|env ${fallback_env[*]} $bin/test-ops-vulkan -p /vulkan/ops/add-mul -p /vulkan/ops/layer-norm"
-    "vk-heavy|400|$bin/test-vk-heavy -p /vk-heavy/matmul/reg -p /vk-heavy/attention/reg"
+    "vk-heavy|400|$bin/test-ops-vulkan -p /vulkan/heavy/matmul/reg -p /vulkan/heavy/attention/reg"
     "goldens-vulkan|400|$bin/test-nn-goldens -p /goldens/vulkan/transformer_512path_cfg_8x8 -p /goldens/vulkan/f16/transformer_512path_cfg_8x8 -p /goldens/vulkan/vq_decode_random_2x6x10"
     "pipeline-goldens-vulkan|400|$bin/test-pipeline-goldens -p /pipeline-goldens/vulkan/generate_cfg_128x128"
     "reliability-vulkan|400|$bin/test-reliability -p /reliability/vulkan-validation-clean"
@@ -257,9 +257,9 @@ if [ "$quick" = 1 ]; then
 else
   tests=(
     "vk-runtime|90|$bin/test-vk-runtime"
-    "ops-vulkan|150|$bin/test-ops-vulkan"
-    "ops-vulkan-fallbacks|150|env ${fallback_env[*]} $bin/test-ops-vulkan"
-    "vk-heavy|150|$bin/test-vk-heavy"
+    "ops-vulkan|150|$bin/test-ops-vulkan --only=simple"
+    "ops-vulkan-fallbacks|150|env ${fallback_env[*]} $bin/test-ops-vulkan --only=simple"
+    "vk-heavy|150|$bin/test-ops-vulkan --only=heavy"
     "goldens-vulkan|180|$bin/test-nn-goldens -p /goldens/vulkan -p /goldens/vulkan/f16"
     "pipeline-goldens-vulkan|150|$bin/test-pipeline-goldens -p /pipeline-goldens/vulkan"
     "reliability-vulkan|120|$bin/test-reliability ${rel_args[*]}"

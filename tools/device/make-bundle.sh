@@ -47,7 +47,6 @@ programs=(
   tools/model/tessera-model-bench
   tests/vulkan/test-vk-runtime
   tests/vulkan/test-ops-vulkan
-  tests/vulkan/test-vk-heavy
   tests/nn/test-nn-goldens
   tests/pipeline/test-pipeline-goldens
   tests/pipeline/test-reliability

@@ -1,16 +1,18 @@
-/* test-vk-heavy.c — the compute-heavy Vulkan ops (matmul, attention, conv2d,
- * conv_transpose_2x2, nearest_code) against the CPU backend.
+/* vk-ops-heavy.c — test-ops-vulkan's compute-heavy ops (matmul, attention, conv2d,
+ * conv_transpose_2x2, nearest_code) against the CPU backend, under VK_OPS_HEAVY_PREFIX.
  *
  * Every test runs twice: with the register-only kernels (TS_VK_KERNELS_REG, what CPU
  * devices use) and with the shared-memory kernels (TS_VK_KERNELS_SHM, what GPUs use), so
  * both families run on lavapipe. Options are fixed when a backend is created, so each
- * family (and each forced GEMM tiling) has its own backend, made on first use. The *-split tests lower the binding limit to
- * SMALL_BINDING bytes, so the ops must cut their work into several dispatches (which is
- * checked too). Any NaN/Inf, an nmse above the op's bound, or any validation-layer message
- * fails. Shapes are small: lavapipe does about 1 GFLOP/s. */
+ * family (and each forced GEMM tiling) has its own backend, made on first use from the
+ * program's options. The *-split tests lower the binding limit to SMALL_BINDING bytes, so
+ * the ops must cut their work into several dispatches (which is checked too). Any NaN/Inf,
+ * an nmse above the op's bound, or any validation-layer message fails. Shapes are small:
+ * lavapipe does about 1 GFLOP/s. */
 #include "op-case-tests.h"
 #include "test-common.h"
 #include "vk-op-pair.h"
+#include "vk-ops-heavy.h"
 #include "vk-test-util.h"
 
 #include <math.h>
@@ -54,6 +56,11 @@ begin_tiled (Variant v, int tile)
     g_error ("no GEMM tiling %d", tile);
   if (variant_be[slot] == NULL) {
     TsVkOptions options = vkt_options;
+    /* Validation on unless the caller decided otherwise (meson sets it too); bindings as
+     * large as the device allows, since the *-split tests lower them themselves. */
+    if (g_getenv ("TESSERA_VK_VALIDATION") == NULL)
+      options.validation = TRUE;
+    options.max_binding = 0;
     options.kernels = v == VARIANT_REG ? TS_VK_KERNELS_REG : TS_VK_KERNELS_SHM;
     options.force_gemm_tile = slot >= 2;
     options.gemm_tile = slot >= 2 ? (guint) tile : 0;
@@ -647,28 +654,12 @@ test_shared_case (gconstpointer data)
   end ();
 }
 
-/* ---- setup ---- */
+/* ---- registration ---- */
 
-/* Validation on unless the caller decided otherwise (meson sets it too); bindings as large
- * as the device allows, since the *-split tests lower them themselves. */
-static void
-adjust_options (TsVkOptions *options)
+void
+vk_ops_heavy_add_tests (TsBackend *cpu_backend)
 {
-  if (g_getenv ("TESSERA_VK_VALIDATION") == NULL)
-    options->validation = TRUE;
-  options->max_binding = 0;
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-
-  g_autoptr (GError) error = NULL;
-  cpu = ts_backend_new_cpu (0, &error);
-  g_assert_no_error (error);
-  vkt_setup_adjusted (adjust_options);
-
+  cpu = cpu_backend;
   static const struct {
     const char *name;
     GTestDataFunc func;
@@ -688,20 +679,21 @@ main (int argc, char **argv)
   static const char *const variants[] = { "reg", "shm" };
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
     for (int v = 0; v < 2; v++) {
-      g_autofree char *path = g_strdup_printf ("/vk-heavy/%s/%s", tests[i].name, variants[v]);
+      g_autofree char *path = g_strdup_printf (VK_OPS_HEAVY_PREFIX "/%s/%s", tests[i].name,
+                                               variants[v]);
       g_test_add_data_func (path, GINT_TO_POINTER (v), tests[i].func);
     }
-  op_case_add_variant_tests ("/vk-heavy/cases", cpu, OP_FAMILIES_HEAVY, 0, variants,
+  op_case_add_variant_tests (VK_OPS_HEAVY_PREFIX "/cases", cpu, OP_FAMILIES_HEAVY, 0, variants,
                              G_N_ELEMENTS (variants), test_shared_case);
   for (int tile = 0; tile < 2; tile++) {
-    g_autofree char *path = g_strdup_printf ("/vk-heavy/gemm-tile/%d", tile);
+    g_autofree char *path = g_strdup_printf (VK_OPS_HEAVY_PREFIX "/gemm-tile/%d", tile);
     g_test_add_data_func (path, GINT_TO_POINTER (tile), test_gemm_tiles);
   }
+}
 
-  int status = g_test_run ();
+void
+vk_ops_heavy_free (void)
+{
   for (guint i = 0; i < G_N_ELEMENTS (variant_be); i++)
     g_clear_pointer (&variant_be[i], ts_backend_free);
-  vkt_teardown ();
-  g_clear_pointer (&cpu, ts_backend_free);
-  return status;
 }
