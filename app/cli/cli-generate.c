@@ -3,6 +3,7 @@
  * command line, images in and out through GdkPixbuf. The options a subcommand takes and its
  * checks follow from its row's flags. */
 #include "cli.h"
+#include "model/ts-model-defaults.h"
 #include "model/ts-model-locate.h"
 
 #include <errno.h>
@@ -186,6 +187,17 @@ take_positionals (const TsModeInfo *m, CliArgs *a, GError **error)
                  _("a prompt is required; usage: %s"), usage);
     return FALSE;
   }
+  return TRUE;
+}
+
+/* Without --guidance, the model's own default (ts-model-defaults.h). */
+static gboolean
+take_model_guidance (const char *model, TsPipelineRequest *r, GError **error)
+{
+  TsModelDefaults d;
+  if (!ts_model_defaults_read (model, &d, error))
+    return FALSE;
+  r->guidance = d.guidance;
   return TRUE;
 }
 
@@ -478,7 +490,7 @@ cli_run_mode (const TsModeInfo *m, int argc, char **argv)
         "consecutive seeds (1)"), N_("N") }, FOR_ALL },
     { { "steps", 0, 0, G_OPTION_ARG_STRING, &a.steps, N_("Sampling steps (12)"), N_("N") },
       FOR_ALL },
-    { { "guidance", 'g', 0, G_OPTION_ARG_STRING, &a.guidance, N_("Guidance scale (10)"),
+    { { "guidance", 'g', 0, G_OPTION_ARG_STRING, &a.guidance, N_("Guidance scale (default: the model's, 10 for aMUSEd)"),
         N_("G") }, FOR_ALL },
     { { "aesthetic", 0, 0, G_OPTION_ARG_STRING, &a.aesthetic, N_("Aesthetic-score "
         "micro-conditioning (6)"), N_("A") }, FOR_ALL },
@@ -539,6 +551,8 @@ cli_run_mode (const TsModeInfo *m, int argc, char **argv)
   if (!cli_output_writable (a.output, &error))
     status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (!(model = cli_model_dir (a.model, &error)))
+    status = fail (m->id, error, CLI_EXIT_FAILURE);
+  else if (!a.guidance && !take_model_guidance (model, &req, &error))
     status = fail (m->id, error, CLI_EXIT_FAILURE);
   else if (((m->flags & TS_MODE_NEEDS_IMAGE) || a.image_option) &&
            !(image = cli_image_load (a.image_option ? a.image_option : a.rest[0], 3, &error)))

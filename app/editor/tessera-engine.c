@@ -12,6 +12,7 @@
 
 #include "tessera-engine-run.h"
 #include "tessera-vocabulary.h"
+#include "model/ts-model-defaults.h"
 #include "ts-types.h"
 #include "model/ts-model-locate.h"
 
@@ -25,6 +26,8 @@ struct _TesseraEngine {
   int token_size;        /* pixels per token side (0 until loaded) */
   TesseraVocabulary *vocabulary;   /* the model's vocabulary.json, if it has one */
   char *vocabulary_error;          /* why a vocabulary.json there could not be used */
+  TsModelDefaults defaults;        /* the model's sampling defaults (tessera-defaults.json) */
+  char *defaults_error;            /* why its tessera-defaults.json could not be used */
   gboolean device_lost;  /* the loaded model's GPU was lost: requests run on the CPU */
   GMutex pause_lock;     /* guards paused, signalled through unpaused */
   GCond unpaused;
@@ -88,6 +91,7 @@ tessera_engine_finalize (GObject *object)
   g_free (self->model_dir);
   g_clear_object (&self->vocabulary);
   g_free (self->vocabulary_error);
+  g_free (self->defaults_error);
   g_mutex_clear (&self->pause_lock);
   g_cond_clear (&self->unpaused);
   G_OBJECT_CLASS (tessera_engine_parent_class)->finalize (object);
@@ -182,6 +186,18 @@ tessera_engine_get_vocabulary_error (TesseraEngine *self)
   return self->state == TESSERA_ENGINE_READY ? self->vocabulary_error : NULL;
 }
 
+const TsModelDefaults *
+tessera_engine_get_defaults (TesseraEngine *self)
+{
+  return self->state == TESSERA_ENGINE_READY ? &self->defaults : NULL;
+}
+
+const char *
+tessera_engine_get_defaults_error (TesseraEngine *self)
+{
+  return self->state == TESSERA_ENGINE_READY ? self->defaults_error : NULL;
+}
+
 /* ---- loading ---- */
 
 typedef struct {
@@ -190,6 +206,8 @@ typedef struct {
   char *dir;
   TesseraVocabulary *vocabulary;
   char *vocabulary_error;
+  TsModelDefaults defaults;
+  char *defaults_error;
 } LoadResult;
 
 static void
@@ -198,6 +216,7 @@ load_result_free (LoadResult *r)
   g_clear_pointer (&r->pipeline, ts_pipeline_free);
   g_clear_pointer (&r->backend, ts_backend_free);
   g_free (r->dir);
+  g_free (r->defaults_error);
   g_clear_object (&r->vocabulary);
   g_free (r->vocabulary_error);
   g_free (r);
@@ -244,6 +263,10 @@ load_worker (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   r->vocabulary = tessera_vocabulary_load_for_model (r->dir, &vocabulary_error);
   if (vocabulary_error)
     r->vocabulary_error = g_strdup (vocabulary_error->message);
+  /* Likewise damaged sampling defaults: the family's are used instead. */
+  g_autoptr (GError) defaults_error = NULL;
+  if (!ts_model_defaults_read (r->dir, &r->defaults, &defaults_error))
+    r->defaults_error = g_strdup (defaults_error->message);
   g_task_return_pointer (task, r, (GDestroyNotify) load_result_free);
 }
 
@@ -282,6 +305,9 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->vocabulary = g_steal_pointer (&r->vocabulary);
   g_free (self->vocabulary_error);
   self->vocabulary_error = g_steal_pointer (&r->vocabulary_error);
+  self->defaults = r->defaults;
+  g_free (self->defaults_error);
+  self->defaults_error = g_steal_pointer (&r->defaults_error);
   load_result_free (r);
   if (self->device_lost) {
     self->device_lost = FALSE;   /* a new backend */

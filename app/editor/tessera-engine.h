@@ -13,6 +13,8 @@
 #include "tessera-vocabulary.h"
 #include "pipeline/ts-pipeline.h"
 
+#include "model/ts-model-defaults.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -58,6 +60,10 @@ int         tessera_engine_get_token_size (TesseraEngine *self);
  * READY; and why one that is there could not be used (NULL if nothing went wrong). */
 TesseraVocabulary *tessera_engine_get_vocabulary (TesseraEngine *self);
 const char        *tessera_engine_get_vocabulary_error (TesseraEngine *self);
+/* The loaded model's sampling defaults (its tessera-defaults.json, else the family's), NULL
+ * unless READY; and why a file that is there could not be used (NULL if nothing went wrong). */
+const TsModelDefaults *tessera_engine_get_defaults (TesseraEngine *self);
+const char            *tessera_engine_get_defaults_error (TesseraEngine *self);
 
 void              tessera_engine_run_async (TesseraEngine *self, TesseraJobRequest *request,
                                             GCancellable *cancellable,

@@ -354,6 +354,20 @@ apply_vocabulary (TesseraWindow *self)
   tessera_window_set_vocabulary (self, tessera_engine_get_vocabulary (self->engine));
 }
 
+/* The model's guidance, unless the user chose a default guidance of their own in Preferences
+ * (a small model may draw far better at 2 than at the family's 10). */
+static void
+apply_model_defaults (TesseraWindow *self)
+{
+  const char *problem = tessera_engine_get_defaults_error (self->engine);
+  if (problem)
+    tessera_window_toast (self, problem);
+  const TsModelDefaults *d = tessera_engine_get_defaults (self->engine);
+  g_autoptr (GVariant) own = g_settings_get_user_value (self->settings, "guidance");
+  if (d && !own)
+    gtk_spin_button_set_value (self->guidance_spin, d->guidance);
+}
+
 TesseraPromptCompletion *
 tessera_window_get_prompt_completion (TesseraWindow *self)
 {
@@ -1362,6 +1376,7 @@ on_engine_state (TesseraEngine *engine, GParamSpec *pspec, TesseraWindow *self)
     if (canvas_has_property (self, "token-size"))
       g_object_set (self->canvas, "token-size", tessera_window_get_token_size (self), NULL);
     apply_vocabulary (self);
+    apply_model_defaults (self);
   }
   update_frame (self);
   tessera_window_update_actions (self);
@@ -1469,6 +1484,7 @@ setup_with_app (TesseraWindow *self, TesseraApplication *app)
   gtk_spin_button_set_value (self->steps_spin, g_settings_get_int (self->settings, "steps"));
   gtk_spin_button_set_value (self->guidance_spin,
                              g_settings_get_double (self->settings, "guidance"));
+  apply_model_defaults (self);   /* when the model was ready before the window */
   gtk_spin_button_set_value (self->variants_spin,
                              g_settings_get_int (self->settings, "variants"));
   g_settings_bind (self->settings, "whole-picture", self->whole_picture_check, "active",

@@ -2250,6 +2250,8 @@ test_default_model (void)
   }
   g_autofree char *tests_model = g_strdup (g_getenv ("TESSERA_MODEL_DIR"));
   TesseraEngine *engine = tessera_application_get_engine (app);
+  g_autoptr (GSettings) settings = g_settings_new (TESSERA_APP_ID);
+  g_settings_reset (settings, "guidance");   /* no default guidance of the user's own */
   use_model (NULL);
   g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_READY);
   g_assert_cmpstr (tessera_engine_get_model_dir (engine), ==, shipped);
@@ -2266,6 +2268,23 @@ test_default_model (void)
     g_assert_true (gtk_widget_get_visible (tessera_window_get_style_dropdown (win)));
   } else {
     g_test_message ("the shipped model has no vocabulary.json here");
+  }
+
+  /* Its tessera-defaults.json's guidance (a small model draws better below the family's 10)
+   * is what a request takes, the user having chosen none of their own. */
+  const TsModelDefaults *defaults = tessera_engine_get_defaults (engine);
+  g_assert_nonnull (defaults);
+  g_assert_null (tessera_engine_get_defaults_error (engine));
+  g_autofree char *defaults_file = g_build_filename (shipped, TS_MODEL_DEFAULTS_FILE, NULL);
+  if (g_file_test (defaults_file, G_FILE_TEST_EXISTS))
+    g_assert_cmpfloat (defaults->guidance, <, TS_FAMILY_GUIDANCE);
+  else
+    g_test_message ("the shipped model has no %s here", TS_MODEL_DEFAULTS_FILE);
+  {
+    gtk_editable_set_text (GTK_EDITABLE (entry), "red apple, 3d style");
+    g_autoptr (TesseraJobRequest) req = tessera_window_build_request (win, &error);
+    g_assert_no_error (error);
+    g_assert_cmpfloat (req->params->guidance, ==, defaults->guidance);
   }
 
   /* A new blank canvas of the model's size, shown at fit (above 100 % there). */

@@ -57,6 +57,22 @@ check "missing mask option" 2 "mask is required" -- "$cli" inpaint --model "$mod
 check "mask size mismatch" 1 "mask is 128×128 but the image is 256×256" -- "$cli" inpaint --model "$model" "$img" --mask "$tmp/out-1.png" -p x -o "$tmp/x.png"
 check "missing model folder" 1 "does not exist" -- "$cli" generate --model "$tmp/nomodel" -p x -o "$tmp/x.png"
 check "not a model folder" 1 "is not a model folder \(no model_index.json\)" -- "$cli" generate --model "$tmp" -p x -o "$tmp/x.png"
+# A model's tessera-defaults.json sets the guidance when --guidance is not given: the same
+# picture as with -g 3, another than the family's 10; a damaged file is a clear error.
+own="$tmp/own-defaults"
+mkdir "$own" && cp -r "$model"/. "$own"/
+echo '{"guidance": 3}' >"$own/tessera-defaults.json"
+"$cli" generate --model "$own" --steps 2 -p "a cat" -s 3 -o "$tmp/d-own.png" >/dev/null 2>&1
+"$cli" generate --model "$model" --steps 2 -p "a cat" -s 3 -g 3 -o "$tmp/d-g3.png" >/dev/null 2>&1
+"$cli" generate --model "$own" --steps 2 -p "a cat" -s 3 -g 10 -o "$tmp/d-g10.png" >/dev/null 2>&1
+n=$((n + 1))
+if [ -s "$tmp/d-own.png" ] && cmp -s "$tmp/d-own.png" "$tmp/d-g3.png" && ! cmp -s "$tmp/d-own.png" "$tmp/d-g10.png"; then
+  echo "ok $n - the model's default guidance is used without --guidance, and --guidance wins"
+else
+  failed=$((failed + 1)); echo "not ok $n - the model's default guidance (tessera-defaults.json) was not used"
+fi
+echo '{"guidance": "high"}' >"$own/tessera-defaults.json"
+check "a damaged tessera-defaults.json is a clear error" 1 "tessera-defaults.json: \"guidance\" must be a number" -- "$cli" generate --model "$own" -p x -o "$tmp/x.png"
 n=$((n + 1))
 if [ ! -e "$tmp/x.png" ]; then echo "ok $n - failed runs write no output"; else failed=$((failed + 1)); echo "not ok $n - a failed run wrote $tmp/x.png"; fi
 

@@ -1,6 +1,7 @@
 /* test-model-folder.c — opening diffusers model folders: the goldens' tiny model (its weight
  * names must match our generator exactly), synthetic folders of other sizes, fp16 variants,
  * sharded weights, and folders that are wrong in the ways real downloads go wrong. */
+#include "model/ts-model-defaults.h"
 #include "model/ts-model-folder.h"
 #include "model/ts-safetensors-writer.h"
 #include "fake-backend.h"
@@ -413,10 +414,48 @@ test_mismatched_components (Tmp *t, gconstpointer data)
   assert_open_fails (dir, TS_ERROR_CORRUPT, "text states of width 32");
 }
 
+/* tessera-defaults.json: the family's guidance without the file or the key, the file's value,
+ * and a clear error (with the family's values kept) for every kind of damage. */
+static void
+test_sampling_defaults (Tmp *t, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (t->dir, TS_MODEL_DEFAULTS_FILE, NULL);
+  TsModelDefaults d = { .guidance = -1 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ts_model_defaults_read (t->dir, &d, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (d.guidance, ==, TS_FAMILY_GUIDANCE);
+
+  struct { const char *text; double guidance; } good[] = {
+    { "{\"guidance\": 2.5}", 2.5 }, { "{\"guidance\": 4}", 4 }, { "{\"guidance\": 0}", 0 },
+    { "{\"other\": true}", TS_FAMILY_GUIDANCE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_assert_true (g_file_set_contents (path, good[i].text, -1, NULL));
+    d.guidance = -1;
+    g_assert_true (ts_model_defaults_read (t->dir, &d, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (d.guidance, ==, good[i].guidance);
+  }
+  const char *bad[] = { "{\"guidance\": -1}", "{\"guidance\": 1e9}", "{\"guidance\": \"2\"}",
+                        "{\"guidance\": null}", "[2]", "not json", "" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_true (g_file_set_contents (path, bad[i], -1, NULL));
+    d.guidance = -1;
+    g_assert_false (ts_model_defaults_read (t->dir, &d, &error));
+    g_assert_error (error, TS_ERROR, TS_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, TS_MODEL_DEFAULTS_FILE));
+    g_assert_cmpfloat (d.guidance, ==, TS_FAMILY_GUIDANCE);
+    g_clear_error (&error);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add ("/folder/sampling-defaults", Tmp, NULL, tmp_set_up, test_sampling_defaults,
+              tmp_tear_down);
   g_test_add_func ("/folder/tiny-amused", test_tiny_amused);
   g_test_add_func ("/folder/tiny-256path", test_tiny_256path);
   g_test_add ("/folder/other-sizes", Tmp, NULL, tmp_set_up, test_other_sizes, tmp_tear_down);

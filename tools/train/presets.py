@@ -29,6 +29,9 @@ PRESETS = {
         # canonical: 70 % of every batch from the plain-prompt layout of every item
         "tm_train": {"steps": 3500, "batch": 32, "lr": 8e-4, "text_lr": 2.5e-4, "tokens": 4000,
                      "freeze_text": True, "canonical": 0.7},
+        # the exported model's default guidance (tessera-defaults.json): measured best of
+        # 1 / 1.5 / 2 / 4 / 10 by tools/eval/evaluate.py --guidance (session 8)
+        "sampling": {"guidance": 2.0},
     },
     "v1": {
         "vocab_size": 2048,          # BPE vocabulary incl. 512 byte symbols and 2 specials

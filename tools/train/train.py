@@ -166,6 +166,8 @@ def main():
     ap.add_argument("--vqdec-steps", type=int, default=None, help="override the preset's decoder fine-tuning steps")
     ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
+    ap.add_argument("--default-guidance", type=float, default=None,
+                    help="the exported model's default guidance (tessera-defaults.json), instead of the preset's")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init-from", default=None,
@@ -285,6 +287,13 @@ def main():
         with open(os.path.join(args.export, "vocabulary.json"), "w") as f:
             json.dump(voc, f, indent=1, ensure_ascii=False)
             f.write("\n")
+        # The model's own sampling defaults (compute/model/ts-model-defaults.h), measured
+        # with tools/eval/evaluate.py --guidance; diffusers ignores the file.
+        if args.default_guidance is not None or p.get("sampling"):
+            guidance = args.default_guidance if args.default_guidance is not None else p["sampling"]["guidance"]
+            with open(os.path.join(args.export, "tessera-defaults.json"), "w") as f:
+                json.dump({"guidance": guidance}, f)
+                f.write("\n")
         readme = os.path.join(args.export, "README.md")
         text_card = open(readme).read().replace("@size_mb@", f"{size / 1e6:.1f}")
         with open(readme, "w") as f:
