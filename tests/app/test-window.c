@@ -2298,6 +2298,8 @@ test_default_model (void)
                                       g_variant_new_string ("generate"));
   gtk_editable_set_text (GTK_EDITABLE (tessera_window_get_prompt_entry (win)),
                          "red apple, 3d style");
+  /* what earlier tests left running ends first: the screenshot shows no "queued" toast */
+  g_assert_true (wait_for (not_running, 120));
   act ("generate", NULL);
   g_assert_true (wait_for (not_running, 120));
   g_assert_cmpuint (tessera_window_get_n_pending_variants (win), ==, 2);

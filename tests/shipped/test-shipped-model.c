@@ -5,6 +5,7 @@
  * After retraining, regenerate the expected images with
  *   TESSERA_UPDATE_EXPECTED=1 meson test -C build shipped-model
  * and look at them before committing. */
+#include "model/ts-model-defaults.h"
 #include "compute/pipeline/ts-pipeline.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -88,7 +89,26 @@ test_folder_and_card (void)
   g_assert_true (json_parser_load_from_file (vparser, vocab_path, &error));
   g_assert_no_error (error);
   JsonObject *vocab = json_node_get_object (json_parser_get_root (vparser));
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (vocab, "concepts")), >=, 100);
+  /* every concept of the set it was trained on (tools/data/concepts.json), no other */
+  g_autofree char *set_path = g_build_filename (g_getenv ("TESSERA_SOURCE_ROOT"), "tools", "data",
+                                                "concepts.json", NULL);
+  g_autoptr (JsonParser) sparser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (sparser, set_path, &error));
+  g_assert_no_error (error);
+  JsonArray *set = json_object_get_array_member (json_node_get_object (json_parser_get_root (sparser)),
+                                                 "concepts");
+  JsonArray *concepts = json_object_get_array_member (vocab, "concepts");
+  g_assert_cmpuint (json_array_get_length (set), >=, 50);
+  g_assert_cmpuint (json_array_get_length (concepts), ==, json_array_get_length (set));
+  for (guint i = 0; i < json_array_get_length (set); i++) {
+    const char *label = json_object_get_string_member (json_array_get_object_element (set, i), "label");
+    gboolean found = FALSE;
+    for (guint j = 0; j < json_array_get_length (concepts) && !found; j++)
+      found = g_str_equal (json_array_get_string_element (concepts, j), label);
+    if (!found)
+      g_test_message ("concept %s missing from vocabulary.json", label);
+    g_assert_true (found);
+  }
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (vocab, "styles")), ==, 7);
   JsonObject *scene = json_object_get_object_member (vocab, "scene");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (scene, "positions")), >=, 2);
@@ -156,7 +176,11 @@ check_case (TsBackend *backend, const RegressionCase *c, int max_blocks)
   g_autoptr (TsPipeline) pipeline = ts_pipeline_new (backend, dir, &error);
   g_assert_no_error (error);
   TsPipelineRequest req;
-  ts_pipeline_request_init (&req, TS_MODE_GENERATE);   /* the product's default steps/guidance */
+  ts_pipeline_request_init (&req, TS_MODE_GENERATE);   /* the product's default steps */
+  TsModelDefaults defaults;                            /* and the model's own guidance */
+  g_assert_true (ts_model_defaults_read (dir, &defaults, &error));
+  g_assert_no_error (error);
+  req.guidance = defaults.guidance;
   req.prompt = c->prompt;
   req.seed = c->seed;
   g_autoptr (TsPipelineResult) result = ts_pipeline_run (pipeline, &req, &error);
