@@ -1,10 +1,9 @@
-/* ts-model-defaults.c — tessera-defaults.json (ts-model-defaults.h). */
+/* ts-model-defaults.c — tessera-defaults.json (ts-model-defaults.h), read with the same JSON
+ * reader as the model's configs (size bound, repeated keys, errors naming file and key). */
 #include "ts-model-defaults.h"
 
-#include <json-glib/json-glib.h>
-#include <math.h>
-
-#include "ts-types.h"
+#include "ts-json-reader.h"
+#include "ts-model-config.h"
 
 gboolean
 ts_model_defaults_read (const char *dir, TsModelDefaults *out, GError **error)
@@ -13,29 +12,22 @@ ts_model_defaults_read (const char *dir, TsModelDefaults *out, GError **error)
   g_autofree char *path = g_build_filename (dir, TS_MODEL_DEFAULTS_FILE, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (parser, path, &local)) {
-    g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT, "%s: %s", path, local->message);
+  JsonObject *object = NULL;
+  g_autoptr (JsonParser) parser = ts_json_load_object (path, TS_CONFIG_MAX_FILE_BYTES, NULL,
+                                                       &object, error);
+  if (!parser)
     return FALSE;
-  }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT, "%s: not a JSON object", path);
+  TsJsonReader r;
+  ts_json_reader_init (&r, path, object, error);
+  /* unlike a config's, a null here is no default: the file names the key to set it */
+  JsonNode *node = json_object_get_member (object, "guidance");
+  if (node && JSON_NODE_HOLDS_NULL (node))
+    return ts_json_reader_fail (&r, "guidance", "must be a number, not null");
+  double guidance;
+  if (!ts_json_read_double (&r, "guidance", TS_FAMILY_GUIDANCE, &guidance))
     return FALSE;
-  }
-  JsonNode *g = json_object_get_member (json_node_get_object (root), "guidance");
-  if (!g)
-    return TRUE;
-  double v = NAN;
-  if (JSON_NODE_HOLDS_VALUE (g) && (json_node_get_value_type (g) == G_TYPE_DOUBLE ||
-                                    json_node_get_value_type (g) == G_TYPE_INT64))
-    v = json_node_get_double (g);
-  if (!isfinite (v) || v < 0 || v > 1000) {
-    g_set_error (error, TS_ERROR, TS_ERROR_CORRUPT,
-                 "%s: \"guidance\" must be a number between 0 and 1000", path);
-    return FALSE;
-  }
-  out->guidance = v;
+  if (guidance < 0 || guidance > 1000)
+    return ts_json_reader_fail (&r, "guidance", "must be a number between 0 and 1000");
+  out->guidance = guidance;
   return TRUE;
 }
