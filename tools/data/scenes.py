@@ -37,6 +37,9 @@ HELDOUT_SOLID = ("teal", "beige")
 WEIGHT_SKIN = 0.3
 WEIGHT_FLAG = 0.25
 P_SINGLE = 0.5
+PLACES = {(0, 0): "in the top left", (1, 0): "at the top", (2, 0): "in the top right",
+          (0, 1): "on the left", (2, 1): "on the right", (0, 2): "in the bottom left",
+          (1, 2): "at the bottom", (2, 2): "in the bottom right"}
 CANONICAL_SIZE = 0.76   # of the side, for a prompt with no place or background
 
 
@@ -155,17 +158,7 @@ class SceneMaker:
         bg, bgtext = self.background(rng, rng.random() < 0.15)
         bgtext = bgtext or "on a white background"
         if n == 1:
-            size = int(SIZE * rng.uniform(0.35, 0.5))
-            gx, gy = rng.randrange(3), rng.randrange(3)
-            if gx == 1 and gy == 1:
-                gx = rng.choice([0, 2])
-            cx = size / 2 + 2 + gx * (SIZE - size - 4) / 2
-            cy = size / 2 + 2 + gy * (SIZE - size - 4) / 2
-            self.paste(bg, picks[0], cx, cy, size)
-            where = {(0, 0): "in the top left", (1, 0): "at the top", (2, 0): "in the top right",
-                     (0, 1): "on the left", (2, 1): "on the right", (0, 2): "in the bottom left",
-                     (1, 2): "at the bottom", (2, 2): "in the bottom right"}[(gx, gy)]
-            text = f"{article(picks[0]['label'])} {where} {bgtext}"
+            text = self.place_one(rng, bg, bgtext, picks[0])
         elif n == 2:
             size = int(SIZE * rng.uniform(0.36, 0.48))
             horizontal = rng.random() < 0.65
@@ -186,6 +179,25 @@ class SceneMaker:
             names = [article(p["label"]) for p in picks]
             text = f"{names[0]}, {names[1]} and {names[2]} from left to right {bgtext}"
         return bg, f"{text}, {STYLE_PHRASES[style]}", picks
+
+    def place_one(self, rng, bg, bgtext, r):
+        """Pastes r at one of the eight places off the centre; returns the caption's text."""
+        size = int(SIZE * rng.uniform(0.35, 0.5))
+        gx, gy = rng.randrange(3), rng.randrange(3)
+        if gx == 1 and gy == 1:
+            gx = rng.choice([0, 2])
+        cx = size / 2 + 2 + gx * (SIZE - size - 4) / 2
+        cy = size / 2 + 2 + gy * (SIZE - size - 4) / 2
+        self.paste(bg, r, cx, cy, size)
+        return f"{article(r['label'])} {PLACES[(gx, gy)]} {bgtext}"
+
+    def placed(self, r, rng):
+        """One item at a named place on a background: the one-object scene prompt ('a red apple
+        in the top left on a pink background, flat style') and what inpainting a small region
+        asks of the model. The transformer's placed bank has every training item a few times."""
+        bg, bgtext = self.background(rng, rng.random() < 0.15)
+        text = self.place_one(rng, bg, bgtext or "on a white background", r)
+        return bg, f"{text}, {STYLE_PHRASES[r['style']]}"
 
     def canonical(self, r):
         """The plain prompt's picture, '<label>, <style>': the emoji centred on white at 76 % of

@@ -26,9 +26,11 @@ PRESETS = {
         # tokens: samples encoded once (tokens.pt in the run folder) that the transformer
         # stage draws its batches from
         # freeze_text: the text encoder as --init-from gives it, each caption encoded once;
-        # canonical: 70 % of every batch from the plain-prompt layout of every item
+        # canonical: 60 % of every batch from the plain-prompt layout of every item; placed:
+        # 20 % from every item at a named place on a background (4 copies; session 9: scenes
+        # drew only their background, the one-object scene was 2 % of a batch)
         "tm_train": {"steps": 3500, "batch": 32, "lr": 8e-4, "text_lr": 2.5e-4, "tokens": 4000,
-                     "freeze_text": True, "canonical": 0.7},
+                     "freeze_text": True, "canonical": 0.6, "placed": 0.2, "placed_copies": 4},
         # the exported model's default guidance (tessera-defaults.json): measured best of
         # 1 / 1.5 / 2 / 4 / 10 by tools/eval/evaluate.py --guidance (session 8)
         "sampling": {"guidance": 2.0},
@@ -64,7 +66,8 @@ PRESETS = {
         "vq_train": {"steps": 60, "batch": 8, "lr": 1e-3, "crop": 64, "crop_full_after": 45, "disc_start": 30,
                      "disc_weight": 0.1},
         "vqdec_train": {"steps": 20, "batch": 8, "lr": 5e-4},
-        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256, "canonical": 0.5},
+        "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256, "canonical": 0.5,
+                     "placed": 0.25, "placed_copies": 1},
     },
 }
 

@@ -40,6 +40,16 @@ def build_canonical(path, vq, maker, log, dev):
     return fill(path, vq, one, len(maker.items), -1, log, dev)
 
 
+def build_placed(path, vq, maker, copies, seed, log, dev):
+    """Every training item `copies` times at a named place on a background (SceneMaker.placed)."""
+    n_items = len(maker.items)
+
+    def one(i):
+        im, cap = maker.placed(maker.items[i % n_items], random.Random(f"placed:{seed}:{i}"))
+        return np.asarray(im, dtype=np.uint8), cap
+    return fill(path, vq, one, copies * n_items, seed, log, dev)
+
+
 def fill(path, vq, make, n, seed, log, dev):
     sig = vq_signature(vq)
     bank = load_checkpoint(path)

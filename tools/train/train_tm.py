@@ -7,7 +7,9 @@ negative prompt for classifier-free guidance); micro-conditions as upstream.
 With `freeze_text` the text encoder is kept as loaded (--init-from) and each caption is encoded
 once (as aMUSEd keeps CLIP frozen): 20-28 % of a CPU step. With `canonical` that fraction of
 every batch comes from the canonical bank (every training item once, centred on white: what a
-plain '<concept>, <style>' prompt draws), the rest from the random samples' bank."""
+plain '<concept>, <style>' prompt draws); with `placed` that fraction from the placed bank
+(every item a few times at a named place on a background: the one-object scene prompt, and
+what inpainting a small region asks); the rest from the random samples' bank."""
 import math
 import os
 import time
@@ -65,6 +67,12 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
             canon = token_bank.build_canonical(os.path.join(run_dir, "tokens-canonical.pt"), vq, maker, log, dev)
             log(f"canonical bank: {len(canon[1])} items")
             banks, fractions = [canon, bank], [tcfg["canonical"], 1.0 - tcfg["canonical"]]
+            if tcfg.get("placed"):
+                placed = token_bank.build_placed(os.path.join(run_dir, "tokens-placed.pt"), vq, maker,
+                                                 tcfg.get("placed_copies", 4), seed + 11, log, dev)
+                log(f"placed bank: {len(placed[1])} samples")
+                banks = [canon, placed, bank]
+                fractions = [tcfg["canonical"], tcfg["placed"], 1.0 - tcfg["canonical"] - tcfg["placed"]]
     else:
         batches = Batches(data_dir, "train", seed + 7, concepts)
     total = tcfg["steps"]
