@@ -5,8 +5,13 @@
 # is measured here and now.
 #
 #   tools/bench/peer/peer-bench.sh [--size tiny|256|512] [--rounds N] [--steps N]
-#       [--guidance G] [--fast] [--max-load L] [--max-wait S] [--no-wait]
+#       [--guidance G] [--variants LIST] [--fast] [--max-load L] [--max-wait S] [--no-wait]
 #       [--build DIR] [--peer-src DIR] [--work DIR]
+#
+# Each round runs the peer once and then every Tessera variant of --variants (comma list,
+# default "exact"): exact (f32), fast (--fast), bf16, int8 (--precision), bf16-fast, int8-fast.
+# --fast alone means --variants fast. Each line has the whole run's ratio and the VQ decode's
+# (decode_ratio: Tessera's decode stage against the peer's vqvae.decode, timed in that run).
 #
 # The peer's sources are not in this repository. Put them in one folder (or name it with
 # TESSERA_PEER_SRC / --peer-src) as diffusers/, transformers/ and huggingface_hub/:
@@ -27,7 +32,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-size=256 rounds=2 steps=12 guidance=10 fast="" max_load=0.5 max_wait=900 wait_quiet=1
+size=256 rounds=2 steps=12 guidance=10 variants="" max_load=0.5 max_wait=900 wait_quiet=1
 build="$root/build" peer_src="${TESSERA_PEER_SRC:-}" work="${TMPDIR:-/tmp}/tessera-peer-bench"
 python=/usr/bin/python3
 while [ $# -gt 0 ]; do
@@ -36,7 +41,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --steps) steps=$2; shift ;;
     --guidance) guidance=$2; shift ;;
-    --fast) fast=--fast ;;
+    --fast) variants="${variants:+$variants,}fast" ;;
+    --variants) variants=$2; shift ;;
     --max-load) max_load=$2; shift ;;
     --max-wait) max_wait=$2; shift ;;
     --no-wait) wait_quiet=0 ;;
@@ -59,13 +65,22 @@ json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | 
 
 # The peer's sources: a note and no peer runs when they are not all there.
 peer_ok=1 missing=""
-for d in diffusers transformers huggingface_hub; do
+for d in diffusers huggingface_hub; do
   [ -n "$peer_src" ] && [ -d "$peer_src/$d/src" ] || { peer_ok=0; missing="$missing $d"; }
 done
 if [ $peer_ok = 0 ]; then
   echo "{\"bench\":\"peer\",\"error\":$(json_str "peer sources missing:$missing (TESSERA_PEER_SRC=${peer_src:-unset}); see the head of $0 for how to get them")}"
 fi
-export PYTHONPATH="$peer_src/diffusers/src:$peer_src/transformers/src:$peer_src/huggingface_hub/src"
+PYTHONPATH="$peer_src/diffusers/src:$peer_src/huggingface_hub/src"
+# transformers and safetensors: the real ones where there are, else the stand-ins of shim/
+# (Debian 12 packages neither; shim/README.md says what they are and why the times hold)
+if [ -d "$peer_src/transformers/src" ]; then
+  PYTHONPATH="$PYTHONPATH:$peer_src/transformers/src"
+else
+  PYTHONPATH="$PYTHONPATH:$here/shim/stand-in-transformers"
+fi
+"$python" -c 'import safetensors' 2>/dev/null || PYTHONPATH="$PYTHONPATH:$here/shim/stand-in-safetensors"
+export PYTHONPATH
 # the peer's threads must not spin while Tessera runs, and the reverse
 export OMP_WAIT_POLICY=PASSIVE
 # The same OpenBLAS kernels for both: Tessera runs itself again with the core type OpenBLAS
@@ -112,25 +127,46 @@ case "$size" in
 esac
 [ -f "$model/model_index.json" ] || { echo "{\"bench\":\"peer\",\"error\":$(json_str "no model folder $model (the peer makes it: needs its sources)")}"; exit 1; }
 
+variant_args() {
+  case "$1" in
+    exact) echo "" ;;
+    fast) echo "--fast" ;;
+    bf16|int8) echo "--precision $1" ;;
+    bf16-fast|int8-fast) echo "--precision ${1%-fast} --fast" ;;
+    *) echo "peer-bench: unknown variant $1 (exact, fast, bf16, int8, bf16-fast, int8-fast)" >&2; exit 2 ;;
+  esac
+}
+variants=${variants:-exact}
+for v in ${variants//,/ }; do variant_args "$v" >/dev/null; done
+
+num() { printf '%s' "$1" | sed -n "s/.*\"$2\": \([0-9.e-]*\).*/\1/p"; }
 for round in $(seq 1 "$rounds"); do
-  peer_s=null peer_quiet=null
+  peer_s=null peer_decode_s=null peer_quiet=null peer_tf=null
   if [ $peer_ok = 1 ]; then
     peer_quiet=$(quiet)
     out=$("$python" "$here/peer_amused.py" run --model "$model" --steps "$steps" \
           --guidance "$guidance" --seed "$round" 2>"$work/peer.err" | tail -1 || true)
-    peer_s=$(printf '%s' "$out" | sed -n 's/.*"seconds": \([0-9.e-]*\).*/\1/p')
+    peer_s=$(num "$out" seconds) peer_decode_s=$(num "$out" decode_s)
+    peer_tf=$(json_str "$(printf '%s' "$out" | sed -n 's/.*"transformers": "\([^"]*\)".*/\1/p')")
     [ -n "$peer_s" ] || { echo "{\"bench\":\"peer\",\"round\":$round,\"error\":$(json_str "$(tail -3 "$work/peer.err") $out")}"; peer_s=null; }
+    [ -n "$peer_decode_s" ] || peer_decode_s=null
   fi
-  t_quiet=$(quiet)
-  # the peer's time leaves out loading: so does Tessera's (-v says how long loading took)
-  t0=$(date +%s.%N)
-  LC_ALL=C LANGUAGE= "$cli" generate -d cpu -v -m "$model" --steps "$steps" -g "$guidance" \
-    -s "$round" $fast -o "$work/tessera-$round.png" "a red apple" 2>"$work/tessera.err" >/dev/null
-  t1=$(date +%s.%N)
-  load_s=$(sed -n 's/.* loaded on .* in \([0-9.]*\) s$/\1/p' "$work/tessera.err" | head -1)
-  wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-  t_s=$(awk -v w="$wall_s" -v l="${load_s:-0}" 'BEGIN { printf "%.3f", w - l }')
-  ratio=null
-  [ "$peer_s" = null ] || ratio=$(awk -v t="$t_s" -v p="$peer_s" 'BEGIN { printf "%.3f", t / p }')
-  echo "{\"bench\":\"peer-round\",\"size\":\"$size\",\"round\":$round,\"steps\":$steps,\"guidance\":$guidance,\"fast\":$([ -n "$fast" ] && echo true || echo false),\"tessera_s\":$t_s,\"tessera_wall_s\":$wall_s,\"peer_s\":$peer_s,\"ratio\":$ratio,\"sgemm_gflops\":${sgemm:-null},\"quiet_peer\":\"$peer_quiet\",\"quiet_tessera\":\"$t_quiet\",\"load1\":$(load1)}"
+  for v in ${variants//,/ }; do
+    t_quiet=$(quiet)
+    # the peer's time leaves out loading: so does Tessera's (-v says how long loading took)
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2046 # the variant's options are words
+    LC_ALL=C LANGUAGE= "$cli" generate -d cpu -v -m "$model" --steps "$steps" -g "$guidance" \
+      -s "$round" $(variant_args "$v") -o "$work/tessera-$round-$v.png" "a red apple" 2>"$work/tessera.err" >/dev/null
+    t1=$(date +%s.%N)
+    load_s=$(sed -n 's/.* loaded on .* in \([0-9.]*\) s$/\1/p' "$work/tessera.err" | head -1)
+    decode_s=$(sed -n 's/.* decode \([0-9.]*\) s,.*/\1/p' "$work/tessera.err" | head -1)
+    wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    t_s=$(awk -v w="$wall_s" -v l="${load_s:-0}" 'BEGIN { printf "%.3f", w - l }')
+    ratio=null decode_ratio=null
+    [ "$peer_s" = null ] || ratio=$(awk -v t="$t_s" -v p="$peer_s" 'BEGIN { printf "%.3f", t / p }')
+    [ "$peer_decode_s" = null ] || [ -z "$decode_s" ] ||
+      decode_ratio=$(awk -v t="$decode_s" -v p="$peer_decode_s" 'BEGIN { printf "%.3f", t / p }')
+    echo "{\"bench\":\"peer-round\",\"size\":\"$size\",\"round\":$round,\"variant\":\"$v\",\"steps\":$steps,\"guidance\":$guidance,\"tessera_s\":$t_s,\"tessera_wall_s\":$wall_s,\"peer_s\":$peer_s,\"ratio\":$ratio,\"tessera_decode_s\":${decode_s:-null},\"peer_decode_s\":$peer_decode_s,\"decode_ratio\":$decode_ratio,\"peer_transformers\":$peer_tf,\"sgemm_gflops\":${sgemm:-null},\"quiet_peer\":\"$peer_quiet\",\"quiet_tessera\":\"$t_quiet\",\"load1\":$(load1)}"
+  done
 done
