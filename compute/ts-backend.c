@@ -1,5 +1,6 @@
 /* ts-backend.c — backend creation and choice, the sticky error, generic profiling. */
 #include "ts-backend-private.h"
+#include "cpu/cpu-precision.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,6 +180,17 @@ TsBackend *
 ts_backend_new_cpu (int n_threads, GError **error)
 {
   return ts_cpu_backend_new (n_threads, error);
+}
+
+const char *
+ts_backend_cpu_kernels (TsPrecision precision, gboolean *native)
+{
+  const char *name = precision == TS_PRECISION_BF16   ? ts_cpu_bf16_kernel_name ()
+                     : precision == TS_PRECISION_INT8 ? ts_cpu_int8_kernel_name ()
+                                                      : "sgemm (OpenBLAS, f32)";
+  if (native)
+    *native = precision != TS_PRECISION_F32 && !g_str_has_prefix (name, "portable");
+  return name;
 }
 
 TsBackend *

@@ -32,6 +32,12 @@ TsBackendKind ts_backend_kind (const TsBackend *backend);
 const char   *ts_backend_name (const TsBackend *backend); /* "cpu" or the device name */
 /* Multi-line human-readable report: device, capabilities, limits, threads. */
 char         *ts_backend_describe (TsBackend *backend);
+/* The CPU backend's kernels for matrix products at `precision` on this processor, as
+ * ts_backend_describe names them ("bf16 kernels:", "int8 kernels:"; F32: OpenBLAS sgemm), and
+ * in *native (may be NULL) whether they use the processor's own bf16 or int8 instructions:
+ * FALSE means the weights are widened to f32 and multiplied by sgemm (no faster than f32;
+ * int8 still holds less memory). Static strings, not translated. */
+const char   *ts_backend_cpu_kernels (TsPrecision precision, gboolean *native);
 
 /* Ops are queued and may run asynchronously; sync waits for all of them.
  * Reading a tensor syncs as needed. */

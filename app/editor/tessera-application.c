@@ -12,6 +12,8 @@ struct _TesseraApplication {
 
   GSettings *settings;
   TesseraEngine *engine;
+  /* The precisions the model was last asked to load with. */
+  TsPipelineLoadOptions precision;
 };
 
 G_DEFINE_FINAL_TYPE (TesseraApplication, tessera_application, ADW_TYPE_APPLICATION)
@@ -46,13 +48,21 @@ load_model (TesseraApplication *self)
 {
   g_autofree char *path = tessera_application_dup_model_path (self);
   g_autofree char *device = g_settings_get_string (self->settings, "device");
-  /* The CPU backend's precision, for every network (other backends compute in f32). */
-  g_autofree char *precision = g_settings_get_string (self->settings, "cpu-precision");
-  TsPrecision all = g_str_equal (precision, "int8")   ? TS_PRECISION_INT8
-                    : g_str_equal (precision, "bf16") ? TS_PRECISION_BF16
-                                                      : TS_PRECISION_F32;
-  TsPipelineLoadOptions options = { all, all, all };
-  tessera_engine_load_full (self->engine, path, device, &options);
+  /* The CPU backend's precision per network (other backends compute in f32). */
+  tessera_preferences_read_precision (self->settings, &self->precision);
+  tessera_engine_load_full (self->engine, path, device, &self->precision);
+}
+
+static void
+on_precision_changed (GSettings *settings, const char *key, TesseraApplication *self)
+{
+  /* Only when a network's precision changes: "for every network" moves none whose own
+   * setting overrides it. */
+  TsPipelineLoadOptions now;
+  tessera_preferences_read_precision (self->settings, &now);
+  if (now.text_encoder != self->precision.text_encoder
+      || now.transformer != self->precision.transformer || now.vq != self->precision.vq)
+    load_model (self);
 }
 
 static void
@@ -133,8 +143,12 @@ tessera_application_startup (GApplication *app)
   self->engine = tessera_engine_new ();
   g_signal_connect (self->settings, "changed::model-path", G_CALLBACK (on_model_path_changed),
                     self);
-  g_signal_connect (self->settings, "changed::cpu-precision",
-                    G_CALLBACK (on_model_path_changed), self);
+  static const char *const reloads[] = { "changed::cpu-precision",
+                                         "changed::cpu-precision-text-encoder",
+                                         "changed::cpu-precision-transformer",
+                                         "changed::cpu-precision-vq" };
+  for (guint i = 0; i < G_N_ELEMENTS (reloads); i++)
+    g_signal_connect (self->settings, reloads[i], G_CALLBACK (on_precision_changed), self);
   g_signal_connect (self->settings, "changed::device", G_CALLBACK (on_model_path_changed),
                     self);
   /* In the background: the window is up long before the model is. */

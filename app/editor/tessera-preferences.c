@@ -8,6 +8,11 @@ struct _TesseraPreferences {
 
   AdwComboRow *device_row;
   AdwComboRow *precision_row;
+  AdwExpanderRow *networks_row;
+  AdwComboRow *text_encoder_row;
+  AdwComboRow *transformer_row;
+  AdwComboRow *vq_row;
+  AdwActionRow *kernels_row;
   AdwActionRow *model_row;
   GtkAdjustment *steps_adjustment;
   GtkAdjustment *guidance_adjustment;
@@ -21,6 +26,73 @@ G_DEFINE_FINAL_TYPE (TesseraPreferences, tessera_preferences, ADW_TYPE_PREFERENC
 /* Same order as the combo rows' strings. */
 static const char *const devices[] = { "auto", "cpu", "vulkan", NULL };
 static const char *const precisions[] = { "f32", "bf16", "int8", NULL };
+/* A network's own precision: "default" follows cpu-precision. */
+static const char *const network_precisions[] = { "default", "f32", "bf16", "int8", NULL };
+
+static TsPrecision
+precision_setting (GSettings *settings, const char *key, TsPrecision fallback)
+{
+  g_autofree char *id = g_settings_get_string (settings, key);
+  TsPrecision precision;
+  return ts_precision_from_string (id, &precision) ? precision : fallback;
+}
+
+void
+tessera_preferences_read_precision (GSettings *settings, TsPipelineLoadOptions *options)
+{
+  TsPrecision all = precision_setting (settings, "cpu-precision", TS_PRECISION_F32);
+  *options = (TsPipelineLoadOptions) {
+    .text_encoder = precision_setting (settings, "cpu-precision-text-encoder", all),
+    .transformer = precision_setting (settings, "cpu-precision-transformer", all),
+    .vq = precision_setting (settings, "cpu-precision-vq", all),
+  };
+}
+
+static const char *
+precision_label (TsPrecision precision)
+{
+  /* Translators: the precision "f32" in a list of the networks' precisions */
+  return precision == TS_PRECISION_F32 ? _("exact") : ts_precision_name (precision);
+}
+
+/* The expander row says what each network computes at, whatever its own row shows. */
+static void
+show_precisions (TesseraPreferences *self)
+{
+  TsPipelineLoadOptions o;
+  tessera_preferences_read_precision (self->settings, &o);
+  /* Translators: each %s is a precision: "exact", "bf16" or "int8" */
+  g_autofree char *summary =
+      g_strdup_printf (_("Text encoder %s, transformer %s, image decoder %s"),
+                       precision_label (o.text_encoder), precision_label (o.transformer),
+                       precision_label (o.vq));
+  adw_expander_row_set_subtitle (self->networks_row, summary);
+}
+
+/* Which kernels bf16 and int8 products use on this processor (`tessera-cli info` prints the
+ * same), and what it means when the processor has no instructions for them. */
+static void
+show_kernels (TesseraPreferences *self)
+{
+  gboolean bf16_native, int8_native;
+  const char *bf16 = ts_backend_cpu_kernels (TS_PRECISION_BF16, &bf16_native);
+  const char *int8 = ts_backend_cpu_kernels (TS_PRECISION_INT8, &int8_native);
+  g_autoptr (GString) s = g_string_new (NULL);
+  /* Translators: %s is a kernel's technical name, e.g. "avx512-bf16 (bf16 x bf16 dot products,
+   * f32 sums)" */
+  g_string_append_printf (s, _("bfloat16: %s"), bf16);
+  g_string_append_c (s, '\n');
+  /* Translators: %s is a kernel's technical name, e.g. "avx512-vnni (int8 x int8 blocks of 128,
+   * f32 sums)" */
+  g_string_append_printf (s, _("8-bit integers: %s"), int8);
+  if (!bf16_native || !int8_native) {
+    g_string_append_c (s, '\n');
+    g_string_append (s, _("Portable kernels widen the weights to f32: no faster than exact "
+                          "(int8 still uses less memory)"));
+  }
+  g_autofree char *escaped = g_markup_escape_text (s->str, -1);
+  adw_action_row_set_subtitle (self->kernels_row, escaped);
+}
 
 gboolean
 tessera_model_folder_check (const char *dir, GError **error)
@@ -140,6 +212,11 @@ tessera_preferences_class_init (TesseraPreferencesClass *klass)
       widget_class, "/io/github/tessera/Tessera/tessera-preferences.ui");
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, device_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, precision_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, networks_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, text_encoder_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, transformer_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, vq_row);
+  gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, kernels_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, model_row);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, steps_adjustment);
   gtk_widget_class_bind_template_child (widget_class, TesseraPreferences, guidance_adjustment);
@@ -166,6 +243,23 @@ tessera_preferences_new (GtkWindow *parent, GSettings *settings)
   g_settings_bind_with_mapping (settings, "cpu-precision", self->precision_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, choice_get, choice_set,
                                 (gpointer) precisions, NULL);
+  const struct { const char *key; AdwComboRow *row; } networks[] = {
+    { "cpu-precision-text-encoder", self->text_encoder_row },
+    { "cpu-precision-transformer", self->transformer_row },
+    { "cpu-precision-vq", self->vq_row },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (networks); i++) {
+    g_settings_bind_with_mapping (settings, networks[i].key, networks[i].row, "selected",
+                                  G_SETTINGS_BIND_DEFAULT, choice_get, choice_set,
+                                  (gpointer) network_precisions, NULL);
+    g_autofree char *signal = g_strconcat ("changed::", networks[i].key, NULL);
+    g_signal_connect_object (settings, signal, G_CALLBACK (show_precisions), self,
+                             G_CONNECT_SWAPPED);
+  }
+  g_signal_connect_object (settings, "changed::cpu-precision", G_CALLBACK (show_precisions),
+                           self, G_CONNECT_SWAPPED);
+  show_precisions (self);
+  show_kernels (self);
   g_settings_bind (settings, "steps", self->steps_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "guidance", self->guidance_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);

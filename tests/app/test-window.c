@@ -1655,8 +1655,9 @@ test_preferences (void)
   g_assert_true (wait_for (engine_settled, 60));
 }
 
-/* The processor precision preference (issue 21): its row and the setting agree both ways, f32
- * is the default, and each change reloads the model with that precision for every network. */
+/* The processor precision preferences (issue 21): the rows and the settings agree both ways,
+ * f32 is the default, each change reloads the model, for every network with the one choice and
+ * with each network's own where it has one, and the engine's pipeline gets exactly those. */
 static void
 test_cpu_precision_preference (void)
 {
@@ -1705,6 +1706,101 @@ test_cpu_precision_preference (void)
     g_assert_cmpint (o->transformer, ==, cases[i].precision);
     g_assert_cmpint (o->vq, ==, cases[i].precision);
   }
+
+  /* Per network: the expander's rows, one per network, each "As for all networks" (the
+   * setting "default") unless it names its own precision, which the model loads with. */
+  static const char *const keys[] = { "cpu-precision-text-encoder", "cpu-precision-transformer",
+                                      "cpu-precision-vq" };
+  AdwComboRow *net[3];
+  for (guint k = 0; k < 3; k++) {
+    g_autoptr (GVariant) d = g_settings_get_default_value (settings, keys[k]);
+    g_assert_cmpstr (g_variant_get_string (d, NULL), ==, "default");
+    g_settings_reset (settings, keys[k]);
+    /* after the device and the one for every network */
+    net[k] = ADW_COMBO_ROW (nth_of_type (GTK_WIDGET (prefs), ADW_TYPE_COMBO_ROW, 2 + k));
+    g_assert_cmpuint (adw_combo_row_get_selected (net[k]), ==, 0);
+  }
+  g_assert_true (wait_for (engine_settled, 60));
+  AdwExpanderRow *expander =
+      ADW_EXPANDER_ROW (nth_of_type (GTK_WIDGET (prefs), ADW_TYPE_EXPANDER_ROW, 0));
+  adw_expander_row_set_expanded (expander, TRUE);
+  g_assert_cmpstr (adw_expander_row_get_subtitle (expander), ==,
+                   "Text encoder exact, transformer exact, image decoder exact");
+  /* Each step sets one choice through its row or its setting (index: the row's item). */
+  static const struct {
+    gint net;   /* -1: the one for every network */
+    gboolean by_row;
+    const char *id;
+    guint index;
+    TsPrecision text_encoder, transformer, vq;
+    const char *summary;
+  } steps[] = {
+    { 1, TRUE, "int8", 3, TS_PRECISION_F32, TS_PRECISION_INT8, TS_PRECISION_F32,
+      "Text encoder exact, transformer int8, image decoder exact" },
+    { 0, FALSE, "bf16", 2, TS_PRECISION_BF16, TS_PRECISION_INT8, TS_PRECISION_F32,
+      "Text encoder bf16, transformer int8, image decoder exact" },
+    /* for every network: only the image decoder follows it */
+    { -1, TRUE, "bf16", 1, TS_PRECISION_BF16, TS_PRECISION_INT8, TS_PRECISION_BF16,
+      "Text encoder bf16, transformer int8, image decoder bf16" },
+    { 2, TRUE, "f32", 1, TS_PRECISION_BF16, TS_PRECISION_INT8, TS_PRECISION_F32,
+      "Text encoder bf16, transformer int8, image decoder exact" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    const char *key = steps[i].net < 0 ? "cpu-precision" : keys[steps[i].net];
+    AdwComboRow *r = steps[i].net < 0 ? row : net[steps[i].net];
+    guint index = steps[i].index;
+    if (steps[i].by_row) {
+      adw_combo_row_set_selected (r, index);
+      g_autofree char *id = g_settings_get_string (settings, key);
+      g_assert_cmpstr (id, ==, steps[i].id);
+    } else {
+      g_settings_set_string (settings, key, steps[i].id);
+      g_assert_cmpuint (adw_combo_row_get_selected (r), ==, index);
+    }
+    g_assert_cmpstr (adw_expander_row_get_subtitle (expander), ==, steps[i].summary);
+    g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_LOADING);
+    g_assert_true (wait_for (engine_settled, 60));
+    g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_READY);
+    o = tessera_engine_get_load_options (engine);
+    g_assert_cmpint (o->text_encoder, ==, steps[i].text_encoder);
+    g_assert_cmpint (o->transformer, ==, steps[i].transformer);
+    g_assert_cmpint (o->vq, ==, steps[i].vq);
+  }
+  /* Which kernels bf16 and int8 use here, as `tessera-cli info` names them. */
+  const char *shown = NULL;
+  for (guint n = 0; !shown; n++) {
+    GtkWidget *r = nth_of_type (GTK_WIDGET (expander), ADW_TYPE_ACTION_ROW, n);
+    g_assert_nonnull (r);
+    if (g_str_equal (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (r)),
+                     "Kernels on this processor"))
+      shown = adw_action_row_get_subtitle (ADW_ACTION_ROW (r));
+  }
+  g_autofree char *bf16 = g_strdup_printf ("bfloat16: %s",
+                                           ts_backend_cpu_kernels (TS_PRECISION_BF16, NULL));
+  g_autofree char *int8 = g_strdup_printf ("8-bit integers: %s",
+                                           ts_backend_cpu_kernels (TS_PRECISION_INT8, NULL));
+  g_assert_nonnull (strstr (shown, bf16));
+  g_assert_nonnull (strstr (shown, int8));
+  g_autoptr (GdkTexture) shot = screenshot_of (GTK_WIDGET (prefs), "15-precision-per-network.png");
+  g_assert_cmpfloat (variance (shot), >, 10.0);
+
+  /* Every network has its own: the one for every network changes none, and nothing reloads. */
+  g_settings_set_string (settings, "cpu-precision", "int8");
+  g_assert_cmpint (tessera_engine_get_state (engine), ==, TESSERA_ENGINE_READY);
+  g_assert_cmpint (tessera_engine_get_load_options (engine)->vq, ==, TS_PRECISION_F32);
+  /* Back to "As for all networks": every network int8 now. */
+  for (guint k = 0; k < 3; k++)
+    g_settings_reset (settings, keys[k]);
+  g_assert_cmpstr (adw_expander_row_get_subtitle (expander), ==,
+                   "Text encoder int8, transformer int8, image decoder int8");
+  g_assert_true (wait_for (engine_settled, 60));
+  o = tessera_engine_get_load_options (engine);
+  g_assert_cmpint (o->text_encoder, ==, TS_PRECISION_INT8);
+  g_assert_cmpint (o->transformer, ==, TS_PRECISION_INT8);
+  g_assert_cmpint (o->vq, ==, TS_PRECISION_INT8);
+  g_settings_reset (settings, "cpu-precision");
+  g_assert_true (wait_for (engine_settled, 60));
+  g_assert_cmpint (tessera_engine_get_load_options (engine)->transformer, ==, TS_PRECISION_F32);
   gtk_window_destroy (GTK_WINDOW (prefs));
 }
 
