@@ -7,8 +7,15 @@
  *  - everything else: im2col over bounded bands of output positions + sgemm. Each thread
  *    builds and multiplies its own bands, so a band is consumed while it is still in that
  *    core's cache.
- * f16/bf16 weights are widened to f32 once per call (weights are small next to activations). */
-#include "cpu-util.h"
+ * f16/bf16 weights are widened to f32 once per call (weights are small next to activations).
+ *
+ * A weight its network wants multiplied at bf16 or int8 (cpu-precision.h) takes the packed
+ * path instead of the two GEMM forms: the kernel [O, Cg, kh, kw] is, per group, a linear
+ * weight [O/groups, taps], packed once like any linear weight; bands of output positions
+ * become activation rows [positions, taps] and go through ts_cpu_packed_matmul. The direct
+ * loops stay f32: they are the small convolutions (depthwise, 3-channel), where packing
+ * would buy nothing. */
+#include "cpu-precision.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -19,6 +26,12 @@
 #define BAND_BYTES (1u << 20)
 /* Minimum output positions per band, whatever the band bytes say (sgemm efficiency). */
 #define BAND_MIN_COLS 128
+
+/* The packed path: bytes of one band's f32 activation rows (the product adds their bf16 or
+ * int8 form and the band's output, both smaller), and the positions per im2col slice that
+ * each thread builds and transposes into rows while it is still in L2. */
+#define PACKED_BAND_BYTES (1u << 20)
+#define PACKED_SLICE      64
 
 /* Below this many multiply-adds per output (input channels per group × kernel area) the
  * direct loops win. */
@@ -282,6 +295,89 @@ conv_im2col (TsBackend *be, const Conv *cv, GError **error)
   return TRUE;
 }
 
+/* ---- packed bf16 / int8 weights ---- */
+
+/* Slice [p0, p0 + len) of a band (len ≤ PACKED_SLICE) as activation rows: im2col into col
+ * [taps, len] (contiguous copies along the input rows), then transposed into rows [len,
+ * taps] of the band while col is still in L2. */
+static void
+packed_slice_rows (const Conv *cv, int64_t n, int64_t g, int64_t p0, int64_t len, float *col,
+                   float *rows)
+{
+  im2col_band (cv, n, g, p0, len, col);
+  ts_cpu_transpose_f32 (col, cv->taps, len, len, rows, cv->taps);
+}
+
+/* Rows of the packed weight for group g: a view, rows are independent. */
+static TsCpuPacked
+packed_group (const TsCpuPacked *pk, int64_t g, int64_t og)
+{
+  TsCpuPacked sub = *pk;
+  int64_t nb = pk->kp / TS_CPU_QBLOCK, r0 = g * og;
+  sub.n = og;
+  if (pk->bf16)
+    sub.bf16 = pk->bf16 + r0 * pk->kp;
+  if (pk->q) {
+    sub.q = pk->q + r0 * pk->kp;
+    sub.scale = pk->scale + r0 * nb;
+    sub.offset = pk->offset + r0 * nb;
+  }
+  return sub;
+}
+
+/* Bands of output positions, one after the other (the product inside is threaded over its
+ * rows and weight panels; building the rows and writing the output are threaded here):
+ * rows [band, taps] → out [band, og] (+ bias) → y's NCHW planes of the group. Memory is
+ * bounded by the band, whatever the image size. */
+static gboolean
+conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **error)
+{
+  int64_t positions = cv->oh * cv->ow;
+  int64_t band = PACKED_BAND_BYTES / (sizeof (float) * cv->taps);
+  band = MAX (PACKED_SLICE, band - band % PACKED_SLICE);
+  band = MIN (band, positions);
+  int nt = ts_cpu_backend_threads (be);
+  float *rows = ts_cpu_scratch_new (sizeof (float) * band * cv->taps, "conv2d rows", error);
+  float *out = rows ? ts_cpu_scratch_new (sizeof (float) * band * cv->og, "conv2d rows", error)
+                    : NULL;
+  float *cols = out ? ts_cpu_scratch_new (sizeof (float) * cv->taps * PACKED_SLICE * nt,
+                                          "conv2d im2col", error) : NULL;
+  gboolean ok = cols != NULL;
+  for (int64_t n = 0; ok && n < cv->n; n++)
+    for (int64_t g = 0; ok && g < cv->groups; g++) {
+      TsCpuPacked sub = packed_group (pk, g, cv->og);
+      const float *bias = cv->bias ? cv->bias + g * cv->og : NULL;
+      float *y = cv->y + (n * cv->o + g * cv->og) * positions;
+      for (int64_t p0 = 0; ok && p0 < positions; p0 += band) {
+        int64_t len = MIN (band, positions - p0), slices = (len + PACKED_SLICE - 1) / PACKED_SLICE;
+        int nb = ts_cpu_threads_for (be, (double) len * cv->taps);
+        nb = (int) MIN (nb, slices);
+#pragma omp parallel for num_threads (nb) if (nb > 1) schedule (static)
+        for (int64_t s = 0; s < slices; s++) {
+          int64_t j0 = s * PACKED_SLICE;
+          packed_slice_rows (cv, n, g, p0 + j0, MIN (PACKED_SLICE, len - j0),
+                             cols + (size_t) (cv->taps * PACKED_SLICE) * omp_get_thread_num (),
+                             rows + j0 * cv->taps);
+        }
+        ok = ts_cpu_packed_matmul (be, &sub, rows, len, cv->taps, bias, out, cv->og, error);
+        if (!ok)
+          break;
+        /* out [len, og] → og planes, a run of positions each */
+        int no = ts_cpu_threads_for (be, (double) len * cv->og);
+#pragma omp parallel for num_threads (no) if (no > 1) schedule (static)
+        for (int64_t oc = 0; oc < cv->og; oc++) {
+          float *dst = y + oc * positions + p0;
+          for (int64_t j = 0; j < len; j++)
+            dst[j] = out[j * cv->og + oc];
+        }
+      }
+    }
+  free (cols);
+  free (out);
+  free (rows);
+  return ok;
+}
+
 static gboolean
 op_conv2d (TsBackend *be, const TsOp *op, GError **error)
 {
@@ -303,17 +399,32 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
     g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "conv2d: planes beyond 2^31 elements");
     return FALSE;
   }
+  const TsConv2dParams *p = &op->p.conv;
+  gboolean pointwise = cv.kh == 1 && cv.kw == 1 && p->stride_x == 1 && p->stride_y == 1 &&
+                       p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
+                       p->pad_right == 0;
+  gboolean direct = !pointwise && (cv.taps < DIRECT_MAX_TAPS || cv.og < 4);
+
+  /* a weight its network wants at reduced precision: packed before anything reads its f32
+   * values, so that a mapped weight's pages are not brought back only to be given back */
+  if (!direct) {
+    gboolean failed;
+    const TsCpuPacked *pk = ts_cpu_weight_packed (be, w, cv.o, cv.taps, &failed, error);
+    if (failed)
+      return FALSE;
+    if (pk)
+      return conv_packed (be, &cv, pk, error);
+  }
+
   float *owned = NULL;
   cv.wt = ts_cpu_f32_view (be, w, &owned, error);
   if (!cv.wt)
     return FALSE;
 
   gboolean ok = TRUE;
-  const TsConv2dParams *p = &op->p.conv;
-  if (cv.kh == 1 && cv.kw == 1 && p->stride_x == 1 && p->stride_y == 1 && p->pad_top == 0 &&
-      p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0)
+  if (pointwise)
     conv_pointwise (be, &cv);
-  else if (cv.taps < DIRECT_MAX_TAPS || cv.og < 4)
+  else if (direct)
     ok = conv_direct (be, &cv, error);
   else
     ok = conv_im2col (be, &cv, error);

@@ -3,7 +3,9 @@
  * A weight loaded for a network that asked for bf16 or int8 keeps its ordinary f32/f16/bf16
  * tensor (embedding lookups and any other reader see the exact values); the CPU backend
  * records the wish on the tensor's storage, and the first matrix product that uses it as a
- * linear weight (b of [N, K] with trans_b, shared by the batch) packs it once:
+ * linear weight (b of [N, K] with trans_b, shared by the batch), or the first convolution
+ * that multiplies it as a GEMM (kernel [O, Cg, kh, kw] as [O, Cg·kh·kw], cpu-conv.c), packs
+ * it once:
  *  - bf16: rows of bfloat16 (round to nearest even), K padded with zeros to TS_CPU_BF16_PAD;
  *  - int8: rows of int8 in blocks of TS_CPU_QBLOCK along K, one f32 scale per block
  *    (scale = max|w|/127, q = round(w/scale), so |w − q·scale| ≤ scale/2).
@@ -53,6 +55,10 @@ size_t       ts_cpu_packed_bytes (const TsCpuPacked *p);
  * kernels: u8 = q + 128 [kp] and one scale per block (the same rule as the weights). */
 void ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out);
 void ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale);
+/* dst[c, r] (row stride ldd) = src[r, c] (row stride lds): a convolution's im2col columns
+ * into the rows the packed products read (cpu-conv.c). */
+void ts_cpu_transpose_f32 (const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                           int64_t ldd);
 
 /* ---- kernels (cpu-dispatch.c picks; cpu-matmul-bf16.c, cpu-matmul-int8.c) ---- */
 

@@ -2,8 +2,10 @@
  *
  * encode: conv encoder (16× downsampling for 5 levels) + quant_conv → latents; quantize: the
  * nearest codebook entry per latent pixel → token ids. decode: codebook lookup +
- * post_quant_conv + conv decoder → pixels. Weights always run in f32 (upstream forces the VQ
- * to f32 too). Images are NCHW float in [0, 1]. */
+ * post_quant_conv + conv decoder → pixels. Weights run in f32 (upstream forces the VQ to f32
+ * too) unless its TsWeights asked for bf16/int8 (ts_weights_set_precision): then, on the CPU,
+ * its linear layers and its GEMM-shaped convolutions multiply packed weights
+ * (docs/cpu-precision.md). Images are NCHW float in [0, 1]. */
 #pragma once
 
 #include "ts-nn-util.h"

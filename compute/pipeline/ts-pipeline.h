@@ -233,7 +233,8 @@ TsPipeline *ts_pipeline_new (TsBackend *backend, const char *model_dir, GError *
 
 /* Per network: the precision its matrix weights are multiplied at on the CPU backend
  * (docs/cpu-precision.md; other backends compute in f32). All-zero = exact f32 everywhere,
- * what ts_pipeline_new does. The VQ decoder's convolutions stay f32 for now. */
+ * what ts_pipeline_new does. A network's convolutions follow its precision too, except the
+ * small direct ones (depthwise, 3-channel), which stay f32. */
 typedef struct {
   TsPrecision text_encoder;
   TsPrecision transformer;

@@ -1,5 +1,5 @@
-/* test-ops-precision.c — the reduced-precision linear products of the CPU backend
- * (cpu-precision.h) against naive references, on every kernel path this CPU can run and
+/* test-ops-precision.c — the reduced-precision linear products and convolutions of the CPU
+ * backend (cpu-precision.h) against naive references, on every kernel path this CPU can run and
  * forced down to the portable (AVX2/FMA sgemm) one.
  *
  * Each case checks the product two ways:
@@ -244,6 +244,227 @@ test_path (gconstpointer data)
   ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
 }
 
+static int present_pages (const void *data, size_t bytes, int *whole);
+
+/* ---- convolutions (issue 21: the VQ decoder's and the transformer's conv stages) ---- */
+
+typedef struct {
+  int64_t n, c, h, w, o, kh, kw;
+  int     stride, pad_top, pad_left, pad_bottom, pad_right, groups;
+} ConvShape;
+
+/* Output (n, o, oy, ox)'s im2col row: the taps its kernel reads, zero where padded. */
+static void
+conv_row (const ConvShape *cs, const float *x, int64_t n, int64_t o, int64_t oy, int64_t ox,
+          float *row)
+{
+  int64_t cg = cs->c / cs->groups, og = cs->o / cs->groups, g = o / og, t = 0;
+  for (int64_t ci = 0; ci < cg; ci++)
+    for (int64_t ky = 0; ky < cs->kh; ky++)
+      for (int64_t kx = 0; kx < cs->kw; kx++, t++) {
+        int64_t iy = oy * cs->stride + ky - cs->pad_top, ix = ox * cs->stride + kx - cs->pad_left;
+        row[t] = iy < 0 || iy >= cs->h || ix < 0 || ix >= cs->w
+                   ? 0.0f : x[((n * cs->c + g * cg + ci) * cs->h + iy) * cs->w + ix];
+      }
+}
+
+/* The convolution with its weight marked at `prec`, every output against the path's
+ * arithmetic in double and the exact sum (reference (): the same bounds as a linear product
+ * whose activation row is the output's im2col row). */
+static void
+check_conv (GRand *rand, TsPrecision prec, gboolean fast, const ConvShape *cs, gboolean with_bias)
+{
+  int64_t cg = cs->c / cs->groups, taps = cg * cs->kh * cs->kw;
+  int64_t oh = (cs->h + cs->pad_top + cs->pad_bottom - cs->kh) / cs->stride + 1;
+  int64_t ow = (cs->w + cs->pad_left + cs->pad_right - cs->kw) / cs->stride + 1;
+  g_autofree char *what = g_strdup_printf (
+    "%s %s conv x[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+    "] w[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+    "] stride %d pad %d,%d,%d,%d groups %d taps %" G_GINT64_FORMAT "%s",
+    ts_precision_name (prec), prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
+                                                        : ts_cpu_int8_kernel_name (),
+    cs->n, cs->c, cs->h, cs->w, cs->o, cg, cs->kh, cs->kw, cs->stride, cs->pad_top, cs->pad_left,
+    cs->pad_bottom, cs->pad_right, cs->groups, taps, with_bias ? " bias" : "");
+  g_autofree float *xv = NULL, *wv = NULL, *bv = NULL;
+  g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { cs->n, cs->c, cs->h, cs->w },
+                                                  -1, 1, &xv);
+  g_autoptr (TsTensor) w = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { cs->o, cg, cs->kh, cs->kw },
+                                                  -1, 1, &wv);
+  g_autoptr (TsTensor) bias = with_bias ? ts_test_random_tensor (be, rand, TS_DTYPE_F32, 1,
+                                                                 &cs->o, -1, 1, &bv) : NULL;
+  TsConv2dParams p = { .stride_y = cs->stride, .stride_x = cs->stride, .pad_top = cs->pad_top,
+                       .pad_left = cs->pad_left, .pad_bottom = cs->pad_bottom,
+                       .pad_right = cs->pad_right, .groups = cs->groups };
+  ts_cpu_weight_set_precision (w, prec);
+  g_autoptr (TsTensor) y = ts_conv2d (be, x, w, bias, &p);
+  g_assert_nonnull (y);
+  g_assert_cmpint (y->shape[2], ==, oh);
+  g_assert_cmpint (y->shape[3], ==, ow);
+  g_autofree float *got = ts_test_read (y);
+  g_autofree float *row = g_new (float, taps);
+  int bad = 0;
+  for (int64_t n = 0; n < cs->n && bad < 5; n++)
+    for (int64_t o = 0; o < cs->o && bad < 5; o++)
+      for (int64_t oy = 0; oy < oh && bad < 5; oy++)
+        for (int64_t ox = 0; ox < ow && bad < 5; ox++) {
+          double want, exact, fbound, abound;
+          conv_row (cs, xv, n, o, oy, ox, row);
+          reference (prec, fast, row, wv + o * taps, taps, &want, &exact, &fbound, &abound);
+          double b0 = with_bias ? bv[o] : 0.0;
+          double g = got[((n * cs->o + o) * oh + oy) * ow + ox];
+          double bias_ulp = with_bias ? 0x1p-24 * (fabs (want) + fabs (b0)) * 2 : 0.0;
+          if (!isfinite (g) || fabs (g - (want + b0)) > abound + bias_ulp ||
+              fabs (g - (exact + b0)) > fbound + bias_ulp) {
+            g_test_message ("%s: y[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                            ",%" G_GINT64_FORMAT "] = %.9g, path %.9g (±%.3g), exact %.9g (±%.3g)",
+                            what, n, o, oy, ox, g, want + b0, abound, exact + b0, fbound);
+            bad++;
+          }
+        }
+  if (bad)
+    g_test_fail ();
+}
+
+/* taps (= Cg·kh·kw, the product's inner size) on both sides of the 128 block and the 32 pad:
+ * 1×1 as a plain GEMM (127, 128, 129, 300) and with stride or padding (the im2col form),
+ * 3×3 same-padding (the VQ's resnets), 3×3 stride 2 with bottom/right padding (its
+ * downsampling), 2×2 stride 2 (the transformer's), groups, odd sizes, two images, and one
+ * case of 1152 taps over 1024 positions: two bands. */
+static const ConvShape conv_shapes[] = {
+  { 1, 127, 5, 7, 9, 1, 1, 1, 0, 0, 0, 0, 1 },
+  { 2, 128, 3, 5, 6, 1, 1, 1, 0, 0, 0, 0, 1 },
+  { 1, 129, 9, 9, 13, 1, 1, 1, 0, 0, 0, 0, 1 },
+  { 1, 300, 4, 3, 5, 1, 1, 1, 0, 0, 0, 0, 1 },
+  { 1, 129, 7, 6, 5, 1, 1, 2, 1, 1, 1, 1, 1 },
+  { 2, 14, 7, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1 },
+  { 1, 15, 11, 8, 7, 3, 3, 1, 1, 1, 1, 1, 1 },
+  { 1, 30, 6, 5, 10, 3, 3, 1, 1, 1, 1, 1, 2 },
+  { 1, 33, 9, 11, 6, 3, 3, 2, 0, 0, 1, 1, 1 },
+  { 2, 32, 5, 7, 8, 2, 2, 2, 0, 0, 1, 1, 1 },
+  { 1, 75, 8, 8, 4, 2, 2, 2, 0, 0, 1, 1, 1 },
+  { 1, 129, 5, 4, 12, 3, 3, 1, 1, 1, 1, 1, 3 },
+  { 1, 128, 32, 32, 6, 3, 3, 1, 1, 1, 1, 1, 1 },
+};
+
+static void
+test_conv_path (gconstpointer data)
+{
+  const Case *c = data;
+  if (!runnable (c)) {
+    g_test_skip ("this CPU does not have the instructions for that kernel (the portable path "
+                 "is tested instead)");
+    return;
+  }
+  ts_cpu_kernels_choose (c->choice);
+  const char *name = c->prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
+                                                  : ts_cpu_int8_kernel_name ();
+  g_test_message ("kernel: %s", name);
+  g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  for (guint i = 0; i < G_N_ELEMENTS (conv_shapes); i++)
+    check_conv (rand, c->prec, c->fast, &conv_shapes[i], i % 2 == 0);
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+}
+
+/* f32 stays exact: a marked conv weight really goes through the packed path (its result
+ * differs from the exact one), marking it f32 again gives back the exact result bit for
+ * bit, and the direct loops (depthwise, few taps) stay exact whatever the mark. */
+static void
+test_conv_f32_unchanged (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  static const ConvShape shapes[] = {
+    { 1, 40, 9, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1 },  /* im2col */
+    { 1, 40, 9, 7, 8, 1, 1, 1, 0, 0, 0, 0, 1 },  /* pointwise */
+    { 1, 8, 9, 7, 8, 3, 3, 1, 1, 1, 1, 1, 8 },   /* depthwise: direct */
+    { 1, 3, 9, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1 },   /* 27 taps: direct */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    const ConvShape *cs = &shapes[i];
+    gboolean direct = i >= 2;
+    TsConv2dParams p = { .stride_y = cs->stride, .stride_x = cs->stride,
+                         .pad_top = cs->pad_top, .pad_left = cs->pad_left,
+                         .pad_bottom = cs->pad_bottom, .pad_right = cs->pad_right,
+                         .groups = cs->groups };
+    g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                    (int64_t[]) { cs->n, cs->c, cs->h, cs->w },
+                                                    -1, 1, NULL);
+    g_autoptr (TsTensor) w = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                    (int64_t[]) { cs->o, cs->c / cs->groups,
+                                                                  cs->kh, cs->kw }, -1, 1, NULL);
+    g_autoptr (TsTensor) y0 = ts_conv2d (be, x, w, NULL, &p);
+    g_autofree float *exact = ts_test_read (y0);
+    size_t bytes = sizeof (float) * ts_tensor_numel (y0);
+    for (TsPrecision prec = TS_PRECISION_BF16; prec <= TS_PRECISION_INT8; prec++) {
+      ts_cpu_weight_set_precision (w, prec);
+      g_autoptr (TsTensor) y1 = ts_conv2d (be, x, w, NULL, &p);
+      g_autofree float *reduced = ts_test_read (y1);
+      if (direct)
+        g_assert_cmpmem (reduced, bytes, exact, bytes);
+      else
+        g_assert_cmpint (memcmp (reduced, exact, bytes), !=, 0);
+    }
+    ts_cpu_weight_set_precision (w, TS_PRECISION_F32);
+    g_autoptr (TsTensor) y2 = ts_conv2d (be, x, w, NULL, &p);
+    g_autofree float *again = ts_test_read (y2);
+    g_assert_cmpmem (again, bytes, exact, bytes);
+  }
+}
+
+/* A conv kernel loaded for a network that asked for int8 (ts_weights_load marks every
+ * tensor of two or more dimensions) is packed by its first convolution, and over a file's
+ * mapping gives its f32 pages back then, like a linear weight. */
+static void
+test_conv_weights_marked (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t o = 64, cg = 128; /* 288 KiB of f32 kernel: many whole pages */
+  int64_t wshape[4] = { o, cg, 3, 3 }, numel = o * cg * 9;
+  g_autofree float *wv = g_new (float, numel);
+  for (int64_t i = 0; i < numel; i++)
+    wv[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
+  g_assert_true (ts_safetensors_writer_add (wr, "conv.weight", TS_DTYPE_F32, 4, wshape, wv, NULL));
+  g_autofree char *dir = g_dir_make_tmp ("tessera-conv-pages-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
+  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+  TsSafetensors *st = ts_safetensors_open (path, NULL);
+  g_assert_nonnull (st);
+  g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { 1, cg, 6, 5 }, -1, 1, NULL);
+  TsConv2dParams p = { 1, 1, 1, 1, 1, 1, 1 };
+  g_autoptr (TsTensor) wmem = ts_test_tensor (be, TS_DTYPE_F32, 4, wshape, wv);
+  g_autoptr (TsTensor) yexact = ts_conv2d (be, x, wmem, NULL, &p);
+  g_autofree float *exact = ts_test_read (yexact);
+  size_t bytes = sizeof (float) * ts_tensor_numel (yexact);
+
+  g_autoptr (TsWeights) weights = ts_weights_new (&st, 1, "test", NULL);
+  ts_weights_set_precision (weights, TS_PRECISION_INT8);
+  g_autoptr (TsTensor) w = ts_weights_load (weights, "conv.weight", be, TS_DTYPE_COUNT, NULL);
+  g_assert_nonnull (w);
+  const float *data = ts_cpu_tensor_data (w);
+  g_assert_cmpmem (data, numel * 4, wv, numel * 4);
+  int whole, before = present_pages (data, numel * 4, &whole);
+  g_autoptr (TsTensor) y = ts_conv2d (be, x, w, NULL, &p);
+  g_autofree float *got = ts_test_read (y);
+  int after = present_pages (data, numel * 4, &whole);
+  g_assert_cmpint (memcmp (got, exact, bytes), !=, 0);
+  if (before >= 0) {
+    g_assert_cmpint (before, ==, whole);
+    g_assert_cmpint (after, ==, 0);
+  }
+  /* the same kernel marked by hand multiplies the same way */
+  ts_cpu_weight_set_precision (wmem, TS_PRECISION_INT8);
+  g_autoptr (TsTensor) y2 = ts_conv2d (be, x, wmem, NULL, &p);
+  g_autofree float *got2 = ts_test_read (y2);
+  g_assert_cmpmem (got2, bytes, got, bytes);
+  ts_safetensors_unref (st);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* A weight marked for int8 still reads exactly wherever it is not a linear weight: an
  * embedding lookup, a product with it untransposed. And the packed path really ran: its
  * result is not the exact one. */
@@ -404,6 +625,51 @@ test_f16_source (void)
   }
 }
 
+/* The activation rows every product prepares (vectorised where the CPU has AVX2) carry the
+ * documented rounding bit for bit: bf16 per value, int8 per block, on rows with ties
+ * (x/max·127 = n + ½), subnormals, zero blocks, infinities and NaN, and k off the blocks. */
+static void
+test_row_forms (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  static const int64_t ks[] = { 1, 15, 16, 17, 127, 128, 129, 300, 512 };
+  for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++)
+    for (int kind = 0; kind < 6; kind++) {
+      int64_t k = ks[ki], kp = (k + QB - 1) / QB * QB, nb = kp / QB;
+      g_autofree float *x = g_new0 (float, kp);
+      for (int64_t i = 0; i < k; i++) {
+        float u = (float) g_rand_double_range (rand, -1.0, 1.0);
+        switch (kind) {
+        case 0: x[i] = u; break;
+        case 1: x[i] = i % 2 ? (float) (i % 255 - 127) / 254.0f : (i % 3 ? 1.0f : -1.0f); break;
+        case 2: x[i] = u * 1e-40f; break;                     /* subnormal */
+        case 3: x[i] = (i / QB) % 2 ? 0.0f : u * 3e38f; break; /* zero and huge blocks */
+        case 4: x[i] = i == k / 2 ? INFINITY : u; break;
+        default: x[i] = i == k - 1 ? NAN : u * 1e5f; break;
+        }
+      }
+      g_autofree uint16_t *h = g_new (uint16_t, kp);
+      ts_cpu_row_to_bf16 (x, k, kp, h);
+      for (int64_t i = 0; i < kp; i++)
+        g_assert_cmpuint (h[i], ==, i < k ? ts_f32_to_bf16 (x[i]) : 0);
+      g_autofree uint8_t *u8 = g_new (uint8_t, kp);
+      g_autofree float *sc = g_new (float, nb), *want_sc = g_new0 (float, nb);
+      g_autofree int8_t *want_q = g_new0 (int8_t, kp);
+      ts_cpu_row_quantise (x, k, kp, u8, sc);
+      quantise (x, k, want_q, want_sc);
+      for (int64_t b = 0; b < nb; b++) {
+        gboolean finite = TRUE;
+        for (int64_t i = b * QB; i < MIN (k, (b + 1) * QB); i++)
+          finite &= isfinite (x[i]);
+        if (!finite)
+          continue; /* the scalar code's business; the products' results are then not finite */
+        g_assert_cmpmem (&sc[b], sizeof (float), &want_sc[b], sizeof (float));
+        for (int64_t i = b * QB; i < (b + 1) * QB; i++)
+          g_assert_cmpint (u8[i], ==, want_q[i] + 128);
+      }
+    }
+}
+
 static void
 test_describe_names_kernels (void)
 {
@@ -433,10 +699,17 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   be = ts_backend_new_cpu (0, &error);
   g_assert_no_error (error);
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *conv = g_strdup_printf ("/cpu-precision/conv/%s",
+                                             case_names[i] + strlen ("/cpu-precision/"));
     g_test_add_data_func (case_names[i], &cases[i], test_path);
+    g_test_add_data_func (conv, &cases[i], test_conv_path);
+  }
+  g_test_add_func ("/cpu-precision/conv/f32-unchanged", test_conv_f32_unchanged);
+  g_test_add_func ("/cpu-precision/conv/weights-marked", test_conv_weights_marked);
   g_test_add_func ("/cpu-precision/other-uses-exact", test_other_uses_exact);
   g_test_add_func ("/cpu-precision/f16-source", test_f16_source);
+  g_test_add_func ("/cpu-precision/row-forms", test_row_forms);
   g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
   g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
   int status = g_test_run ();

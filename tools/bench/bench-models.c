@@ -4,8 +4,12 @@
  * against the measured peak and the peak resident memory against the weights' size, with
  * the most tensor storage the backend held at once (on the CPU the weights are used in
  * place and not counted there; on Vulkan they are) and the page faults of one warm
- * call. The whole pipelines' peak memory comes first (bench-whole.c). */
+ * call. The whole pipelines' peak memory comes first (bench-whole.c). Last, the VQ decode
+ * with its weights at f32, bf16 and int8 timed in turns (vq_precision_*, the shipped model's
+ * VQ and the real aMUSEd one; docs/cpu-precision.md). */
 #include "bench.h"
+#include "cpu/cpu-precision.h"
+#include "model/ts-model-folder.h"
 #include "model/ts-safetensors-writer.h"
 #include "model/ts-weight-specs.h"
 #include "model/ts-weights.h"
@@ -331,6 +335,131 @@ bench_vq (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, int px)
   report (be, opt, peak, name, run_vq, &r, ts_vqmodel_weight_bytes (m));
 }
 
+/* ---- the VQ decode at reduced precision ---- */
+
+static const TsPrecision vq_precisions[3] = { TS_PRECISION_F32, TS_PRECISION_BF16,
+                                              TS_PRECISION_INT8 };
+
+static int
+compare_seconds (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The same decode through models[p] (weights at vq_precisions[p]), timed in turns: one call
+ * of each per round, so that a shared machine's slow moments fall on all three alike. The
+ * first call of each (packing its weights) is not timed. One JSON line per precision: the
+ * median, its ratio to f32's, and the sgemm peak measured at start-up beside it. */
+#define VQ_ROUNDS_MAX 64
+
+static void
+vq_precision_report (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak,
+                     const char *name, TsVqModel *const models[3], int32_t *ids, int side)
+{
+  Run r[3];
+  double samples[3][VQ_ROUNDS_MAX];
+  for (int p = 0; p < 3; p++) {
+    r[p] = (Run) { .vq = models[p], .ids = ids, .batch = 1, .h = side, .w = side };
+    if (!run_vq (be, &r[p]) || !ts_backend_sync (be, NULL)) {
+      g_autoptr (GError) error = NULL;
+      ts_backend_take_error (be, &error);
+      return fail (name, error);
+    }
+  }
+  int rounds = 0;
+  gint64 begin = g_get_monotonic_time ();
+  while (rounds < VQ_ROUNDS_MAX && rounds < opt->max_reps) {
+    for (int p = 0; p < 3; p++) {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!run_vq (be, &r[p]) || !ts_backend_sync (be, NULL))
+        return fail (name, NULL);
+      samples[p][rounds] = (g_get_monotonic_time () - t0) * 1e-6;
+    }
+    rounds++;
+    if ((g_get_monotonic_time () - begin) * 1e-6 >= 3 * opt->min_seconds && rounds >= 3)
+      break;
+  }
+  double median[3];
+  for (int p = 0; p < 3; p++) {
+    qsort (samples[p], rounds, sizeof (double), compare_seconds);
+    median[p] = samples[p][rounds / 2];
+  }
+  for (int p = 0; p < 3; p++) {
+    const char *kernel = p == 0 ? "f32 (sgemm)"
+                       : vq_precisions[p] == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
+                                                               : ts_cpu_int8_kernel_name ();
+    printf ("{\"bench\":\"vq-precision\",\"case\":\"%s\",\"pixels\":%d,\"precision\":\"%s\","
+            "\"seconds\":%.4f,\"min_seconds\":%.4f,\"max_seconds\":%.4f,\"ratio_vs_f32\":%.3f,"
+            "\"rounds\":%d,\"sgemm_peak_gflops\":%.1f,\"kernel\":\"%s\"}\n",
+            name, side * 16, ts_precision_name (vq_precisions[p]), median[p], samples[p][0],
+            samples[p][rounds - 1], median[p] / median[0], rounds, peak->gflops, kernel);
+  }
+  fflush (stdout);
+}
+
+/* The shipped model's VQ (data/models/tessera-emoji-128) decoding one 128² picture. */
+static void
+bench_vq_precision_shipped (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
+{
+  const char *name = "vq_precision_shipped";
+  if (!wanted (opt, name) || ts_backend_kind (be) != TS_BACKEND_CPU)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (TESSERA_SOURCE_DIR, "data", "models",
+                                           "tessera-emoji-128", "vqvae", NULL);
+  TsVqModel *models[3] = { NULL, NULL, NULL };
+  TsVQConfig cfg;
+  for (int p = 0; p < 3 && !error; p++) {
+    g_autoptr (TsWeights) w = ts_vq_open (dir, NULL, &cfg, &error);
+    if (w) {
+      ts_weights_set_precision (w, vq_precisions[p]);
+      models[p] = ts_vqmodel_new (be, &cfg, w, &error);
+    }
+  }
+  int side = 8;
+  g_autofree int32_t *ids = g_new (int32_t, side * side);
+  for (int i = 0; i < side * side; i++)
+    ids[i] = (int32_t) ((i * 2654435761u) % (guint32) cfg.num_vq_embeddings);
+  if (error)
+    fail (name, error);
+  else
+    vq_precision_report (be, opt, peak, name, models, ids, side);
+  for (int p = 0; p < 3; p++)
+    g_clear_pointer (&models[p], ts_vqmodel_free);
+}
+
+/* The real aMUSEd VQ (random weights) at px² pixels. */
+static void
+bench_vq_precision (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak, int px)
+{
+  g_autofree char *name = g_strdup_printf ("vq_precision_%d", px);
+  if (!wanted (opt, name) || ts_backend_kind (be) != TS_BACKEND_CPU)
+    return;
+  g_autoptr (GError) error = NULL;
+  TsVQConfig cfg;
+  bench_vq_config (&cfg);
+  g_autoptr (GPtrArray) specs = ts_vq_weight_specs (&cfg);
+  TsVqModel *models[3] = { NULL, NULL, NULL };
+  for (int p = 0; p < 3 && !error; p++) {
+    g_autoptr (TsWeights) w = bench_random_weights (specs, name, &error);
+    if (w) {
+      ts_weights_set_precision (w, vq_precisions[p]);
+      models[p] = ts_vqmodel_new (be, &cfg, w, &error);
+    }
+  }
+  int side = px / 16;
+  g_autofree int32_t *ids = g_new (int32_t, side * side);
+  for (int i = 0; i < side * side; i++)
+    ids[i] = (i * 2654435761u) % 8192;
+  if (error)
+    fail (name, error);
+  else
+    vq_precision_report (be, opt, peak, name, models, ids, side);
+  for (int p = 0; p < 3; p++)
+    g_clear_pointer (&models[p], ts_vqmodel_free);
+}
+
 int
 bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
 {
@@ -344,5 +473,7 @@ bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
   bench_vq (be, opt, peak, opt->quick ? 64 : 256);
   if (!opt->quick)
     bench_vq (be, opt, peak, 512);
+  bench_vq_precision_shipped (be, opt, peak);
+  bench_vq_precision (be, opt, peak, opt->quick ? 64 : 256);
   return 0;
 }

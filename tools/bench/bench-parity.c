@@ -6,11 +6,16 @@
  *    likely token is unchanged;
  *  - a whole text-to-image run of a model folder (default: the shipped model), same seed:
  *    per step the logits' relative error and the share of sampled tokens equal to f32's,
- *    and the final image's PSNR against the f32 image.
+ *    and the final image's PSNR against the f32 image;
+ *  - the VQ decoder alone at reduced precision (its convolutions and linear layers): the
+ *    same tokens decoded at f32 and at bf16/int8, PSNR against f32 — the goldens' medium VQ
+ *    case (the published aMUSEd widths, random weights) and a generation of the model
+ *    folder with only vq= reduced (the transformer's tokens are then f32's).
  * Usage: tessera-parity [--model DIR] [--seed N] [--steps N] [--prompt TEXT] [--no-goldens] */
 #include "tessera.h"
 #include "nn-golden.h"
 #include "nn/ts-uvit.h"
+#include "nn/ts-vqmodel.h"
 #include "pipeline/ts-pipeline-testing.h"
 
 #include <math.h>
@@ -125,6 +130,87 @@ parity_goldens (TsBackend *be)
   }
 }
 
+/* ---- goldens: the medium VQ case ---- */
+
+/* PSNR of two float pictures in [0, 1]. */
+static double
+psnr_unit (const float *a, const float *b, int64_t n)
+{
+  double se = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = (double) a[i] - b[i];
+    se += d * d;
+  }
+  return se == 0 ? INFINITY : 10 * log10 (n / se);
+}
+
+static float *
+medium_vq_decode (TsBackend *be, JsonObject *c, TsPrecision prec, const int32_t *ids,
+                  const int64_t *shape, int64_t *n, GError **error)
+{
+  g_autofree char *json = nn_case_config_json (c);
+  TsVQConfig cfg;
+  if (!ts_vq_config_parse (json, strlen (json), "medium config", &cfg, error))
+    return NULL;
+  g_autoptr (TsWeights) w = nn_medium_weights (c, NULL, "medium VQ", error);
+  if (!w)
+    return NULL;
+  ts_weights_set_precision (w, prec);
+  g_autoptr (TsVqModel) m = ts_vqmodel_new (be, &cfg, w, error);
+  if (!m)
+    return NULL;
+  g_autoptr (TsTensor) out = ts_vqmodel_decode (m, ids, (int) shape[0], (int) shape[1],
+                                                (int) shape[2], error);
+  if (!out)
+    return NULL;
+  *n = ts_tensor_numel (out);
+  return ts_tensor_read_f32 (out, error);
+}
+
+static void
+parity_vq_goldens (TsBackend *be)
+{
+  g_autofree char *skip = NULL;
+  NnManifest *man = nn_manifest_get (&skip);
+  const char *name = "medium_vq_real_64x64";
+  JsonObject *c = man ? nn_manifest_case (man, name) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsSafetensors) st = c ? nn_case_open (c, &error) : NULL;
+  if (!st) {
+    printf ("{\"parity\":\"vq-goldens\",\"case\":\"%s\",\"skipped\":\"missing\"}\n", name);
+    return;
+  }
+  int ndim;
+  int64_t shape[8], n = 0;
+  g_autofree int32_t *ids = nn_read_i32 (st, "indices", &ndim, shape);
+  g_autofree float *ref = nn_read_f32 (st, "decoded", NULL, NULL);
+  g_autofree float *exact = medium_vq_decode (be, c, TS_PRECISION_F32, ids, shape, &n, &error);
+  if (!exact) {
+    printf ("{\"parity\":\"vq-goldens\",\"case\":\"%s\",\"error\":\"%s\"}\n", name,
+            error->message);
+    return;
+  }
+  g_autofree float *exact_px = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    exact_px[i] = CLAMP (exact[i], 0.0f, 1.0f);
+  printf ("{\"parity\":\"vq-goldens\",\"case\":\"%s\",\"precision\":\"f32\","
+          "\"decoded_rel_error_vs_upstream\":%.3g}\n", name, rel_error (exact, ref, n));
+  for (guint p = 0; p < G_N_ELEMENTS (reduced); p++) {
+    g_autofree float *got = medium_vq_decode (be, c, reduced[p], ids, shape, &n, &error);
+    if (!got)
+      continue;
+    /* rel. error of the unclamped output; PSNR of the clamped pictures, peak 1 */
+    double rel = rel_error (got, exact, n), maxd = 0;
+    for (int64_t i = 0; i < n; i++) {
+      maxd = MAX (maxd, fabs ((double) got[i] - exact[i]));
+      got[i] = CLAMP (got[i], 0.0f, 1.0f);
+    }
+    printf ("{\"parity\":\"vq-goldens\",\"case\":\"%s\",\"precision\":\"%s\","
+            "\"decoded_rel_error\":%.3g,\"decoded_max_abs_diff\":%.3g,\"psnr_db\":%.2f}\n",
+            name, ts_precision_name (reduced[p]), rel, maxd, psnr_unit (got, exact_px, n));
+  }
+}
+
 /* ---- a whole generation ---- */
 
 typedef struct {
@@ -145,11 +231,10 @@ trace_step (int step, int row, const float *logits, const TsStepDetail *detail,
 }
 
 static TsPipelineResult *
-generate (TsBackend *be, const char *model, TsPrecision prec, const TsPipelineRequest *req,
-          Trace *t, GError **error)
+generate_with (TsBackend *be, const char *model, const TsPipelineLoadOptions *o,
+               const TsPipelineRequest *req, Trace *t, GError **error)
 {
-  TsPipelineLoadOptions o = { prec, prec, prec };
-  g_autoptr (TsPipeline) p = ts_pipeline_new_full (be, model, &o, error);
+  g_autoptr (TsPipeline) p = ts_pipeline_new_full (be, model, o, error);
   if (!p)
     return NULL;
   int tok = ts_pipeline_token_size (p), side = ts_pipeline_native_size (p);
@@ -162,6 +247,21 @@ generate (TsBackend *be, const char *model, TsPrecision prec, const TsPipelineRe
   TsPipelineResult *r = ts_pipeline_run (p, req, error);
   ts_pipeline_set_test_hooks (p, NULL);
   return r;
+}
+
+static TsPipelineResult *
+generate (TsBackend *be, const char *model, TsPrecision prec, const TsPipelineRequest *req,
+          Trace *t, GError **error)
+{
+  TsPipelineLoadOptions o = { prec, prec, prec };
+  return generate_with (be, model, &o, req, t, error);
+}
+
+static void
+trace_clear (Trace *t)
+{
+  g_clear_pointer (&t->logits, g_ptr_array_unref);
+  g_clear_pointer (&t->tokens, g_ptr_array_unref);
 }
 
 static double
@@ -224,6 +324,23 @@ parity_model (TsBackend *be, const char *model, const char *prompt, guint64 seed
     g_ptr_array_unref (t.logits);
     g_ptr_array_unref (t.tokens);
   }
+  /* the VQ alone at reduced precision: text encoder and transformer f32, so the tokens are
+   * f32's and the picture differs by the decoder only */
+  for (guint p = 0; p < G_N_ELEMENTS (reduced); p++) {
+    Trace t = { 0 };
+    TsPipelineLoadOptions o = { TS_PRECISION_F32, TS_PRECISION_F32, reduced[p] };
+    g_autoptr (TsPipelineResult) r = generate_with (be, model, &o, &req, &t, &error);
+    trace_clear (&t);
+    if (!r)
+      break;
+    int64_t tokens = (int64_t) r->token_width * r->token_height, eq = 0;
+    for (int64_t i = 0; i < tokens; i++)
+      eq += r->tokens[0][i] == exact->tokens[0][i];
+    printf ("{\"parity\":\"model-vq\",\"model\":\"%s\",\"seed\":%" G_GUINT64_FORMAT
+            ",\"precision\":\"vq=%s\",\"tokens_same\":%.4f,\"psnr_db\":%.2f}\n",
+            model, seed, ts_precision_name (reduced[p]), (double) eq / tokens,
+            psnr (r->images[0], exact->images[0]));
+  }
   g_ptr_array_unref (ref.logits);
   g_ptr_array_unref (ref.tokens);
 }
@@ -263,8 +380,10 @@ main (int argc, char **argv)
       g_autofree char *esc = g_strescape (g_strstrip (lines[i]), NULL);
       printf ("{\"parity\":\"kernels\",\"line\":\"%s\"}\n", esc);
     }
-  if (!no_goldens)
+  if (!no_goldens) {
     parity_goldens (be);
+    parity_vq_goldens (be);
+  }
   if (!model)
     model = g_build_filename (TESSERA_SOURCE_DIR, "data", "models", "tessera-emoji-128", NULL);
   for (int s = 0; s < seeds; s++)
