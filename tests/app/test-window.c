@@ -2334,6 +2334,20 @@ use_model (const char *dir)
 
 /* With nothing set, the editor loads the model tessera-cli finds (data/models, or the
  * installed one) and Generate works on it. */
+/* Hides the toasts an earlier subtest left on screen (the README's pictures come from this
+ * test). Without a window manager the window is never active, so toasts never time out, and
+ * libadwaita 1.2 keeps a replaced toast's widget on screen after its toast is gone, where
+ * neither its × nor adw_toast_dismiss takes it down (tried: the widget stays at full opacity). */
+static void
+hide_stale_toasts (void)
+{
+  GType type = g_type_from_name ("AdwToastWidget");
+  GtkWidget *t;
+  for (guint n = 0; type && (t = nth_of_type (GTK_WIDGET (win), type, n)); n++)
+    gtk_widget_set_visible (t, FALSE);
+  pump ();
+}
+
 static void
 test_default_model (void)
 {
@@ -2399,6 +2413,8 @@ test_default_model (void)
   act ("generate", NULL);
   g_assert_true (wait_for (not_running, 120));
   g_assert_cmpuint (tessera_window_get_n_pending_variants (win), ==, 2);
+  /* the README's pictures: no toast an earlier subtest left */
+  hide_stale_toasts ();
   /* Variant 1 on the canvas at once, pixel for pixel (nearest neighbour above 100 %). */
   guint n_samples, n_match, differ;
   canvas_shows (g_ptr_array_index (tessera_window_get_pending_result (win)->variants, 0),
