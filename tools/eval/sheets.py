@@ -103,18 +103,30 @@ def main():
             im.save(path)
             return path
 
-        def mode_sheet(name, title, inputs, mode, *cli_args):
-            """One strip: the inputs, then the mode's result for seeds 1 and 2."""
+        def strip(name, title, inputs, mode, *cli_args):
+            """The inputs, then the mode's result for seeds 1 and 2."""
             results = [(run(f"{name}{s}", mode, *cli_args, "-s", str(s)), f"seed {s}") for s in (1, 2)]
-            stack([labelled_row(inputs + results, title)]).save(os.path.join(args.out, name + ".png"))
+            return labelled_row(inputs + results, title)
+
+        def mode_sheet(name, title, inputs, mode, *cli_args, more=()):
+            """One strip (and any more strips made by strip())."""
+            stack([strip(name, title, inputs, mode, *cli_args), *more]).save(os.path.join(args.out, name + ".png"))
 
         pair = run("pair", "generate", "-p", "a dog face left of a red apple on a light blue background, flat style",
                    "-s", "5")
         pair_path = save_input("pair-in", pair)
         right = save_input("right-mask", mask_image((64, 16, 127, 111)))
+        # one object at a named place, drawn into a plain picture: what inpainting a region asks
+        plain = Image.new("RGB", (CELL, CELL), (144, 202, 249))
+        plain_path = save_input("light-blue", plain)
+        corner = save_input("corner-mask", mask_image((60, 0, 127, 67)))
+        prompt = "a cat face in the top right on a light blue background, flat style"
+        placed = strip("inpaint-placed", f"inpaint: {prompt}",
+                       [(plain, "input"), (Image.open(corner).convert("RGB"), "mask")],
+                       "inpaint", plain_path, "--mask", corner, "-p", prompt)
         prompt = "a dog face left of a cat face on a light blue background, flat style"
         mode_sheet("inpaint", f"inpaint: {prompt}", [(pair, "input"), (Image.open(right).convert("RGB"), "mask")],
-                   "inpaint", pair_path, "--mask", right, "-p", prompt)
+                   "inpaint", pair_path, "--mask", right, "-p", prompt, more=[placed])
         prompt = "a dog face left of a red apple on a light blue background, flat style"
         mode_sheet("outpaint", f"outpaint, +64 px left and right: {prompt}", [(pair, "input")],
                    "outpaint", pair_path, "--extend", "left=64,right=64", "-p", prompt)
