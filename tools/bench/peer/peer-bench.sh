@@ -21,7 +21,9 @@
 #     git -C transformers.git archive --prefix=transformers/ e770f0316d2a | tar -x -C ...
 #     git -C huggingface_hub.git archive --prefix=huggingface_hub/ v0.20.3 | tar -x -C ...
 # and Debian's python3-torch, python3-numpy, python3-pil, python3-regex, python3-requests,
-# python3-filelock, python3-yaml, python3-tqdm, python3-packaging (apt).
+# python3-filelock, python3-fsspec, python3-yaml, python3-tqdm, python3-packaging,
+# python3-typing-extensions (apt). Without transformers/ (too large to fetch here; Debian 12
+# packages neither it nor safetensors) the stand-ins of shim/ take their place (shim/README.md).
 #
 # --size tiny runs the goldens' tiny model (seconds; proves the plumbing). 256/512 make random
 # weights at the published config with the peer (needs transformers) once into --work, and
