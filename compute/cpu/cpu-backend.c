@@ -291,8 +291,8 @@ give_back_pages (const void *data, size_t bytes)
 }
 
 const TsCpuPacked *
-ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, gboolean *failed,
-                      GError **error)
+ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, int64_t groups,
+                      gboolean *failed, GError **error)
 {
   TsCpuStorage *s = (TsCpuStorage *) b->storage;
   *failed = FALSE;
@@ -303,15 +303,16 @@ ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, gb
   for (GSList *l = s->weights; l && !wp; l = l->next)
     if (((WeightPrecision *) l->data)->offset == b->offset)
       wp = l->data;
-  if (wp && !wp->packed && ts_tensor_numel (b) == n * k) {
-    wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, wp->precision, error);
+  if (wp && !wp->packed && ts_tensor_numel (b) == n * k && groups >= 1 && n % groups == 0) {
+    wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, groups, wp->precision,
+                              error);
     *failed = wp->packed == NULL;
     if (wp->packed && wp->file_pages)
       give_back_pages (ts_cpu_tensor_data (b), (size_t) ts_tensor_numel (b) *
                                                  ts_dtype_size (b->dtype));
   }
-  const TsCpuPacked *p = wp && wp->packed && wp->packed->n == n && wp->packed->k == k
-                             ? wp->packed : NULL;
+  const TsCpuPacked *p = wp && wp->packed && wp->packed->n == n && wp->packed->k == k &&
+                         wp->packed->groups == groups ? wp->packed : NULL;
   g_mutex_unlock (&pack_lock);
   return p;
 }

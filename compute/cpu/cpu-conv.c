@@ -308,23 +308,6 @@ packed_slice_rows (const Conv *cv, int64_t n, int64_t g, int64_t p0, int64_t len
   ts_cpu_transpose_f32 (col, cv->taps, len, len, rows, cv->taps);
 }
 
-/* Rows of the packed weight for group g: a view, rows are independent. */
-static TsCpuPacked
-packed_group (const TsCpuPacked *pk, int64_t g, int64_t og)
-{
-  TsCpuPacked sub = *pk;
-  int64_t nb = pk->kp / TS_CPU_QBLOCK, r0 = g * og;
-  sub.n = og;
-  if (pk->bf16)
-    sub.bf16 = pk->bf16 + r0 * pk->kp;
-  if (pk->q) {
-    sub.q = pk->q + r0 * pk->kp;
-    sub.scale = pk->scale + r0 * nb;
-    sub.offset = pk->offset + r0 * nb;
-  }
-  return sub;
-}
-
 /* Bands of output positions, one after the other (the product inside is threaded over its
  * rows and weight panels; building the rows and writing the output are threaded here):
  * rows [band, taps] → out [band, og] (+ bias) → y's NCHW planes of the group. Memory is
@@ -345,7 +328,7 @@ conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **erro
   gboolean ok = cols != NULL;
   for (int64_t n = 0; ok && n < cv->n; n++)
     for (int64_t g = 0; ok && g < cv->groups; g++) {
-      TsCpuPacked sub = packed_group (pk, g, cv->og);
+      TsCpuPacked sub = ts_cpu_packed_group (pk, g);
       const float *bias = cv->bias ? cv->bias + g * cv->og : NULL;
       float *y = cv->y + (n * cv->o + g * cv->og) * positions;
       for (int64_t p0 = 0; ok && p0 < positions; p0 += band) {
@@ -409,7 +392,7 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
    * values, so that a mapped weight's pages are not brought back only to be given back */
   if (!direct) {
     gboolean failed;
-    const TsCpuPacked *pk = ts_cpu_weight_packed (be, w, cv.o, cv.taps, &failed, error);
+    const TsCpuPacked *pk = ts_cpu_weight_packed (be, w, cv.o, cv.taps, cv.groups, &failed, error);
     if (failed)
       return FALSE;
     if (pk)

@@ -121,7 +121,7 @@ int8_kernel (void)
 const char *
 ts_cpu_bf16_kernel_name (void)
 {
-  return bf16_kernel () == BF16_AVX512 ? "avx512-bf16 (bf16 x bf16 dot products, f32 sums)"
+  return bf16_kernel () == BF16_AVX512 ? "avx512-bf16 (bf16 x bf16 GEMM, 8x48 tiles, f32 sums)"
                                        : "portable (bf16 weights widened to f32, sgemm)";
 }
 
@@ -129,20 +129,23 @@ const char *
 ts_cpu_int8_kernel_name (void)
 {
   switch (int8_kernel ()) {
-  case INT8_AVX512_VNNI: return "avx512-vnni (int8 x int8 blocks of 128, f32 sums)";
-  case INT8_AVX_VNNI:    return "avx-vnni (int8 x int8 blocks of 128, f32 sums)";
+  case INT8_AVX512_VNNI: return "avx512-vnni (int8 x int8 GEMM, 8x48 tiles, blocks of 128, f32 sums)";
+  case INT8_AVX_VNNI:    return "avx-vnni (int8 x int8 GEMM, 4x16 tiles, blocks of 128, f32 sums)";
   default:               return "portable (int8 weights widened to f32, sgemm)";
   }
 }
 
 /* ---- the product ---- */
 
-/* Rows of activations per work item, and the bytes of packed weights one item reads (a
- * panel that stays in L2 while every row chunk passes over it). */
-#define ROW_CHUNK   64
-#define PANEL_BYTES (256u * 1024u)
-/* Panel widths are multiples of this (the tile kernels' widths 4 and 3 divide it). */
-#define PANEL_STEP  12
+/* Rows of activations per work item on the fast kernels (their bf16/int8 form, a few hundred
+ * KiB, stays in L2 while the item's column panels pass over it), and the bytes of packed
+ * weights one item reads (a panel that stays in L2 while the item's rows pass over it). */
+#define ROW_CHUNK   256
+#define PANEL_BYTES (512u * 1024u)
+/* Item widths are multiples of this: whole micro-tiles (3 panels of 16 columns). */
+#define PANEL_STEP  48
+/* The portable path: rows of activations per sgemm, and widths in whole panels */
+#define WIDEN_STEP  TS_CPU_NR
 
 typedef struct {
   const TsCpuPacked *w;
@@ -156,22 +159,26 @@ typedef struct {
   int64_t rows, cols; /* item size */
 } Product;
 
-/* Weight rows [j0, j0 + w) as f32 [w, k]. */
+/* Weight rows [j0, j0 + w) as f32 [w, k], out of their panels. */
 static void
 widen_rows (const TsCpuPacked *p, int64_t j0, int64_t w, float *out)
 {
-  int64_t nb = p->kp / TS_CPU_QBLOCK;
+  int64_t kp = p->kp;
   for (int64_t j = 0; j < w; j++) {
     float *o = out + j * p->k;
+    int64_t panel = (j0 + j) / TS_CPU_NR, c = (j0 + j) % TS_CPU_NR;
     if (p->precision == TS_PRECISION_BF16) {
-      ts_cpu_to_f32 (p->bf16 + (j0 + j) * p->kp, TS_DTYPE_BF16, o, (size_t) p->k);
+      const uint16_t *src = ts_cpu_packed_bf16_panel (p, panel) + c * 2;
+      for (int64_t i = 0; i < p->k; i++)
+        o[i] = ts_bf16_to_f32 (src[(i / 2) * 2 * TS_CPU_NR + (i & 1)]);
       continue;
     }
-    const int8_t *q = p->q + (j0 + j) * p->kp;
-    const float *s = p->scale + (j0 + j) * nb;
+    const int8_t *q = ts_cpu_packed_q_panel (p, panel) + c * 4;
+    const float *s = p->scale + ts_cpu_packed_block_index (p, panel, 0) + c;
     for (int64_t i = 0; i < p->k; i++)
-      o[i] = (float) q[i] * s[i / TS_CPU_QBLOCK];
+      o[i] = (float) q[(i / 4) * 4 * TS_CPU_NR + (i & 3)] * s[(i / TS_CPU_QBLOCK) * TS_CPU_NR];
   }
+  (void) kp;
 }
 
 static void
@@ -182,18 +189,22 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
   float *c = pr->c + i0 * pr->ldc + j0;
   const float *bias = pr->bias ? pr->bias + j0 : NULL;
   int64_t nb = w->kp / TS_CPU_QBLOCK;
-  if (pr->a16) {
-    ts_cpu_bf16_tiles_avx512 (pr->a16 + i0 * w->kp, h, w->bf16, j0, j0 + wd, w->kp, pr->bias,
-                              pr->c + i0 * pr->ldc, pr->ldc);
-    return;
-  }
-  if (pr->a8) {
-    if (int8_kernel () == INT8_AVX512_VNNI)
-      ts_cpu_int8_tiles_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd,
-                                pr->bias, pr->c + i0 * pr->ldc, pr->ldc);
+  if (pr->a16 || pr->a8) {
+    /* the kernels accumulate: start from the bias */
+    for (int64_t i = 0; i < h; i++) {
+      if (bias)
+        memcpy (c + i * pr->ldc, bias, sizeof (float) * wd);
+      else
+        memset (c + i * pr->ldc, 0, sizeof (float) * wd);
+    }
+    if (pr->a16)
+      ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc);
+    else if (int8_kernel () == INT8_AVX512_VNNI)
+      ts_cpu_int8_gemm_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
+                               w->kp, c, pr->ldc);
     else
-      ts_cpu_int8_tiles_avxvnni (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd,
-                                 pr->bias, pr->c + i0 * pr->ldc, pr->ldc);
+      ts_cpu_int8_gemm_avxvnni (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
+                                w->kp, c, pr->ldc);
     return;
   }
   widen_rows (w, j0, wd, panel);
@@ -240,23 +251,30 @@ gboolean
 ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float *a, int64_t m,
                       int64_t lda, const float *bias, float *c, int64_t ldc, GError **error)
 {
+  g_return_val_if_fail (w->groups == 1, FALSE); /* a grouped weight goes by its groups' views */
   Product pr = { .w = w, .a = a, .bias = bias, .m = m, .lda = lda, .ldc = ldc, .c = c };
   gboolean ok = prepare (be, &pr, error);
   float *panels = NULL;
   gboolean widen = ok && !pr.a16 && !pr.a8;
   /* the portable path widens rows to f32 (4 bytes), the fast ones read them packed */
   size_t elem = widen ? sizeof (float) : w->precision == TS_PRECISION_BF16 ? 2 : 1;
+  int64_t step = widen ? WIDEN_STEP : PANEL_STEP;
   int64_t cols = PANEL_BYTES / (elem * w->kp);
-  cols = MAX (PANEL_STEP, cols - cols % PANEL_STEP);
+  cols = MAX (step, cols - cols % step);
   pr.cols = MIN (cols, w->n);
   pr.rows = widen ? m : MIN (m, ROW_CHUNK);
   int nt = ts_cpu_threads_for (be, 2.0 * m * w->n * w->k / 256);
   int64_t row_items = (m + pr.rows - 1) / pr.rows, col_items = (w->n + pr.cols - 1) / pr.cols;
-  /* too few panels for the threads: narrower ones */
-  if (col_items * row_items < nt && w->n > PANEL_STEP) {
-    int64_t want = (w->n + nt - 1) / nt;
-    pr.cols = MAX (PANEL_STEP, (want + PANEL_STEP - 1) / PANEL_STEP * PANEL_STEP);
+  /* too few items for the threads: narrower panels (whole panels of 16), then fewer rows */
+  if (col_items * row_items < nt && w->n > TS_CPU_NR) {
+    int64_t want = (w->n + nt * row_items - 1) / (nt * row_items);
+    pr.cols = MAX (TS_CPU_NR, (want + TS_CPU_NR - 1) / TS_CPU_NR * TS_CPU_NR);
     col_items = (w->n + pr.cols - 1) / pr.cols;
+  }
+  if (!widen && col_items * row_items < nt && m > 8) {
+    int64_t want = (m + nt / col_items - 1) / MAX (1, nt / col_items);
+    pr.rows = MAX (8, (want + 7) / 8 * 8);
+    row_items = (m + pr.rows - 1) / pr.rows;
   }
   int64_t items = row_items * col_items;
   nt = (int) MIN (nt, items);

@@ -1,63 +1,84 @@
-/* cpu-matmul-bf16.c — bf16 × bf16 dot products with f32 accumulation (AVX512_BF16).
+/* cpu-matmul-bf16.c — bf16 × bf16 GEMM with f32 accumulation (AVX512_BF16).
  *
  * Compiled for that instruction set whatever the build's -march (target attributes), and
  * only called when cpu-dispatch.c has seen it in CPUID, so one binary runs on any x86-64.
- * Both operands are rows along K (activations [m, kp], weights [n, kp]); VDPBF16PS takes 32
- * bf16 of each per instruction, summing pairs into 16 f32 lanes. Tiles of 4 rows × 4 weight
- * rows keep 16 accumulators and reuse every load four times. */
+ *
+ * Register-blocked outer products: the weights are packed in panels of 16 output columns
+ * with K in pairs ([K/2][16][2], cpu-pack.c), so one 64-byte load holds a pair of K values
+ * for 16 columns; a pair of one activation row, broadcast to all 16 lanes, meets it in one
+ * VDPBF16PS (16 columns × 2 products, summed into f32 lanes). A micro-tile is MR = 8 rows ×
+ * 3 panels (48 columns): 24 zmm accumulators, 3 weight registers and a broadcast, no
+ * horizontal sums. K goes in slices of KC so the 48 columns' slice of weights (48 × KC × 2
+ * bytes = 24 KiB) stays in L1 while every row tile of the block passes over it. */
 #include "cpu-precision.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 
 #define TARGET __attribute__ ((target ("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define MR 4
-#define NR 4
+#define MR 8
+#define NZ 3    /* panels of 16 columns per micro-tile */
+#define KC 256  /* K per slice (a multiple of 32) */
 
-/* c[i, j] for i < mr, j < nr over kp (a multiple of 32). Inlined with constant mr, nr so
- * the accumulator arrays become registers. */
+/* c[i, 16z + l] += Σ_k a[i, k]·w[panel z, k, l] for i < mr, z < nz, k in [k0, k1). The last
+ * panel's columns are masked by `last`. Inlined with constant mr, nz. */
 TARGET static inline __attribute__ ((always_inline)) void
-tile (const uint16_t *a, const uint16_t *w, int64_t kp, int mr, int nr, const float *bias,
-      float *c, int64_t ldc)
+micro (const uint16_t *a, int64_t kp, const uint16_t *w, int64_t wstride, int64_t k0, int64_t k1,
+       int mr, int nz, __mmask16 last, float *c, int64_t ldc)
 {
-  __m512 acc[MR][NR];
+  __m512 acc[MR][NZ];
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++)
-      acc[i][j] = _mm512_setzero_ps ();
-  for (int64_t k = 0; k < kp; k += 32) {
-    __m512bh av[MR];
-    for (int i = 0; i < mr; i++)
-      av[i] = (__m512bh) _mm512_loadu_si512 (a + i * kp + k);
-    for (int j = 0; j < nr; j++) {
-      __m512bh wv = (__m512bh) _mm512_loadu_si512 (w + j * kp + k);
-      for (int i = 0; i < mr; i++)
-        acc[i][j] = _mm512_dpbf16_ps (acc[i][j], av[i], wv);
+    for (int z = 0; z < nz; z++)
+      acc[i][z] = _mm512_setzero_ps ();
+  const uint16_t *wk = w + k0 * TS_CPU_NR;
+  const uint16_t *ak = a + k0;
+  for (int64_t k = k0; k < k1; k += 2, wk += 2 * TS_CPU_NR, ak += 2) {
+    __m512bh wv[NZ];
+    for (int z = 0; z < nz; z++)
+      wv[z] = (__m512bh) _mm512_loadu_si512 (wk + z * wstride);
+    for (int i = 0; i < mr; i++) {
+      uint32_t pair;
+      memcpy (&pair, ak + i * kp, sizeof pair);
+      __m512bh av = (__m512bh) _mm512_set1_epi32 ((int) pair);
+      for (int z = 0; z < nz; z++)
+        acc[i][z] = _mm512_dpbf16_ps (acc[i][z], wv[z], av);
     }
   }
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++)
-      c[i * ldc + j] = _mm512_reduce_add_ps (acc[i][j]) + (bias ? bias[j] : 0.0f);
+    for (int z = 0; z < nz; z++) {
+      float *ci = c + i * ldc + z * TS_CPU_NR;
+      __mmask16 mk = z == nz - 1 ? last : 0xffff;
+      _mm512_mask_storeu_ps (ci, mk, _mm512_add_ps (_mm512_maskz_loadu_ps (mk, ci), acc[i][z]));
+    }
 }
 
 TARGET void
-ts_cpu_bf16_tiles_avx512 (const uint16_t *a, int64_t m, const uint16_t *w, int64_t j0,
-                          int64_t j1, int64_t kp, const float *bias, float *c, int64_t ldc)
+ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int64_t j0,
+                         int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
-  for (int64_t i = 0; i < m; i += MR) {
-    int mr = (int) MIN (MR, m - i);
-    for (int64_t j = j0; j < j1; j += NR) {
-      int nr = (int) MIN (NR, j1 - j);
-      const uint16_t *ai = a + i * kp, *wj = w + j * kp;
-      const float *bj = bias ? bias + j : NULL;
-      float *cij = c + i * ldc + j;
-      /* one case per edge shape, so each call inlines with constants */
-      switch (mr * 8 + nr) {
-#define CASE(R, N) case R * 8 + N: tile (ai, wj, kp, R, N, bj, cij, ldc); break;
-        CASE (4, 4) CASE (4, 3) CASE (4, 2) CASE (4, 1)
-        CASE (3, 4) CASE (3, 3) CASE (3, 2) CASE (3, 1)
-        CASE (2, 4) CASE (2, 3) CASE (2, 2) CASE (2, 1)
-        CASE (1, 4) CASE (1, 3) CASE (1, 2) CASE (1, 1)
+  int64_t kp = w->kp, wstride = kp * TS_CPU_NR;
+  for (int64_t kc = k0; kc < k1; kc += KC) {
+    int64_t kend = MIN (k1, kc + KC);
+    for (int64_t j = j0; j < j1; j += NZ * TS_CPU_NR) {
+      int64_t cols = MIN (NZ * TS_CPU_NR, j1 - j);
+      int nz = (int) ((cols + TS_CPU_NR - 1) / TS_CPU_NR);
+      int tail = (int) (cols - (nz - 1) * TS_CPU_NR);
+      __mmask16 last = (__mmask16) (tail == 16 ? 0xffff : (1u << tail) - 1);
+      const uint16_t *wj = ts_cpu_packed_bf16_panel (w, j / TS_CPU_NR);
+      float *cj = c + (j - j0);
+      for (int64_t i = 0; i < m; i += MR) {
+        int mr = (int) MIN (MR, m - i);
+        const uint16_t *ai = a + i * kp;
+        float *cij = cj + i * ldc;
+        /* one case per edge shape, so each call inlines with constants */
+        switch (mr * 4 + nz) {
+#define CASE(R, Z) case R * 4 + Z: micro (ai, kp, wj, wstride, kc, kend, R, Z, last, cij, ldc); break;
+          CASE (8, 3) CASE (8, 2) CASE (8, 1) CASE (7, 3) CASE (7, 2) CASE (7, 1)
+          CASE (6, 3) CASE (6, 2) CASE (6, 1) CASE (5, 3) CASE (5, 2) CASE (5, 1)
+          CASE (4, 3) CASE (4, 2) CASE (4, 1) CASE (3, 3) CASE (3, 2) CASE (3, 1)
+          CASE (2, 3) CASE (2, 2) CASE (2, 1) CASE (1, 3) CASE (1, 2) CASE (1, 1)
 #undef CASE
+        }
       }
     }
   }
@@ -66,8 +87,8 @@ ts_cpu_bf16_tiles_avx512 (const uint16_t *a, int64_t m, const uint16_t *w, int64
 #else
 
 void
-ts_cpu_bf16_tiles_avx512 (const uint16_t *a, int64_t m, const uint16_t *w, int64_t j0,
-                          int64_t j1, int64_t kp, const float *bias, float *c, int64_t ldc)
+ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int64_t j0,
+                         int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   g_assert_not_reached (); /* cpu-dispatch.c never picks it off x86-64 */
 }

@@ -1,155 +1,181 @@
-/* cpu-matmul-int8.c — int8 dot products with per-block scales (AVX512_VNNI, AVX-VNNI).
+/* cpu-matmul-int8.c — int8 GEMM with per-block scales (AVX512_VNNI, AVX-VNNI).
  *
  * Compiled for those instruction sets whatever the build's -march (target attributes); only
  * called when cpu-dispatch.c has seen them in CPUID. VPDPBUSD multiplies unsigned bytes by
  * signed bytes, four per 32-bit lane: activations come as q + 128 (cpu-pack.c), and each
- * block's integer sum starts from the weights' −128·Σq, so it is exactly Σ qa·qw. A block's
- * sum is scaled by sa·sw into f32 accumulators at the end of the block (TS_CPU_QBLOCK
- * values: 2 zmm or 4 ymm loads per row). */
+ * block's integer sums start from the weights' −128·Σq, so they are exactly Σ qa·qw.
+ *
+ * Register-blocked outer products: the weights are packed in panels of 16 output columns
+ * with K in groups of four ([K/4][16][4], cpu-pack.c), so one 64-byte load holds four K
+ * values of 16 columns; four bytes of one activation row, broadcast to all lanes, meet it
+ * in one VPDPBUSD. A micro-tile of MR rows × 3 panels keeps its int32 sums in registers for
+ * one block of TS_CPU_QBLOCK (exact), then adds sum·(sa·sw) into the f32 output tile
+ * (16 column scales per panel, one row scale): no horizontal sums. Blocks go in slices of
+ * KC so the 48 columns' slice of weights (24 KiB) stays in L1 across the row tiles. */
 #include "cpu-precision.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 11 || defined(__clang__))
 #include <immintrin.h>
 
-/* ---- AVX512_VNNI: tiles of 4 activation rows × 3 weight rows ---- */
+#define KC 512 /* K per slice (a multiple of TS_CPU_QBLOCK) */
+
+static inline int32_t
+load4 (const uint8_t *p)
+{
+  int32_t v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+/* ---- AVX512_VNNI: micro-tiles of 8 rows × 48 columns ---- */
 
 #define TARGET512 __attribute__ ((target ("avx512f,avx512bw,avx512vl,avx512vnni")))
-#define MR 4
-#define NR 3
+#define MR 8
+#define NZ 3
 
+/* c[i, 16z + l] += the blocks [b0, b1) of row i against panel z, for i < mr, z < nz. */
 TARGET512 static inline __attribute__ ((always_inline)) void
-tile512 (const uint8_t *a, const float *as, const TsCpuPacked *w, int64_t j, int mr, int nr,
-         const float *bias, float *c, int64_t ldc)
+micro512 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w, int64_t panel,
+          int64_t b0, int64_t b1, int mr, int nz, __mmask16 last, float *c, int64_t ldc)
 {
-  int64_t kp = w->kp, nb = kp / TS_CPU_QBLOCK;
-  const int8_t *wq = w->q + j * kp;
-  const float *ws = w->scale + j * nb;
-  const int32_t *wo = w->offset + j * nb;
-  __m512 acc[MR][NR];
-  for (int i = 0; i < mr; i++)
-    for (int jj = 0; jj < nr; jj++)
-      acc[i][jj] = _mm512_setzero_ps ();
-  for (int64_t b = 0; b < nb; b++) {
-    __m512i sum[MR][NR];
-    for (int i = 0; i < mr; i++)
-      for (int jj = 0; jj < nr; jj++)
-        sum[i][jj] = _mm512_maskz_set1_epi32 (1, wo[jj * nb + b]);
-    for (int h = 0; h < TS_CPU_QBLOCK; h += 64) {
-      int64_t k = b * TS_CPU_QBLOCK + h;
-      __m512i av[MR];
+  int64_t nb = kp / TS_CPU_QBLOCK, wstride = kp * TS_CPU_NR;
+  const int8_t *wp = ts_cpu_packed_q_panel (w, panel);
+  for (int64_t b = b0; b < b1; b++) {
+    __m512i sum[MR][NZ];
+    for (int z = 0; z < nz; z++) {
+      __m512i off = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + z, b));
       for (int i = 0; i < mr; i++)
-        av[i] = _mm512_loadu_si512 (a + i * kp + k);
-      for (int jj = 0; jj < nr; jj++) {
-        __m512i wv = _mm512_loadu_si512 (wq + jj * kp + k);
-        for (int i = 0; i < mr; i++)
-          sum[i][jj] = _mm512_dpbusd_epi32 (sum[i][jj], av[i], wv);
+        sum[i][z] = off;
+    }
+    const int8_t *wk = wp + b * TS_CPU_QBLOCK * TS_CPU_NR;
+    const uint8_t *ak = a + b * TS_CPU_QBLOCK;
+    for (int g = 0; g < TS_CPU_QBLOCK; g += 4, wk += 4 * TS_CPU_NR, ak += 4) {
+      __m512i wv[NZ];
+      for (int z = 0; z < nz; z++)
+        wv[z] = _mm512_loadu_si512 (wk + z * wstride);
+      for (int i = 0; i < mr; i++) {
+        __m512i av = _mm512_set1_epi32 (load4 (ak + i * kp));
+        for (int z = 0; z < nz; z++)
+          sum[i][z] = _mm512_dpbusd_epi32 (sum[i][z], av, wv[z]);
       }
     }
-    for (int i = 0; i < mr; i++)
-      for (int jj = 0; jj < nr; jj++)
-        acc[i][jj] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (sum[i][jj]),
-                                      _mm512_set1_ps (as[i * nb + b] * ws[jj * nb + b]),
-                                      acc[i][jj]);
+    for (int z = 0; z < nz; z++) {
+      __m512 ws = _mm512_loadu_ps (w->scale + ts_cpu_packed_block_index (w, panel + z, b));
+      __mmask16 mk = z == nz - 1 ? last : 0xffff;
+      for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc + z * TS_CPU_NR;
+        __m512 s = _mm512_mul_ps (ws, _mm512_set1_ps (as[i * nb + b]));
+        _mm512_mask_storeu_ps (ci, mk, _mm512_fmadd_ps (_mm512_cvtepi32_ps (sum[i][z]), s,
+                                                        _mm512_maskz_loadu_ps (mk, ci)));
+      }
+    }
   }
-  for (int i = 0; i < mr; i++)
-    for (int jj = 0; jj < nr; jj++)
-      c[i * ldc + jj] = _mm512_reduce_add_ps (acc[i][jj]) + (bias ? bias[jj] : 0.0f);
 }
 
 TARGET512 void
-ts_cpu_int8_tiles_avx512 (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
-                          int64_t j0, int64_t j1, const float *bias, float *c, int64_t ldc)
+ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
+                         int64_t j0, int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   int64_t kp = w->kp, nb = kp / TS_CPU_QBLOCK;
-  for (int64_t i = 0; i < m; i += MR) {
-    int mr = (int) MIN (MR, m - i);
-    for (int64_t j = j0; j < j1; j += NR) {
-      int nr = (int) MIN (NR, j1 - j);
-      const uint8_t *ai = a + i * kp;
-      const float *asi = as + i * nb, *bj = bias ? bias + j : NULL;
-      float *cij = c + i * ldc + j;
-      switch (mr * 8 + nr) {
-#define CASE(R, N) case R * 8 + N: tile512 (ai, asi, w, j, R, N, bj, cij, ldc); break;
-        CASE (4, 3) CASE (4, 2) CASE (4, 1)
-        CASE (3, 3) CASE (3, 2) CASE (3, 1)
-        CASE (2, 3) CASE (2, 2) CASE (2, 1)
-        CASE (1, 3) CASE (1, 2) CASE (1, 1)
+  for (int64_t kc = k0; kc < k1; kc += KC) {
+    int64_t b0 = kc / TS_CPU_QBLOCK, b1 = MIN (k1, kc + KC) / TS_CPU_QBLOCK;
+    for (int64_t j = j0; j < j1; j += NZ * TS_CPU_NR) {
+      int64_t cols = MIN (NZ * TS_CPU_NR, j1 - j);
+      int nz = (int) ((cols + TS_CPU_NR - 1) / TS_CPU_NR);
+      int tail = (int) (cols - (nz - 1) * TS_CPU_NR);
+      __mmask16 last = (__mmask16) (tail == 16 ? 0xffff : (1u << tail) - 1);
+      int64_t panel = j / TS_CPU_NR;
+      float *cj = c + (j - j0);
+      for (int64_t i = 0; i < m; i += MR) {
+        int mr = (int) MIN (MR, m - i);
+        const uint8_t *ai = a + i * kp;
+        const float *asi = as + i * nb;
+        float *cij = cj + i * ldc;
+        switch (mr * 4 + nz) {
+#define CASE(R, Z) \
+  case R * 4 + Z: micro512 (ai, asi, kp, w, panel, b0, b1, R, Z, last, cij, ldc); break;
+          CASE (8, 3) CASE (8, 2) CASE (8, 1) CASE (7, 3) CASE (7, 2) CASE (7, 1)
+          CASE (6, 3) CASE (6, 2) CASE (6, 1) CASE (5, 3) CASE (5, 2) CASE (5, 1)
+          CASE (4, 3) CASE (4, 2) CASE (4, 1) CASE (3, 3) CASE (3, 2) CASE (3, 1)
+          CASE (2, 3) CASE (2, 2) CASE (2, 1) CASE (1, 3) CASE (1, 2) CASE (1, 1)
 #undef CASE
+        }
       }
     }
   }
 }
 
-/* ---- AVX-VNNI (256-bit, 16 registers): tiles of 2 × 2 ---- */
+/* ---- AVX-VNNI (256-bit, 16 registers): micro-tiles of 4 rows × 16 columns ---- */
 
 #define TARGET256 __attribute__ ((target ("avx2,fma,avxvnni")))
-#define MR2 2
-#define NR2 2
-
-TARGET256 static inline float
-hsum256 (__m256 v)
-{
-  __m128 s = _mm_add_ps (_mm256_castps256_ps128 (v), _mm256_extractf128_ps (v, 1));
-  s = _mm_add_ps (s, _mm_movehl_ps (s, s));
-  s = _mm_add_ss (s, _mm_movehdup_ps (s));
-  return _mm_cvtss_f32 (s);
-}
+#define MR2 4
 
 TARGET256 static inline __attribute__ ((always_inline)) void
-tile256 (const uint8_t *a, const float *as, const TsCpuPacked *w, int64_t j, int mr, int nr,
-         const float *bias, float *c, int64_t ldc)
+micro256 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w, int64_t panel,
+          int64_t b0, int64_t b1, int mr, int cols, float *c, int64_t ldc)
 {
-  int64_t kp = w->kp, nb = kp / TS_CPU_QBLOCK;
-  const int8_t *wq = w->q + j * kp;
-  const float *ws = w->scale + j * nb;
-  const int32_t *wo = w->offset + j * nb;
-  __m256 acc[MR2][NR2];
+  int64_t nb = kp / TS_CPU_QBLOCK;
+  const int8_t *wp = ts_cpu_packed_q_panel (w, panel);
+  /* the output tile, in registers' order: a short last panel goes through a copy */
+  float tile[MR2][TS_CPU_NR];
   for (int i = 0; i < mr; i++)
-    for (int jj = 0; jj < nr; jj++)
-      acc[i][jj] = _mm256_setzero_ps ();
-  for (int64_t b = 0; b < nb; b++) {
-    __m256i sum[MR2][NR2];
-    for (int i = 0; i < mr; i++)
-      for (int jj = 0; jj < nr; jj++)
-        sum[i][jj] = _mm256_setr_epi32 (wo[jj * nb + b], 0, 0, 0, 0, 0, 0, 0);
-    for (int h = 0; h < TS_CPU_QBLOCK; h += 32) {
-      int64_t k = b * TS_CPU_QBLOCK + h;
-      __m256i av[MR2];
-      for (int i = 0; i < mr; i++)
-        av[i] = _mm256_loadu_si256 ((const __m256i *) (a + i * kp + k));
-      for (int jj = 0; jj < nr; jj++) {
-        __m256i wv = _mm256_loadu_si256 ((const __m256i *) (wq + jj * kp + k));
-        for (int i = 0; i < mr; i++)
-          sum[i][jj] = _mm256_dpbusd_avx_epi32 (sum[i][jj], av[i], wv);
+    memcpy (tile[i], c + i * ldc, sizeof (float) * cols);
+  for (int64_t b = b0; b < b1; b++) {
+    const int32_t *off = w->offset + ts_cpu_packed_block_index (w, panel, b);
+    __m256i o0 = _mm256_loadu_si256 ((const __m256i *) off);
+    __m256i o1 = _mm256_loadu_si256 ((const __m256i *) (off + 8));
+    __m256i s0[MR2], s1[MR2];
+    for (int i = 0; i < mr; i++) {
+      s0[i] = o0;
+      s1[i] = o1;
+    }
+    const int8_t *wk = wp + b * TS_CPU_QBLOCK * TS_CPU_NR;
+    const uint8_t *ak = a + b * TS_CPU_QBLOCK;
+    for (int g = 0; g < TS_CPU_QBLOCK; g += 4, wk += 4 * TS_CPU_NR, ak += 4) {
+      __m256i w0 = _mm256_loadu_si256 ((const __m256i *) wk);
+      __m256i w1 = _mm256_loadu_si256 ((const __m256i *) (wk + 32));
+      for (int i = 0; i < mr; i++) {
+        __m256i av = _mm256_set1_epi32 (load4 (ak + i * kp));
+        s0[i] = _mm256_dpbusd_avx_epi32 (s0[i], av, w0);
+        s1[i] = _mm256_dpbusd_avx_epi32 (s1[i], av, w1);
       }
     }
-    for (int i = 0; i < mr; i++)
-      for (int jj = 0; jj < nr; jj++)
-        acc[i][jj] = _mm256_fmadd_ps (_mm256_cvtepi32_ps (sum[i][jj]),
-                                      _mm256_set1_ps (as[i * nb + b] * ws[jj * nb + b]),
-                                      acc[i][jj]);
+    const float *sc = w->scale + ts_cpu_packed_block_index (w, panel, b);
+    __m256 ws0 = _mm256_loadu_ps (sc), ws1 = _mm256_loadu_ps (sc + 8);
+    for (int i = 0; i < mr; i++) {
+      __m256 ra = _mm256_set1_ps (as[i * nb + b]);
+      _mm256_storeu_ps (tile[i], _mm256_fmadd_ps (_mm256_cvtepi32_ps (s0[i]),
+                                                  _mm256_mul_ps (ws0, ra),
+                                                  _mm256_loadu_ps (tile[i])));
+      _mm256_storeu_ps (tile[i] + 8, _mm256_fmadd_ps (_mm256_cvtepi32_ps (s1[i]),
+                                                      _mm256_mul_ps (ws1, ra),
+                                                      _mm256_loadu_ps (tile[i] + 8)));
+    }
   }
   for (int i = 0; i < mr; i++)
-    for (int jj = 0; jj < nr; jj++)
-      c[i * ldc + jj] = hsum256 (acc[i][jj]) + (bias ? bias[jj] : 0.0f);
+    memcpy (c + i * ldc, tile[i], sizeof (float) * cols);
 }
 
 TARGET256 void
-ts_cpu_int8_tiles_avxvnni (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
-                           int64_t j0, int64_t j1, const float *bias, float *c, int64_t ldc)
+ts_cpu_int8_gemm_avxvnni (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
+                          int64_t j0, int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   int64_t kp = w->kp, nb = kp / TS_CPU_QBLOCK;
-  for (int64_t i = 0; i < m; i += MR2) {
-    int mr = (int) MIN (MR2, m - i);
-    for (int64_t j = j0; j < j1; j += NR2) {
-      int nr = (int) MIN (NR2, j1 - j);
-      const uint8_t *ai = a + i * kp;
-      const float *asi = as + i * nb, *bj = bias ? bias + j : NULL;
-      float *cij = c + i * ldc + j;
-      switch (mr * 8 + nr) {
-#define CASE(R, N) case R * 8 + N: tile256 (ai, asi, w, j, R, N, bj, cij, ldc); break;
-        CASE (2, 2) CASE (2, 1) CASE (1, 2) CASE (1, 1)
-#undef CASE
+  for (int64_t kc = k0; kc < k1; kc += KC) {
+    int64_t b0 = kc / TS_CPU_QBLOCK, b1 = MIN (k1, kc + KC) / TS_CPU_QBLOCK;
+    for (int64_t j = j0; j < j1; j += TS_CPU_NR) {
+      int cols = (int) MIN (TS_CPU_NR, j1 - j);
+      for (int64_t i = 0; i < m; i += MR2) {
+        int mr = (int) MIN (MR2, m - i);
+        const uint8_t *ai = a + i * kp;
+        const float *asi = as + i * nb;
+        float *cij = c + (j - j0) + i * ldc;
+        switch (mr) {
+        case 4: micro256 (ai, asi, kp, w, j / TS_CPU_NR, b0, b1, 4, cols, cij, ldc); break;
+        case 3: micro256 (ai, asi, kp, w, j / TS_CPU_NR, b0, b1, 3, cols, cij, ldc); break;
+        case 2: micro256 (ai, asi, kp, w, j / TS_CPU_NR, b0, b1, 2, cols, cij, ldc); break;
+        default: micro256 (ai, asi, kp, w, j / TS_CPU_NR, b0, b1, 1, cols, cij, ldc); break;
+        }
       }
     }
   }
@@ -158,15 +184,15 @@ ts_cpu_int8_tiles_avxvnni (const uint8_t *a, const float *as, int64_t m, const T
 #else
 
 void
-ts_cpu_int8_tiles_avx512 (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
-                          int64_t j0, int64_t j1, const float *bias, float *c, int64_t ldc)
+ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
+                         int64_t j0, int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   g_assert_not_reached (); /* cpu-dispatch.c never picks it off x86-64 */
 }
 
 void
-ts_cpu_int8_tiles_avxvnni (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
-                           int64_t j0, int64_t j1, const float *bias, float *c, int64_t ldc)
+ts_cpu_int8_gemm_avxvnni (const uint8_t *a, const float *as, int64_t m, const TsCpuPacked *w,
+                          int64_t j0, int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   g_assert_not_reached ();
 }

@@ -186,7 +186,7 @@ ts_cpu_op_matmul (TsBackend *be, const TsOp *op, GError **error)
   /* a linear weight its network wants multiplied at reduced precision (cpu-precision.h) */
   if (g.tb && !g.ta && g.batch == 1 && g.b_batch == 0) {
     gboolean failed;
-    const TsCpuPacked *packed = ts_cpu_weight_packed (be, b, g.n, g.k, &failed, error);
+    const TsCpuPacked *packed = ts_cpu_weight_packed (be, b, g.n, g.k, 1, &failed, error);
     if (failed)
       return FALSE;
     if (packed)

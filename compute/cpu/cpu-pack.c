@@ -233,57 +233,111 @@ ts_cpu_packed_free (TsCpuPacked *p)
 size_t
 ts_cpu_packed_bytes (const TsCpuPacked *p)
 {
+  int64_t rows = p->groups * p->np * TS_CPU_NR; /* panels padded to 16 rows */
   if (p->precision == TS_PRECISION_BF16)
-    return (size_t) (p->n * p->kp) * sizeof (uint16_t);
-  return (size_t) (p->n * p->kp) +
-         (sizeof (float) + sizeof (int32_t)) * (size_t) (p->n * (p->kp / TS_CPU_QBLOCK));
+    return (size_t) (rows * p->kp) * sizeof (uint16_t);
+  return (size_t) (rows * p->kp) +
+         (sizeof (float) + sizeof (int32_t)) * (size_t) (rows * (p->kp / TS_CPU_QBLOCK));
+}
+
+TsCpuPacked
+ts_cpu_packed_group (const TsCpuPacked *p, int64_t g)
+{
+  TsCpuPacked sub = *p;
+  int64_t panel = g * p->np;
+  sub.n = p->n / p->groups;
+  sub.groups = 1;
+  if (p->bf16)
+    sub.bf16 = p->bf16 + panel * p->kp * TS_CPU_NR;
+  if (p->q) {
+    int64_t at = ts_cpu_packed_block_index (p, panel, 0);
+    sub.q = p->q + panel * p->kp * TS_CPU_NR;
+    sub.scale = p->scale + at;
+    sub.offset = p->offset + at;
+  }
+  return sub;
 }
 
 TsCpuPacked *
-ts_cpu_pack (TsBackend *be, const void *w, TsDType dtype, int64_t n, int64_t k,
+ts_cpu_pack (TsBackend *be, const void *w, TsDType dtype, int64_t n, int64_t k, int64_t groups,
              TsPrecision precision, GError **error)
 {
   g_return_val_if_fail (precision != TS_PRECISION_F32, NULL);
+  g_return_val_if_fail (groups >= 1 && n % groups == 0, NULL);
   TsCpuPacked *p = g_new0 (TsCpuPacked, 1);
   int64_t pad = precision == TS_PRECISION_BF16 ? TS_CPU_BF16_PAD : TS_CPU_QBLOCK;
+  int64_t gn = n / groups;
   p->precision = precision;
   p->n = n;
   p->k = k;
   p->kp = (k + pad - 1) / pad * pad;
-  int64_t nb = p->kp / TS_CPU_QBLOCK;
+  p->groups = groups;
+  p->np = (gn + TS_CPU_NR - 1) / TS_CPU_NR;
+  int64_t nb = p->kp / TS_CPU_QBLOCK, panels = groups * p->np, kp = p->kp;
+  size_t cells = (size_t) (panels * TS_CPU_NR * kp);
   gboolean ok;
   if (precision == TS_PRECISION_BF16) {
-    ok = (p->bf16 = ts_cpu_scratch_new (sizeof (uint16_t) * n * p->kp, "bf16 weights", error)) != NULL;
+    ok = (p->bf16 = ts_cpu_scratch_new (sizeof (uint16_t) * cells, "bf16 weights", error)) != NULL;
   } else {
-    ok = (p->q = ts_cpu_scratch_new ((size_t) (n * p->kp), "int8 weights", error)) &&
-         (p->scale = ts_cpu_scratch_new (sizeof (float) * n * nb, "int8 scales", error)) &&
-         (p->offset = ts_cpu_scratch_new (sizeof (int32_t) * n * nb, "int8 scales", error));
+    ok = (p->q = ts_cpu_scratch_new (cells, "int8 weights", error)) &&
+         (p->scale = ts_cpu_scratch_new (sizeof (float) * panels * TS_CPU_NR * nb, "int8 scales",
+                                         error)) &&
+         (p->offset = ts_cpu_scratch_new (sizeof (int32_t) * panels * TS_CPU_NR * nb,
+                                          "int8 scales", error));
   }
-  float *rows = ok ? ts_cpu_scratch_new (sizeof (float) * k * ts_cpu_backend_threads (be),
-                                         "weight packing", error) : NULL;
+  /* per thread: one row as f32, and as bf16 or int8 */
+  size_t row_bytes = sizeof (float) * k + sizeof (uint16_t) * kp + sizeof (float) * nb;
+  char *rows = ok ? ts_cpu_scratch_new (row_bytes * ts_cpu_backend_threads (be),
+                                        "weight packing", error) : NULL;
   if (!rows) {
     ts_cpu_packed_free (p);
     return NULL;
   }
   size_t es = ts_dtype_size (dtype);
   int nt = ts_cpu_threads_for (be, (double) n * k);
+  /* a thread per panel: the interleaved panel is written by one thread only */
 #pragma omp parallel num_threads (nt) if (nt > 1)
   {
-    float *row = rows + (size_t) k * omp_get_thread_num ();
+    char *mine = rows + row_bytes * omp_get_thread_num ();
+    float *row = (float *) mine;
+    uint16_t *r16 = (uint16_t *) (row + k);
+    int8_t *rq = (int8_t *) r16;
+    float *rs = (float *) (r16 + kp);
 #pragma omp for schedule (static)
-    for (int64_t j = 0; j < n; j++) {
-      ts_cpu_to_f32 ((const char *) w + (size_t) (j * k) * es, dtype, row, (size_t) k);
-      if (precision == TS_PRECISION_BF16) {
-        ts_cpu_row_to_bf16 (row, k, p->kp, p->bf16 + j * p->kp);
-        continue;
-      }
-      int8_t *q = p->q + j * p->kp;
-      quantise_row (row, k, p->kp, q, p->scale + j * nb);
-      for (int64_t b = 0; b < nb; b++) {
-        int32_t sum = 0;
-        for (int64_t i = 0; i < TS_CPU_QBLOCK; i++)
-          sum += q[b * TS_CPU_QBLOCK + i];
-        p->offset[j * nb + b] = -128 * sum;
+    for (int64_t P = 0; P < panels; P++) {
+      int64_t g = P / p->np, j0 = g * gn + (P % p->np) * TS_CPU_NR;
+      for (int64_t c = 0; c < TS_CPU_NR; c++) {
+        gboolean real = (P % p->np) * TS_CPU_NR + c < gn; /* else a zero row of padding */
+        if (real)
+          ts_cpu_to_f32 ((const char *) w + (size_t) ((j0 + c) * k) * es, dtype, row, (size_t) k);
+        if (precision == TS_PRECISION_BF16) {
+          uint16_t *dst = p->bf16 + P * kp * TS_CPU_NR;
+          if (real)
+            ts_cpu_row_to_bf16 (row, k, kp, r16);
+          else
+            memset (r16, 0, sizeof (uint16_t) * kp);
+          for (int64_t i = 0; i < kp; i += 2) {
+            dst[(i / 2) * 32 + c * 2] = r16[i];
+            dst[(i / 2) * 32 + c * 2 + 1] = r16[i + 1];
+          }
+          continue;
+        }
+        if (real) {
+          quantise_row (row, k, kp, rq, rs);
+        } else {
+          memset (rq, 0, (size_t) kp);
+          memset (rs, 0, sizeof (float) * nb);
+        }
+        int8_t *dst = p->q + P * kp * TS_CPU_NR;
+        for (int64_t i = 0; i < kp; i += 4)
+          memcpy (dst + (i / 4) * 64 + c * 4, rq + i, 4);
+        for (int64_t b = 0; b < nb; b++) {
+          int32_t sum = 0;
+          for (int64_t i = 0; i < TS_CPU_QBLOCK; i++)
+            sum += rq[b * TS_CPU_QBLOCK + i];
+          p->scale[ts_cpu_packed_block_index (p, P, b) + c] = rs[b];
+          p->offset[ts_cpu_packed_block_index (p, P, b) + c] = -128 * sum;
+        }
       }
     }
   }

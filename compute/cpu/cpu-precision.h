@@ -6,10 +6,16 @@
  * linear weight (b of [N, K] with trans_b, shared by the batch), or the first convolution
  * that multiplies it as a GEMM (kernel [O, Cg, kh, kw] as [O, Cg·kh·kw], cpu-conv.c), packs
  * it once:
- *  - bf16: rows of bfloat16 (round to nearest even), K padded with zeros to TS_CPU_BF16_PAD;
- *  - int8: rows of int8 in blocks of TS_CPU_QBLOCK along K, one f32 scale per block
+ *  - bf16: bfloat16 (round to nearest even), K padded with zeros to TS_CPU_BF16_PAD;
+ *  - int8: int8 in blocks of TS_CPU_QBLOCK along K, one f32 scale per block
  *    (scale = max|w|/127, q = round(w/scale), so |w − q·scale| ≤ scale/2).
- * The products then run through the kernels cpu-dispatch.c picks for this CPU. */
+ * Both are laid out for register-blocked GEMM kernels: the weight's rows (the product's
+ * output columns) go in panels of TS_CPU_NR, padded with zero rows, and within a panel K is
+ * interleaved so one 64-byte load holds the same K slice of all 16 columns: bf16 pairs
+ * [K/2][16][2] (one VDPBF16PS against a broadcast pair of activations), int8 groups of four
+ * [K/4][16][4] (one VPDPBUSD against a broadcast group), scales and offsets [blocks][16].
+ * A convolution with groups packs each group's rows as panels of their own (a group is a
+ * view). The products then run through the kernels cpu-dispatch.c picks for this CPU. */
 #pragma once
 
 #include "cpu-util.h"
@@ -18,16 +24,38 @@ G_BEGIN_DECLS
 
 #define TS_CPU_BF16_PAD 32
 #define TS_CPU_QBLOCK   128
+#define TS_CPU_NR       16   /* weight rows (output columns) per packed panel */
 
 typedef struct {
   TsPrecision precision;
   int64_t     n, k, kp;  /* rows, inner size, inner size padded to the block */
-  uint16_t   *bf16;      /* [n, kp] (bf16) */
-  int8_t     *q;         /* [n, kp] (int8) */
-  float      *scale;     /* [n, kp / QBLOCK] (int8) */
-  int32_t    *offset;    /* [n, kp / QBLOCK] (int8): −128·Σq, taking back what VNNI's
-                          * unsigned activations (q + 128) add to each block's product */
+  int64_t     groups;    /* n rows in `groups` equal runs, each its own panels */
+  int64_t     np;        /* panels per group: ceil (n / groups / TS_CPU_NR) */
+  uint16_t   *bf16;      /* [groups·np][kp/2][16][2] (bf16) */
+  int8_t     *q;         /* [groups·np][kp/4][16][4] (int8) */
+  float      *scale;     /* [groups·np][kp / QBLOCK][16] (int8) */
+  int32_t    *offset;    /* [groups·np][kp / QBLOCK][16] (int8): −128·Σq, taking back what
+                          * VNNI's unsigned activations (q + 128) add to each block's product */
 } TsCpuPacked;
+
+/* Where panel P's data starts. */
+static inline const uint16_t *
+ts_cpu_packed_bf16_panel (const TsCpuPacked *p, int64_t panel)
+{
+  return p->bf16 + panel * p->kp * TS_CPU_NR;
+}
+static inline const int8_t *
+ts_cpu_packed_q_panel (const TsCpuPacked *p, int64_t panel)
+{
+  return p->q + panel * p->kp * TS_CPU_NR;
+}
+static inline int64_t
+ts_cpu_packed_block_index (const TsCpuPacked *p, int64_t panel, int64_t block)
+{
+  return (panel * (p->kp / TS_CPU_QBLOCK) + block) * TS_CPU_NR;
+}
+/* Group g's rows as a packed weight of its own (a view: nothing to free). */
+TsCpuPacked ts_cpu_packed_group (const TsCpuPacked *p, int64_t g);
 
 /* ---- on storages (cpu-backend.c) ---- */
 
@@ -41,14 +69,15 @@ void ts_cpu_weight_set_precision (TsTensor *t, TsPrecision precision);
 void ts_cpu_weight_set_precision_full (TsTensor *t, TsPrecision precision, gboolean file_pages);
 /* The packed form of b for a product with n outputs and inner size k, packed on first use;
  * NULL when no precision was asked for b (or b is not that shape), or with *error set when
- * packing ran out of memory (then *failed is TRUE). */
+ * packing ran out of memory (then *failed is TRUE). `groups` (1 for a linear weight): the
+ * rows are that many equal runs, multiplied separately (a grouped convolution). */
 const TsCpuPacked *ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k,
-                                         gboolean *failed, GError **error);
+                                         int64_t groups, gboolean *failed, GError **error);
 
 /* ---- packing (cpu-pack.c) ---- */
 
 TsCpuPacked *ts_cpu_pack (TsBackend *be, const void *w, TsDType dtype, int64_t n, int64_t k,
-                          TsPrecision precision, GError **error);
+                          int64_t groups, TsPrecision precision, GError **error);
 void         ts_cpu_packed_free (TsCpuPacked *p);
 size_t       ts_cpu_packed_bytes (const TsCpuPacked *p);
 /* One row of k f32 values as bf16 [kp] (zero padded), and as int8 blocks for the VNNI
@@ -85,15 +114,18 @@ gboolean ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float 
                                int64_t lda, const float *bias, float *c, int64_t ldc,
                                GError **error);
 
-/* Tile kernels: rows [0, m) of the prepared activations against weight rows [j0, j1),
- * c[i, j] = dot (rows), written (not accumulated); bias added when non-NULL. */
-void ts_cpu_bf16_tiles_avx512 (const uint16_t *a, int64_t m, const uint16_t *w, int64_t j0,
-                               int64_t j1, int64_t kp, const float *bias, float *c, int64_t ldc);
-void ts_cpu_int8_tiles_avx512 (const uint8_t *a, const float *as, int64_t m,
-                               const TsCpuPacked *w, int64_t j0, int64_t j1, const float *bias,
-                               float *c, int64_t ldc);
-void ts_cpu_int8_tiles_avxvnni (const uint8_t *a, const float *as, int64_t m,
-                                const TsCpuPacked *w, int64_t j0, int64_t j1, const float *bias,
-                                float *c, int64_t ldc);
+/* GEMM kernels (cpu-matmul-bf16.c, cpu-matmul-int8.c): c[i, j] += Σ a[i, k]·w[j, k] for
+ * rows i < m of the prepared activations (bf16 [m, kp] / u8 [m, kp] with scales [m, nb]),
+ * weight columns [j0, j1) of w (j0 a multiple of TS_CPU_NR) and K in [k0, k1) (multiples of
+ * 32 for bf16, of TS_CPU_QBLOCK for int8); a points at row 0's start, c at (row 0, column
+ * j0). c is accumulated into (the caller sets it to the bias or zero first). */
+void ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int64_t j0,
+                              int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc);
+void ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m,
+                              const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
+                              int64_t k1, float *c, int64_t ldc);
+void ts_cpu_int8_gemm_avxvnni (const uint8_t *a, const float *as, int64_t m,
+                               const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
+                               int64_t k1, float *c, int64_t ldc);
 
 G_END_DECLS

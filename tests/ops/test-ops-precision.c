@@ -103,7 +103,7 @@ quantise (const float *x, int64_t k, int8_t *q, float *scale)
 
 typedef struct {
   const char *kernel; /* the kernel name cpu-dispatch.c reports */
-  gboolean    fast;   /* activations rounded too (dot-product kernels) */
+  gboolean    fast;   /* activations rounded too (the bf16/VNNI GEMM kernels) */
 } Path;
 
 /* want (path arithmetic in double), the format's error bound against the exact product, and
@@ -190,12 +190,41 @@ check_case (GRand *rand, TsPrecision prec, DataKind kind, int64_t m, int64_t n, 
     g_test_fail ();
 }
 
-/* Odd sizes, tails of the tiles (4×4, 4×3, 2×2) and of the 32/128 blocks, several row
- * chunks (m > 64) and panels (n large enough for two threads). */
+/* Odd sizes, tails of the 32/128 blocks, several row tiles and panels. */
 static const int64_t sizes[][3] = {
   { 1, 1, 1 },   { 3, 5, 7 },    { 4, 12, 128 }, { 5, 7, 129 },  { 2, 3, 256 },
   { 7, 13, 255 }, { 1, 40, 2048 }, { 17, 25, 300 }, { 70, 37, 384 }, { 9, 200, 1000 },
 };
+
+/* The GEMM kernels' tiling: micro-tiles of 8 rows (4 on AVX-VNNI) × 48 columns (3 panels
+ * of 16; 16 on AVX-VNNI), K in slices of 256 (bf16) / 512 (int8), items of 256 rows. Rows
+ * and columns on every side of a tile, K across the 128-blocks and the slices. */
+static const int64_t tile_ms[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                                   31, 33, 70 };
+static const int64_t tile_ns[] = { 1, 15, 16, 17, 47, 48, 49 };
+static const int64_t tile_ms_long[] = { 1, 7, 8, 9, 16, 17, 70 };
+
+static void
+run_tiles (GRand *rand, TsPrecision prec, gboolean fast)
+{
+  int i = 0;
+  for (guint ki = 0; ki < 2; ki++)
+    for (guint mi = 0; mi < G_N_ELEMENTS (tile_ms); mi++)
+      for (guint ni = 0; ni < G_N_ELEMENTS (tile_ns); ni++, i++)
+        check_case (rand, prec, DATA_UNIFORM, tile_ms[mi], tile_ns[ni], ki ? 300 : 129, i % 2,
+                    fast);
+  /* 5 blocks: across the int8 slice (512) and two bf16 slices (256) */
+  for (guint mi = 0; mi < G_N_ELEMENTS (tile_ms_long); mi++)
+    for (guint ni = 0; ni < G_N_ELEMENTS (tile_ns); ni++, i++)
+      check_case (rand, prec, DATA_UNIFORM, tile_ms_long[mi], tile_ns[ni], 640, i % 2, fast);
+  /* wide: many panels and items (threads), and past one item's rows */
+  check_case (rand, prec, DATA_UNIFORM, 1, 1000, 300, TRUE, fast);
+  check_case (rand, prec, DATA_UNIFORM, 9, 1000, 300, FALSE, fast);
+  check_case (rand, prec, DATA_UNIFORM, 70, 1000, 129, TRUE, fast);
+  check_case (rand, prec, DATA_UNIFORM, 300, 49, 130, FALSE, fast);
+  check_case (rand, prec, DATA_MIXED, 33, 49, 640, TRUE, fast);
+  check_case (rand, prec, DATA_HUGE, 17, 47, 300, FALSE, fast);
+}
 
 static void
 run_all (TsPrecision prec, gboolean fast)
@@ -206,14 +235,16 @@ run_all (TsPrecision prec, gboolean fast)
   for (DataKind d = DATA_TINY_A; d < DATA_COUNT; d++) {
     check_case (rand, prec, d, 5, 7, 129, FALSE, fast);
     check_case (rand, prec, d, 4, 12, 256, TRUE, fast);
+    check_case (rand, prec, d, 9, 49, 300, TRUE, fast);
   }
+  run_tiles (rand, prec, fast);
 }
 
 /* The path each test forces, and whether this CPU can run it. */
 typedef struct {
   TsCpuKernelChoice choice;
   TsPrecision       prec;
-  gboolean          fast; /* the dot-product kernel, not the portable one */
+  gboolean          fast; /* the bf16/VNNI GEMM kernel, not the portable one */
 } Case;
 
 static gboolean
@@ -346,6 +377,8 @@ static const ConvShape conv_shapes[] = {
   { 1, 75, 8, 8, 4, 2, 2, 2, 0, 0, 1, 1, 1 },
   { 1, 129, 5, 4, 12, 3, 3, 1, 1, 1, 1, 1, 3 },
   { 1, 128, 32, 32, 6, 3, 3, 1, 1, 1, 1, 1, 1 },
+  { 1, 64, 6, 5, 34, 3, 3, 1, 1, 1, 1, 1, 2 },   /* groups of 17 outputs: panels per group */
+  { 1, 40, 5, 6, 100, 1, 1, 1, 0, 0, 0, 0, 1 },  /* 100 outputs: 2 micro-tiles + a short panel */
 };
 
 static void

@@ -475,5 +475,6 @@ bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
     bench_vq (be, opt, peak, 512);
   bench_vq_precision_shipped (be, opt, peak);
   bench_vq_precision (be, opt, peak, opt->quick ? 64 : 256);
+  bench_matmul_precision (be, opt, peak);
   return 0;
 }

@@ -27,6 +27,9 @@ double bench_time (TsBackend *be, const BenchOptions *opt, gboolean (*fn) (TsBac
 int bench_ops (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
 /* The three networks at the real aMUSEd sizes with random weights (bench-models.c). */
 int bench_models (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
+/* f32 vs bf16 vs int8 linear products at the transformer's and VQ's shapes, interleaved
+ * (bench-precision.c; filter matmul_precision). */
+void bench_matmul_precision (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak);
 /* The whole pipeline in one process, for its peak memory (bench-whole.c). */
 void bench_whole_pipeline (TsBackend *be, const BenchOptions *opt, gboolean is512);
 
