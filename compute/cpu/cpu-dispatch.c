@@ -17,13 +17,13 @@
 /* ---- what the CPU has ---- */
 
 typedef struct {
-  gboolean avx512_bf16, avx512_vnni, avx_vnni;
+  gboolean avx512, avx512_bf16, avx512_vnni, avx_vnni;
 } Features;
 
 static Features
 detect (void)
 {
-  Features f = { FALSE, FALSE, FALSE };
+  Features f = { FALSE, FALSE, FALSE, FALSE };
 #if defined(__x86_64__) && defined(__GNUC__)
   unsigned int a, b, c, d;
   __builtin_cpu_init ();
@@ -31,6 +31,7 @@ detect (void)
   gboolean avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
                     __builtin_cpu_supports ("avx512vl");
   gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+  f.avx512 = avx512 && avx2;
   if (__get_cpuid_count (7, 0, &a, &b, &c, &d))
     f.avx512_vnni = avx512 && (c & (1u << 11));
   if (__get_cpuid_max (0, NULL) >= 7 && __get_cpuid_count (7, 1, &a, &b, &c, &d)) {
@@ -60,6 +61,12 @@ ts_cpu_has_avx512_bf16 (void)
 }
 
 gboolean
+ts_cpu_has_avx512 (void)
+{
+  return features ().avx512;
+}
+
+gboolean
 ts_cpu_has_avx512_vnni (void)
 {
   return features ().avx512_vnni;
@@ -73,7 +80,7 @@ ts_cpu_has_avx_vnni (void)
 
 /* ---- the choice ---- */
 
-typedef enum { BF16_WIDEN, BF16_AVX512 } Bf16Kernel;
+typedef enum { BF16_WIDEN, BF16_AVX512, BF16_FMA512 } Bf16Kernel;
 typedef enum { INT8_WIDEN, INT8_AVX512_VNNI, INT8_AVX_VNNI } Int8Kernel;
 
 static gint forced = -1; /* a TsCpuKernelChoice, or -1 before the first look */
@@ -89,6 +96,8 @@ choice (void)
       c = TS_CPU_KERNELS_PORTABLE;
     else if (env && g_str_equal (env, "avx-vnni"))
       c = TS_CPU_KERNELS_AVX_VNNI;
+    else if (env && g_str_equal (env, "avx512-bf16"))
+      c = TS_CPU_KERNELS_BF16_DOT;
     g_atomic_int_set (&forced, c);
   }
   return (TsCpuKernelChoice) c;
@@ -100,10 +109,23 @@ ts_cpu_kernels_choose (TsCpuKernelChoice c)
   g_atomic_int_set (&forced, (gint) c);
 }
 
+/* bf16: the FMA kernel wherever AVX-512 is (on the CPU this was tuned on, VDPBF16PS
+ * issues at about half FMA's rate, so its two products per lane buy nothing and its
+ * activation rounding costs; docs/cpu-precision.md), the VDPBF16PS one when asked for. */
 static Bf16Kernel
 bf16_kernel (void)
 {
-  return choice () == TS_CPU_KERNELS_AUTO && features ().avx512_bf16 ? BF16_AVX512 : BF16_WIDEN;
+  switch (choice ()) {
+  case TS_CPU_KERNELS_AUTO: return features ().avx512 ? BF16_FMA512 : BF16_WIDEN;
+  case TS_CPU_KERNELS_BF16_DOT: return features ().avx512_bf16 ? BF16_AVX512 : BF16_WIDEN;
+  default: return BF16_WIDEN;
+  }
+}
+
+gboolean
+ts_cpu_bf16_rounds_activations (void)
+{
+  return bf16_kernel () == BF16_AVX512;
 }
 
 static Int8Kernel
@@ -111,6 +133,7 @@ int8_kernel (void)
 {
   if (choice () == TS_CPU_KERNELS_PORTABLE)
     return INT8_WIDEN;
+  /* TS_CPU_KERNELS_BF16_DOT: int8 as AUTO */
   if (choice () == TS_CPU_KERNELS_AVX_VNNI)
     return features ().avx_vnni ? INT8_AVX_VNNI : INT8_WIDEN;
   if (features ().avx512_vnni)
@@ -121,8 +144,11 @@ int8_kernel (void)
 const char *
 ts_cpu_bf16_kernel_name (void)
 {
-  return bf16_kernel () == BF16_AVX512 ? "avx512-bf16 (bf16 x bf16 GEMM, 8x48 tiles, f32 sums)"
-                                       : "portable (bf16 weights widened to f32, sgemm)";
+  switch (bf16_kernel ()) {
+  case BF16_FMA512: return "avx512-fma (bf16 weights x f32 GEMM, 8x48 tiles, FMA)";
+  case BF16_AVX512: return "avx512-bf16 (bf16 x bf16 GEMM, 8x48 tiles, f32 sums)";
+  default:          return "portable (bf16 weights widened to f32, sgemm)";
+  }
 }
 
 const char *
@@ -156,6 +182,7 @@ typedef struct {
   uint16_t *a16;
   uint8_t *a8;
   float *as;
+  gboolean fma;       /* bf16 on the FMA kernel: activations as they are */
   int64_t rows, cols; /* item size */
 } Product;
 
@@ -189,7 +216,7 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
   float *c = pr->c + i0 * pr->ldc + j0;
   const float *bias = pr->bias ? pr->bias + j0 : NULL;
   int64_t nb = w->kp / TS_CPU_QBLOCK;
-  if (pr->a16 || pr->a8) {
+  if (pr->fma || pr->a16 || pr->a8) {
     /* the kernels accumulate: start from the bias */
     for (int64_t i = 0; i < h; i++) {
       if (bias)
@@ -197,7 +224,9 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
       else
         memset (c + i * pr->ldc, 0, sizeof (float) * wd);
     }
-    if (pr->a16)
+    if (pr->fma)
+      ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc);
+    else if (pr->a16)
       ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc);
     else if (int8_kernel () == INT8_AVX512_VNNI)
       ts_cpu_int8_gemm_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
@@ -225,6 +254,10 @@ prepare (TsBackend *be, Product *pr, GError **error)
   gboolean bf16 = w->precision == TS_PRECISION_BF16;
   if (bf16 ? bf16_kernel () == BF16_WIDEN : int8_kernel () == INT8_WIDEN)
     return TRUE;
+  if (bf16 && bf16_kernel () == BF16_FMA512) {
+    pr->fma = TRUE;
+    return TRUE;
+  }
   if (bf16) {
     pr->a16 = ts_cpu_scratch_new (sizeof (uint16_t) * pr->m * w->kp, "bf16 activations", error);
     if (!pr->a16)
@@ -255,7 +288,7 @@ ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float *a, int64
   Product pr = { .w = w, .a = a, .bias = bias, .m = m, .lda = lda, .ldc = ldc, .c = c };
   gboolean ok = prepare (be, &pr, error);
   float *panels = NULL;
-  gboolean widen = ok && !pr.a16 && !pr.a8;
+  gboolean widen = ok && !pr.fma && !pr.a16 && !pr.a8;
   /* the portable path widens rows to f32 (4 bytes), the fast ones read them packed */
   size_t elem = widen ? sizeof (float) : w->precision == TS_PRECISION_BF16 ? 2 : 1;
   int64_t step = widen ? WIDEN_STEP : PANEL_STEP;

@@ -84,6 +84,91 @@ ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int
   }
 }
 
+/* ---- bf16 weights × f32 activations on FMA (AVX-512F) ----
+ *
+ * The same packed panels: a 64-byte load holds K pairs (k, k+1) of 16 columns as 32-bit
+ * lanes (k in the low half); shifting left by 16 gives column values at k as f32 exactly,
+ * masking the low half gives those at k+1. Each meets a broadcast f32 activation in one FMA.
+ * Activations stay exact f32 (only the weights are rounded), nothing is prepared per product,
+ * and the instruction rate is FMA's: on CPUs where VDPBF16PS (two products per lane) issues at
+ * half FMA's rate or less this is the faster kernel (cpu-dispatch.c measures nothing: the
+ * choice is the documented default, docs/cpu-precision.md). 8 rows × 48 columns: 24 zmm sums,
+ * 6 widened weight registers, activations broadcast from memory. */
+
+#define TARGETF __attribute__ ((target ("avx512f,avx512bw,avx512vl,fma")))
+
+TARGETF static inline __attribute__ ((always_inline)) void
+micro_fma (const float *a, int64_t lda, const uint16_t *w, int64_t wstride, int64_t k0,
+           int64_t k1, int64_t k, int mr, int nz, __mmask16 last, float *c, int64_t ldc)
+{
+  __m512 acc[MR][NZ];
+  for (int i = 0; i < mr; i++)
+    for (int z = 0; z < nz; z++)
+      acc[i][z] = _mm512_setzero_ps ();
+  const __m512i hi = _mm512_set1_epi32 ((int) 0xffff0000u);
+  int64_t even = MIN (k1, k & ~(int64_t) 1); /* pairs with both values inside the row */
+  const uint16_t *wk = w + k0 * TS_CPU_NR;
+  int64_t kk = k0;
+  for (; kk < even; kk += 2, wk += 2 * TS_CPU_NR) {
+    __m512 we[NZ], wo[NZ];
+    for (int z = 0; z < nz; z++) {
+      __m512i v = _mm512_loadu_si512 (wk + z * wstride);
+      we[z] = _mm512_castsi512_ps (_mm512_slli_epi32 (v, 16));
+      wo[z] = _mm512_castsi512_ps (_mm512_and_si512 (v, hi));
+    }
+    for (int i = 0; i < mr; i++) {
+      __m512 a0 = _mm512_set1_ps (a[i * lda + kk]), a1 = _mm512_set1_ps (a[i * lda + kk + 1]);
+      for (int z = 0; z < nz; z++)
+        acc[i][z] = _mm512_fmadd_ps (a1, wo[z], _mm512_fmadd_ps (a0, we[z], acc[i][z]));
+    }
+  }
+  if (kk < k1 && kk < k) { /* odd k: the last value has no partner in the row */
+    for (int z = 0; z < nz; z++) {
+      __m512 we = _mm512_castsi512_ps (_mm512_slli_epi32 (_mm512_loadu_si512 (wk + z * wstride), 16));
+      for (int i = 0; i < mr; i++)
+        acc[i][z] = _mm512_fmadd_ps (_mm512_set1_ps (a[i * lda + kk]), we, acc[i][z]);
+    }
+  }
+  for (int i = 0; i < mr; i++)
+    for (int z = 0; z < nz; z++) {
+      float *ci = c + i * ldc + z * TS_CPU_NR;
+      __mmask16 mk = z == nz - 1 ? last : 0xffff;
+      _mm512_mask_storeu_ps (ci, mk, _mm512_add_ps (_mm512_maskz_loadu_ps (mk, ci), acc[i][z]));
+    }
+}
+
+TARGETF void
+ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
+                         int64_t j0, int64_t j1, float *c, int64_t ldc)
+{
+  int64_t kp = w->kp, wstride = kp * TS_CPU_NR, k = w->k;
+  for (int64_t kc = 0; kc < k; kc += KC) {
+    int64_t kend = MIN (k, kc + KC);
+    for (int64_t j = j0; j < j1; j += NZ * TS_CPU_NR) {
+      int64_t cols = MIN (NZ * TS_CPU_NR, j1 - j);
+      int nz = (int) ((cols + TS_CPU_NR - 1) / TS_CPU_NR);
+      int tail = (int) (cols - (nz - 1) * TS_CPU_NR);
+      __mmask16 last = (__mmask16) (tail == 16 ? 0xffff : (1u << tail) - 1);
+      const uint16_t *wj = ts_cpu_packed_bf16_panel (w, j / TS_CPU_NR);
+      float *cj = c + (j - j0);
+      for (int64_t i = 0; i < m; i += MR) {
+        int mr = (int) MIN (MR, m - i);
+        const float *ai = a + i * lda;
+        float *cij = cj + i * ldc;
+        switch (mr * 4 + nz) {
+#define CASE(R, Z) \
+  case R * 4 + Z: micro_fma (ai, lda, wj, wstride, kc, kend, k, R, Z, last, cij, ldc); break;
+          CASE (8, 3) CASE (8, 2) CASE (8, 1) CASE (7, 3) CASE (7, 2) CASE (7, 1)
+          CASE (6, 3) CASE (6, 2) CASE (6, 1) CASE (5, 3) CASE (5, 2) CASE (5, 1)
+          CASE (4, 3) CASE (4, 2) CASE (4, 1) CASE (3, 3) CASE (3, 2) CASE (3, 1)
+          CASE (2, 3) CASE (2, 2) CASE (2, 1) CASE (1, 3) CASE (1, 2) CASE (1, 1)
+#undef CASE
+        }
+      }
+    }
+  }
+}
+
 #else
 
 void
@@ -91,6 +176,13 @@ ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int
                          int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc)
 {
   g_assert_not_reached (); /* cpu-dispatch.c never picks it off x86-64 */
+}
+
+void
+ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
+                         int64_t j0, int64_t j1, float *c, int64_t ldc)
+{
+  g_assert_not_reached ();
 }
 
 #endif

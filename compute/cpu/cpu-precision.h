@@ -97,15 +97,21 @@ typedef enum {
   TS_CPU_KERNELS_AVX_VNNI, /* int8 on the 256-bit AVX-VNNI kernel where the CPU has it
                             * (tests: CPUs with AVX512_VNNI too would never run it), bf16
                             * portable */
+  TS_CPU_KERNELS_BF16_DOT, /* bf16 on the VDPBF16PS kernel where the CPU has AVX512_BF16
+                            * (activations rounded to bf16 too), int8 as AUTO */
 } TsCpuKernelChoice;
 
 /* Which kernels the products use from now on (tests). TESSERA_CPU_KERNELS=avx2 (or
- * "portable") at start-up forces the portable ones, =avx-vnni the 256-bit int8 kernel. */
+ * "portable") at start-up forces the portable ones, =avx-vnni the 256-bit int8 kernel,
+ * =avx512-bf16 the VDPBF16PS kernel for bf16. */
 void        ts_cpu_kernels_choose (TsCpuKernelChoice choice);
 const char *ts_cpu_bf16_kernel_name (void);
 const char *ts_cpu_int8_kernel_name (void);
 /* What the CPU offers, whatever was chosen. */
 gboolean    ts_cpu_has_avx512_bf16 (void);
+gboolean    ts_cpu_has_avx512 (void); /* F, BW, VL: the bf16 FMA kernel */
+/* Whether the bf16 kernel in use rounds the activations to bf16 too (VDPBF16PS). */
+gboolean    ts_cpu_bf16_rounds_activations (void);
 gboolean    ts_cpu_has_avx512_vnni (void);
 gboolean    ts_cpu_has_avx_vnni (void);
 
@@ -121,6 +127,10 @@ gboolean ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float 
  * j0). c is accumulated into (the caller sets it to the bias or zero first). */
 void ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int64_t j0,
                               int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc);
+/* The same with f32 activations a [m, lda] (exact) and the bf16 weights widened in registers
+ * (FMA), over the whole K. */
+void ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
+                              int64_t j0, int64_t j1, float *c, int64_t ldc);
 void ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m,
                               const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
                               int64_t k1, float *c, int64_t ldc);

@@ -244,7 +244,8 @@ run_all (TsPrecision prec, gboolean fast)
 typedef struct {
   TsCpuKernelChoice choice;
   TsPrecision       prec;
-  gboolean          fast; /* the bf16/VNNI GEMM kernel, not the portable one */
+  gboolean          fast;    /* a GEMM kernel of cpu-matmul-*.c, not the portable one */
+  gboolean          rounded; /* activations rounded too (VDPBF16PS, VNNI) */
 } Case;
 
 static gboolean
@@ -253,7 +254,7 @@ runnable (const Case *c)
   if (!c->fast)
     return TRUE;
   if (c->prec == TS_PRECISION_BF16)
-    return ts_cpu_has_avx512_bf16 ();
+    return c->choice == TS_CPU_KERNELS_BF16_DOT ? ts_cpu_has_avx512_bf16 () : ts_cpu_has_avx512 ();
   return c->choice == TS_CPU_KERNELS_AVX_VNNI ? ts_cpu_has_avx_vnni () : ts_cpu_has_avx512_vnni ();
 }
 
@@ -271,7 +272,8 @@ test_path (gconstpointer data)
                                                   : ts_cpu_int8_kernel_name ();
   g_test_message ("kernel: %s", name);
   g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
-  run_all (c->prec, c->fast);
+  g_assert_true (c->prec != TS_PRECISION_BF16 || ts_cpu_bf16_rounds_activations () == c->rounded);
+  run_all (c->prec, c->rounded);
   ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
 }
 
@@ -397,7 +399,7 @@ test_conv_path (gconstpointer data)
   g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
   g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
   for (guint i = 0; i < G_N_ELEMENTS (conv_shapes); i++)
-    check_conv (rand, c->prec, c->fast, &conv_shapes[i], i % 2 == 0);
+    check_conv (rand, c->prec, c->rounded, &conv_shapes[i], i % 2 == 0);
   ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
 }
 
@@ -647,7 +649,7 @@ test_f16_source (void)
     ts_cpu_weight_set_precision (w, p);
     g_autoptr (TsTensor) out = ts_linear (be, a, w, NULL);
     g_autofree float *got = ts_test_read (out);
-    gboolean fast = p == TS_PRECISION_BF16 ? ts_cpu_has_avx512_bf16 ()
+    gboolean fast = p == TS_PRECISION_BF16 ? ts_cpu_bf16_rounds_activations ()
                                            : ts_cpu_has_avx512_vnni () || ts_cpu_has_avx_vnni ();
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < n; j++) {
@@ -713,14 +715,16 @@ test_describe_names_kernels (void)
 }
 
 static const Case cases[] = {
-  { TS_CPU_KERNELS_AUTO, TS_PRECISION_BF16, TRUE },
-  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_BF16, FALSE },
-  { TS_CPU_KERNELS_AUTO, TS_PRECISION_INT8, TRUE },
-  { TS_CPU_KERNELS_AVX_VNNI, TS_PRECISION_INT8, TRUE },
-  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_INT8, FALSE },
+  { TS_CPU_KERNELS_AUTO, TS_PRECISION_BF16, TRUE, FALSE },
+  { TS_CPU_KERNELS_BF16_DOT, TS_PRECISION_BF16, TRUE, TRUE },
+  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_BF16, FALSE, FALSE },
+  { TS_CPU_KERNELS_AUTO, TS_PRECISION_INT8, TRUE, TRUE },
+  { TS_CPU_KERNELS_AVX_VNNI, TS_PRECISION_INT8, TRUE, TRUE },
+  { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_INT8, FALSE, FALSE },
 };
 static const char *const case_names[] = {
-  "/cpu-precision/bf16/avx512-bf16", "/cpu-precision/bf16/portable",
+  "/cpu-precision/bf16/avx512-fma", "/cpu-precision/bf16/avx512-bf16",
+  "/cpu-precision/bf16/portable",
   "/cpu-precision/int8/avx512-vnni", "/cpu-precision/int8/avx-vnni",
   "/cpu-precision/int8/portable",
 };
