@@ -180,17 +180,6 @@ quantise_block (const float *x, int64_t len, int8_t *q)
   return amax / 127.0f;
 }
 
-/* Rows of k values into blocks of TS_CPU_QBLOCK (the padding is zero). */
-static void
-quantise_row (const float *x, int64_t k, int64_t kp, int8_t *q, float *scale)
-{
-  for (int64_t b = 0; b < kp / TS_CPU_QBLOCK; b++) {
-    int64_t k0 = b * TS_CPU_QBLOCK, len = MAX (0, MIN (TS_CPU_QBLOCK, k - k0));
-    scale[b] = quantise_block (x + k0, len, q + k0);
-    memset (q + k0 + len, 0, (size_t) (TS_CPU_QBLOCK - len));
-  }
-}
-
 void
 ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale)
 {
@@ -323,7 +312,10 @@ ts_cpu_pack (TsBackend *be, const void *w, TsDType dtype, int64_t n, int64_t k, 
           continue;
         }
         if (real) {
-          quantise_row (row, k, kp, rq, rs);
+          /* the activations' vectorised form (same bits as quantise_row), q + 128 → q */
+          ts_cpu_row_quantise (row, k, kp, (uint8_t *) rq, rs);
+          for (int64_t i = 0; i < kp; i++)
+            rq[i] = (int8_t) (((uint8_t *) rq)[i] ^ 0x80);
         } else {
           memset (rq, 0, (size_t) kp);
           memset (rs, 0, sizeof (float) * nb);
