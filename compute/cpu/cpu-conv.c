@@ -345,13 +345,15 @@ conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **erro
         ok = ts_cpu_packed_matmul (be, &sub, rows, len, cv->taps, bias, out, cv->og, error);
         if (!ok)
           break;
-        /* out [len, og] → og planes, a run of positions each */
+        /* out [len, og] → og planes, a run of positions each (8×8 blocks on AVX2), in
+         * slices of positions per thread */
         int no = ts_cpu_threads_for (be, (double) len * cv->og);
+        no = (int) MIN (no, slices);
 #pragma omp parallel for num_threads (no) if (no > 1) schedule (static)
-        for (int64_t oc = 0; oc < cv->og; oc++) {
-          float *dst = y + oc * positions + p0;
-          for (int64_t j = 0; j < len; j++)
-            dst[j] = out[j * cv->og + oc];
+        for (int64_t s = 0; s < slices; s++) {
+          int64_t j0 = s * PACKED_SLICE;
+          ts_cpu_transpose_f32 (out + j0 * cv->og, MIN (PACKED_SLICE, len - j0), cv->og, cv->og,
+                                y + p0 + j0, positions);
         }
       }
     }
