@@ -398,6 +398,25 @@ vq_precision_report (TsBackend *be, const BenchOptions *opt, const BenchPeak *pe
   fflush (stdout);
 }
 
+/* Reports the three models' decode of one side² token grid (spread over the codebook), or
+ * the error that stopped their loading, and frees them. */
+static void
+vq_precision_finish (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak,
+                     const char *name, TsVqModel *models[3], const TsVQConfig *cfg, int side,
+                     GError *error)
+{
+  if (error) {
+    fail (name, error);
+  } else {
+    g_autofree int32_t *ids = g_new (int32_t, side * side);
+    for (int i = 0; i < side * side; i++)
+      ids[i] = (int32_t) ((i * 2654435761u) % (guint32) cfg->num_vq_embeddings);
+    vq_precision_report (be, opt, peak, name, models, ids, side);
+  }
+  for (int p = 0; p < 3; p++)
+    g_clear_pointer (&models[p], ts_vqmodel_free);
+}
+
 /* The shipped model's VQ (data/models/tessera-emoji-128) decoding one 128² picture. */
 static void
 bench_vq_precision_shipped (TsBackend *be, const BenchOptions *opt, const BenchPeak *peak)
@@ -417,16 +436,7 @@ bench_vq_precision_shipped (TsBackend *be, const BenchOptions *opt, const BenchP
       models[p] = ts_vqmodel_new (be, &cfg, w, &error);
     }
   }
-  int side = 8;
-  g_autofree int32_t *ids = g_new (int32_t, side * side);
-  for (int i = 0; i < side * side; i++)
-    ids[i] = (int32_t) ((i * 2654435761u) % (guint32) cfg.num_vq_embeddings);
-  if (error)
-    fail (name, error);
-  else
-    vq_precision_report (be, opt, peak, name, models, ids, side);
-  for (int p = 0; p < 3; p++)
-    g_clear_pointer (&models[p], ts_vqmodel_free);
+  vq_precision_finish (be, opt, peak, name, models, &cfg, 8, error);
 }
 
 /* The real aMUSEd VQ (random weights) at px² pixels. */
@@ -448,16 +458,7 @@ bench_vq_precision (TsBackend *be, const BenchOptions *opt, const BenchPeak *pea
       models[p] = ts_vqmodel_new (be, &cfg, w, &error);
     }
   }
-  int side = px / 16;
-  g_autofree int32_t *ids = g_new (int32_t, side * side);
-  for (int i = 0; i < side * side; i++)
-    ids[i] = (i * 2654435761u) % 8192;
-  if (error)
-    fail (name, error);
-  else
-    vq_precision_report (be, opt, peak, name, models, ids, side);
-  for (int p = 0; p < 3; p++)
-    g_clear_pointer (&models[p], ts_vqmodel_free);
+  vq_precision_finish (be, opt, peak, name, models, &cfg, px / 16, error);
 }
 
 int
