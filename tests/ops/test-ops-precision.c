@@ -258,20 +258,30 @@ runnable (const Case *c)
   return c->choice == TS_CPU_KERNELS_AVX_VNNI ? ts_cpu_has_avx_vnni () : ts_cpu_has_avx512_vnni ();
 }
 
-static void
-test_path (gconstpointer data)
+/* Chooses c's kernels and checks they are the ones asked for; FALSE (the test skipped, with
+ * why) where this CPU cannot run them. */
+static gboolean
+choose_case_kernels (const Case *c)
 {
-  const Case *c = data;
   if (!runnable (c)) {
     g_test_skip ("this CPU does not have the instructions for that kernel (the portable path "
                  "is tested instead)");
-    return;
+    return FALSE;
   }
   ts_cpu_kernels_choose (c->choice);
   const char *name = c->prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
                                                   : ts_cpu_int8_kernel_name ();
   g_test_message ("kernel: %s", name);
   g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
+  return TRUE;
+}
+
+static void
+test_path (gconstpointer data)
+{
+  const Case *c = data;
+  if (!choose_case_kernels (c))
+    return;
   g_assert_true (c->prec != TS_PRECISION_BF16 || ts_cpu_bf16_rounds_activations () == c->rounded);
   run_all (c->prec, c->rounded);
   ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
@@ -387,16 +397,8 @@ static void
 test_conv_path (gconstpointer data)
 {
   const Case *c = data;
-  if (!runnable (c)) {
-    g_test_skip ("this CPU does not have the instructions for that kernel (the portable path "
-                 "is tested instead)");
+  if (!choose_case_kernels (c))
     return;
-  }
-  ts_cpu_kernels_choose (c->choice);
-  const char *name = c->prec == TS_PRECISION_BF16 ? ts_cpu_bf16_kernel_name ()
-                                                  : ts_cpu_int8_kernel_name ();
-  g_test_message ("kernel: %s", name);
-  g_assert_true (g_str_has_prefix (name, "portable") == !c->fast);
   g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
   for (guint i = 0; i < G_N_ELEMENTS (conv_shapes); i++)
     check_conv (rand, c->prec, c->rounded, &conv_shapes[i], i % 2 == 0);
