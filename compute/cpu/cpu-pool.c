@@ -105,33 +105,95 @@ ts_cpu_pool_free (TsCpuPool *pool)
   g_free (pool);
 }
 
-/* The smallest cached block that fits without wasting more than a quarter; -1 if none. */
+/* The smallest cached block that fits without wasting more than a quarter (when `larger`,
+ * the smallest that holds `capacity` at all); -1 if none. */
 static int
-find_cached (TsCpuPool *pool, size_t capacity)
+find_cached (TsCpuPool *pool, size_t capacity, gboolean larger)
 {
   int best = -1;
   for (guint i = 0; i < pool->cached->len; i++) {
     size_t c = g_array_index (pool->cached, Block, i).capacity;
-    if (c >= capacity && c <= capacity + capacity / 4 &&
+    if (c >= capacity && (larger || c <= capacity + capacity / 4) &&
         (best < 0 || c < g_array_index (pool->cached, Block, best).capacity))
       best = (int) i;
   }
   return best;
 }
 
+/* Under the lock: `cap` bytes (≤ what the cache holds) made one block out of cached ones,
+ * oldest first, by moving their pages into a fresh range of addresses (mremap moves page
+ * table entries: no copy, and the pages stay resident, so nothing is faulted or zeroed
+ * again); NULL if the kernel refuses, the cache then as it was but for blocks already moved,
+ * which are cached again as one. */
+static void *
+gather_cached (TsCpuPool *pool, size_t cap)
+{
+  size_t span = cap + HUGE_PAGE;
+  char *p = mmap (NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
+  if (head)
+    munmap (p, head);
+  if (span - head - cap)
+    munmap (p + head + cap, span - head - cap);
+  char *dst = p + head;
+  size_t done = 0;
+  while (done < cap) {
+    Block *b = &g_array_index (pool->cached, Block, 0);
+    size_t n = MIN (b->capacity, cap - done);
+    if (mremap (b->data, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dst + done) == MAP_FAILED)
+      break;
+    b->data = (char *) b->data + n;
+    b->capacity -= n;
+    pool->cached_bytes -= n;
+    if (b->capacity == 0)
+      g_array_remove_index (pool->cached, 0);
+    done += n;
+  }
+  if (done == cap)
+    return dst;
+  munmap (dst + done, cap - done);
+  if (done) {
+    Block moved = { dst, done };
+    g_array_append_val (pool->cached, moved);
+    pool->cached_bytes += done;
+  }
+  return NULL;
+}
+
 /* Under the lock: a cached block for `cap` bytes, or NULL after returning enough cached
  * blocks to the system that a new block of `cap` bytes keeps the memory held (in use and
- * cached) within the most ever in use at once. */
+ * cached) within the most ever in use at once. A larger block is split rather than passed
+ * over, and smaller ones are gathered into one: with whole blocks only, a step whose sizes
+ * came in another order than the last one's evicted the oldest blocks (the ones the next
+ * step needed first) and mapped fresh ones: measured at aMUSEd-256 with int8 weights, 137
+ * fresh blocks (608 MiB of pages zeroed) a transformer step; splitting alone left 23. */
 static void *
 take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity)
 {
-  int i = find_cached (pool, cap);
+  int i = find_cached (pool, cap, FALSE);
   if (i >= 0) {
     Block b = g_array_index (pool->cached, Block, i);
     g_array_remove_index (pool->cached, i);
     pool->cached_bytes -= b.capacity;
     *capacity = b.capacity;
     return b.data;
+  }
+  if ((i = find_cached (pool, cap, TRUE)) >= 0) {
+    /* both are whole huge pages: the rest stays aligned, its pages already touched */
+    Block *b = &g_array_index (pool->cached, Block, i);
+    void *data = b->data;
+    b->data = (char *) b->data + cap;
+    b->capacity -= cap;
+    pool->cached_bytes -= cap;
+    *capacity = cap;
+    return data;
+  }
+  void *data = pool->cached_bytes >= cap ? gather_cached (pool, cap) : NULL;
+  if (data) {
+    *capacity = cap;
+    return data;
   }
   size_t bound = MAX (pool->live_peak, pool->live + cap);
   while (pool->cached->len && pool->live + pool->cached_bytes + cap > bound)
@@ -215,8 +277,22 @@ ts_cpu_pool_release (TsCpuPool *pool, void *data, size_t capacity)
   }
   while (pool->cached_bytes + capacity > pool->limit)
     drop_cached (pool, 0);
+  /* joined with cached blocks next to it in memory, so that split blocks (and mappings
+   * the kernel placed side by side) serve large requests again */
   Block b = { data, capacity };
+  for (guint i = 0; i < pool->cached->len;) {
+    Block n = g_array_index (pool->cached, Block, i);
+    if ((char *) n.data + n.capacity == (char *) b.data || (char *) b.data + b.capacity == (char *) n.data) {
+      b.data = MIN (b.data, n.data);
+      b.capacity += n.capacity;
+      pool->cached_bytes -= n.capacity;
+      g_array_remove_index (pool->cached, i);
+      i = 0;
+      continue;
+    }
+    i++;
+  }
   g_array_append_val (pool->cached, b);
-  pool->cached_bytes += capacity;
+  pool->cached_bytes += b.capacity;
   g_mutex_unlock (&pool->lock);
 }

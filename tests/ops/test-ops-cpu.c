@@ -633,6 +633,47 @@ test_pool_bounded (void)
   ts_cpu_pool_free (pool);
 }
 
+/* Sizes in another order than before are served from the pages already held: a larger
+ * request gathers cached blocks (their pages moved, contents and all, never zeroed), a
+ * smaller one splits a block; nothing is mapped afresh, so what is held stays at the peak.
+ * The marks written before release prove the pages are the old ones: fresh memory reads 0. */
+static void
+test_pool_reuses_pages (void)
+{
+  TsCpuPool *pool = ts_cpu_pool_new ();
+  size_t live, cached, peak, caps[3], cap;
+  void *blocks[3];
+  for (int i = 0; i < 3; i++) {
+    g_assert_nonnull (blocks[i] = ts_cpu_pool_alloc (pool, 4 * MIB, &caps[i]));
+    g_assert_cmpuint (caps[i], ==, 4 * MIB);
+    memset (blocks[i], 0x11 * (i + 1), caps[i]);
+  }
+  for (int i = 0; i < 3; i++)
+    ts_cpu_pool_release (pool, blocks[i], caps[i]);
+
+  /* 10 MiB (whole huge pages: 10) out of three cached 4 MiB blocks */
+  unsigned char *big = ts_cpu_pool_alloc (pool, 10 * MIB, &cap);
+  g_assert_nonnull (big);
+  g_assert_cmpuint (cap, ==, 10 * MIB);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (peak, ==, 12 * MIB);
+  g_assert_cmpuint (live + cached, ==, 12 * MIB);
+  for (size_t off = 0; off < cap; off += 4096)
+    g_assert_cmpuint (big[off], !=, 0);
+  memset (big, 0x5a, cap);
+
+  /* a 2 MiB request splits what is left or the released 10 MiB, never maps */
+  ts_cpu_pool_release (pool, big, cap);
+  unsigned char *small = ts_cpu_pool_alloc (pool, 2 * MIB, &cap);
+  g_assert_cmpuint (cap, ==, 2 * MIB);
+  for (size_t off = 0; off < cap; off += 4096)
+    g_assert_cmpuint (small[off], !=, 0);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (live + cached, ==, 12 * MIB);
+  ts_cpu_pool_release (pool, small, cap);
+  ts_cpu_pool_free (pool);
+}
+
 static void
 test_grn (void)
 {
@@ -1333,6 +1374,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu/norm/group-silu", test_group_norm_silu);
   g_test_add_func ("/cpu/norm/group-silu-not-in-place", test_group_norm_silu_not_in_place);
   g_test_add_func ("/cpu/pool/bounded", test_pool_bounded);
+  g_test_add_func ("/cpu/pool/reuses-pages", test_pool_reuses_pages);
   g_test_add_func ("/cpu/norm/grn", test_grn);
   g_test_add_func ("/cpu/attention/basic", test_attention);
   g_test_add_func ("/cpu/attention/broadcast", test_attention_broadcast);
