@@ -245,20 +245,40 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
                (int) pr->ldc);
 }
 
+/* The form a product over w reads its activations in. */
+typedef enum { FORM_WIDEN, FORM_F32, FORM_BF16, FORM_INT8 } Form;
+
+static Form
+activation_form (const TsCpuPacked *w)
+{
+  if (w->precision == TS_PRECISION_BF16)
+    return bf16_kernel () == BF16_WIDEN ? FORM_WIDEN
+           : bf16_kernel () == BF16_FMA512 ? FORM_F32 : FORM_BF16;
+  return int8_kernel () == INT8_WIDEN ? FORM_WIDEN : FORM_INT8;
+}
+
+static void
+prepare_row (const Product *pr, int64_t i)
+{
+  const TsCpuPacked *w = pr->w;
+  if (pr->a16)
+    ts_cpu_row_to_bf16 (pr->a + i * pr->lda, w->k, w->kp, pr->a16 + i * w->kp);
+  else
+    ts_cpu_row_quantise (pr->a + i * pr->lda, w->k, w->kp, pr->a8 + i * w->kp,
+                         pr->as + i * (w->kp / TS_CPU_QBLOCK));
+}
+
 /* Activations into the fast kernels' form, in parallel over rows. */
 static gboolean
 prepare (TsBackend *be, Product *pr, GError **error)
 {
   const TsCpuPacked *w = pr->w;
   int64_t nb = w->kp / TS_CPU_QBLOCK;
-  gboolean bf16 = w->precision == TS_PRECISION_BF16;
-  if (bf16 ? bf16_kernel () == BF16_WIDEN : int8_kernel () == INT8_WIDEN)
+  Form form = activation_form (w);
+  pr->fma = form == FORM_F32;
+  if (form == FORM_WIDEN || form == FORM_F32)
     return TRUE;
-  if (bf16 && bf16_kernel () == BF16_FMA512) {
-    pr->fma = TRUE;
-    return TRUE;
-  }
-  if (bf16) {
+  if (form == FORM_BF16) {
     pr->a16 = ts_cpu_scratch_new (sizeof (uint16_t) * pr->m * w->kp, "bf16 activations", error);
     if (!pr->a16)
       return FALSE;
@@ -271,13 +291,56 @@ prepare (TsBackend *be, Product *pr, GError **error)
   }
   int nt = ts_cpu_threads_for (be, (double) pr->m * w->k * 4);
 #pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
-  for (int64_t i = 0; i < pr->m; i++) {
-    if (bf16)
-      ts_cpu_row_to_bf16 (pr->a + i * pr->lda, w->k, w->kp, pr->a16 + i * w->kp);
-    else
-      ts_cpu_row_quantise (pr->a + i * pr->lda, w->k, w->kp, pr->a8 + i * w->kp, pr->as + i * nb);
-  }
+  for (int64_t i = 0; i < pr->m; i++)
+    prepare_row (pr, i);
   return TRUE;
+}
+
+/* Output columns per work item: the packed weights one item reads (PANEL_BYTES) in whole
+ * steps, at most all of them. */
+static int64_t
+item_columns (const TsCpuPacked *w, gboolean widen)
+{
+  /* the portable path widens rows to f32 (4 bytes), the fast ones read them packed */
+  size_t elem = widen ? sizeof (float) : w->precision == TS_PRECISION_BF16 ? 2 : 1;
+  int64_t step = widen ? WIDEN_STEP : PANEL_STEP;
+  int64_t cols = PANEL_BYTES / (elem * w->kp);
+  cols = MAX (step, cols - cols % step);
+  return MIN (cols, w->n);
+}
+
+#define ALIGN64(x) (((x) + 63) / 64 * 64)
+
+size_t
+ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m)
+{
+  switch (activation_form (w)) {
+  case FORM_WIDEN: return sizeof (float) * (size_t) (item_columns (w, TRUE) * w->k);
+  case FORM_F32:   return 0;
+  case FORM_BF16:  return sizeof (uint16_t) * (size_t) (m * w->kp);
+  default:         return ALIGN64 ((size_t) (m * w->kp)) + sizeof (float) * (size_t) (m * (w->kp / TS_CPU_QBLOCK));
+  }
+}
+
+void
+ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int64_t lda,
+                           const float *bias, float *c, int64_t ldc, void *scratch)
+{
+  Product pr = { .w = w, .a = a, .bias = bias, .m = m, .lda = lda, .ldc = ldc, .c = c, .rows = m };
+  Form form = activation_form (w);
+  pr.fma = form == FORM_F32;
+  if (form == FORM_BF16)
+    pr.a16 = scratch;
+  if (form == FORM_INT8) {
+    pr.a8 = scratch;
+    pr.as = (float *) ((char *) scratch + ALIGN64 ((size_t) (m * w->kp)));
+  }
+  if (pr.a16 || pr.a8)
+    for (int64_t i = 0; i < m; i++)
+      prepare_row (&pr, i);
+  pr.cols = item_columns (w, form == FORM_WIDEN);
+  for (int64_t j0 = 0; j0 < w->n; j0 += pr.cols)
+    run_item (&pr, 0, j0, form == FORM_WIDEN ? scratch : NULL);
 }
 
 gboolean
@@ -289,12 +352,7 @@ ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float *a, int64
   gboolean ok = prepare (be, &pr, error);
   float *panels = NULL;
   gboolean widen = ok && !pr.fma && !pr.a16 && !pr.a8;
-  /* the portable path widens rows to f32 (4 bytes), the fast ones read them packed */
-  size_t elem = widen ? sizeof (float) : w->precision == TS_PRECISION_BF16 ? 2 : 1;
-  int64_t step = widen ? WIDEN_STEP : PANEL_STEP;
-  int64_t cols = PANEL_BYTES / (elem * w->kp);
-  cols = MAX (step, cols - cols % step);
-  pr.cols = MIN (cols, w->n);
+  pr.cols = item_columns (w, widen);
   pr.rows = widen ? m : MIN (m, ROW_CHUNK);
   int nt = ts_cpu_threads_for (be, 2.0 * m * w->n * w->k / 256);
   int64_t row_items = (m + pr.rows - 1) / pr.rows, col_items = (w->n + pr.cols - 1) / pr.cols;

@@ -120,6 +120,14 @@ gboolean ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float 
                                int64_t lda, const float *bias, float *c, int64_t ldc,
                                GError **error);
 
+/* The same product on the calling thread alone, for use inside a parallel region (a
+ * convolution's band of output positions): `scratch` holds at least
+ * ts_cpu_packed_rows_scratch (w, m) bytes, 64-byte aligned, for the activations' packed form
+ * (or the portable path's widened weights). */
+size_t ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m);
+void   ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int64_t lda,
+                                  const float *bias, float *c, int64_t ldc, void *scratch);
+
 /* GEMM kernels (cpu-matmul-bf16.c, cpu-matmul-int8.c): c[i, j] += Σ a[i, k]·w[j, k] for
  * rows i < m of the prepared activations (bf16 [m, kp] / u8 [m, kp] with scales [m, nb]),
  * weight columns [j0, j1) of w (j0 a multiple of TS_CPU_NR) and K in [k0, k1) (multiples of
