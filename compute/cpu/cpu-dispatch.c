@@ -141,6 +141,13 @@ int8_kernel (void)
   return features ().avx_vnni ? INT8_AVX_VNNI : INT8_WIDEN;
 }
 
+gboolean
+ts_cpu_rows_avx512 (void)
+{
+  TsCpuKernelChoice c = choice ();
+  return features ().avx512 && c != TS_CPU_KERNELS_AVX_VNNI && c != TS_CPU_KERNELS_PORTABLE;
+}
+
 const char *
 ts_cpu_bf16_kernel_name (void)
 {
@@ -216,8 +223,18 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
   float *c = pr->c + i0 * pr->ldc + j0;
   const float *bias = pr->bias ? pr->bias + j0 : NULL;
   int64_t nb = w->kp / TS_CPU_QBLOCK;
-  if (pr->fma || pr->a16 || pr->a8) {
-    /* the kernels accumulate: start from the bias */
+  if (pr->a8) {
+    /* the int8 kernels start from the bias themselves */
+    if (int8_kernel () == INT8_AVX512_VNNI)
+      ts_cpu_int8_gemm_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
+                               w->kp, c, pr->ldc, TRUE, bias);
+    else
+      ts_cpu_int8_gemm_avxvnni (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
+                                w->kp, c, pr->ldc, TRUE, bias);
+    return;
+  }
+  if (pr->fma || pr->a16) {
+    /* the bf16 kernels accumulate: start from the bias */
     for (int64_t i = 0; i < h; i++) {
       if (bias)
         memcpy (c + i * pr->ldc, bias, sizeof (float) * wd);
@@ -226,14 +243,8 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
     }
     if (pr->fma)
       ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc);
-    else if (pr->a16)
-      ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc);
-    else if (int8_kernel () == INT8_AVX512_VNNI)
-      ts_cpu_int8_gemm_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
-                               w->kp, c, pr->ldc);
     else
-      ts_cpu_int8_gemm_avxvnni (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
-                                w->kp, c, pr->ldc);
+      ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc);
     return;
   }
   widen_rows (w, j0, wd, panel);

@@ -110,6 +110,10 @@ const char *ts_cpu_int8_kernel_name (void);
 /* What the CPU offers, whatever was chosen. */
 gboolean    ts_cpu_has_avx512_bf16 (void);
 gboolean    ts_cpu_has_avx512 (void); /* F, BW, VL: the bf16 FMA kernel */
+/* Whether the activation rows are prepared with AVX-512 (else AVX2, else scalar: the same
+ * bits on every path); not with the 256-bit or portable kernels chosen, so that tests on an
+ * AVX-512 machine reach the AVX2 forms too. */
+gboolean    ts_cpu_rows_avx512 (void);
 /* Whether the bf16 kernel in use rounds the activations to bf16 too (VDPBF16PS). */
 gboolean    ts_cpu_bf16_rounds_activations (void);
 gboolean    ts_cpu_has_avx512_vnni (void);
@@ -139,11 +143,15 @@ void ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w
  * (FMA), over the whole K. */
 void ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
                               int64_t j0, int64_t j1, float *c, int64_t ldc);
+/* The int8 kernels: with `overwrite`, c is written without being read, the sums starting
+ * from bias[0, j1 − j0) (zero when bias is NULL) instead of from c. */
 void ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m,
                               const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
-                              int64_t k1, float *c, int64_t ldc);
+                              int64_t k1, float *c, int64_t ldc, gboolean overwrite,
+                              const float *bias);
 void ts_cpu_int8_gemm_avxvnni (const uint8_t *a, const float *as, int64_t m,
                                const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
-                               int64_t k1, float *c, int64_t ldc);
+                               int64_t k1, float *c, int64_t ldc, gboolean overwrite,
+                               const float *bias);
 
 G_END_DECLS

@@ -11,7 +11,7 @@
  *       (1+u)² − 1 = 2^-7 + 2^-16 of |a·w|, one rounded value (portable path: weights
  *       only) by u;
  *     - int8 blocks: |x − s·q| ≤ s·(1/2 + 2^-15) (round to nearest, plus the f32 rounding of
- *       x/max·127 and of s), so a product is off by at most ea·|w| + ew·|a| + ea·ew.
+ *       x·(127/max) and of s), so a product is off by at most ea·|w| + ew·|a| + ea·ew.
  *  f32 accumulation adds (terms + 32)·2^-24 of Σ|terms|. Results in the subnormal range are
  *  not meaningful (VDPBF16PS flushes subnormal inputs and outputs; scale products underflow):
  *  each check allows (k + 1)·FLT_MIN absolute, far below every value tested as meaningful. */
@@ -96,8 +96,11 @@ quantise (const float *x, int64_t k, int8_t *q, float *scale)
     for (int64_t i = 0; i < len; i++)
       amax = fmaxf (amax, fabsf (x[b * QB + i]));
     scale[b] = amax / 127.0f;
+    float r = 127.0f / amax; /* not finite for a subnormal block: then divide first */
     for (int64_t i = 0; i < len; i++)
-      q[b * QB + i] = amax > 0.0f ? (int8_t) nearbyintf (x[b * QB + i] / amax * 127.0f) : 0;
+      q[b * QB + i] = amax > 0.0f ? (int8_t) nearbyintf (isfinite (r) ? x[b * QB + i] * r
+                                                                       : x[b * QB + i] / amax * 127.0f)
+                                  : 0;
   }
 }
 
@@ -664,9 +667,9 @@ test_f16_source (void)
 
 /* The activation rows every product prepares (vectorised where the CPU has AVX2) carry the
  * documented rounding bit for bit: bf16 per value, int8 per block, on rows with ties
- * (x/max·127 = n + ½), subnormals, zero blocks, infinities and NaN, and k off the blocks. */
+ * (x·127/max = n + ½), subnormals, zero blocks, infinities and NaN, and k off the blocks. */
 static void
-test_row_forms (void)
+check_row_forms (void)
 {
   g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
   static const int64_t ks[] = { 1, 15, 16, 17, 127, 128, 129, 300, 512 };
@@ -705,6 +708,27 @@ test_row_forms (void)
           g_assert_cmpint (u8[i], ==, want_q[i] + 128);
       }
     }
+}
+
+/* On each path this CPU has: AVX-512 where it has it, AVX2 with the 256-bit kernels chosen
+ * (the rows of an AVX-VNNI CPU), scalar nowhere but where neither exists. */
+static void
+test_row_forms (void)
+{
+  static const TsCpuKernelChoice choices[] = { TS_CPU_KERNELS_AUTO, TS_CPU_KERNELS_AVX_VNNI };
+  gboolean seen[2] = { FALSE, FALSE };
+  for (guint c = 0; c < G_N_ELEMENTS (choices); c++) {
+    ts_cpu_kernels_choose (choices[c]);
+    gboolean wide = ts_cpu_rows_avx512 ();
+    if (seen[wide])
+      continue;
+    seen[wide] = TRUE;
+    g_test_message ("activation rows with %s", wide ? "AVX-512" : "AVX2 (or scalar)");
+    check_row_forms ();
+  }
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+  if (!seen[TRUE])
+    g_test_message ("the AVX-512 rows not checked: this CPU lacks AVX-512 F/BW/VL");
 }
 
 static void
