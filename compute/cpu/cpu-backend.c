@@ -290,9 +290,32 @@ give_back_pages (const void *data, size_t bytes)
     madvise ((void *) begin, end - begin, MADV_DONTNEED);
 }
 
-const TsCpuPacked *
-ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, int64_t groups,
-                      gboolean *failed, GError **error)
+/* The kernel's rows [n, cg, area] as f32 [n, area, cg] (taps-major), or NULL. */
+static float *
+taps_major_copy (const TsTensor *b, int64_t n, int64_t cg, int64_t area, GError **error)
+{
+  int64_t k = cg * area;
+  float *out = ts_cpu_scratch_new (sizeof (float) * n * k, "conv kernel reordering", error);
+  float *row = out ? ts_cpu_scratch_new (sizeof (float) * k, "conv kernel reordering", error) : NULL;
+  if (!row) {
+    free (out);
+    return NULL;
+  }
+  const char *src = ts_cpu_tensor_data (b);
+  size_t es = ts_dtype_size (b->dtype);
+  for (int64_t o = 0; o < n; o++) {
+    ts_cpu_to_f32 (src + (size_t) (o * k) * es, b->dtype, row, (size_t) k);
+    for (int64_t c = 0; c < cg; c++)
+      for (int64_t t = 0; t < area; t++)
+        out[o * k + t * cg + c] = row[c * area + t];
+  }
+  free (row);
+  return out;
+}
+
+static const TsCpuPacked *
+weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, int64_t area,
+               int64_t groups, gboolean *failed, GError **error)
 {
   TsCpuStorage *s = (TsCpuStorage *) b->storage;
   *failed = FALSE;
@@ -303,18 +326,47 @@ ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, in
   for (GSList *l = s->weights; l && !wp; l = l->next)
     if (((WeightPrecision *) l->data)->offset == b->offset)
       wp = l->data;
+  gboolean major = wp && area > 1 && k % area == 0 &&
+                   ts_cpu_conv_taps_major (wp->precision, k / area, groups);
+  /* packed in the other order (the kernels chosen since changed: tests) */
+  if (wp && wp->packed && wp->packed->area != (major ? area : 0))
+    g_clear_pointer (&wp->packed, ts_cpu_packed_free);
   if (wp && !wp->packed && ts_tensor_numel (b) == n * k && groups >= 1 && n % groups == 0) {
-    wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, groups, wp->precision,
-                              error);
+    if (major) {
+      float *reordered = taps_major_copy (b, n, k / area, area, error);
+      wp->packed = reordered ? ts_cpu_pack (be, reordered, TS_DTYPE_F32, n, k, groups,
+                                            wp->precision, error) : NULL;
+      if (wp->packed)
+        wp->packed->area = area;
+      free (reordered);
+    } else {
+      wp->packed = ts_cpu_pack (be, ts_cpu_tensor_data (b), b->dtype, n, k, groups,
+                                wp->precision, error);
+    }
     *failed = wp->packed == NULL;
     if (wp->packed && wp->file_pages)
       give_back_pages (ts_cpu_tensor_data (b), (size_t) ts_tensor_numel (b) *
                                                  ts_dtype_size (b->dtype));
   }
   const TsCpuPacked *p = wp && wp->packed && wp->packed->n == n && wp->packed->k == k &&
-                         wp->packed->groups == groups ? wp->packed : NULL;
+                         wp->packed->groups == groups &&
+                         wp->packed->area == (major ? area : 0) ? wp->packed : NULL;
   g_mutex_unlock (&pack_lock);
   return p;
+}
+
+const TsCpuPacked *
+ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, int64_t groups,
+                      gboolean *failed, GError **error)
+{
+  return weight_packed (be, b, n, k, 1, groups, failed, error);
+}
+
+const TsCpuPacked *
+ts_cpu_conv_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k, int64_t area,
+                           int64_t groups, gboolean *failed, GError **error)
+{
+  return weight_packed (be, b, n, k, area, groups, failed, error);
 }
 
 static const TsBackendClass cpu_class = {

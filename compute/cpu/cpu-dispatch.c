@@ -307,6 +307,13 @@ prepare (TsBackend *be, Product *pr, GError **error)
   return TRUE;
 }
 
+gboolean
+ts_cpu_conv_taps_major (TsPrecision precision, int64_t cg, int64_t groups)
+{
+  return precision == TS_PRECISION_INT8 && int8_kernel () != INT8_WIDEN && groups == 1 &&
+         cg > 0 && cg % TS_CPU_QBLOCK == 0;
+}
+
 /* Output columns per work item: the packed weights one item reads (PANEL_BYTES) in whole
  * steps, at most all of them. */
 static int64_t
@@ -318,6 +325,18 @@ item_columns (const TsCpuPacked *w, gboolean widen)
   int64_t cols = PANEL_BYTES / (elem * w->kp);
   cols = MAX (step, cols - cols % step);
   return MIN (cols, w->n);
+}
+
+void
+ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const float *as,
+                             int64_t m, const float *bias, float *c, int64_t ldc)
+{
+  g_return_if_fail (w->precision == TS_PRECISION_INT8 && int8_kernel () != INT8_WIDEN);
+  Product pr = { .w = w, .bias = bias, .m = m, .ldc = ldc, .c = c, .rows = m,
+                 .a8 = (uint8_t *) a8, .as = (float *) as };
+  pr.cols = item_columns (w, FALSE);
+  for (int64_t j0 = 0; j0 < w->n; j0 += pr.cols)
+    run_item (&pr, 0, j0, NULL);
 }
 
 #define ALIGN64(x) (((x) + 63) / 64 * 64)

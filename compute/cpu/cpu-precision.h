@@ -36,6 +36,8 @@ typedef struct {
   float      *scale;     /* [groups·np][kp / QBLOCK][16] (int8) */
   int32_t    *offset;    /* [groups·np][kp / QBLOCK][16] (int8): −128·Σq, taking back what
                           * VNNI's unsigned activations (q + 128) add to each block's product */
+  int64_t     area;      /* a convolution kernel packed taps-major ([kh·kw][Cg] for each
+                          * output, ts_cpu_conv_taps_major): its kh·kw; 0 otherwise */
 } TsCpuPacked;
 
 /* Where panel P's data starts. */
@@ -73,6 +75,11 @@ void ts_cpu_weight_set_precision_full (TsTensor *t, TsPrecision precision, gbool
  * rows are that many equal runs, multiplied separately (a grouped convolution). */
 const TsCpuPacked *ts_cpu_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t k,
                                          int64_t groups, gboolean *failed, GError **error);
+/* The same for a convolution kernel [n, Cg, kh, kw] (k = Cg·kh·kw, area = kh·kw): packed
+ * taps-major where ts_cpu_conv_taps_major says so (then the result's `area` is set). */
+const TsCpuPacked *ts_cpu_conv_weight_packed (TsBackend *be, const TsTensor *b, int64_t n,
+                                              int64_t k, int64_t area, int64_t groups,
+                                              gboolean *failed, GError **error);
 
 /* ---- packing (cpu-pack.c) ---- */
 
@@ -131,6 +138,17 @@ gboolean ts_cpu_packed_matmul (TsBackend *be, const TsCpuPacked *w, const float 
 size_t ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m);
 void   ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int64_t lda,
                                   const float *bias, float *c, int64_t ldc, void *scratch);
+
+/* Whether a convolution at `precision` with Cg input channels a group packs its kernel
+ * taps-major and reads its input as int8 rows of whole pixels (cpu-conv.c): int8 on a VNNI
+ * kernel, one group, Cg a multiple of TS_CPU_QBLOCK (a block never spans two taps). Its
+ * rows' K order is then [kh·kw][Cg], each block one tap's 128 channels. */
+gboolean ts_cpu_conv_taps_major (TsPrecision precision, int64_t cg, int64_t groups);
+/* c[m, n] = a·wᵀ (+ bias) for activations already in the int8 kernels' form (u8 [m, kp]
+ * and scales [m, kp / TS_CPU_QBLOCK]), on the calling thread; only where
+ * ts_cpu_conv_taps_major holds for int8 (a VNNI kernel). */
+void ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const float *as,
+                                  int64_t m, const float *bias, float *c, int64_t ldc);
 
 /* GEMM kernels (cpu-matmul-bf16.c, cpu-matmul-int8.c): c[i, j] += Σ a[i, k]·w[j, k] for
  * rows i < m of the prepared activations (bf16 [m, kp] / u8 [m, kp] with scales [m, nb]),

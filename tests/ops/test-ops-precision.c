@@ -299,19 +299,30 @@ typedef struct {
   int     stride, pad_top, pad_left, pad_bottom, pad_right, groups;
 } ConvShape;
 
-/* Output (n, o, oy, ox)'s im2col row: the taps its kernel reads, zero where padded. */
-static void
-conv_row (const ConvShape *cs, const float *x, int64_t n, int64_t o, int64_t oy, int64_t ox,
-          float *row)
+/* Where tap (ci, ky·kw + kx) sits in a row: [Cg][kh·kw] as the kernel is stored, or
+ * taps-major [kh·kw][Cg] (ts_cpu_conv_taps_major: the int8 rows of whole pixels). */
+static int64_t
+tap_index (const ConvShape *cs, gboolean major, int64_t ci, int64_t t)
 {
-  int64_t cg = cs->c / cs->groups, og = cs->o / cs->groups, g = o / og, t = 0;
+  int64_t area = cs->kh * cs->kw;
+  return major ? t * (cs->c / cs->groups) + ci : ci * area + t;
+}
+
+/* Output (n, o, oy, ox)'s im2col row: the taps its kernel reads, zero where padded; and
+ * the kernel's row for output o in the same order. */
+static void
+conv_row (const ConvShape *cs, const float *x, const float *w, int64_t n, int64_t o, int64_t oy,
+          int64_t ox, gboolean major, float *row, float *wrow)
+{
+  int64_t cg = cs->c / cs->groups, og = cs->o / cs->groups, g = o / og, area = cs->kh * cs->kw;
   for (int64_t ci = 0; ci < cg; ci++)
-    for (int64_t ky = 0; ky < cs->kh; ky++)
-      for (int64_t kx = 0; kx < cs->kw; kx++, t++) {
-        int64_t iy = oy * cs->stride + ky - cs->pad_top, ix = ox * cs->stride + kx - cs->pad_left;
-        row[t] = iy < 0 || iy >= cs->h || ix < 0 || ix >= cs->w
-                   ? 0.0f : x[((n * cs->c + g * cg + ci) * cs->h + iy) * cs->w + ix];
-      }
+    for (int64_t t = 0; t < area; t++) {
+      int64_t ky = t / cs->kw, kx = t % cs->kw, at = tap_index (cs, major, ci, t);
+      int64_t iy = oy * cs->stride + ky - cs->pad_top, ix = ox * cs->stride + kx - cs->pad_left;
+      row[at] = iy < 0 || iy >= cs->h || ix < 0 || ix >= cs->w
+                  ? 0.0f : x[((n * cs->c + g * cg + ci) * cs->h + iy) * cs->w + ix];
+      wrow[at] = w[(o * cg + ci) * area + t];
+    }
 }
 
 /* The convolution with its weight marked at `prec`, every output against the path's
@@ -349,15 +360,16 @@ check_conv (GRand *rand, TsPrecision prec, gboolean fast, const ConvShape *cs, g
   g_assert_cmpint (y->shape[2], ==, oh);
   g_assert_cmpint (y->shape[3], ==, ow);
   g_autofree float *got = ts_test_read (y);
-  g_autofree float *row = g_new (float, taps);
+  g_autofree float *row = g_new (float, taps), *wrow = g_new (float, taps);
+  gboolean major = ts_cpu_conv_taps_major (prec, cg, cs->groups);
   int bad = 0;
   for (int64_t n = 0; n < cs->n && bad < 5; n++)
     for (int64_t o = 0; o < cs->o && bad < 5; o++)
       for (int64_t oy = 0; oy < oh && bad < 5; oy++)
         for (int64_t ox = 0; ox < ow && bad < 5; ox++) {
           double want, exact, fbound, abound;
-          conv_row (cs, xv, n, o, oy, ox, row);
-          reference (prec, fast, row, wv + o * taps, taps, &want, &exact, &fbound, &abound);
+          conv_row (cs, xv, wv, n, o, oy, ox, major, row, wrow);
+          reference (prec, fast, row, wrow, taps, &want, &exact, &fbound, &abound);
           double b0 = with_bias ? bv[o] : 0.0;
           double g = got[((n * cs->o + o) * oh + oy) * ow + ox];
           double bias_ulp = with_bias ? 0x1p-24 * (fabs (want) + fabs (b0)) * 2 : 0.0;
@@ -376,8 +388,8 @@ check_conv (GRand *rand, TsPrecision prec, gboolean fast, const ConvShape *cs, g
 /* taps (= Cg·kh·kw, the product's inner size) on both sides of the 128 block and the 32 pad:
  * 1×1 as a plain GEMM (127, 128, 129, 300) and with stride or padding (the im2col form),
  * 3×3 same-padding (the VQ's resnets), 3×3 stride 2 with bottom/right padding (its
- * downsampling), 2×2 stride 2 (the transformer's), groups, odd sizes, two images, and one
- * case of 1152 taps over 1024 positions: two bands. */
+ * downsampling), 2×2 stride 2 (the transformer's), groups, odd sizes, two images, one
+ * case of 1152 taps over 1024 positions (two bands), and the int8 pixel-row cases. */
 static const ConvShape conv_shapes[] = {
   { 1, 127, 5, 7, 9, 1, 1, 1, 0, 0, 0, 0, 1 },
   { 2, 128, 3, 5, 6, 1, 1, 1, 0, 0, 0, 0, 1 },
@@ -394,6 +406,10 @@ static const ConvShape conv_shapes[] = {
   { 1, 128, 32, 32, 6, 3, 3, 1, 1, 1, 1, 1, 1 },
   { 1, 64, 6, 5, 34, 3, 3, 1, 1, 1, 1, 1, 2 },   /* groups of 17 outputs: panels per group */
   { 1, 40, 5, 6, 100, 1, 1, 1, 0, 0, 0, 0, 1 },  /* 100 outputs: 2 micro-tiles + a short panel */
+  /* int8 rows of whole pixels (Cg a multiple of 128): two blocks a pixel with stride 2 and
+   * bottom/right padding, two images with padding different on each side */
+  { 1, 256, 9, 7, 20, 3, 3, 2, 0, 0, 1, 1, 1 },
+  { 2, 128, 6, 5, 50, 3, 3, 1, 1, 0, 1, 2, 1 },
 };
 
 static void
