@@ -327,6 +327,15 @@ item_columns (const TsCpuPacked *w, gboolean widen)
   return MIN (cols, w->n);
 }
 
+/* Every column item of the product's rows, one after the other on this thread. */
+static void
+run_rows (Product *pr, gboolean widen, float *panel)
+{
+  pr->cols = item_columns (pr->w, widen);
+  for (int64_t j0 = 0; j0 < pr->w->n; j0 += pr->cols)
+    run_item (pr, 0, j0, panel);
+}
+
 void
 ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const float *as,
                              int64_t m, const float *bias, float *c, int64_t ldc)
@@ -334,9 +343,7 @@ ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const floa
   g_return_if_fail (w->precision == TS_PRECISION_INT8 && int8_kernel () != INT8_WIDEN);
   Product pr = { .w = w, .bias = bias, .m = m, .ldc = ldc, .c = c, .rows = m,
                  .a8 = (uint8_t *) a8, .as = (float *) as };
-  pr.cols = item_columns (w, FALSE);
-  for (int64_t j0 = 0; j0 < w->n; j0 += pr.cols)
-    run_item (&pr, 0, j0, NULL);
+  run_rows (&pr, FALSE, NULL);
 }
 
 #define ALIGN64(x) (((x) + 63) / 64 * 64)
@@ -368,9 +375,7 @@ ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int6
   if (pr.a16 || pr.a8)
     for (int64_t i = 0; i < m; i++)
       prepare_row (&pr, i);
-  pr.cols = item_columns (w, form == FORM_WIDEN);
-  for (int64_t j0 = 0; j0 < w->n; j0 += pr.cols)
-    run_item (&pr, 0, j0, form == FORM_WIDEN ? scratch : NULL);
+  run_rows (&pr, form == FORM_WIDEN, form == FORM_WIDEN ? scratch : NULL);
 }
 
 gboolean
