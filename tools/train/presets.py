@@ -29,8 +29,11 @@ PRESETS = {
         # canonical: 60 % of every batch from the plain-prompt layout of every item; placed:
         # 20 % from every item at a named place on a background (4 copies; session 9: scenes
         # drew only their background, the one-object scene was 2 % of a batch)
+        # region: 30 % of samples masked as the editing modes mask (train_tm.region_masks;
+        # session 10, from step 8,000)
         "tm_train": {"steps": 3500, "batch": 32, "lr": 8e-4, "text_lr": 2.5e-4, "tokens": 4000,
-                     "freeze_text": True, "canonical": 0.6, "placed": 0.2, "placed_copies": 4},
+                     "freeze_text": True, "canonical": 0.6, "placed": 0.2, "placed_copies": 4,
+                     "region": 0.3},
         # the exported model's default guidance (tessera-defaults.json): measured best of
         # 1 / 1.5 / 2 / 4 / 10 by tools/eval/evaluate.py --guidance (session 8: 2); session 9
         # at step 4,000: concept accuracy 0.79 / 0.81 / 0.81 / 0.77 / 0.62 at 1 / 1.25 / 1.5 / 2 / 3
@@ -68,7 +71,7 @@ PRESETS = {
                      "disc_weight": 0.1},
         "vqdec_train": {"steps": 20, "batch": 8, "lr": 5e-4},
         "tm_train": {"steps": 60, "batch": 16, "lr": 1e-3, "text_lr": 5e-4, "tokens": 256, "canonical": 0.5,
-                     "placed": 0.25, "placed_copies": 1},
+                     "placed": 0.25, "placed_copies": 1, "region": 0.3},
     },
 }
 

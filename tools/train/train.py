@@ -163,6 +163,10 @@ def main():
     ap.add_argument("--vq-minutes", type=float, default=None, help="stop the VQ stage after this long")
     ap.add_argument("--tm-minutes", type=float, default=None, help="stop the transformer stage after this long")
     ap.add_argument("--tm-tokens", type=int, default=None, help="override the preset's token bank size (samples)")
+    ap.add_argument("--tm-region", type=float, default=None,
+                    help="share of the transformer's samples masked as a region (a rectangle or its outside) instead of at random")
+    ap.add_argument("--tm-placed", type=float, default=None,
+                    help="override the preset's share of each batch from the placed bank (taken from the scene bank's share)")
     ap.add_argument("--vqdec-steps", type=int, default=None, help="override the preset's decoder fine-tuning steps")
     ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
@@ -188,6 +192,14 @@ def main():
         p["tm_train"]["steps"] = args.tm_steps
     if args.tm_tokens:
         p["tm_train"]["tokens"] = args.tm_tokens
+    if args.tm_region is not None:
+        if not 0 <= args.tm_region <= 1:
+            ap.error("--tm-region: a share in [0, 1]")
+        p["tm_train"]["region"] = args.tm_region
+    if args.tm_placed is not None:
+        if not 0 <= args.tm_placed <= 1 - p["tm_train"].get("canonical", 0):
+            ap.error("--tm-placed: a share in [0, 1 - canonical share]")
+        p["tm_train"]["placed"] = args.tm_placed
     if args.vqdec_steps is not None:   # 0 skips the decoder fine-tuning
         p["vqdec_train"]["steps"] = args.vqdec_steps
     os.makedirs(args.run, exist_ok=True)
@@ -253,7 +265,8 @@ def main():
         ev = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
         budget = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in
                          (("codebook", args.codebook), ("vq_minutes", args.vq_minutes), ("vqdec_minutes", args.vqdec_minutes),
-                          ("tm_minutes", args.tm_minutes), ("vq_steps", args.vq_steps),
+                          ("tm_minutes", args.tm_minutes), ("tm_placed", args.tm_placed), ("tm_region", args.tm_region),
+                          ("vq_steps", args.vq_steps),
                           ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v is not None)
         if args.init_from:
             budget = f" --init-from {args.init_from}" + budget

@@ -9,7 +9,10 @@ once (as aMUSEd keeps CLIP frozen): 20-28 % of a CPU step. With `canonical` that
 every batch comes from the canonical bank (every training item once, centred on white: what a
 plain '<concept>, <style>' prompt draws); with `placed` that fraction from the placed bank
 (every item a few times at a named place on a background: the one-object scene prompt, and
-what inpainting a small region asks); the rest from the random samples' bank."""
+what inpainting a small region asks); the rest from the random samples' bank. With `region`
+that share of the samples is masked as the editing modes mask (a rectangle, or everything
+but one: region_masks) instead of at random places (session 10: inpainting a plain picture's
+corner with "cat face" drew a white square with an orange blob, the canonical layout)."""
 import math
 import os
 import time
@@ -26,13 +29,39 @@ CAPTION_DROPOUT = 0.1
 P_SINGLE = 0.6   # single emoji (what the evaluation's in-distribution prompts ask for) vs scenes
 
 
-def mask_tokens(idx, mask_id, gen):
+def region_masks(b, h, w, gen):
+    """One rectangle a sample, 3 to 3/4 of the grid a side, anywhere; half of them turned
+    inside out (everything but the rectangle). Inpainting masks a region whole and keeps
+    everything outside it; outpainting and background swap mask everything outside one."""
+    lo_h, lo_w = 3, 3
+    hh = torch.randint(lo_h, max(lo_h + 1, 3 * h // 4 + 1), (b,), generator=gen)
+    ww = torch.randint(lo_w, max(lo_w + 1, 3 * w // 4 + 1), (b,), generator=gen)
+    y0 = (torch.rand(b, generator=gen) * (h - hh + 1)).long()
+    x0 = (torch.rand(b, generator=gen) * (w - ww + 1)).long()
+    ys, xs = torch.arange(h)[None, :, None], torch.arange(w)[None, None, :]
+    inside = ((ys >= y0[:, None, None]) & (ys < (y0 + hh)[:, None, None]) &
+              (xs >= x0[:, None, None]) & (xs < (x0 + ww)[:, None, None]))
+    flip = torch.rand(b, generator=gen) < 0.5
+    return torch.where(flip[:, None, None], ~inside, inside)
+
+
+def mask_tokens(idx, mask_id, gen, region=0.0):
+    """The MaskGIT mask (cosine ratio, random places); with `region` > 0 that share of the
+    samples (drawn per sample) gets a region mask instead (region_masks)."""
     b, h, w = idx.shape
     n = h * w
     r = torch.rand(b, generator=gen)
     n_mask = torch.clamp((torch.cos(r * math.pi / 2) * n).ceil().long(), 1, n)
     order = torch.rand(b, n, generator=gen).argsort(dim=1).argsort(dim=1)
     mask = (order < n_mask[:, None]).view(b, h, w)
+    if region > 0:
+        # half whole (the first step of an edit), half a random part of the region (the
+        # later steps, once the sampler has filled some of it)
+        use = torch.rand(b, generator=gen) < region
+        whole = torch.rand(b, generator=gen) < 0.5
+        reg = region_masks(b, h, w, gen)
+        reg = torch.where(whole[:, None, None], reg, reg & mask)
+        mask = torch.where(use[:, None, None] & reg.flatten(1).any(1)[:, None, None], reg, mask)
     return torch.where(mask, torch.full_like(idx, mask_id), idx), mask
 
 
@@ -117,7 +146,7 @@ def train_tm(tcfg_text, tcfg_tm, tcfg, tokenizer, vq, run_dir, data_dir, seed=0,
         gen = torch.Generator().manual_seed(seed * 7919 + step)
         drop = torch.rand(len(caps), generator=gen) < CAPTION_DROPOUT
         caps = ["" if d else c for c, d in zip(caps, drop.tolist())]
-        inp, mask = mask_tokens(codes, mask_id, gen)
+        inp, mask = mask_tokens(codes, mask_id, gen, tcfg.get("region", 0.0))
         for g in opt.param_groups:
             g["lr"] = sched.lr(step, g["base"])
         out = encode(caps)
