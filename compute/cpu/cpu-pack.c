@@ -70,38 +70,40 @@ block_amax_bits_avx2 (const float *x)
   return (uint32_t) _mm_cvtsi128_si32 (h);
 }
 
-/* Whether a full block can take the vector path: finite, and 127/max finite (max not
- * below about 3.7e-37); otherwise the scalar code handles it. An all-zero block is done
- * here (u = 128, scale 0). *r is 127/max. */
-TARGET_AVX2 static gboolean
-block_vector_ready (const float *x, uint8_t *u, float *scale, float *amax, float *r)
+/* What a full block needs: the scalar code (an infinity or NaN, or 127/max not finite: max
+ * below about 3.7e-37), nothing more (all zero: u = 128 and scale 0 written here), or the
+ * vector path with *r = 127/max (scale written). */
+typedef enum { BLOCK_SCALAR, BLOCK_DONE, BLOCK_VECTOR } BlockPath;
+
+TARGET_AVX2 static BlockPath
+block_path (const float *x, uint8_t *u, float *scale, float *r)
 {
   uint32_t bits = block_amax_bits_avx2 (x);
   if (bits >= 0x7f800000u)
-    return FALSE;
+    return BLOCK_SCALAR;
   if (bits == 0) {
     memset (u, 128, TS_CPU_QBLOCK);
     *scale = 0.0f;
-    return TRUE;
+    return BLOCK_DONE;
   }
-  memcpy (amax, &bits, sizeof *amax);
-  *r = 127.0f / *amax;
+  float amax;
+  memcpy (&amax, &bits, sizeof amax);
+  *r = 127.0f / amax;
   if (!isfinite (*r))
-    return FALSE;
-  *scale = *amax / 127.0f;
-  return TRUE;
+    return BLOCK_SCALAR;
+  *scale = amax / 127.0f;
+  return BLOCK_VECTOR;
 }
 
 /* One full block of TS_CPU_QBLOCK values into u = q + 128, as quantise_block does; FALSE
- * (nothing written) for a block the scalar code must handle (block_vector_ready). */
+ * (nothing written) for a block the scalar code must handle (block_path). */
 TARGET_AVX2 static gboolean
 quantise_block_u8_avx2 (const float *x, uint8_t *u, float *scale)
 {
-  float amax = 0.0f, r = 0.0f;
-  if (!block_vector_ready (x, u, scale, &amax, &r))
-    return FALSE;
-  if (amax == 0.0f)
-    return TRUE; /* all zero: written */
+  float r = 0.0f;
+  BlockPath path = block_path (x, u, scale, &r);
+  if (path != BLOCK_VECTOR)
+    return path == BLOCK_DONE;
   __m256 vr = _mm256_set1_ps (r), k127 = _mm256_set1_ps (127.0f), lo = _mm256_set1_ps (-127.0f);
   __m256i perm = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7), bias = _mm256_set1_epi8 ((char) 0x80);
   for (int i = 0; i < TS_CPU_QBLOCK; i += 32) {
@@ -126,11 +128,10 @@ quantise_block_u8_avx2 (const float *x, uint8_t *u, float *scale)
 TARGET_AVX512 static gboolean
 quantise_block_u8_avx512 (const float *x, uint8_t *u, float *scale)
 {
-  float amax = 0.0f, r = 0.0f;
-  if (!block_vector_ready (x, u, scale, &amax, &r))
-    return FALSE;
-  if (amax == 0.0f)
-    return TRUE; /* all zero: written */
+  float r = 0.0f;
+  BlockPath path = block_path (x, u, scale, &r);
+  if (path != BLOCK_VECTOR)
+    return path == BLOCK_DONE;
   __m512 vr = _mm512_set1_ps (r);
   __m512i k127 = _mm512_set1_epi32 (127), lo = _mm512_set1_epi32 (-127);
   __m128i bias = _mm_set1_epi8 ((char) 0x80);

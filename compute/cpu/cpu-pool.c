@@ -59,6 +59,23 @@ ts_cpu_pool_new (void)
   return pool;
 }
 
+/* `cap` bytes mapped from a 2 MiB boundary, or NULL: a huge page more than needed, both ends
+ * trimmed. */
+static char *
+map_aligned (size_t cap, int prot, int flags)
+{
+  size_t span = cap + HUGE_PAGE;
+  char *p = mmap (NULL, span, prot, flags, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
+  if (head)
+    munmap (p, head);
+  if (span - head - cap)
+    munmap (p + head + cap, span - head - cap);
+  return p + head;
+}
+
 /* A fresh mapping of `cap` bytes (whole huge pages), or NULL. Huge pages only for blocks
  * asked for a tensor of 2 MiB or more: a huge page is resident whole once touched, so a
  * smaller tensor in one would hold 2 MiB; in small pages it holds only what it uses. */
@@ -70,20 +87,12 @@ map_block (size_t cap, gboolean huge)
     void *p = mmap (NULL, cap, prot, flags, -1, 0);
     return p == MAP_FAILED ? NULL : p;
   }
-  /* map a huge page more than needed and trim both ends to start on a 2 MiB boundary */
-  size_t span = cap + HUGE_PAGE;
-  char *p = mmap (NULL, span, prot, flags, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
-  if (head)
-    munmap (p, head);
-  if (span - head - cap)
-    munmap (p + head + cap, span - head - cap);
+  char *p = map_aligned (cap, prot, flags);
 #ifdef MADV_HUGEPAGE
-  madvise (p + head, cap, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+  if (p)
+    madvise (p, cap, MADV_HUGEPAGE); /* advice only: failure changes nothing */
 #endif
-  return p + head;
+  return p;
 }
 
 static void
@@ -128,16 +137,9 @@ find_cached (TsCpuPool *pool, size_t capacity, gboolean larger)
 static void *
 gather_cached (TsCpuPool *pool, size_t cap)
 {
-  size_t span = cap + HUGE_PAGE;
-  char *p = mmap (NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED)
+  char *dst = map_aligned (cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  if (!dst)
     return NULL;
-  size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
-  if (head)
-    munmap (p, head);
-  if (span - head - cap)
-    munmap (p + head + cap, span - head - cap);
-  char *dst = p + head;
   size_t done = 0;
   while (done < cap) {
     Block *b = &g_array_index (pool->cached, Block, 0);
