@@ -32,8 +32,6 @@
  * a thread builds and transposes into rows while it is still in L2. */
 #define PACKED_BAND_BYTES (1u << 20)
 #define PACKED_SLICE      64
-#define ALIGN64(x) (((x) + 63) / 64 * 64)
-
 /* Below this many multiply-adds per output (input channels per group × kernel area) the
  * direct loops win. */
 #define DIRECT_MAX_TAPS 32
@@ -312,15 +310,15 @@ packed_band_rows (const Conv *cv, int64_t n, int64_t g, int64_t p0, int64_t len,
   }
 }
 
-/* Positions per band: PACKED_BAND_BYTES of f32 rows in whole row tiles of 8, at least
- * PACKED_SLICE; fewer where the bands would not give each thread several. */
+/* Positions per band: PACKED_BAND_BYTES of rows (`row_bytes` each) in whole row tiles of 8,
+ * at least PACKED_SLICE; fewer where the bands of `planes` planes of `positions` would not
+ * give each of nt threads four. */
 static int64_t
-packed_band (const Conv *cv, int nt)
+packed_band (int64_t positions, int64_t planes, size_t row_bytes, int nt)
 {
-  int64_t positions = cv->oh * cv->ow;
-  int64_t band = PACKED_BAND_BYTES / (sizeof (float) * cv->taps);
+  int64_t band = PACKED_BAND_BYTES / row_bytes;
   band = MAX (PACKED_SLICE, band - band % 8);
-  int64_t want = cv->n * cv->groups * positions / (4 * nt);
+  int64_t want = planes * positions / (4 * nt);
   if (nt > 1 && want < band)
     band = MAX (8, (want + 7) / 8 * 8);
   return MIN (band, positions);
@@ -337,14 +335,15 @@ conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **erro
 {
   int64_t positions = cv->oh * cv->ow;
   int nt = ts_cpu_threads_for (be, 2.0 * cv->n * cv->o * positions * cv->taps / 64);
-  int64_t band = packed_band (cv, nt), bands = (positions + band - 1) / band;
+  int64_t band = packed_band (positions, cv->n * cv->groups, sizeof (float) * cv->taps, nt);
+  int64_t bands = (positions + band - 1) / band;
   int64_t items = cv->n * cv->groups * bands;
   nt = (int) MIN (nt, items);
   TsCpuPacked sub0 = ts_cpu_packed_group (pk, 0);
   size_t col_bytes = sizeof (float) * cv->taps * PACKED_SLICE;
   size_t rows_bytes = sizeof (float) * band * cv->taps, out_bytes = sizeof (float) * band * cv->og;
-  size_t per_thread = ALIGN64 (col_bytes) + ALIGN64 (rows_bytes) + ALIGN64 (out_bytes) +
-                      ALIGN64 (ts_cpu_packed_rows_scratch (&sub0, band));
+  size_t per_thread = TS_CPU_ALIGN64 (col_bytes) + TS_CPU_ALIGN64 (rows_bytes) + TS_CPU_ALIGN64 (out_bytes) +
+                      TS_CPU_ALIGN64 (ts_cpu_packed_rows_scratch (&sub0, band));
   char *scratch = ts_cpu_scratch_new (per_thread * nt, "conv2d bands", error);
   if (!scratch)
     return FALSE;
@@ -353,9 +352,9 @@ conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **erro
   {
     char *mine = scratch + per_thread * omp_get_thread_num ();
     float *col = (float *) mine;
-    float *rows = (float *) (mine + ALIGN64 (col_bytes));
-    float *out = (float *) (mine + ALIGN64 (col_bytes) + ALIGN64 (rows_bytes));
-    void *kernel_scratch = mine + ALIGN64 (col_bytes) + ALIGN64 (rows_bytes) + ALIGN64 (out_bytes);
+    float *rows = (float *) (mine + TS_CPU_ALIGN64 (col_bytes));
+    float *out = (float *) (mine + TS_CPU_ALIGN64 (col_bytes) + TS_CPU_ALIGN64 (rows_bytes));
+    void *kernel_scratch = mine + TS_CPU_ALIGN64 (col_bytes) + TS_CPU_ALIGN64 (rows_bytes) + TS_CPU_ALIGN64 (out_bytes);
 #pragma omp for schedule (dynamic, 1)
     for (int64_t it = 0; it < items; it++) {
       int64_t bi = it % bands, g = (it / bands) % cv->groups, n = it / (bands * cv->groups);
@@ -441,27 +440,22 @@ conv_int8_pixels (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError *
   int64_t positions = cv->oh * cv->ow, hw = cv->h * cv->w, nbc = cv->c / TS_CPU_QBLOCK;
   int64_t kp = pk->kp, nb = kp / TS_CPU_QBLOCK;
   int nt = ts_cpu_threads_for (be, 2.0 * cv->n * cv->o * positions * cv->taps / 64);
-  /* bands of PACKED_BAND_BYTES of int8 rows, whole row tiles of 8 */
-  int64_t band = PACKED_BAND_BYTES / kp;
-  band = MAX (PACKED_SLICE, band - band % 8);
-  int64_t want = positions / (4 * nt);
-  if (nt > 1 && want < band)
-    band = MAX (8, (want + 7) / 8 * 8);
-  band = MIN (band, positions);
+  /* int8 rows; the images go one after the other */
+  int64_t band = packed_band (positions, 1, (size_t) kp, nt);
   int64_t bands = (positions + band - 1) / band;
   nt = (int) MIN (nt, bands);
   int tiles_nt = ts_cpu_backend_threads (be);
-  size_t rows_bytes = ALIGN64 ((size_t) (band * kp)), scale_bytes = ALIGN64 (sizeof (float) * band * nb);
-  size_t out_bytes = ALIGN64 (sizeof (float) * band * cv->o);
+  size_t rows_bytes = TS_CPU_ALIGN64 ((size_t) (band * kp)), scale_bytes = TS_CPU_ALIGN64 (sizeof (float) * band * nb);
+  size_t out_bytes = TS_CPU_ALIGN64 (sizeof (float) * band * cv->o);
   size_t per_thread = rows_bytes + scale_bytes + out_bytes;
-  size_t input_bytes = ALIGN64 ((size_t) (hw * cv->c)) + ALIGN64 (sizeof (float) * hw * nbc);
+  size_t input_bytes = TS_CPU_ALIGN64 ((size_t) (hw * cv->c)) + TS_CPU_ALIGN64 (sizeof (float) * hw * nbc);
   size_t tile_bytes = sizeof (float) * PIXEL_TILE * TS_CPU_QBLOCK * tiles_nt;
   char *scratch = ts_cpu_scratch_new (input_bytes + tile_bytes + per_thread * nt,
                                       "int8 convolution", error);
   if (!scratch)
     return FALSE;
   uint8_t *xq = (uint8_t *) scratch;
-  float *xs = (float *) (scratch + ALIGN64 ((size_t) (hw * cv->c)));
+  float *xs = (float *) (scratch + TS_CPU_ALIGN64 ((size_t) (hw * cv->c)));
   float *tiles = (float *) (scratch + input_bytes);
   char *threads = scratch + input_bytes + tile_bytes;
 
@@ -522,7 +516,7 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
                                                        cv.groups, &failed, error);
     if (failed)
       return FALSE;
-    if (pk && pk->precision == TS_PRECISION_INT8 && ts_cpu_conv_taps_major (pk->precision, cv.cg, cv.groups))
+    if (pk && ts_cpu_conv_taps_major (pk->precision, cv.cg, cv.groups))
       return conv_int8_pixels (be, &cv, pk, error);
     if (pk)
       return conv_packed (be, &cv, pk, error);

@@ -346,8 +346,6 @@ ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const floa
   run_rows (&pr, FALSE, NULL);
 }
 
-#define ALIGN64(x) (((x) + 63) / 64 * 64)
-
 size_t
 ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m)
 {
@@ -355,7 +353,7 @@ ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m)
   case FORM_WIDEN: return sizeof (float) * (size_t) (item_columns (w, TRUE) * w->k);
   case FORM_F32:   return 0;
   case FORM_BF16:  return sizeof (uint16_t) * (size_t) (m * w->kp);
-  default:         return ALIGN64 ((size_t) (m * w->kp)) + sizeof (float) * (size_t) (m * (w->kp / TS_CPU_QBLOCK));
+  default:         return TS_CPU_ALIGN64 ((size_t) (m * w->kp)) + sizeof (float) * (size_t) (m * (w->kp / TS_CPU_QBLOCK));
   }
 }
 
@@ -370,7 +368,7 @@ ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int6
     pr.a16 = scratch;
   if (form == FORM_INT8) {
     pr.a8 = scratch;
-    pr.as = (float *) ((char *) scratch + ALIGN64 ((size_t) (m * w->kp)));
+    pr.as = (float *) ((char *) scratch + TS_CPU_ALIGN64 ((size_t) (m * w->kp)));
   }
   if (pr.a16 || pr.a8)
     for (int64_t i = 0; i < m; i++)

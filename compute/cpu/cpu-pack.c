@@ -232,12 +232,15 @@ quantise_block (const float *x, int64_t len, int8_t *q)
 }
 
 #ifdef HAVE_AVX2_ROWS
-static gboolean
-quantise_block_u8 (const float *x, uint8_t *u, float *scale)
+typedef gboolean (*BlockQuantiser) (const float *x, uint8_t *u, float *scale);
+
+/* The vector form of a full block this CPU (and the kernel choice) takes; NULL: scalar. */
+static BlockQuantiser
+block_quantiser (void)
 {
   if (ts_cpu_rows_avx512 ())
-    return quantise_block_u8_avx512 (x, u, scale);
-  return have_avx2 () && quantise_block_u8_avx2 (x, u, scale);
+    return quantise_block_u8_avx512;
+  return have_avx2 () ? quantise_block_u8_avx2 : NULL;
 }
 #endif
 
@@ -247,17 +250,20 @@ ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *s
   int8_t *q = (int8_t *) u;
   /* VNNI multiplies unsigned by signed bytes: store q + 128 (the kernels take the 128 back
    * out with the weights' per-block offsets) */
+#ifdef HAVE_AVX2_ROWS
+  BlockQuantiser vector = block_quantiser ();
+#endif
   for (int64_t b = 0; b < kp / TS_CPU_QBLOCK; b++) {
     int64_t k0 = b * TS_CPU_QBLOCK, len = MAX (0, MIN (TS_CPU_QBLOCK, k - k0));
 #ifdef HAVE_AVX2_ROWS
-    if (len == TS_CPU_QBLOCK && quantise_block_u8 (x + k0, u + k0, scale + b))
+    if (vector && len == TS_CPU_QBLOCK && vector (x + k0, u + k0, scale + b))
       continue;
     /* a short last block, zero padded: zeros change neither the maximum nor the others' q */
     float tail[TS_CPU_QBLOCK];
-    if (len > 0 && len < TS_CPU_QBLOCK && (have_avx2 () || ts_cpu_rows_avx512 ())) {
+    if (vector && len > 0 && len < TS_CPU_QBLOCK) {
       memcpy (tail, x + k0, sizeof (float) * len);
       memset (tail + len, 0, sizeof (float) * (TS_CPU_QBLOCK - len));
-      if (quantise_block_u8 (tail, u + k0, scale + b))
+      if (vector (tail, u + k0, scale + b))
         continue;
     }
 #endif

@@ -41,6 +41,9 @@ void       ts_cpu_pool_trim (TsCpuPool *pool);
  * (blocks under 256 KiB come from malloc and are not counted). */
 void       ts_cpu_pool_usage (TsCpuPool *pool, size_t *live, size_t *cached, size_t *live_peak);
 
+/* x rounded up to a multiple of 64 (carving 64-byte aligned pieces out of one scratch). */
+#define TS_CPU_ALIGN64(x) (((x) + 63) / 64 * 64)
+
 /* 64-byte aligned scratch (free with free()); NULL with TS_ERROR_OUT_OF_MEMORY on failure. */
 void *ts_cpu_scratch_new (size_t bytes, const char *what, GError **error);
 
