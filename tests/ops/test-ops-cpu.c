@@ -743,6 +743,9 @@ test_attention (void)
   check_attention (rand, 1, 300, 77, 2, 32, 32, FALSE, FALSE, 2); /* several query blocks */
   check_attention (rand, 1, 300, 300, 2, 16, 16, TRUE, TRUE, 2);
   check_attention (rand, 1, 64, 64, 2, 8, 8, FALSE, FALSE, 30);    /* very peaked scores */
+  check_attention (rand, 2, 256, 256, 2, 64, 64, FALSE, TRUE, 2);  /* aMUSEd's head */
+  check_attention (rand, 1, 23, 65, 3, 13, 40, FALSE, FALSE, 2);   /* odd head widths */
+  check_attention (rand, 1, 29, 50, 1, 5, 72, TRUE, FALSE, 2);
 }
 
 /* Keys and values shared by the batch through a broadcast view (token stride 0 too). */

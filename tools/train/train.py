@@ -169,6 +169,8 @@ def main():
                     help="override the preset's share of each batch from the placed bank (taken from the scene bank's share)")
     ap.add_argument("--vqdec-steps", type=int, default=None, help="override the preset's decoder fine-tuning steps")
     ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
+    ap.add_argument("--vqdec-adversarial", type=float, default=None,
+                    help="the decoder fine-tuning's PatchGAN critic weight (0: reconstruction losses only)")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
     ap.add_argument("--default-guidance", type=float, default=None,
                     help="the exported model's default guidance (tessera-defaults.json), instead of the preset's")
@@ -200,6 +202,10 @@ def main():
         if not 0 <= args.tm_placed <= 1 - p["tm_train"].get("canonical", 0):
             ap.error("--tm-placed: a share in [0, 1 - canonical share]")
         p["tm_train"]["placed"] = args.tm_placed
+    if args.vqdec_adversarial is not None:
+        if args.vqdec_adversarial < 0:
+            ap.error("--vqdec-adversarial: a weight >= 0")
+        p["vqdec_train"]["adversarial"] = args.vqdec_adversarial
     if args.vqdec_steps is not None:   # 0 skips the decoder fine-tuning
         p["vqdec_train"]["steps"] = args.vqdec_steps
     os.makedirs(args.run, exist_ok=True)

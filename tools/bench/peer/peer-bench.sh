@@ -6,7 +6,7 @@
 #
 #   tools/bench/peer/peer-bench.sh [--size tiny|256|512] [--rounds N] [--steps N]
 #       [--guidance G] [--variants LIST] [--fast] [--max-load L] [--max-wait S] [--no-wait]
-#       [--build DIR] [--peer-src DIR] [--work DIR]
+#       [--build DIR] [--peer-src DIR] [--work DIR] [--peer-threads N]
 #
 # Each round runs the peer once and then every Tessera variant of --variants (comma list,
 # default "exact"): exact (f32), fast (--fast), bf16, int8 (--precision), bf16-fast, int8-fast.
@@ -28,6 +28,8 @@
 # --size tiny runs the goldens' tiny model (seconds; proves the plumbing). 256/512 make random
 # weights at the published config with the peer (needs transformers) once into --work, and
 # both sides load that same folder.
+# --peer-threads N sets torch's intra-op threads (default: torch's own choice, which is one
+# on the 2-core machine this was measured on; its GEMMs run on OpenBLAS's threads either way).
 # Quiet: the 1-minute load average below --max-load (default 0.5) before each run, waiting at
 # most --max-wait seconds (default 900; then the run goes ahead with "quiet":false).
 set -euo pipefail
@@ -35,6 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 size=256 rounds=2 steps=12 guidance=10 variants="" max_load=0.5 max_wait=900 wait_quiet=1
+peer_threads=0
 build="$root/build" peer_src="${TESSERA_PEER_SRC:-}" work="${TMPDIR:-/tmp}/tessera-peer-bench"
 python=/usr/bin/python3
 while [ $# -gt 0 ]; do
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift ;;
     --peer-src) peer_src=$2; shift ;;
     --work) work=$2; shift ;;
+    --peer-threads) peer_threads=$2; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed 's/^# \{0,1\}//; /^set -e/d'; exit 0 ;;
     *) echo "peer-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -111,7 +115,7 @@ peak=$("$bench" ops --filter no-op-matches-this --min-seconds 0.5 | grep -m1 '"p
 echo "$peak"
 torch_peak=""
 if [ $peer_ok = 1 ]; then
-  torch_peak=$("$python" "$here/peer_amused.py" sgemm | tail -1 || true)
+  torch_peak=$("$python" "$here/peer_amused.py" sgemm --threads "$peer_threads" | tail -1 || true)
   echo "$torch_peak"
 fi
 sgemm=$(printf '%s' "$peak" | sed -n 's/.*"sgemm_gflops":\([0-9.]*\).*/\1/p')
@@ -147,9 +151,10 @@ for round in $(seq 1 "$rounds"); do
   if [ $peer_ok = 1 ]; then
     peer_quiet=$(quiet)
     out=$("$python" "$here/peer_amused.py" run --model "$model" --steps "$steps" \
-          --guidance "$guidance" --seed "$round" 2>"$work/peer.err" | tail -1 || true)
+          --guidance "$guidance" --seed "$round" --threads "$peer_threads" 2>"$work/peer.err" | tail -1 || true)
     peer_s=$(num "$out" seconds) peer_decode_s=$(num "$out" decode_s)
     peer_tf=$(json_str "$(printf '%s' "$out" | sed -n 's/.*"transformers": "\([^"]*\)".*/\1/p')")
+    peer_threads_used=$(num "$out" threads)
     [ -n "$peer_s" ] || { echo "{\"bench\":\"peer\",\"round\":$round,\"error\":$(json_str "$(tail -3 "$work/peer.err") $out")}"; peer_s=null; }
     [ -n "$peer_decode_s" ] || peer_decode_s=null
   fi
@@ -169,6 +174,6 @@ for round in $(seq 1 "$rounds"); do
     [ "$peer_s" = null ] || ratio=$(awk -v t="$t_s" -v p="$peer_s" 'BEGIN { printf "%.3f", t / p }')
     [ "$peer_decode_s" = null ] || [ -z "$decode_s" ] ||
       decode_ratio=$(awk -v t="$decode_s" -v p="$peer_decode_s" 'BEGIN { printf "%.3f", t / p }')
-    echo "{\"bench\":\"peer-round\",\"size\":\"$size\",\"round\":$round,\"variant\":\"$v\",\"steps\":$steps,\"guidance\":$guidance,\"tessera_s\":$t_s,\"tessera_wall_s\":$wall_s,\"peer_s\":$peer_s,\"ratio\":$ratio,\"tessera_decode_s\":${decode_s:-null},\"peer_decode_s\":$peer_decode_s,\"decode_ratio\":$decode_ratio,\"peer_transformers\":$peer_tf,\"sgemm_gflops\":${sgemm:-null},\"quiet_peer\":\"$peer_quiet\",\"quiet_tessera\":\"$t_quiet\",\"load1\":$(load1)}"
+    echo "{\"bench\":\"peer-round\",\"size\":\"$size\",\"round\":$round,\"variant\":\"$v\",\"steps\":$steps,\"guidance\":$guidance,\"tessera_s\":$t_s,\"tessera_wall_s\":$wall_s,\"peer_s\":$peer_s,\"ratio\":$ratio,\"tessera_decode_s\":${decode_s:-null},\"peer_decode_s\":$peer_decode_s,\"decode_ratio\":$decode_ratio,\"peer_transformers\":$peer_tf,\"peer_threads\":${peer_threads_used:-null},\"sgemm_gflops\":${sgemm:-null},\"quiet_peer\":\"$peer_quiet\",\"quiet_tessera\":\"$t_quiet\",\"load1\":$(load1)}"
   done
 done

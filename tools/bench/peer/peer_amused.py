@@ -16,8 +16,17 @@ import sys
 import time
 
 
+def set_threads(torch, n):
+    """torch's intra-op threads: its own default when n is 0 (on the 2-core CI machine
+    Debian's torch 1.13 starts with one: its element-wise and attention code then runs on
+    one core while OpenBLAS's GEMMs use both)."""
+    if n > 0:
+        torch.set_num_threads(n)
+
+
 def sgemm(args):
     import torch
+    set_threads(torch, args.threads)
     n = 2048
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
@@ -68,6 +77,7 @@ def save(args):
 
 def run(args):
     import torch
+    set_threads(torch, args.threads)
     # the module itself: diffusers' top level gives a placeholder when it does not count
     # transformers as installed (the stand-in of shim/ has no package metadata)
     from diffusers.pipelines.amused.pipeline_amused import AmusedPipeline
@@ -107,6 +117,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sgemm")
     s.add_argument("--reps", type=int, default=5)
+    s.add_argument("--threads", type=int, default=0, help="torch's intra-op threads (0: its default)")
     s = sub.add_parser("save")
     s.add_argument("--size", type=int, choices=[256, 512], required=True)
     s.add_argument("--tokenizer", required=True, help="a folder with vocab.json and merges.txt")
@@ -117,6 +128,7 @@ def main():
     s.add_argument("--steps", type=int, default=12)
     s.add_argument("--guidance", type=float, default=10.0)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--threads", type=int, default=0, help="torch's intra-op threads (0: its default)")
     args = p.parse_args()
     try:
         {"sgemm": sgemm, "save": save, "run": run}[args.cmd](args)
