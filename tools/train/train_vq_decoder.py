@@ -14,30 +14,13 @@ tokens sit on a crop border; here the decoder sees whole images, as the engine d
 import os
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from common import Batches, Meter, Schedule, device, load_checkpoint, resume, save_checkpoint
-from train_vq import grad_loss, psnr
+from train_vq import PatchDisc, grad_loss, psnr
 
 DECODER_PARTS = ("post_quant_conv", "decoder")
 CRITIC_WARMUP = 100   # steps the critic trains before its loss reaches the decoder
-
-
-class PatchCritic(nn.Module):
-    """16x16 real/fake logits for a 128x128 image (receptive field 46 px): texture, not layout."""
-
-    def __init__(self, ch=32):
-        super().__init__()
-        layers, cin = [], 3
-        for i, c in enumerate((ch, 2 * ch, 4 * ch)):
-            layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.GroupNorm(8, c) if i else nn.Identity(), nn.LeakyReLU(0.2)]
-            cin = c
-        layers.append(nn.Conv2d(cin, 1, 3, 1, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.net(x * 2 - 1)
 
 
 def adaptive_weight(rec_loss, g_loss, last, scale):
@@ -63,14 +46,18 @@ def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_step
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=tcfg["lr"], betas=(0.9, 0.99), weight_decay=0.0)
     adv = tcfg.get("adversarial", 0.0)
-    critic = PatchCritic().to(dev) if adv > 0 else None
+    critic = PatchDisc().to(dev) if adv > 0 else None   # the VQ stage's critic
     copt = torch.optim.AdamW(critic.parameters(), lr=tcfg["lr"], betas=(0.5, 0.9)) if critic else None
     ck_path = os.path.join(run_dir, "vqdec.pt")
     ck, step, spent = resume(ck_path, log, "vq decoder", model=model, opt=opt)
+    critic_from = step
     if critic and ck and "critic" in ck:
-        critic.load_state_dict(ck["critic"])
-        copt.load_state_dict(ck["critic_opt"])
-    critic_from = ck.get("critic_from", step) if ck and "critic" in ck else step
+        try:
+            critic.load_state_dict(ck["critic"])
+            copt.load_state_dict(ck["critic_opt"])
+            critic_from = ck.get("critic_from", step)
+        except (RuntimeError, ValueError, KeyError) as e:   # another critic's layout: a fresh one
+            log(f"vq decoder: critic not resumed ({str(e).splitlines()[0]}): it starts again")
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
     sched = Schedule(total, max_seconds, spent, warmup=50)
