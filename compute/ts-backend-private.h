@@ -79,6 +79,10 @@ typedef struct {
   gboolean   (*is_lost) (TsBackend *be);
   /* Optional: return memory kept for reuse to the system (see ts_backend_trim). */
   void       (*trim) (TsBackend *be);
+  /* Optional: do now the work a weight's first product would do (ts_prepare_linear_weight):
+   * w is [n, ...] with k inputs a group, area = kh·kw (1 for a linear weight). */
+  gboolean   (*prepare_weight) (TsBackend *be, const TsTensor *w, int64_t n, int64_t k,
+                                int64_t area, int64_t groups, GError **error);
 } TsBackendClass;
 
 /* Notes for backends:

@@ -293,6 +293,33 @@ ts_linear (TsBackend *be, TsTensor *x, TsTensor *weight, TsTensor *bias)
   return ts_tensor_reshape (y2, x->ndim, shape);
 }
 
+/* A weight the backend may prepare: on this backend, contiguous (the products read it so;
+ * any other weight is left to its first product). */
+static gboolean
+preparable (TsBackend *be, const TsTensor *w, int ndim)
+{
+  return be && w && w->backend == be && w->ndim == ndim && be->klass->prepare_weight &&
+         ts_tensor_is_contiguous (w);
+}
+
+gboolean
+ts_prepare_linear_weight (TsBackend *be, const TsTensor *weight, GError **error)
+{
+  if (!preparable (be, weight, 2))
+    return TRUE;
+  return be->klass->prepare_weight (be, weight, weight->shape[0], weight->shape[1], 1, 1, error);
+}
+
+gboolean
+ts_prepare_conv2d_weight (TsBackend *be, const TsTensor *weight, int groups, GError **error)
+{
+  if (!preparable (be, weight, 4) || groups < 1 || weight->shape[0] % groups)
+    return TRUE;
+  int64_t area = weight->shape[2] * weight->shape[3];
+  return be->klass->prepare_weight (be, weight, weight->shape[0], weight->shape[1] * area, area,
+                                    groups, error);
+}
+
 /* ---- elementwise ---- */
 
 static TsTensor *

@@ -28,6 +28,15 @@ TsTensor *ts_matmul (TsBackend *be, TsTensor *a, TsTensor *b, TsTensor *bias,
 /* PyTorch nn.Linear: x[..., K] · weight[N, K]ᵀ (+ bias[N]) → [..., N]. */
 TsTensor *ts_linear (TsBackend *be, TsTensor *x, TsTensor *weight, TsTensor *bias);
 
+/* Says now how a weight will be used, so that what a backend would do at its first use is
+ * done here, when the network loads: the CPU packs a weight its network wants at bf16 or
+ * int8 (the weight conversion belongs to the load, not to the first picture). Nothing to do
+ * for f32 weights or backends without such work. FALSE with *error set when out of memory.
+ * linear: weight[N, K] as ts_linear's; conv2d: weight[O, C/groups, KH, KW] as ts_conv2d's. */
+gboolean ts_prepare_linear_weight (TsBackend *be, const TsTensor *weight, GError **error);
+gboolean ts_prepare_conv2d_weight (TsBackend *be, const TsTensor *weight, int groups,
+                                   GError **error);
+
 /* ---- elementwise ---- */
 
 /* a + b, a · b with NumPy broadcasting (dimensions aligned at the right). */

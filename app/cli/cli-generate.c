@@ -430,6 +430,18 @@ parse_precision (const char *arg, TsPipelineLoadOptions *load, GError **error)
   return TRUE;
 }
 
+/* The op profile as JSON lines on stderr, most time first. */
+static void
+cli_print_profile (TsBackend *be)
+{
+  guint n = 0;
+  g_autofree TsProfileEntry *prof = ts_backend_profile (be, &n);
+  for (guint i = 0; i < n; i++)
+    fprintf (stderr, "{\"profile\":\"%s\",\"count\":%" G_GUINT64_FORMAT ",\"seconds\":%.4f,"
+             "\"gflops\":%.1f}\n", prof[i].name, prof[i].count, prof[i].seconds,
+             prof[i].seconds > 0 ? prof[i].flops * 1e-9 / prof[i].seconds : 0.0);
+}
+
 int
 cli_run_mode (const TsModeInfo *m, int argc, char **argv)
 {
@@ -597,6 +609,10 @@ cli_run_mode (const TsModeInfo *m, int argc, char **argv)
   if (pipe && a.verbose)
     fprintf (stderr, _("tessera-cli %s: model “%s” loaded on %s in %.2f s\n"), m->id, model,
              ts_backend_name (ts_pipeline_backend (pipe)), ts_pipeline_load_seconds (pipe));
+  /* A developer's aid (docs/cpu-precision.md): where the generation's time went, op by op. */
+  gboolean profile = pipe && g_getenv ("TESSERA_PROFILE") != NULL;
+  if (profile)
+    ts_backend_set_profiling (ts_pipeline_backend (pipe), TRUE);
   if (pipe && show_progress)
     cli_progress_phase (&progress, _("preparing…"));
   g_autoptr (TsPipelineResult) res = pipe ? ts_pipeline_run (pipe, &req, &error) : NULL;
@@ -606,6 +622,8 @@ cli_run_mode (const TsModeInfo *m, int argc, char **argv)
     args_clear (&a);
     return status;
   }
+  if (profile)
+    cli_print_profile (ts_pipeline_backend (pipe));
   /* What the pipeline did differently from what was asked (a smaller working size, a
    * smaller batch, the CPU instead of the GPU). */
   if (res->notice && !a.quiet)

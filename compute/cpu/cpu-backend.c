@@ -369,6 +369,20 @@ ts_cpu_conv_weight_packed (TsBackend *be, const TsTensor *b, int64_t n, int64_t 
   return weight_packed (be, b, n, k, area, groups, failed, error);
 }
 
+/* Packs now what the weight's first product would pack (a no-op for weights with no
+ * precision asked); a convolution that will take the direct loops has nothing to pack. A
+ * 1×1 kernel counts as pointwise (the only 1×1 convolutions the networks have). */
+static gboolean
+cpu_prepare_weight (TsBackend *be, const TsTensor *w, int64_t n, int64_t k, int64_t area,
+                    int64_t groups, GError **error)
+{
+  if (area > 1 && ts_cpu_conv_direct (k, n / groups, FALSE))
+    return TRUE;
+  gboolean failed;
+  weight_packed (be, w, n, k, area, groups, &failed, error);
+  return !failed;
+}
+
 static const TsBackendClass cpu_class = {
   .name = "cpu",
   .destroy = cpu_destroy,
@@ -382,6 +396,7 @@ static const TsBackendClass cpu_class = {
   .kernels = cpu_kernels,
   .begin_op = cpu_begin_op,
   .trim = cpu_trim,
+  .prepare_weight = cpu_prepare_weight,
 };
 
 TsBackend *

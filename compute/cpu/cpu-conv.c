@@ -45,6 +45,12 @@ typedef struct {
   float *y;
 } Conv;
 
+gboolean
+ts_cpu_conv_direct (int64_t taps, int64_t og, gboolean pointwise)
+{
+  return !pointwise && (taps < DIRECT_MAX_TAPS || og < 4);
+}
+
 /* ---- direct ---- */
 
 /* How the direct path cuts its work: output channels per item and output rows per item,
@@ -506,7 +512,7 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
   gboolean pointwise = cv.kh == 1 && cv.kw == 1 && p->stride_x == 1 && p->stride_y == 1 &&
                        p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
                        p->pad_right == 0;
-  gboolean direct = !pointwise && (cv.taps < DIRECT_MAX_TAPS || cv.og < 4);
+  gboolean direct = ts_cpu_conv_direct (cv.taps, cv.og, pointwise);
 
   /* a weight its network wants at reduced precision: packed before anything reads its f32
    * values, so that a mapped weight's pages are not brought back only to be given back */

@@ -3,8 +3,12 @@
  * Large blocks are kept when their tensor dies and handed out again. A fresh block of many
  * megabytes costs a page fault per 4 KiB on first touch, each zeroing its page: measured,
  * a 64 MiB copy into fresh memory ran 5× slower than into reused memory, and every op
- * writes a fresh output. Blocks for tensors of 2 MiB and more start on a 2 MiB boundary and
- * are advised for transparent huge pages, which cuts the faults of the first use by 512×.
+ * writes a fresh output. Fresh blocks are plain 4 KiB pages, not transparent huge pages:
+ * with THP advised, the first touch of each 2 MiB ran the kernel's compaction and clearing
+ * synchronously (Debian's default defrag setting, "madvise"), and the VQ decode, whose
+ * large tensors are fresh, ran 20–27 % slower (measured session 12: aMUSEd-512 int8 decode
+ * 3.1 s against 4.3 s, 256² 0.75 against 0.95–1.05 s; the transformer, whose blocks the
+ * pool reuses, was no faster with huge pages).
  *
  * The cache must not raise the process's peak memory (issue 4: peak RSS ≤ 1.2 × the
  * weights with f32 weights). When a request misses, the oldest cached blocks are returned
@@ -28,7 +32,7 @@
 #include <unistd.h>
 
 #define POOLED_MIN (256u << 10) /* smaller blocks go straight to malloc, which reuses them */
-#define HUGE_PAGE (2u << 20)
+#define UNIT (2u << 20) /* blocks are whole units, so that tensors of similar sizes share them */
 #define CACHE_MAX ((size_t) 256 << 20)
 
 typedef struct {
@@ -59,40 +63,12 @@ ts_cpu_pool_new (void)
   return pool;
 }
 
-/* `cap` bytes mapped from a 2 MiB boundary, or NULL: a huge page more than needed, both ends
- * trimmed. */
-static char *
-map_aligned (size_t cap, int prot, int flags)
-{
-  size_t span = cap + HUGE_PAGE;
-  char *p = mmap (NULL, span, prot, flags, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  size_t head = (HUGE_PAGE - (uintptr_t) p % HUGE_PAGE) % HUGE_PAGE;
-  if (head)
-    munmap (p, head);
-  if (span - head - cap)
-    munmap (p + head + cap, span - head - cap);
-  return p + head;
-}
-
-/* A fresh mapping of `cap` bytes (whole huge pages), or NULL. Huge pages only for blocks
- * asked for a tensor of 2 MiB or more: a huge page is resident whole once touched, so a
- * smaller tensor in one would hold 2 MiB; in small pages it holds only what it uses. */
+/* A fresh mapping of `cap` bytes, or NULL. */
 static void *
-map_block (size_t cap, gboolean huge)
+map_block (size_t cap, int prot, int flags)
 {
-  int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
-  if (!huge) {
-    void *p = mmap (NULL, cap, prot, flags, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-  }
-  char *p = map_aligned (cap, prot, flags);
-#ifdef MADV_HUGEPAGE
-  if (p)
-    madvise (p, cap, MADV_HUGEPAGE); /* advice only: failure changes nothing */
-#endif
-  return p;
+  void *p = mmap (NULL, cap, prot, flags, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
 }
 
 static void
@@ -137,7 +113,7 @@ find_cached (TsCpuPool *pool, size_t capacity, gboolean larger)
 static void *
 gather_cached (TsCpuPool *pool, size_t cap)
 {
-  char *dst = map_aligned (cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  char *dst = map_block (cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
   if (!dst)
     return NULL;
   size_t done = 0;
@@ -183,7 +159,7 @@ take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity)
     return b.data;
   }
   if ((i = find_cached (pool, cap, TRUE)) >= 0) {
-    /* both are whole huge pages: the rest stays aligned, its pages already touched */
+    /* both are whole units of 2 MiB: the rest stays one, its pages already touched */
     Block *b = &g_array_index (pool->cached, Block, i);
     void *data = b->data;
     b->data = (char *) b->data + cap;
@@ -211,12 +187,12 @@ ts_cpu_pool_alloc (TsCpuPool *pool, size_t bytes, size_t *capacity)
     *capacity = bytes;
     return posix_memalign (&data, 64, bytes ? bytes : 64) == 0 ? data : NULL;
   }
-  if (bytes > SIZE_MAX - 2 * HUGE_PAGE)
+  if (bytes > SIZE_MAX - 2 * UNIT)
     return NULL;
-  /* whole huge pages, so that tensors of similar sizes share blocks: measured, rounding
+  /* whole units, so that tensors of similar sizes share blocks: measured, rounding
    * the blocks of tensors under 2 MiB to pages made each CLIP layer's mix of 0.5 and 1.8 MiB
    * tensors miss the cache and fault 18000 pages per text encode */
-  size_t cap = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  size_t cap = (bytes + UNIT - 1) / UNIT * UNIT;
   *capacity = cap;
 
   g_mutex_lock (&pool->lock);
@@ -224,13 +200,13 @@ ts_cpu_pool_alloc (TsCpuPool *pool, size_t bytes, size_t *capacity)
   pool->live += *capacity; /* counted from here, so that other threads see it */
   pool->live_peak = MAX (pool->live_peak, pool->live);
   g_mutex_unlock (&pool->lock);
-  if (!data && !(data = map_block (cap, bytes >= HUGE_PAGE))) {
+  if (!data && !(data = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS))) {
     /* memory held in the cache may be what is missing: give it back and try once more */
     g_mutex_lock (&pool->lock);
     while (pool->cached->len)
       drop_cached (pool, 0);
     g_mutex_unlock (&pool->lock);
-    data = map_block (cap, bytes >= HUGE_PAGE);
+    data = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   }
   if (!data) {
     g_mutex_lock (&pool->lock);

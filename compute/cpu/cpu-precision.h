@@ -144,6 +144,10 @@ void   ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t 
  * kernel, one group, Cg a multiple of TS_CPU_QBLOCK (a block never spans two taps). Its
  * rows' K order is then [kh·kw][Cg], each block one tap's 128 channels. */
 gboolean ts_cpu_conv_taps_major (TsPrecision precision, int64_t cg, int64_t groups);
+/* Whether a convolution with `taps` (Cg·kh·kw) inputs and `og` outputs a group runs the
+ * direct loops, which read its kernel as it is (never packed); `pointwise`: 1×1, stride 1,
+ * no padding. */
+gboolean ts_cpu_conv_direct (int64_t taps, int64_t og, gboolean pointwise);
 /* c[m, n] = a·wᵀ (+ bias) for activations already in the int8 kernels' form (u8 [m, kp]
  * and scales [m, kp / TS_CPU_QBLOCK]), on the calling thread; only where
  * ts_cpu_conv_taps_major holds for int8 (a VNNI kernel). */

@@ -42,17 +42,17 @@ load_layer (TsNnWeights *w, const TsClipTextConfig *c, int i, ClipLayer *l)
   l->ln1_b = ts_nn_weight1 (w, d, P "layer_norm1.bias", i);
   l->ln2_w = ts_nn_weight1 (w, d, P "layer_norm2.weight", i);
   l->ln2_b = ts_nn_weight1 (w, d, P "layer_norm2.bias", i);
-  l->q_w = ts_nn_weight2 (w, d, d, P "self_attn.q_proj.weight", i);
+  l->q_w = ts_nn_linear_weight (w, d, d, P "self_attn.q_proj.weight", i);
   l->q_b = ts_nn_weight1 (w, d, P "self_attn.q_proj.bias", i);
-  l->k_w = ts_nn_weight2 (w, d, d, P "self_attn.k_proj.weight", i);
+  l->k_w = ts_nn_linear_weight (w, d, d, P "self_attn.k_proj.weight", i);
   l->k_b = ts_nn_weight1 (w, d, P "self_attn.k_proj.bias", i);
-  l->v_w = ts_nn_weight2 (w, d, d, P "self_attn.v_proj.weight", i);
+  l->v_w = ts_nn_linear_weight (w, d, d, P "self_attn.v_proj.weight", i);
   l->v_b = ts_nn_weight1 (w, d, P "self_attn.v_proj.bias", i);
-  l->o_w = ts_nn_weight2 (w, d, d, P "self_attn.out_proj.weight", i);
+  l->o_w = ts_nn_linear_weight (w, d, d, P "self_attn.out_proj.weight", i);
   l->o_b = ts_nn_weight1 (w, d, P "self_attn.out_proj.bias", i);
-  l->fc1_w = ts_nn_weight2 (w, f, d, P "mlp.fc1.weight", i);
+  l->fc1_w = ts_nn_linear_weight (w, f, d, P "mlp.fc1.weight", i);
   l->fc1_b = ts_nn_weight1 (w, f, P "mlp.fc1.bias", i);
-  l->fc2_w = ts_nn_weight2 (w, d, f, P "mlp.fc2.weight", i);
+  l->fc2_w = ts_nn_linear_weight (w, d, f, P "mlp.fc2.weight", i);
   l->fc2_b = ts_nn_weight1 (w, d, P "mlp.fc2.bias", i);
 #undef P
 }
@@ -72,7 +72,7 @@ load_weights (TsNnWeights *w, TsClipText *m)
     load_layer (w, c, i, &m->layers[i]);
   m->final_ln_w = ts_nn_weight1 (w, c->hidden_size, "text_model.final_layer_norm.weight");
   m->final_ln_b = ts_nn_weight1 (w, c->hidden_size, "text_model.final_layer_norm.bias");
-  m->projection = ts_nn_weight2 (w, c->projection_dim, c->hidden_size, "text_projection.weight");
+  m->projection = ts_nn_linear_weight (w, c->projection_dim, c->hidden_size, "text_projection.weight");
 }
 
 TsClipText *

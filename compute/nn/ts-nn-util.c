@@ -168,6 +168,46 @@ ts_nn_weight2 (TsNnWeights *w, int64_t rows, int64_t cols, const char *fmt, ...)
   return t;
 }
 
+/* t (may be NULL) prepared for its product; an error is recorded like a lookup's. */
+static TsTensor *
+prepared (TsNnWeights *w, TsTensor *t, int groups)
+{
+  GError *err = NULL;
+  if (t && !(groups ? ts_prepare_conv2d_weight (w->be, t, groups, &err)
+                    : ts_prepare_linear_weight (w->be, t, &err))) {
+    record_error (w, err);
+    return NULL;
+  }
+  return t;
+}
+
+TsTensor *
+ts_nn_prepare_linear (TsNnWeights *w, TsTensor *t)
+{
+  return prepared (w, t, 0);
+}
+
+TsTensor *
+ts_nn_linear_weight (TsNnWeights *w, int64_t out, int64_t in, const char *fmt, ...)
+{
+  int64_t shape[2] = { out, in };
+  va_list ap;
+  va_start (ap, fmt);
+  TsTensor *t = weight_v (w, 2, shape, fmt, ap);
+  va_end (ap);
+  return prepared (w, t, 0);
+}
+
+TsTensor *
+ts_nn_conv_weight (TsNnWeights *w, const int64_t shape[4], int groups, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  TsTensor *t = weight_v (w, 4, shape, fmt, ap);
+  va_end (ap);
+  return prepared (w, t, groups);
+}
+
 gboolean
 ts_nn_weights_finish (TsNnWeights *w, const char *ignore_suffix, GError **error)
 {

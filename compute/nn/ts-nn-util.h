@@ -51,6 +51,16 @@ TsTensor *ts_nn_weight1 (TsNnWeights *w, int64_t n, const char *fmt, ...) G_GNUC
 TsTensor *ts_nn_weight2 (TsNnWeights *w, int64_t rows, int64_t cols, const char *fmt, ...)
   G_GNUC_PRINTF (4, 5);
 
+/* The same for the weights of products: a linear layer's [out, in] matrix, a convolution's
+ * kernel [O, C/groups, KH, KW], each handed to the backend as loaded
+ * (ts_prepare_linear_weight: a network at bf16 or int8 on the CPU is packed while it loads).
+ * ts_nn_prepare_linear does it for a matrix made otherwise (a reshaped 1×1 kernel). */
+TsTensor *ts_nn_linear_weight (TsNnWeights *w, int64_t out, int64_t in, const char *fmt, ...)
+  G_GNUC_PRINTF (4, 5);
+TsTensor *ts_nn_conv_weight (TsNnWeights *w, const int64_t shape[4], int groups, const char *fmt,
+                             ...) G_GNUC_PRINTF (4, 5);
+TsTensor *ts_nn_prepare_linear (TsNnWeights *w, TsTensor *t);
+
 /* Ends loading: fails if any lookup failed, or if the file holds tensors the configuration
  * does not use (a file for a deeper or wider model). Names ending in `ignore_suffix` (may be
  * NULL) are allowed to stay unused. Afterwards the source no longer refers to the files. */

@@ -38,7 +38,7 @@ conv1x1 (TsNnWeights *w, int64_t out, int64_t in, const char *name)
   int64_t shape[4] = { out, in, 1, 1 };
   int64_t mat[2] = { out, in };
   TsTensor *k = ts_nn_weight (w, 4, shape, "%s", name);
-  return k ? ts_nn_weights_keep (w, ts_tensor_reshape (k, 2, mat)) : NULL;
+  return k ? ts_nn_prepare_linear (w, ts_nn_weights_keep (w, ts_tensor_reshape (k, 2, mat))) : NULL;
 }
 
 static void
@@ -53,23 +53,23 @@ load_stage (TsNnWeights *w, const TsUVitConfig *c, const char *prefix, UvitStage
     int64_t dw[4] = { ch, 1, 3, 3 }, grn[4] = { 1, 1, 1, 4 * ch };
     r->depthwise = ts_nn_weight (w, 4, dw, "%sdepthwise.weight", p);
     r->norm = c->ln_elementwise_affine ? ts_nn_weight1 (w, ch, "%snorm.weight", p) : NULL;
-    r->lin1 = ts_nn_weight2 (w, 4 * ch, ch, "%schannelwise_linear_1.weight", p);
+    r->lin1 = ts_nn_linear_weight (w, 4 * ch, ch, "%schannelwise_linear_1.weight", p);
     r->gamma = ts_nn_weight (w, 4, grn, "%schannelwise_norm.gamma", p);
     r->beta = ts_nn_weight (w, 4, grn, "%schannelwise_norm.beta", p);
-    r->lin2 = ts_nn_weight2 (w, ch, 4 * ch, "%schannelwise_linear_2.weight", p);
-    r->cond_mapper = ts_nn_weight2 (w, 2 * ch, hid, "%scond_embeds_mapper.weight", p);
+    r->lin2 = ts_nn_linear_weight (w, ch, 4 * ch, "%schannelwise_linear_2.weight", p);
+    r->cond_mapper = ts_nn_linear_weight (w, 2 * ch, hid, "%scond_embeds_mapper.weight", p);
 
     UvitSkipFF *a = &s->attn[i];
     g_autofree char *q = g_strdup_printf ("%s.attention_blocks.%d.", prefix, i);
     if (hid != ch)
-      a->kv_mapper = ts_nn_weight2 (w, ch, hid, "%skv_mapper.weight", q);
+      a->kv_mapper = ts_nn_linear_weight (w, ch, hid, "%skv_mapper.weight", q);
     for (int j = 0; j < 2; j++) {
       /* These RMSNorms are built with the default affine weight, whatever the config says. */
       a->norm[j] = ts_nn_weight1 (w, ch, "%snorm%d.weight", q, j + 1);
-      a->q[j] = ts_nn_weight2 (w, ch, ch, "%sattn%d.to_q.weight", q, j + 1);
-      a->k[j] = ts_nn_weight2 (w, ch, ch, "%sattn%d.to_k.weight", q, j + 1);
-      a->v[j] = ts_nn_weight2 (w, ch, ch, "%sattn%d.to_v.weight", q, j + 1);
-      a->o[j] = ts_nn_weight2 (w, ch, ch, "%sattn%d.to_out.0.weight", q, j + 1);
+      a->q[j] = ts_nn_linear_weight (w, ch, ch, "%sattn%d.to_q.weight", q, j + 1);
+      a->k[j] = ts_nn_linear_weight (w, ch, ch, "%sattn%d.to_k.weight", q, j + 1);
+      a->v[j] = ts_nn_linear_weight (w, ch, ch, "%sattn%d.to_v.weight", q, j + 1);
+      a->o[j] = ts_nn_linear_weight (w, ch, ch, "%sattn%d.to_out.0.weight", q, j + 1);
     }
   }
 }
@@ -79,19 +79,19 @@ load_layer (TsNnWeights *w, const TsUVitConfig *c, int i, UvitLayer *l)
 {
   const int64_t h = c->hidden_size, f = c->intermediate_size;
   for (int j = 0; j < 3; j++) {
-    l->ada_linear[j] = ts_nn_weight2 (w, 2 * h, h, "transformer_layers.%d.norm%d.linear.weight",
+    l->ada_linear[j] = ts_nn_linear_weight (w, 2 * h, h, "transformer_layers.%d.norm%d.linear.weight",
                                       i, j + 1);
     if (c->ln_elementwise_affine)
       l->ada_norm[j] = ts_nn_weight1 (w, h, "transformer_layers.%d.norm%d.norm.weight", i, j + 1);
   }
   for (int j = 0; j < 2; j++) {
-    l->q[j] = ts_nn_weight2 (w, h, h, "transformer_layers.%d.attn%d.to_q.weight", i, j + 1);
-    l->k[j] = ts_nn_weight2 (w, h, h, "transformer_layers.%d.attn%d.to_k.weight", i, j + 1);
-    l->v[j] = ts_nn_weight2 (w, h, h, "transformer_layers.%d.attn%d.to_v.weight", i, j + 1);
-    l->o[j] = ts_nn_weight2 (w, h, h, "transformer_layers.%d.attn%d.to_out.0.weight", i, j + 1);
+    l->q[j] = ts_nn_linear_weight (w, h, h, "transformer_layers.%d.attn%d.to_q.weight", i, j + 1);
+    l->k[j] = ts_nn_linear_weight (w, h, h, "transformer_layers.%d.attn%d.to_k.weight", i, j + 1);
+    l->v[j] = ts_nn_linear_weight (w, h, h, "transformer_layers.%d.attn%d.to_v.weight", i, j + 1);
+    l->o[j] = ts_nn_linear_weight (w, h, h, "transformer_layers.%d.attn%d.to_out.0.weight", i, j + 1);
   }
-  l->ff_in = ts_nn_weight2 (w, 2 * f, h, "transformer_layers.%d.ff.net.0.proj.weight", i);
-  l->ff_out = ts_nn_weight2 (w, h, f, "transformer_layers.%d.ff.net.2.weight", i);
+  l->ff_in = ts_nn_linear_weight (w, 2 * f, h, "transformer_layers.%d.ff.net.0.proj.weight", i);
+  l->ff_out = ts_nn_linear_weight (w, h, f, "transformer_layers.%d.ff.net.2.weight", i);
 }
 
 static void
@@ -99,29 +99,29 @@ load_top (TsNnWeights *w, TsUvit *m)
 {
   const TsUVitConfig *c = &m->cfg;
   const int64_t h = c->hidden_size, ch = c->block_out_channels, in = c->in_channels;
-  m->encoder_proj = ts_nn_weight2 (w, h, c->encoder_hidden_size, "encoder_proj.weight");
+  m->encoder_proj = ts_nn_linear_weight (w, h, c->encoder_hidden_size, "encoder_proj.weight");
   m->encoder_proj_norm = norm_weight (w, c, h, "encoder_proj_layer_norm.weight");
-  m->cond_linear_1 = ts_nn_weight2 (w, h, c->cond_embed_dim + c->micro_cond_embed_dim,
+  m->cond_linear_1 = ts_nn_linear_weight (w, h, c->cond_embed_dim + c->micro_cond_embed_dim,
                                     "cond_embed.linear_1.weight");
-  m->cond_linear_2 = ts_nn_weight2 (w, h, h, "cond_embed.linear_2.weight");
+  m->cond_linear_2 = ts_nn_linear_weight (w, h, h, "cond_embed.linear_2.weight");
   m->embed_table = ts_nn_weight2 (w, c->vocab_size, in, "embed.embeddings.weight");
   m->embed_norm = norm_weight (w, c, in, "embed.layer_norm.weight");
   m->embed_conv = conv1x1 (w, ch, in, "embed.conv.weight");
   m->to_hidden_norm = norm_weight (w, c, ch, "project_to_hidden_norm.weight");
-  m->to_hidden = ts_nn_weight2 (w, h, ch, "project_to_hidden.weight");
+  m->to_hidden = ts_nn_linear_weight (w, h, ch, "project_to_hidden.weight");
   m->from_hidden_norm = norm_weight (w, c, h, "project_from_hidden_norm.weight");
-  m->from_hidden = ts_nn_weight2 (w, ch, h, "project_from_hidden.weight");
+  m->from_hidden = ts_nn_linear_weight (w, ch, h, "project_from_hidden.weight");
   m->mlm_conv1 = conv1x1 (w, in, ch, "mlm_layer.conv1.weight");
   m->mlm_norm = norm_weight (w, c, in, "mlm_layer.layer_norm.weight");
   m->mlm_conv2 = conv1x1 (w, c->codebook_size, in, "mlm_layer.conv2.weight");
   int64_t k2[4] = { ch, ch, 2, 2 };
   if (c->downsample) {
     m->down.down_norm = norm_weight (w, c, ch, "down_block.downsample.norm.weight");
-    m->down.down_conv = ts_nn_weight (w, 4, k2, "down_block.downsample.conv.weight");
+    m->down.down_conv = ts_nn_conv_weight (w, k2, 1, "down_block.downsample.conv.weight");
   }
   if (c->upsample) {
     m->up.up_norm = norm_weight (w, c, ch, "up_block.upsample.norm.weight");
-    m->up.up_conv = ts_nn_weight (w, 4, k2, "up_block.upsample.conv.weight");
+    m->up.up_conv = ts_nn_conv_weight (w, k2, 1, "up_block.upsample.conv.weight");
   }
 }
 

@@ -56,7 +56,7 @@ load_conv (TsNnWeights *w, int64_t out, int64_t in, int k, const char *prefix, T
            TsTensor **bias)
 {
   int64_t shape[4] = { out, in, k, k };
-  *weight = ts_nn_weight (w, 4, shape, "%s.weight", prefix);
+  *weight = ts_nn_conv_weight (w, shape, 1, "%s.weight", prefix);
   *bias = ts_nn_weight1 (w, out, "%s.bias", prefix);
 }
 

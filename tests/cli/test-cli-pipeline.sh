@@ -40,6 +40,8 @@ check "outpaint" 0 "seed" -- "$cli" outpaint "${m[@]}" "$tmp/out-1.png" --extend
 check_file "outpaint grows the canvas" "$tmp/o.png" "160 x 144"
 check "background" 0 "seed" -- "$cli" background "${m[@]}" "$img" --mask "$mask" -p "a beach" -o "$tmp/b.png"
 check "info describes the model" 0 "Native size: 128" -- "$cli" info --device cpu --model "$model"
+# TESSERA_PROFILE (a developer's aid, docs/cpu-precision.md): the ops' times as JSON lines
+check "TESSERA_PROFILE prints the op profile" 0 '^\{"profile":"matmul","count":[1-9][0-9]*,"seconds":[0-9.]+' -- env TESSERA_PROFILE=1 "$cli" generate "${m[@]}" -p "a cat" --precision int8 -o "$tmp/prof.png"
 
 check "invalid --steps" 2 "invalid --steps" -- "$cli" generate "${m[@]}" -p x --steps abc -o "$tmp/x.png"
 check "invalid --guidance" 2 "invalid --guidance" -- "$cli" generate --model "$model" -p x -g nan -o "$tmp/x.png"

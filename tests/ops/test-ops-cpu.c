@@ -651,10 +651,12 @@ test_pool_reuses_pages (void)
   for (int i = 0; i < 3; i++)
     ts_cpu_pool_release (pool, blocks[i], caps[i]);
 
-  /* 10 MiB (whole huge pages: 10) out of three cached 4 MiB blocks */
+  /* 10 MiB out of three cached 4 MiB blocks: gathered, or (where the kernel mapped them
+   * side by side and the release joined them) the joined 12 MiB, within a quarter */
   unsigned char *big = ts_cpu_pool_alloc (pool, 10 * MIB, &cap);
   g_assert_nonnull (big);
-  g_assert_cmpuint (cap, ==, 10 * MIB);
+  g_assert_cmpuint (cap, >=, 10 * MIB);
+  g_assert_cmpuint (cap, <=, 12 * MIB);
   ts_cpu_pool_usage (pool, &live, &cached, &peak);
   g_assert_cmpuint (peak, ==, 12 * MIB);
   g_assert_cmpuint (live + cached, ==, 12 * MIB);

@@ -655,6 +655,95 @@ test_mapped_weight_pages_given_back (void)
   g_rmdir (dir);
 }
 
+/* Packing at load (issue 21): ts_prepare_linear_weight / ts_prepare_conv2d_weight pack a
+ * weight its network wants at int8 before any product (over a file's mapping, its f32 pages
+ * are gone at once), and the products then equal those of a weight packed by its first use;
+ * a depthwise kernel (the direct loops) and an f32 weight are left as they are. */
+static void
+test_prepared_at_load (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t n = 96, k = 1024, o = 64, cg = 128, dc = 256;
+  int64_t lshape[2] = { n, k }, cshape[4] = { o, cg, 3, 3 }, dshape[4] = { dc, 1, 3, 3 };
+  const char *names[3] = { "lin", "conv", "dw" };
+  const int ndims[3] = { 2, 4, 4 };
+  const int64_t *shapes[3] = { lshape, cshape, dshape };
+  int64_t numel[3] = { n * k, o * cg * 9, dc * 9 };
+  float *vals[3];
+  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
+  for (int i = 0; i < 3; i++) {
+    vals[i] = g_new (float, numel[i]);
+    for (int64_t j = 0; j < numel[i]; j++)
+      vals[i][j] = (float) g_rand_double_range (rand, -1.0, 1.0);
+    g_assert_true (ts_safetensors_writer_add (wr, names[i], TS_DTYPE_F32, ndims[i], shapes[i],
+                                              vals[i], NULL));
+  }
+  g_autofree char *dir = g_dir_make_tmp ("tessera-prepare-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
+  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+
+  for (int prec = 0; prec < 2; prec++) {
+    TsSafetensors *st = ts_safetensors_open (path, NULL);
+    g_assert_nonnull (st);
+    g_autoptr (TsWeights) weights = ts_weights_new (&st, 1, "test", NULL);
+    ts_weights_set_precision (weights, prec ? TS_PRECISION_INT8 : TS_PRECISION_F32);
+    TsTensor *w[3];
+    int whole[3], before[3], after[3];
+    for (int i = 0; i < 3; i++) {
+      w[i] = ts_weights_load (weights, names[i], be, TS_DTYPE_COUNT, NULL);
+      g_assert_nonnull (w[i]);
+      g_assert_cmpmem (ts_cpu_tensor_data (w[i]), numel[i] * 4, vals[i], numel[i] * 4);
+      before[i] = present_pages (ts_cpu_tensor_data (w[i]), numel[i] * 4, &whole[i]);
+    }
+    g_autoptr (GError) error = NULL;
+    g_assert_true (ts_prepare_linear_weight (be, w[0], &error));
+    g_assert_true (ts_prepare_conv2d_weight (be, w[1], 1, &error));
+    g_assert_true (ts_prepare_conv2d_weight (be, w[2], (int) dc, &error));
+    g_assert_no_error (error);
+    for (int i = 0; i < 3; i++)
+      after[i] = present_pages (ts_cpu_tensor_data (w[i]), numel[i] * 4, &whole[i]);
+    if (before[0] >= 0) {
+      g_assert_cmpint (whole[0], >=, 90);
+      g_assert_cmpint (whole[1], >=, 60);
+      for (int i = 0; i < 3; i++) {
+        g_assert_cmpint (before[i], ==, whole[i]);
+        /* packed: pages given back; the depthwise kernel and every f32 weight: kept */
+        g_assert_cmpint (after[i], ==, prec && i < 2 ? 0 : whole[i]);
+      }
+    } else {
+      g_test_message ("no /proc/self/pagemap: residency not checked");
+    }
+
+    /* the products: as a weight in memory, marked the same way, packed by its first use */
+    g_autoptr (TsTensor) a = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 2,
+                                                    (int64_t[]) { 3, k }, -1, 1, NULL);
+    g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                    (int64_t[]) { 1, cg, 6, 5 }, -1, 1, NULL);
+    TsConv2dParams p = { 1, 1, 1, 1, 1, 1, 1 };
+    g_autoptr (TsTensor) lmem = ts_test_tensor (be, TS_DTYPE_F32, 2, lshape, vals[0]);
+    g_autoptr (TsTensor) cmem = ts_test_tensor (be, TS_DTYPE_F32, 4, cshape, vals[1]);
+    if (prec) {
+      ts_cpu_weight_set_precision (lmem, TS_PRECISION_INT8);
+      ts_cpu_weight_set_precision (cmem, TS_PRECISION_INT8);
+    }
+    TsTensor *got[2] = { ts_linear (be, a, w[0], NULL), ts_conv2d (be, x, w[1], NULL, &p) };
+    TsTensor *want[2] = { ts_linear (be, a, lmem, NULL), ts_conv2d (be, x, cmem, NULL, &p) };
+    for (int i = 0; i < 2; i++) {
+      g_autofree float *gv = ts_test_read (got[i]), *wv = ts_test_read (want[i]);
+      g_assert_cmpmem (gv, ts_tensor_numel (got[i]) * 4, wv, ts_tensor_numel (want[i]) * 4);
+      ts_tensor_unref (got[i]);
+      ts_tensor_unref (want[i]);
+    }
+    for (int i = 0; i < 3; i++)
+      ts_tensor_unref (w[i]);
+    ts_safetensors_unref (st);
+  }
+  for (int i = 0; i < 3; i++)
+    g_free (vals[i]);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* A weight stored as f16 packs from its f16 values. */
 static void
 test_f16_source (void)
@@ -791,6 +880,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-precision/row-forms", test_row_forms);
   g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
   g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
+  g_test_add_func ("/cpu-precision/prepared-at-load", test_prepared_at_load);
   int status = g_test_run ();
   ts_backend_free (be);
   return status;
