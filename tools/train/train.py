@@ -143,6 +143,12 @@ def eval_table(ev):
     return "\n".join(lines)
 
 
+def averaged_note(dec_ck):
+    """How a decoder made by tools/train/average_decoder.py came to be, for the model card."""
+    steps = dec_ck.get("averaged_from")
+    return f"; the mean of the weights at steps {', '.join(f'{k:,}' for k in steps)}" if steps else ""
+
+
 def n_params(m):
     return sum(t.numel() for t in m.state_dict().values())
 
@@ -288,7 +294,8 @@ def main():
             "train_summary": f"Preset `{args.preset}`: VQ {vq_ck.get('step', 0)} steps "
                              f"(batch {p['vq_train']['batch']}, {vq_ck.get('seconds', 0) / 60:.0f} min), "
                              f"VQ decoder fine-tuning {dec_ck.get('step', 0)} steps "
-                             f"(batch {p['vqdec_train']['batch']}, {dec_ck.get('seconds', 0) / 60:.0f} min), "
+                             f"(batch {p['vqdec_train']['batch']}, {dec_ck.get('seconds', 0) / 60:.0f} min"
+                             f"{averaged_note(dec_ck)}), "
                              f"transformer + text encoder {tm_ck.get('step', 0)} steps "
                              f"(batch {p['tm_train']['batch']}, {tm_ck.get('seconds', 0) / 60:.0f} min), "
                              f"on {'a GPU' if torch.cuda.is_available() else 'the CPU'}. "
