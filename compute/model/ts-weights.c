@@ -223,10 +223,11 @@ ts_weights_load (TsWeights *w, const char *name, TsBackend *backend, TsDType dty
     return NULL;
   }
   TsTensor *t = ts_safetensors_load (st, info, backend, dtype, error);
-  /* Matrices only: vectors are biases and norms. The CPU backend packs a weight when a
-   * product first uses it as a linear weight or a convolution as its GEMM's matrix (conv
-   * kernels are 4-D); other readers (embedding lookups, depthwise convolutions) keep
-   * reading the tensor as loaded. A tensor over the file's mapping gives its pages back
+  /* Matrices only: vectors are biases and norms. The CPU backend packs a marked weight when
+   * the network says how it will multiply it (ts_prepare_linear_weight, as it loads) or else
+   * at its first product as a linear weight or a convolution's GEMM matrix (conv kernels are
+   * 4-D); other readers (embedding lookups, depthwise convolutions) keep reading the tensor
+   * as loaded. A tensor over the file's mapping gives its pages back
    * once packed, so the f32 copy of a quantised weight does not stay in memory beside it. */
   if (t && t->ndim >= 2 && w->precision != TS_PRECISION_F32 &&
       ts_backend_kind (backend) == TS_BACKEND_CPU) {
