@@ -1,8 +1,10 @@
-/* cpu-attention.c — ATTENTION: per (batch, head, block of queries) two single-threaded
- * sgemms (S = scale·Q·Kᵀ, O = softmax(S)·V) reading q, k and v in place through their row
- * strides, with the (batch, head) pairs spread over the OpenMP team. One head's GEMMs are
- * too small to split further. */
-#include "cpu-util.h"
+/* cpu-attention.c — ATTENTION: per (batch, head, block of queries) either the fused AVX-512
+ * rows of cpu-attention-avx512.c (non-causal, where AVX-512 rows are in use) or two
+ * single-threaded sgemms (S = scale·Q·Kᵀ, O = softmax(S)·V), reading q, k and v in place
+ * through their row strides, with the (batch, head) pairs spread over the OpenMP team. One
+ * head's GEMMs are too small to split further. */
+#include "cpu-attention.h"
+#include "cpu-precision.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -19,7 +21,16 @@ typedef struct {
   float scale;
   gboolean causal;
   int64_t qb;                  /* queries per block */
+  gboolean fused;              /* cpu-attention-avx512.c's rows */
+  int64_t nkp;                 /* nk rounded up to 16: the fused rows' packed keys */
 } Attn;
+
+/* Fused: per block, Kᵀ packed into the thread's scratch, then the rows (scores in L1). */
+static int64_t
+scratch_floats (const Attn *a)
+{
+  return a->fused ? (a->d + 8) * a->nkp : a->qb * a->nk;
+}
 
 static void
 attend_block (const Attn *a, int64_t b, int64_t head, int64_t q0, float *s)
@@ -32,6 +43,13 @@ attend_block (const Attn *a, int64_t b, int64_t head, int64_t q0, float *s)
   const float *v = a->v + b * a->sv[0] + head * a->sv[2];
   float *out = a->out + ((b * a->nq + q0) * a->h + head) * a->dv;
 
+  if (a->fused) {
+    float *kt = s, *rows = s + a->d * a->nkp;
+    ts_cpu_attention_pack_keys (k, a->sk[1], a->nk, a->d, kt, a->nkp);
+    ts_cpu_attention_rows_avx512 (q, a->sq[1], nq, kt, a->nk, a->nkp, a->d, v, a->sv[1], a->dv,
+                                  a->scale, rows, out, a->h * a->dv);
+    return;
+  }
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nq, (int) nk, (int) a->d,
                a->scale, q, (int) a->sq[1], k, (int) a->sk[1], 0.0f, s, (int) nk);
   for (int64_t i = 0; i < nq; i++) {
@@ -83,7 +101,7 @@ run_blocks (TsBackend *be, const Attn *a, float *scores, int nt, int64_t items, 
 {
 #pragma omp parallel num_threads (nt) if (nt > 1)
   {
-    float *s = scores + (size_t) (a->qb * a->nk) * omp_get_thread_num ();
+    float *s = scores + (size_t) scratch_floats (a) * omp_get_thread_num ();
 #pragma omp for schedule (dynamic, 1)
     for (int64_t it = 0; it < items; it++) {
       int64_t blk = it % blocks, bh = it / blocks;
@@ -113,9 +131,12 @@ ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error)
     g_set_error (error, TS_ERROR, TS_ERROR_UNSUPPORTED, "attention: sizes beyond 2^31");
     return FALSE;
   }
+  a.fused = !a.causal && ts_cpu_rows_avx512 ();
+  a.nkp = (a.nk + 15) / 16 * 16;
   a.qb = SCORE_BYTES / (sizeof (float) * a.nk);
-  /* causal: smaller blocks skip more of the masked upper triangle */
-  a.qb = CLAMP (a.qb, 16, a.causal ? 32 : 256);
+  /* causal: smaller blocks skip more of the masked upper triangle; fused: the scores never
+   * leave L1 whatever the block, which only sets how often Kᵀ is packed */
+  a.qb = a.fused ? 256 : CLAMP (a.qb, 16, a.causal ? 32 : 256);
   if (a.qb > a.nq)
     a.qb = a.nq;
   int64_t blocks = (a.nq + a.qb - 1) / a.qb, items = a.nb * a.h * blocks;
@@ -127,7 +148,7 @@ ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error)
   float *own_q = NULL, *own_k = NULL, *own_v = NULL, *scores = NULL;
   gboolean ok = operand (q, &a.q, a.sq, &own_q, error) && operand (k, &a.k, a.sk, &own_k, error) &&
                 operand (v, &a.v, a.sv, &own_v, error) &&
-                (scores = ts_cpu_scratch_new (sizeof (float) * a.qb * a.nk * nt,
+                (scores = ts_cpu_scratch_new (sizeof (float) * scratch_floats (&a) * nt,
                                               "attention scores", error)) != NULL;
   if (ok)
     run_blocks (be, &a, scores, nt, items, blocks);

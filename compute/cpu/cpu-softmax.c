@@ -8,46 +8,18 @@
  * exp(x − max) with the same range reduction and polynomial as ts_cpu_expf. */
 #include "cpu-util.h"
 
+#include "cpu-exp512.h"
+
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
-
-/* ts_cpu_expf's constants */
-#define EXP_LO -86.6f
-#define EXP_HI 88.72f
-#define LOG2E 1.44269504088896341f
-#define ROUND_MAGIC 12582912.0f
-#define LN2_HI 0.693359375f
-#define LN2_LO -2.12194440e-4f
 
 #if defined(__AVX512F__)
 
 typedef __m512 Vec;
 #define VW 16
 #define v_set1 _mm512_set1_ps
-#define v_fma _mm512_fmadd_ps
-
-static inline Vec
-v_exp (Vec x)
-{
-  Vec xc = _mm512_min_ps (v_set1 (EXP_HI), _mm512_max_ps (v_set1 (EXP_LO), x));
-  Vec n = _mm512_sub_ps (v_fma (xc, v_set1 (LOG2E), v_set1 (ROUND_MAGIC)), v_set1 (ROUND_MAGIC));
-  Vec r = v_fma (n, v_set1 (-LN2_HI), xc);
-  r = v_fma (n, v_set1 (-LN2_LO), r);
-  Vec p = v_set1 (1.0f / 5040);
-  p = v_fma (p, r, v_set1 (1.0f / 720));
-  p = v_fma (p, r, v_set1 (1.0f / 120));
-  p = v_fma (p, r, v_set1 (1.0f / 24));
-  p = v_fma (p, r, v_set1 (1.0f / 6));
-  p = v_fma (p, r, v_set1 (0.5f));
-  p = v_fma (p, r, v_set1 (1.0f));
-  p = v_fma (p, r, v_set1 (1.0f));
-  __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (n), _mm512_set1_epi32 (126)), 23);
-  Vec y = _mm512_mul_ps (_mm512_mul_ps (p, _mm512_castsi512_ps (e)), v_set1 (2.0f));
-  y = _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, v_set1 (EXP_LO), _CMP_LT_OQ), y, v_set1 (0.0f));
-  return _mm512_mask_blend_ps (_mm512_cmp_ps_mask (x, v_set1 (EXP_HI), _CMP_GT_OQ), y,
-                               v_set1 (INFINITY));
-}
+#define v_exp ts_cpu_exp512
 
 void
 ts_cpu_softmax_row (float *d, const float *x, int64_t n)
@@ -88,10 +60,11 @@ typedef __m256 Vec;
 static inline Vec
 v_exp (Vec x)
 {
-  Vec xc = _mm256_min_ps (v_set1 (EXP_HI), _mm256_max_ps (v_set1 (EXP_LO), x));
-  Vec n = _mm256_sub_ps (v_fma (xc, v_set1 (LOG2E), v_set1 (ROUND_MAGIC)), v_set1 (ROUND_MAGIC));
-  Vec r = v_fma (n, v_set1 (-LN2_HI), xc);
-  r = v_fma (n, v_set1 (-LN2_LO), r);
+  Vec xc = _mm256_min_ps (v_set1 (TS_CPU_EXP_HI), _mm256_max_ps (v_set1 (TS_CPU_EXP_LO), x));
+  Vec n = _mm256_sub_ps (v_fma (xc, v_set1 (TS_CPU_LOG2E), v_set1 (TS_CPU_ROUND_MAGIC)),
+                        v_set1 (TS_CPU_ROUND_MAGIC));
+  Vec r = v_fma (n, v_set1 (-TS_CPU_LN2_HI), xc);
+  r = v_fma (n, v_set1 (-TS_CPU_LN2_LO), r);
   Vec p = v_set1 (1.0f / 5040);
   p = v_fma (p, r, v_set1 (1.0f / 720));
   p = v_fma (p, r, v_set1 (1.0f / 120));
@@ -102,8 +75,9 @@ v_exp (Vec x)
   p = v_fma (p, r, v_set1 (1.0f));
   __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (n), _mm256_set1_epi32 (126)), 23);
   Vec y = _mm256_mul_ps (_mm256_mul_ps (p, _mm256_castsi256_ps (e)), v_set1 (2.0f));
-  y = _mm256_blendv_ps (y, v_set1 (0.0f), _mm256_cmp_ps (x, v_set1 (EXP_LO), _CMP_LT_OQ));
-  return _mm256_blendv_ps (y, v_set1 (INFINITY), _mm256_cmp_ps (x, v_set1 (EXP_HI), _CMP_GT_OQ));
+  y = _mm256_blendv_ps (y, v_set1 (0.0f), _mm256_cmp_ps (x, v_set1 (TS_CPU_EXP_LO), _CMP_LT_OQ));
+  return _mm256_blendv_ps (y, v_set1 (INFINITY),
+                           _mm256_cmp_ps (x, v_set1 (TS_CPU_EXP_HI), _CMP_GT_OQ));
 }
 
 static inline float

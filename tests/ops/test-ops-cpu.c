@@ -5,6 +5,7 @@
 #include "test-common.h"
 
 #include "ts-backend-private.h"
+#include "cpu/cpu-precision.h"
 #include "cpu/cpu-util.h"
 
 #include <math.h>
@@ -732,8 +733,24 @@ check_attention (GRand *rand, int64_t b, int64_t nq, int64_t nk, int64_t h, int6
   ts_test_check_tensor (what, be, out, want, b * nq * h * dv, LIM_GEMM);
 }
 
+/* Every score about −120: a row maximum taken over the fused rows' zero padding would turn
+ * every exp into 0 (and the output into NaN). */
 static void
-test_attention (void)
+check_attention_negative (GRand *rand)
+{
+  g_autofree float *qv = NULL, *kv = NULL, *vv = NULL;
+  g_autoptr (TsTensor) q = rnd (rand, TS_DTYPE_F32, 4, SHAPE (1, 11, 2, 16), 5, 6, &qv);
+  g_autoptr (TsTensor) k = rnd (rand, TS_DTYPE_F32, 4, SHAPE (1, 21, 2, 16), -6, -5, &kv);
+  g_autoptr (TsTensor) v = rnd (rand, TS_DTYPE_F32, 4, SHAPE (1, 21, 2, 8), -1, 1, &vv);
+  float want[11 * 2 * 8];
+  ref_attention (qv, kv, vv, want, 1, 11, 21, 2, 16, 8, 0.25f, FALSE);
+  g_autoptr (TsTensor) out = ts_attention (be, q, k, v, 0.25f, FALSE);
+  ts_test_check_tensor ("attention, every score far below 0", be, out, want, G_N_ELEMENTS (want),
+                        LIM_GEMM);
+}
+
+static void
+attention_cases (void)
 {
   RAND;
   check_attention (rand, 1, 1, 1, 1, 1, 1, FALSE, FALSE, 1);
@@ -748,6 +765,23 @@ test_attention (void)
   check_attention (rand, 2, 256, 256, 2, 64, 64, FALSE, TRUE, 2);  /* aMUSEd's head */
   check_attention (rand, 1, 23, 65, 3, 13, 40, FALSE, FALSE, 2);   /* odd head widths */
   check_attention (rand, 1, 29, 50, 1, 5, 72, TRUE, FALSE, 2);
+  /* the fused rows' tiles: 8 query rows, 48 keys, 4 × 16 value columns, and their tails */
+  check_attention (rand, 1, 13, 49, 2, 64, 80, FALSE, FALSE, 2);
+  check_attention (rand, 1, 9, 95, 1, 3, 130, FALSE, FALSE, 2);
+  check_attention (rand, 2, 5, 16, 2, 24, 17, FALSE, FALSE, 2);
+  check_attention (rand, 1, 40, 33, 2, 16, 16, FALSE, FALSE, 40);  /* very peaked, 2 key tails */
+  check_attention_negative (rand);
+}
+
+/* Both paths: the fused AVX-512 rows where the CPU has them, and the two sgemms (the
+ * portable kernels force those). */
+static void
+test_attention (void)
+{
+  attention_cases ();
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_PORTABLE);
+  attention_cases ();
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
 }
 
 /* Keys and values shared by the batch through a broadcast view (token stride 0 too). */

@@ -1,0 +1,21 @@
+/* cpu-attention.h — the fused AVX-512 attention rows (cpu-attention-avx512.c) that
+ * cpu-attention.c runs where cpu-dispatch.c allows AVX-512 rows. Internal to compute/cpu/. */
+#pragma once
+
+#include "cpu-util.h"
+
+G_BEGIN_DECLS
+
+/* kt[c, j] = k[j, c] for c < d, j < nk (row stride ldk), zero for nk <= j < nkp; nkp a
+ * multiple of 16. */
+void ts_cpu_attention_pack_keys (const float *k, int64_t ldk, int64_t nk, int64_t d, float *kt,
+                                 int64_t nkp);
+
+/* out[i, :dv] = softmax_j (scale · q[i, :]·kt[:, j]) · v[j, :dv] for i < nq, j < nk; s is
+ * scratch of 8 × nkp floats. Row strides ldq, ldv, ldo. */
+void ts_cpu_attention_rows_avx512 (const float *q, int64_t ldq, int64_t nq, const float *kt,
+                                   int64_t nk, int64_t nkp, int64_t d, const float *v,
+                                   int64_t ldv, int64_t dv, float scale, float *s, float *out,
+                                   int64_t ldo);
+
+G_END_DECLS
