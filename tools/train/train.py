@@ -177,6 +177,9 @@ def main():
     ap.add_argument("--vqdec-minutes", type=float, default=None, help="stop the decoder fine-tuning after this long")
     ap.add_argument("--vqdec-adversarial", type=float, default=None,
                     help="the decoder fine-tuning's PatchGAN critic weight (0: reconstruction losses only)")
+    ap.add_argument("--vqdec-joint", action="store_true",
+                    help="the decoder stage trains the encoder and codebook too (new tokens: retrain the transformer)")
+    ap.add_argument("--vqdec-lr", type=float, default=None, help="override the decoder stage's peak LR")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
     ap.add_argument("--default-guidance", type=float, default=None,
                     help="the exported model's default guidance (tessera-defaults.json), instead of the preset's")
@@ -212,6 +215,10 @@ def main():
         if args.vqdec_adversarial < 0:
             ap.error("--vqdec-adversarial: a weight >= 0")
         p["vqdec_train"]["adversarial"] = args.vqdec_adversarial
+    if args.vqdec_joint:
+        p["vqdec_train"]["joint"] = True
+    if args.vqdec_lr is not None:
+        p["vqdec_train"]["lr"] = args.vqdec_lr
     if args.vqdec_steps is not None:   # 0 skips the decoder fine-tuning
         p["vqdec_train"]["steps"] = args.vqdec_steps
     os.makedirs(args.run, exist_ok=True)

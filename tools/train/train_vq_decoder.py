@@ -10,14 +10,19 @@ an L1/L2 decoder averages away the outline weight and shading that tell styles a
 FID of its reconstructions against real images (9.1) is above the generated images' (8.4).
 
 The VQ stage spends most of its steps on 64x64 crops (4x4 tokens) where a quarter of the
-tokens sit on a crop border; here the decoder sees whole images, as the engine decodes them."""
+tokens sit on a crop border; here the decoder sees whole images, as the engine decodes them.
+
+`joint` (session 13) trains the encoder, quant_conv and codebook too, with the same critic, on
+whole images: decoding the *unquantised* latents kept no more style (0.716) than the tokens, so
+the encoder (1,425 steps, most on crops) is what drops it. The tokens then change: a
+transformer must be trained (or fine-tuned) on the new VQ's tokens before it ships."""
 import os
 
 import torch
 import torch.nn.functional as F
 
 from common import Batches, Meter, Schedule, device, load_checkpoint, resume, save_checkpoint
-from train_vq import PatchDisc, grad_loss, psnr
+from train_vq import PatchDisc, grad_loss, psnr, vq_forward
 
 DECODER_PARTS = ("post_quant_conv", "decoder")
 CRITIC_WARMUP = 100   # steps the critic trains before its loss reaches the decoder
@@ -31,8 +36,8 @@ def adaptive_weight(rec_loss, g_loss, last, scale):
     return (gr / (gg + 1e-4)).clamp(0, 1e4).detach() * scale
 
 
-def decoder_parameters(model):
-    return [p for name, p in model.named_parameters() if name.split(".")[0] in DECODER_PARTS]
+def decoder_parameters(model, joint=False):
+    return [p for name, p in model.named_parameters() if joint or name.split(".")[0] in DECODER_PARTS]
 
 
 def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None):
@@ -41,7 +46,8 @@ def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_step
     model = vq.to(dev)
     for p in model.parameters():
         p.requires_grad_(False)
-    params = decoder_parameters(model)
+    joint = bool(tcfg.get("joint"))
+    params = decoder_parameters(model, joint)
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=tcfg["lr"], betas=(0.9, 0.99), weight_decay=0.0)
@@ -73,20 +79,26 @@ def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_step
     while step < stop and not sched.done(step):
         x, _, _ = batches.get(step, tcfg["batch"])
         x = x.to(dev)
-        with torch.no_grad():
-            idx = model.nearest(model.encode(x))
         for g in opt.param_groups + (copt.param_groups if copt else []):
             g["lr"] = sched.lr(step, tcfg["lr"])
-        rec = model.decode_indices(idx)
+        stats = {}
+        if joint:
+            rec, _, cb, commit = vq_forward(model, x)
+            quantiser_loss = cb + 0.25 * commit
+            stats["commit"] = commit.item()
+        else:
+            with torch.no_grad():
+                idx = model.nearest(model.encode(x))
+            rec, quantiser_loss = model.decode_indices(idx), 0.0
         l2 = F.mse_loss(rec, x)
         loss = (rec - x).abs().mean() + l2 + grad_loss(rec, x)
-        stats = {}
         # the critic learns alone for its first steps: an untrained critic's gradient is noise
         if critic and step - critic_from >= CRITIC_WARMUP:
             g_loss = -critic(rec).mean()
             w = adaptive_weight(loss, g_loss, model.decoder.conv_out.weight, adv)
             loss = loss + w * g_loss
-            stats = {"g": g_loss.item(), "w": w.item()}
+            stats.update(g=g_loss.item(), w=w.item())
+        loss = loss + quantiser_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
