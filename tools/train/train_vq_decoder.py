@@ -14,12 +14,20 @@ tokens sit on a crop border; here the decoder sees whole images, as the engine d
 
 `joint` (session 13) trains the encoder, quant_conv and codebook too, with the same critic, on
 whole images: decoding the *unquantised* latents kept no more style (0.716) than the tokens, so
-the encoder (1,425 steps, most on crops) is what drops it. The tokens then change: a
-transformer must be trained (or fine-tuned) on the new VQ's tokens before it ships."""
+not the codebook but the encoder (1,425 steps, most on crops) or the decoder drops it; this
+asks whether more encoder training helps. The tokens then change: a transformer must be
+trained (or fine-tuned) on the new VQ's tokens before it ships. `python3 train_vq_decoder.py`
+runs the self-test (exit 0, or 77 without torch)."""
 import os
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:   # the self-test's skip (exit 77), as average_decoder.py's
+    if __name__ == "__main__":
+        print(f"train_vq_decoder self-test skipped: torch not importable ({e})")
+        raise SystemExit(77)
+    raise
 
 from common import Batches, Meter, Schedule, device, load_checkpoint, resume, save_checkpoint
 from train_vq import PatchDisc, grad_loss, psnr, vq_forward
@@ -40,8 +48,10 @@ def decoder_parameters(model, joint=False):
     return [p for name, p in model.named_parameters() if joint or name.split(".")[0] in DECODER_PARTS]
 
 
-def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None):
-    """vq: the trained VQ stage's model. Returns it with the fine-tuned decoder loaded."""
+def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_steps=None, max_seconds=None,
+                        batches=None):
+    """vq: the trained VQ stage's model. Returns it with the fine-tuned decoder loaded.
+    batches: anything with get(step, n) -> (images, ...) instead of data_dir's (the self-test)."""
     dev = device()
     model = vq.to(dev)
     for p in model.parameters():
@@ -67,7 +77,7 @@ def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_step
     total = tcfg["steps"]
     stop = total if max_steps is None else min(total, step + max_steps)
     sched = Schedule(total, max_seconds, spent, warmup=50)
-    batches = Batches(data_dir, "train", seed + 7)   # other samples than the VQ stage saw
+    batches = batches or Batches(data_dir, "train", seed + 7)   # other samples than the VQ stage saw
     meter = Meter()
 
     def save():
@@ -127,3 +137,41 @@ def load_finetuned_decoder(vq, run_dir):
         return False
     vq.load_state_dict(ck["model"])
     return True
+
+
+def self_test():
+    """Three steps of each mode on a smoke-sized VQ and random images: without `joint` only
+    post_quant_conv and the decoder move (every image keeps its tokens); with it the encoder
+    and codebook move too. The critic's warm-up is skipped so that its term is exercised."""
+    import sys
+    import tempfile
+    global CRITIC_WARMUP
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import amused_nets as nets
+    from presets import PRESETS, vq_config
+
+    class Random:
+        def get(self, step, n):
+            g = torch.Generator().manual_seed(step)
+            return torch.rand(n, 3, 64, 64, generator=g) * 2 - 1, None, None
+
+    CRITIC_WARMUP = 0
+    torch.manual_seed(0)
+    cfg = vq_config(PRESETS["smoke"])
+    start = nets.VQModel(cfg).state_dict()
+    for joint in (False, True):
+        vq = nets.VQModel(cfg)
+        vq.load_state_dict(start)
+        tcfg = {"steps": 3, "batch": 2, "lr": 1e-3, "adversarial": 0.25, "joint": joint}
+        with tempfile.TemporaryDirectory() as run:
+            out = finetune_vq_decoder(vq, tcfg, run, None, log=lambda m: None, batches=Random())
+            assert os.path.exists(os.path.join(run, "vqdec.pt")), "no checkpoint written"
+        moved = {k.split(".")[0] for k, v in out.state_dict().items()
+                 if torch.is_floating_point(v) and not torch.equal(v, start[k])}
+        want = {"decoder", "post_quant_conv"} | ({"encoder", "quant_conv", "quantize"} if joint else set())
+        assert moved == want, f"joint={joint}: moved {sorted(moved)}, want {sorted(want)}"
+    print("train_vq_decoder self-test: ok")
+
+
+if __name__ == "__main__":
+    self_test()
