@@ -348,6 +348,8 @@ parity_model (TsBackend *be, const char *model, const char *prompt, guint64 seed
 int
 main (int argc, char **argv)
 {
+  /* As the CLI: f32 references with the OpenBLAS kernels the product runs with */
+  ts_process_reexec_if_needed (argv, TS_PROCESS_NONE);
   g_autofree char *model = NULL, *prompt = NULL;
   gint64 seed = 0;
   int steps = 0, seeds = 1;
