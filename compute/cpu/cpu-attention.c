@@ -110,6 +110,13 @@ run_blocks (TsBackend *be, const Attn *a, float *scores, int nt, int64_t items, 
   }
 }
 
+const char *
+ts_cpu_attention_kernel_name (void)
+{
+  return ts_cpu_rows_avx512 () ? "avx512 fused rows (f32; causal masks: sgemm pairs)"
+                               : "sgemm pairs (OpenBLAS, f32)";
+}
+
 gboolean
 ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error)
 {

@@ -18,4 +18,7 @@ void ts_cpu_attention_rows_avx512 (const float *q, int64_t ldq, int64_t nq, cons
                                    int64_t ldv, int64_t dv, float scale, float *s, float *out,
                                    int64_t ldo);
 
+/* Which attention kernel runs now (`tessera-cli info`). */
+const char *ts_cpu_attention_kernel_name (void);
+
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* cpu-backend.c — the CPU backend: host memory, and run_op dispatching to the cpu-*.c
  * kernels. All threading is OpenMP; OpenBLAS's sgemm runs single-threaded on per-thread
  * tiles (see cpu-util.h for why). */
+#include "cpu-attention.h"
 #include "cpu-precision.h"
 #include "ts-process.h"
 
@@ -175,8 +176,9 @@ cpu_describe (TsBackend *be)
     g_string_append (s, " avx_vnni");
   if (!ts_cpu_has_avx512_bf16 () && !ts_cpu_has_avx512_vnni () && !ts_cpu_has_avx_vnni ())
     g_string_append (s, " none");
-  g_string_append_printf (s, "\n  bf16 kernels: %s\n  int8 kernels: %s\n",
-                          ts_cpu_bf16_kernel_name (), ts_cpu_int8_kernel_name ());
+  g_string_append_printf (s, "\n  bf16 kernels: %s\n  int8 kernels: %s\n  attention: %s\n",
+                          ts_cpu_bf16_kernel_name (), ts_cpu_int8_kernel_name (),
+                          ts_cpu_attention_kernel_name ());
   /* An OpenBLAS older than the CPU takes its generic kernels (ts-process.h); the CLI and the
    * editor run again with the better core type, other programs are told what to set. */
   const char *core = openblas_get_corename ();

@@ -842,7 +842,13 @@ test_describe_names_kernels (void)
   g_autofree char *d = ts_backend_describe (be);
   g_assert_nonnull (strstr (d, "bf16 kernels: "));
   g_assert_nonnull (strstr (d, "int8 kernels: "));
+  g_assert_nonnull (strstr (d, "attention: "));
   g_test_message ("%s", d);
+  /* forced down to the portable kernels, attention says so too */
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_PORTABLE);
+  g_autofree char *p = ts_backend_describe (be);
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+  g_assert_nonnull (strstr (p, "attention: sgemm pairs"));
 }
 
 static const Case cases[] = {
