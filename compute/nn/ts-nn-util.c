@@ -15,6 +15,7 @@ struct _TsNnWeights {
   GPtrArray     *specs;   /* collect mode: TsWeightSpec of every name asked for; else NULL */
   GError        *error;   /* the first lookup failure */
   guint64        bytes;
+  gboolean       defer_packing; /* products' weights packed by their first use, not now */
 };
 
 static TsNnWeights *
@@ -173,12 +174,18 @@ static TsTensor *
 prepared (TsNnWeights *w, TsTensor *t, int groups)
 {
   GError *err = NULL;
-  if (t && !(groups ? ts_prepare_conv2d_weight (w->be, t, groups, &err)
+  if (t && !w->defer_packing && !(groups ? ts_prepare_conv2d_weight (w->be, t, groups, &err)
                     : ts_prepare_linear_weight (w->be, t, &err))) {
     record_error (w, err);
     return NULL;
   }
   return t;
+}
+
+void
+ts_nn_weights_defer_packing (TsNnWeights *w, gboolean defer)
+{
+  w->defer_packing = defer;
 }
 
 TsTensor *

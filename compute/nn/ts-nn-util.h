@@ -60,6 +60,9 @@ TsTensor *ts_nn_linear_weight (TsNnWeights *w, int64_t out, int64_t in, const ch
 TsTensor *ts_nn_conv_weight (TsNnWeights *w, const int64_t shape[4], int groups, const char *fmt,
                              ...) G_GNUC_PRINTF (4, 5);
 TsTensor *ts_nn_prepare_linear (TsNnWeights *w, TsTensor *t);
+/* While deferred, the calls above hand product weights out as loaded: each is packed by its
+ * first product instead (a part of a network that many uses never run). */
+void      ts_nn_weights_defer_packing (TsNnWeights *w, gboolean defer);
 
 /* Ends loading: fails if any lookup failed, or if the file holds tensors the configuration
  * does not use (a file for a deeper or wider model). Names ending in `ignore_suffix` (may be

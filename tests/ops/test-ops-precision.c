@@ -21,6 +21,7 @@
 #include "cpu/cpu-precision.h"
 #include "model/ts-safetensors-writer.h"
 #include "model/ts-weights.h"
+#include "nn/ts-nn-util.h"
 
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -744,6 +745,69 @@ test_prepared_at_load (void)
   g_rmdir (dir);
 }
 
+/* ts_nn_weights_defer_packing (the VQ encoder's weights): a deferred kernel keeps its file
+ * pages and is packed by its first product, one loaded after the deferral ends is packed at
+ * once; both products equal the in-memory weight's. */
+static void
+test_deferred_packing (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  int64_t o = 64, cg = 128, shape[4] = { o, cg, 3, 3 }, numel = o * cg * 9;
+  g_autofree float *vals = g_new (float, numel);
+  for (int64_t j = 0; j < numel; j++)
+    vals[j] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
+  g_assert_true (ts_safetensors_writer_add (wr, "enc", TS_DTYPE_F32, 4, shape, vals, NULL));
+  g_assert_true (ts_safetensors_writer_add (wr, "dec", TS_DTYPE_F32, 4, shape, vals, NULL));
+  g_autofree char *dir = g_dir_make_tmp ("tessera-defer-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
+  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+
+  TsSafetensors *st = ts_safetensors_open (path, NULL);
+  g_assert_nonnull (st);
+  g_autoptr (TsWeights) weights = ts_weights_new (&st, 1, "test", NULL);
+  ts_safetensors_unref (st);
+  ts_weights_set_precision (weights, TS_PRECISION_INT8);
+  g_autoptr (TsNnWeights) w = ts_nn_weights_new (be, weights, "test", TS_DTYPE_COUNT);
+  ts_nn_weights_defer_packing (w, TRUE);
+  TsTensor *enc = ts_nn_conv_weight (w, shape, 1, "enc");
+  ts_nn_weights_defer_packing (w, FALSE);
+  TsTensor *dec = ts_nn_conv_weight (w, shape, 1, "dec");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ts_nn_weights_finish (w, NULL, &error));
+  g_assert_no_error (error);
+  int whole, dec_pages = present_pages (ts_cpu_tensor_data (dec), numel * 4, &whole);
+  /* read whole (so present) as loaded; a kernel packed already would not give them back again */
+  g_assert_cmpmem (ts_cpu_tensor_data (enc), numel * 4, vals, numel * 4);
+  int enc_pages = present_pages (ts_cpu_tensor_data (enc), numel * 4, &whole);
+
+  g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { 1, cg, 6, 5 }, -1, 1, NULL);
+  TsConv2dParams p = { 1, 1, 1, 1, 1, 1, 1 };
+  g_autoptr (TsTensor) mem = ts_test_tensor (be, TS_DTYPE_F32, 4, shape, vals);
+  ts_cpu_weight_set_precision (mem, TS_PRECISION_INT8);
+  g_autoptr (TsTensor) want = ts_conv2d (be, x, mem, NULL, &p);
+  g_autofree float *wv = ts_test_read (want);
+  TsTensor *use[2] = { enc, dec };
+  for (int i = 0; i < 2; i++) {
+    g_autoptr (TsTensor) got = ts_conv2d (be, x, use[i], NULL, &p);
+    g_autofree float *gv = ts_test_read (got);
+    g_assert_cmpmem (gv, ts_tensor_numel (got) * 4, wv, ts_tensor_numel (want) * 4);
+  }
+  if (enc_pages >= 0) {
+    g_assert_cmpint (whole, >=, 60);
+    g_assert_cmpint (enc_pages, ==, whole);
+    g_assert_cmpint (dec_pages, ==, 0); /* packed while loading: given back */
+    /* deferred: packed by the first product, which gave the pages back */
+    g_assert_cmpint (present_pages (ts_cpu_tensor_data (enc), numel * 4, &whole), ==, 0);
+  } else {
+    g_test_message ("no /proc/self/pagemap: residency not checked");
+  }
+  g_clear_pointer (&w, ts_nn_weights_free);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* A weight stored as f16 packs from its f16 values. */
 static void
 test_f16_source (void)
@@ -887,6 +951,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
   g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
   g_test_add_func ("/cpu-precision/prepared-at-load", test_prepared_at_load);
+  g_test_add_func ("/cpu-precision/deferred-packing", test_deferred_packing);
   int status = g_test_run ();
   ts_backend_free (be);
   return status;
