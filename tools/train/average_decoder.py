@@ -1,4 +1,5 @@
-"""Average the weights of several VQ decoder checkpoints (the vqdec stage's vqdec.pt).
+"""Average the weights of several VQ decoder checkpoints (the vqdec stage's vqdec.pt), or of
+several transformer checkpoints (the tm stage's tm.pt: its transformer and text encoder).
 
 Usage: /usr/bin/python3 average_decoder.py OUT.pt CHECKPOINT.pt [CHECKPOINT.pt ...]
        /usr/bin/python3 average_decoder.py --self-test
@@ -14,24 +15,26 @@ any vqdec.pt. Exit 0 = written (or self-test passed), 1 = bad input, 77 = torch 
 import sys
 
 
+PARTS = ("model", "transformer", "text")   # vqdec.pt's weights; tm.pt's transformer and text encoder
+
+
 def average(paths):
     import torch
     cks = [torch.load(p, map_location="cpu") for p in paths]
-    first = cks[0]["model"]
-    for p, c in zip(paths, cks):
-        if "model" not in c or set(c["model"]) != set(first):
-            raise ValueError(f"{p}: not a decoder checkpoint with the same weights as {paths[0]}")
-        for k, v in c["model"].items():
-            if v.shape != first[k].shape:
-                raise ValueError(f"{p}: {k} has shape {tuple(v.shape)}, {paths[0]} {tuple(first[k].shape)}")
-    model = {}
-    for k, v in first.items():
-        if torch.is_floating_point(v):
-            model[k] = sum(c["model"][k].double() for c in cks).div(len(cks)).to(v.dtype)
-        else:
-            model[k] = v.clone()
+    parts = [k for k in PARTS if k in cks[0]]
+    if not parts:
+        raise ValueError(f"{paths[0]}: no weights ({', '.join(PARTS)}) in it")
     out = dict(cks[-1])
-    out["model"] = model
+    for part in parts:
+        first = cks[0][part]
+        for p, c in zip(paths, cks):
+            if part not in c or set(c[part]) != set(first):
+                raise ValueError(f"{p}: not a checkpoint with the same weights as {paths[0]}")
+            for k, v in c[part].items():
+                if v.shape != first[k].shape:
+                    raise ValueError(f"{p}: {k} has shape {tuple(v.shape)}, {paths[0]} {tuple(first[k].shape)}")
+        out[part] = {k: sum(c[part][k].double() for c in cks).div(len(cks)).to(v.dtype)
+                     if torch.is_floating_point(v) else v.clone() for k, v in first.items()}
     out["averaged_from"] = [int(c.get("step", -1)) for c in cks]
     return out
 
@@ -58,6 +61,14 @@ def self_test():
             assert "shape" in str(e)
         else:
             raise AssertionError("a checkpoint of other shapes was averaged")
+        # a transformer stage's checkpoints: both networks averaged, the optimiser's state kept
+        for i, a in enumerate((2.0, 4.0)):
+            torch.save({"transformer": {"w": torch.full((2,), a)}, "text": {"e": torch.full((3,), -a)},
+                        "opt": {"lr": i}, "step": 10 * (i + 1)}, paths[i])
+        out = average(paths[:2])
+        assert torch.equal(out["transformer"]["w"], torch.full((2,), 3.0))
+        assert torch.equal(out["text"]["e"], torch.full((3,), -3.0))
+        assert out["opt"] == {"lr": 1} and out["averaged_from"] == [10, 20] and "model" not in out
     print("average_decoder self-test: ok")
 
 

@@ -144,7 +144,7 @@ def eval_table(ev):
 
 
 def averaged_note(dec_ck):
-    """How a decoder made by tools/train/average_decoder.py came to be, for the model card."""
+    """How a checkpoint made by tools/train/average_decoder.py came to be, for the model card."""
     steps = dec_ck.get("averaged_from")
     return f"; the mean of the weights at steps {', '.join(f'{k:,}' for k in steps)}" if steps else ""
 
@@ -304,7 +304,8 @@ def main():
                              f"(batch {p['vqdec_train']['batch']}, {dec_ck.get('seconds', 0) / 60:.0f} min"
                              f"{averaged_note(dec_ck)}), "
                              f"transformer + text encoder {tm_ck.get('step', 0)} steps "
-                             f"(batch {p['tm_train']['batch']}, {tm_ck.get('seconds', 0) / 60:.0f} min), "
+                             f"(batch {p['tm_train']['batch']}, {tm_ck.get('seconds', 0) / 60:.0f} min"
+                             f"{averaged_note(tm_ck)}), "
                              f"on {'a GPU' if torch.cuda.is_available() else 'the CPU'}. "
                              f"Dataset: {manifest['images']} emoji images in 7 styles "
                              f"({manifest['distinct_base_emoji']} base emoji, "
