@@ -470,6 +470,41 @@ test_conv_f32_unchanged (void)
   }
 }
 
+/* n values drawn uniformly from [-1, 1). */
+static float *
+uniform_values (GRand *rand, int64_t n)
+{
+  float *v = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  return v;
+}
+
+/* A safetensors file of f32 tensors (names[i] of ndims[i] dimensions shapes[i], values[i]) in
+ * a fresh temporary folder; remove_weights_file takes both away. */
+static char *
+write_weights_file (int n, const char *const *names, const int *ndims,
+                    const int64_t *const *shapes, float *const *values)
+{
+  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
+  for (int i = 0; i < n; i++)
+    g_assert_true (ts_safetensors_writer_add (wr, names[i], TS_DTYPE_F32, ndims[i], shapes[i],
+                                              values[i], NULL));
+  g_autofree char *dir = g_dir_make_tmp ("tessera-weights-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "w.safetensors", NULL);
+  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+  return path;
+}
+
+static void
+remove_weights_file (char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+}
+
 /* A conv kernel loaded for a network that asked for int8 (ts_weights_load marks every
  * tensor of two or more dimensions) is packed by its first convolution, and over a file's
  * mapping gives its f32 pages back then, like a linear weight. */
@@ -479,14 +514,9 @@ test_conv_weights_marked (void)
   g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
   int64_t o = 64, cg = 128; /* 288 KiB of f32 kernel: many whole pages */
   int64_t wshape[4] = { o, cg, 3, 3 }, numel = o * cg * 9;
-  g_autofree float *wv = g_new (float, numel);
-  for (int64_t i = 0; i < numel; i++)
-    wv[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
-  g_assert_true (ts_safetensors_writer_add (wr, "conv.weight", TS_DTYPE_F32, 4, wshape, wv, NULL));
-  g_autofree char *dir = g_dir_make_tmp ("tessera-conv-pages-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
-  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+  g_autofree float *wv = uniform_values (rand, numel);
+  char *path = write_weights_file (1, (const char *[]) { "conv.weight" }, (int[]) { 4 },
+                                   (const int64_t *[]) { wshape }, &wv);
   TsSafetensors *st = ts_safetensors_open (path, NULL);
   g_assert_nonnull (st);
   g_autoptr (TsTensor) x = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
@@ -518,8 +548,7 @@ test_conv_weights_marked (void)
   g_autofree float *got2 = ts_test_read (y2);
   g_assert_cmpmem (got2, bytes, got, bytes);
   ts_safetensors_unref (st);
-  g_unlink (path);
-  g_rmdir (dir);
+  remove_weights_file (path);
 }
 
 /* A weight marked for int8 still reads exactly wherever it is not a linear weight: an
@@ -671,17 +700,9 @@ test_prepared_at_load (void)
   const int64_t *shapes[3] = { lshape, cshape, dshape };
   int64_t numel[3] = { n * k, o * cg * 9, dc * 9 };
   float *vals[3];
-  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
-  for (int i = 0; i < 3; i++) {
-    vals[i] = g_new (float, numel[i]);
-    for (int64_t j = 0; j < numel[i]; j++)
-      vals[i][j] = (float) g_rand_double_range (rand, -1.0, 1.0);
-    g_assert_true (ts_safetensors_writer_add (wr, names[i], TS_DTYPE_F32, ndims[i], shapes[i],
-                                              vals[i], NULL));
-  }
-  g_autofree char *dir = g_dir_make_tmp ("tessera-prepare-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
-  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+  for (int i = 0; i < 3; i++)
+    vals[i] = uniform_values (rand, numel[i]);
+  char *path = write_weights_file (3, names, ndims, shapes, vals);
 
   for (int prec = 0; prec < 2; prec++) {
     TsSafetensors *st = ts_safetensors_open (path, NULL);
@@ -741,8 +762,7 @@ test_prepared_at_load (void)
   }
   for (int i = 0; i < 3; i++)
     g_free (vals[i]);
-  g_unlink (path);
-  g_rmdir (dir);
+  remove_weights_file (path);
 }
 
 /* ts_nn_weights_defer_packing (the VQ encoder's weights): a deferred kernel keeps its file
@@ -753,15 +773,10 @@ test_deferred_packing (void)
 {
   g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
   int64_t o = 64, cg = 128, shape[4] = { o, cg, 3, 3 }, numel = o * cg * 9;
-  g_autofree float *vals = g_new (float, numel);
-  for (int64_t j = 0; j < numel; j++)
-    vals[j] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_autoptr (TsSafetensorsWriter) wr = ts_safetensors_writer_new ();
-  g_assert_true (ts_safetensors_writer_add (wr, "enc", TS_DTYPE_F32, 4, shape, vals, NULL));
-  g_assert_true (ts_safetensors_writer_add (wr, "dec", TS_DTYPE_F32, 4, shape, vals, NULL));
-  g_autofree char *dir = g_dir_make_tmp ("tessera-defer-XXXXXX", NULL);
-  g_autofree char *path = g_build_filename (dir, "w.safetensors", NULL);
-  g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
+  g_autofree float *vals = uniform_values (rand, numel);
+  char *path = write_weights_file (2, (const char *[]) { "enc", "dec" }, (int[]) { 4, 4 },
+                                   (const int64_t *[]) { shape, shape },
+                                   (float *[]) { vals, vals });
 
   TsSafetensors *st = ts_safetensors_open (path, NULL);
   g_assert_nonnull (st);
@@ -804,8 +819,7 @@ test_deferred_packing (void)
     g_test_message ("no /proc/self/pagemap: residency not checked");
   }
   g_clear_pointer (&w, ts_nn_weights_free);
-  g_unlink (path);
-  g_rmdir (dir);
+  remove_weights_file (path);
 }
 
 /* A weight stored as f16 packs from its f16 values. */
