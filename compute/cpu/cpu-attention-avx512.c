@@ -27,7 +27,7 @@ ts_cpu_attention_pack_keys (const float *k, int64_t ldk, int64_t nk, int64_t d, 
 #include "cpu-exp512.h"
 
 #define TARGET TS_CPU_TARGET_AVX512
-#define MR 8   /* query rows per tile */
+#define MR TS_CPU_ATTENTION_ROWS /* query rows per tile */
 #define SZ 3   /* panels of 16 keys per score micro-tile: 8 × 3 = 24 accumulators */
 #define VZ 4   /* panels of 16 value columns per P·V micro-tile, with VR rows */
 #define VR 4

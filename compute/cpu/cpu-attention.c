@@ -29,7 +29,7 @@ typedef struct {
 static int64_t
 scratch_floats (const Attn *a)
 {
-  return a->fused ? (a->d + 8) * a->nkp : a->qb * a->nk;
+  return a->fused ? (a->d + TS_CPU_ATTENTION_ROWS) * a->nkp : a->qb * a->nk;
 }
 
 static void

@@ -11,8 +11,11 @@ G_BEGIN_DECLS
 void ts_cpu_attention_pack_keys (const float *k, int64_t ldk, int64_t nk, int64_t d, float *kt,
                                  int64_t nkp);
 
+/* Query rows the fused rows take at a time: their scores are the scratch. */
+#define TS_CPU_ATTENTION_ROWS 8
+
 /* out[i, :dv] = softmax_j (scale · q[i, :]·kt[:, j]) · v[j, :dv] for i < nq, j < nk; s is
- * scratch of 8 × nkp floats. Row strides ldq, ldv, ldo. */
+ * scratch of TS_CPU_ATTENTION_ROWS × nkp floats. Row strides ldq, ldv, ldo. */
 void ts_cpu_attention_rows_avx512 (const float *q, int64_t ldq, int64_t nq, const float *kt,
                                    int64_t nk, int64_t nkp, int64_t d, const float *v,
                                    int64_t ldv, int64_t dv, float scale, float *s, float *out,

@@ -9,8 +9,8 @@ checkpoint (the FID of its reconstructions 6.1-7.4 between steps 2,500 and 3,000
 the mean of the last few checkpoints' weights, taken along one run, kept the PSNR and scored
 better than each of them on the measures that swing (session 12, tools/train/README.md). OUT
 has the format of the last checkpoint given (its step, optimiser and critic state), with the
-floating-point tensors of "model" averaged, so that `train.py --stage export` exports it like
-any vqdec.pt. Exit 0 = written (or self-test passed), 1 = bad input, 77 = torch missing.
+floating-point tensors of "model" (a vqdec.pt) or of "transformer" and "text" (a tm.pt)
+averaged, so that `train.py --stage export` exports it like any checkpoint of its stage. Exit 0 = written (or self-test passed), 1 = bad input, 77 = torch missing.
 """
 import sys
 

@@ -143,9 +143,9 @@ def eval_table(ev):
     return "\n".join(lines)
 
 
-def averaged_note(dec_ck):
+def averaged_note(ck):
     """How a checkpoint made by tools/train/average_decoder.py came to be, for the model card."""
-    steps = dec_ck.get("averaged_from")
+    steps = ck.get("averaged_from")
     return f"; the mean of the weights at steps {', '.join(f'{k:,}' for k in steps)}" if steps else ""
 
 

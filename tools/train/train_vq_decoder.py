@@ -44,7 +44,8 @@ def adaptive_weight(rec_loss, g_loss, last, scale):
     return (gr / (gg + 1e-4)).clamp(0, 1e4).detach() * scale
 
 
-def decoder_parameters(model, joint=False):
+def trained_parameters(model, joint=False):
+    """The decoder side's parameters; with `joint`, every one."""
     return [p for name, p in model.named_parameters() if joint or name.split(".")[0] in DECODER_PARTS]
 
 
@@ -57,7 +58,7 @@ def finetune_vq_decoder(vq, tcfg, run_dir, data_dir, seed=0, log=print, max_step
     for p in model.parameters():
         p.requires_grad_(False)
     joint = bool(tcfg.get("joint"))
-    params = decoder_parameters(model, joint)
+    params = trained_parameters(model, joint)
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=tcfg["lr"], betas=(0.9, 0.99), weight_decay=0.0)
