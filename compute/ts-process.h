@@ -16,9 +16,10 @@ typedef enum {
   TS_PROCESS_PASSIVE_OMP = 1 << 0,
 } TsProcessFlags;
 
-/* The OPENBLAS_CORETYPE this CPU should run with when the loaded OpenBLAS did not recognise
- * it and fell back to one of its generic pre-AVX kernel sets although the CPU has AVX2/FMA
- * ("SkylakeX" with AVX-512, else "Haswell"); NULL when OpenBLAS chose well. */
+/* The OPENBLAS_CORETYPE this CPU should run with when the loaded OpenBLAS chose kernels
+ * below what the CPU has: "SkylakeX" on a CPU with AVX-512 where OpenBLAS took a set without
+ * it, "Haswell" on a CPU with AVX2/FMA
+ * where it fell back to a generic pre-AVX2 set; NULL when OpenBLAS chose well. */
 const char *ts_process_blas_coretype_advice (void);
 
 /* Runs the program again (/proc/self/exe, same argv) with what is missing from its

@@ -23,12 +23,15 @@ packages=(
   libgtk-4-dev libadwaita-1-dev libgdk-pixbuf-2.0-dev xvfb xauth desktop-file-utils
   webp-pixbuf-loader libwebp-dev libzip-dev appstream
 )
+# The test suite also checks the training tools (suite train) against the engine: they run
+# on Debian's PyTorch (CPU). The editor and the CLI do not need it.
+test_packages=(python3-torch)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 install_missing_packages() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -110,6 +113,6 @@ cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   run)  install_missing_packages; build_tessera; run_tessera "$@" ;;
-  test) install_missing_packages; build_tessera; run_tests "$@" ;;
+  test) install_missing_packages "${test_packages[@]}"; build_tessera; run_tests "$@" ;;
   *)    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

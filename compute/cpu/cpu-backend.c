@@ -187,9 +187,9 @@ cpu_describe (TsBackend *be)
   g_string_append_printf (s, "  OpenBLAS kernels: %s%s%s%s\n", core ? core : "unknown",
                           set ? " (OPENBLAS_CORETYPE=" : "", set ? set : "", set ? ")" : "");
   if (advice)
-    g_string_append_printf (s, "  warning: OpenBLAS does not know this CPU and runs its %s "
-                            "kernels; start with OPENBLAS_CORETYPE=%s for a several times "
-                            "faster sgemm\n", core, advice);
+    g_string_append_printf (s, "  warning: OpenBLAS runs its %s kernels, below what this CPU "
+                            "has; start with OPENBLAS_CORETYPE=%s for a faster sgemm (2-4x "
+                            "measured)\n", core, advice);
   return g_string_free (s, FALSE);
 }
 

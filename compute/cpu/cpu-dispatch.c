@@ -18,12 +18,13 @@
 
 typedef struct {
   gboolean avx512, avx512_bf16, avx512_vnni, avx_vnni;
+  gboolean dot_bf16_full_rate; /* VDPBF16PS issues as often as an f32 FMA (bf16_kernel) */
 } Features;
 
 static Features
 detect (void)
 {
-  Features f = { FALSE, FALSE, FALSE, FALSE };
+  Features f = { FALSE, FALSE, FALSE, FALSE, FALSE };
 #if defined(__x86_64__) && defined(__GNUC__)
   unsigned int a, b, c, d;
   __builtin_cpu_init ();
@@ -38,6 +39,13 @@ detect (void)
     f.avx_vnni = avx2 && (a & (1u << 4));
     f.avx512_bf16 = avx512 && (a & (1u << 5));
   }
+  /* VDPBF16PS issued at 0.92 of FMA's rate on AMD's Zen 5 (family 26; AMD's AVX512_BF16 CPUs
+   * are Zen 4 on, taken to be alike) and at half of it on Intel's family 6 model 207. Chosen
+   * by vendor, not measured at start-up, so that one machine always picks the same kernel (the
+   * two round differently): docs/cpu-precision.md has both machines' register-only rates. */
+  if (__get_cpuid (0, &a, &b, &c, &d))
+    f.dot_bf16_full_rate = f.avx512_bf16 && b == 0x68747541u && d == 0x69746e65u &&
+                           c == 0x444d4163u; /* "AuthenticAMD" */
 #endif
   return f;
 }
@@ -98,6 +106,8 @@ choice (void)
       c = TS_CPU_KERNELS_AVX_VNNI;
     else if (env && g_str_equal (env, "avx512-bf16"))
       c = TS_CPU_KERNELS_BF16_DOT;
+    else if (env && g_str_equal (env, "avx512-fma"))
+      c = TS_CPU_KERNELS_BF16_FMA;
     g_atomic_int_set (&forced, c);
   }
   return (TsCpuKernelChoice) c;
@@ -109,17 +119,27 @@ ts_cpu_kernels_choose (TsCpuKernelChoice c)
   g_atomic_int_set (&forced, (gint) c);
 }
 
-/* bf16: the FMA kernel wherever AVX-512 is (on the CPU this was tuned on, VDPBF16PS
- * issues at about half FMA's rate, so its two products per lane buy nothing and its
- * activation rounding costs; docs/cpu-precision.md), the VDPBF16PS one when asked for. */
+/* bf16: the VDPBF16PS kernel where that instruction runs at FMA's rate (two products a lane
+ * for one FMA's time), else the FMA kernel wherever AVX-512 is (where VDPBF16PS issues at half
+ * FMA's rate its two products buy nothing and its activation rounding costs;
+ * docs/cpu-precision.md), else the portable one. */
 static Bf16Kernel
 bf16_kernel (void)
 {
+  Features f = features ();
   switch (choice ()) {
-  case TS_CPU_KERNELS_AUTO: return features ().avx512 ? BF16_FMA512 : BF16_WIDEN;
-  case TS_CPU_KERNELS_BF16_DOT: return features ().avx512_bf16 ? BF16_AVX512 : BF16_WIDEN;
+  case TS_CPU_KERNELS_AUTO:
+    return f.dot_bf16_full_rate ? BF16_AVX512 : f.avx512 ? BF16_FMA512 : BF16_WIDEN;
+  case TS_CPU_KERNELS_BF16_DOT: return f.avx512_bf16 ? BF16_AVX512 : BF16_WIDEN;
+  case TS_CPU_KERNELS_BF16_FMA: return f.avx512 ? BF16_FMA512 : BF16_WIDEN;
   default: return BF16_WIDEN;
   }
+}
+
+gboolean
+ts_cpu_bf16_dot_at_full_rate (void)
+{
+  return features ().dot_bf16_full_rate;
 }
 
 gboolean
@@ -133,7 +153,7 @@ int8_kernel (void)
 {
   if (choice () == TS_CPU_KERNELS_PORTABLE)
     return INT8_WIDEN;
-  /* TS_CPU_KERNELS_BF16_DOT: int8 as AUTO */
+  /* TS_CPU_KERNELS_BF16_DOT, _BF16_FMA: int8 as AUTO */
   if (choice () == TS_CPU_KERNELS_AVX_VNNI)
     return features ().avx_vnni ? INT8_AVX_VNNI : INT8_WIDEN;
   if (features ().avx512_vnni)
@@ -268,15 +288,34 @@ activation_form (const TsCpuPacked *w)
   return int8_kernel () == INT8_WIDEN ? FORM_WIDEN : FORM_INT8;
 }
 
+/* The rows the bf16 activations take: whole tiles of the VDPBF16PS kernel. */
+static int64_t
+bf16_rows (int64_t m)
+{
+  return (m + TS_CPU_BF16_ROWS - 1) / TS_CPU_BF16_ROWS * TS_CPU_BF16_ROWS;
+}
+
+/* Prepares rows [i, i + TS_CPU_BF16_ROWS) (one bf16 tile; `row` is kp bf16 values of
+ * scratch) or row i alone (int8). */
 static void
-prepare_row (const Product *pr, int64_t i)
+prepare_rows (const Product *pr, int64_t i, uint16_t *row)
 {
   const TsCpuPacked *w = pr->w;
   if (pr->a16)
-    ts_cpu_row_to_bf16 (pr->a + i * pr->lda, w->k, w->kp, pr->a16 + i * w->kp);
+    ts_cpu_rows_to_bf16_tile (pr->a + i * pr->lda, pr->lda, MIN (TS_CPU_BF16_ROWS, pr->m - i),
+                              w->k, w->kp, row, pr->a16 + i * w->kp);
   else
     ts_cpu_row_quantise (pr->a + i * pr->lda, w->k, w->kp, pr->a8 + i * w->kp,
                          pr->as + i * (w->kp / TS_CPU_QBLOCK));
+}
+
+/* Every row of the product's activations, on this thread (row: scratch as above). */
+static void
+prepare_all (const Product *pr, uint16_t *row)
+{
+  int64_t step = pr->a16 ? TS_CPU_BF16_ROWS : 1;
+  for (int64_t i = 0; i < pr->m; i += step)
+    prepare_rows (pr, i, row);
 }
 
 /* Activations into the fast kernels' form, in parallel over rows. */
@@ -290,7 +329,8 @@ prepare (TsBackend *be, Product *pr, GError **error)
   if (form == FORM_WIDEN || form == FORM_F32)
     return TRUE;
   if (form == FORM_BF16) {
-    pr->a16 = ts_cpu_scratch_new (sizeof (uint16_t) * pr->m * w->kp, "bf16 activations", error);
+    pr->a16 = ts_cpu_scratch_new (sizeof (uint16_t) * bf16_rows (pr->m) * w->kp,
+                                  "bf16 activations", error);
     if (!pr->a16)
       return FALSE;
   } else {
@@ -301,9 +341,15 @@ prepare (TsBackend *be, Product *pr, GError **error)
       return FALSE;
   }
   int nt = ts_cpu_threads_for (be, (double) pr->m * w->k * 4);
-#pragma omp parallel for num_threads (nt) if (nt > 1) schedule (static)
-  for (int64_t i = 0; i < pr->m; i++)
-    prepare_row (pr, i);
+  int64_t step = pr->a16 ? TS_CPU_BF16_ROWS : 1;
+#pragma omp parallel num_threads (nt) if (nt > 1)
+  {
+    uint16_t *row = pr->a16 ? g_new (uint16_t, w->kp) : NULL;
+#pragma omp for schedule (static)
+    for (int64_t i = 0; i < pr->m; i += step)
+      prepare_rows (pr, i, row);
+    g_free (row);
+  }
   return TRUE;
 }
 
@@ -352,7 +398,7 @@ ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m)
   switch (activation_form (w)) {
   case FORM_WIDEN: return sizeof (float) * (size_t) (item_columns (w, TRUE) * w->k);
   case FORM_F32:   return 0;
-  case FORM_BF16:  return sizeof (uint16_t) * (size_t) (m * w->kp);
+  case FORM_BF16:  return sizeof (uint16_t) * (size_t) ((bf16_rows (m) + 1) * w->kp);
   default:         return TS_CPU_ALIGN64 ((size_t) (m * w->kp)) + sizeof (float) * (size_t) (m * (w->kp / TS_CPU_QBLOCK));
   }
 }
@@ -365,14 +411,13 @@ ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t m, int6
   Form form = activation_form (w);
   pr.fma = form == FORM_F32;
   if (form == FORM_BF16)
-    pr.a16 = scratch;
+    pr.a16 = scratch; /* then one row of scratch for the conversion (scratch size above) */
   if (form == FORM_INT8) {
     pr.a8 = scratch;
     pr.as = (float *) ((char *) scratch + TS_CPU_ALIGN64 ((size_t) (m * w->kp)));
   }
   if (pr.a16 || pr.a8)
-    for (int64_t i = 0; i < m; i++)
-      prepare_row (&pr, i);
+    prepare_all (&pr, pr.a16 ? pr.a16 + bf16_rows (m) * w->kp : NULL);
   run_rows (&pr, form == FORM_WIDEN, form == FORM_WIDEN ? scratch : NULL);
 }
 

@@ -208,6 +208,17 @@ ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out)
     out[i] = 0;
 }
 
+void
+ts_cpu_rows_to_bf16_tile (const float *x, int64_t lda, int64_t rows, int64_t k, int64_t kp,
+                          uint16_t *row, uint16_t *tile)
+{
+  for (int64_t r = 0; r < rows; r++) {
+    ts_cpu_row_to_bf16 (x + r * lda, k, kp, row);
+    for (int64_t p = 0; p < kp / 2; p++)
+      memcpy (tile + (p * TS_CPU_BF16_ROWS + r) * 2, row + 2 * p, 2 * sizeof (uint16_t));
+  }
+}
+
 /* One block: scale = max|x|/127 and q = round(x · (127/max)): one product a value (a
  * division each cost more than the rest of the vector forms together). Where 127/max is
  * not finite (max below about 3.7e-37, subnormal blocks) q = round(x/max · 127), dividing

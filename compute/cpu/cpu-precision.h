@@ -90,6 +90,13 @@ size_t       ts_cpu_packed_bytes (const TsCpuPacked *p);
 /* One row of k f32 values as bf16 [kp] (zero padded), and as int8 blocks for the VNNI
  * kernels: u8 = q + 128 [kp] and one scale per block (the same rule as the weights). */
 void ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out);
+/* Rows per tile of the VDPBF16PS kernel's activations, and that form: rows [0, rows) (at most
+ * TS_CPU_BF16_ROWS, the rest of the tile left as it is) of x (stride lda) as bf16 pairs, row
+ * r's pair (2p, 2p + 1) at tile[(p · TS_CPU_BF16_ROWS + r) · 2], zero past k up to kp. `row`
+ * is kp values of scratch. */
+#define TS_CPU_BF16_ROWS 8
+void ts_cpu_rows_to_bf16_tile (const float *x, int64_t lda, int64_t rows, int64_t k, int64_t kp,
+                               uint16_t *row, uint16_t *tile);
 void ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale);
 /* dst[c, r] (row stride ldd) = src[r, c] (row stride lds): a convolution's im2col columns
  * into the rows the packed products read (cpu-conv.c). */
@@ -106,16 +113,20 @@ typedef enum {
                             * portable */
   TS_CPU_KERNELS_BF16_DOT, /* bf16 on the VDPBF16PS kernel where the CPU has AVX512_BF16
                             * (activations rounded to bf16 too), int8 as AUTO */
+  TS_CPU_KERNELS_BF16_FMA, /* bf16 on the FMA kernel (bf16 weights, f32 activations) where
+                            * the CPU has AVX-512, int8 as AUTO */
 } TsCpuKernelChoice;
 
 /* Which kernels the products use from now on (tests). TESSERA_CPU_KERNELS=avx2 (or
  * "portable") at start-up forces the portable ones, =avx-vnni the 256-bit int8 kernel,
- * =avx512-bf16 the VDPBF16PS kernel for bf16. */
+ * =avx512-bf16 the VDPBF16PS kernel for bf16, =avx512-fma the FMA kernel for bf16. */
 void        ts_cpu_kernels_choose (TsCpuKernelChoice choice);
 const char *ts_cpu_bf16_kernel_name (void);
 const char *ts_cpu_int8_kernel_name (void);
 /* What the CPU offers, whatever was chosen. */
 gboolean    ts_cpu_has_avx512_bf16 (void);
+/* Whether VDPBF16PS runs at FMA's rate here (AUTO then takes it for bf16). */
+gboolean    ts_cpu_bf16_dot_at_full_rate (void);
 gboolean    ts_cpu_has_avx512 (void); /* F, BW, VL: the bf16 FMA kernel */
 /* Whether the activation rows are prepared with AVX-512 (else AVX2, else scalar: the same
  * bits on every path); not with the 256-bit or portable kernels chosen, so that tests on an
@@ -155,7 +166,8 @@ void ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const
                                   int64_t m, const float *bias, float *c, int64_t ldc);
 
 /* GEMM kernels (cpu-matmul-bf16.c, cpu-matmul-int8.c): c[i, j] += Σ a[i, k]·w[j, k] for
- * rows i < m of the prepared activations (bf16 [m, kp] / u8 [m, kp] with scales [m, nb]),
+ * rows i < m of the prepared activations (bf16 in tiles of TS_CPU_BF16_ROWS rows, each
+ * [kp/2][8][2] / u8 [m, kp] with scales [m, nb]),
  * weight columns [j0, j1) of w (j0 a multiple of TS_CPU_NR) and K in [k0, k1) (multiples of
  * 32 for bf16, of TS_CPU_QBLOCK for int8); a points at row 0's start, c at (row 0, column
  * j0). c is accumulated into (the caller sets it to the bias or zero first). */

@@ -914,6 +914,47 @@ test_row_forms (void)
     g_test_message ("the AVX-512 rows not checked: this CPU lacks AVX-512 F/BW/VL");
 }
 
+/* What /proc/cpuinfo says of the first CPU: its vendor and whether it lists `flag`. */
+static gboolean
+cpuinfo_has (const char *vendor, const char *flag)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL))
+    return FALSE;
+  g_autofree char *v = g_strdup_printf ("vendor_id\t: %s\n", vendor);
+  g_autofree char *f = g_strdup_printf (" %s ", flag);
+  char *flags = strstr (text, "\nflags\t\t: ");
+  char *end = flags ? strchr (flags + 1, '\n') : NULL;
+  if (!end)
+    return FALSE;
+  *end = ' '; /* the last flag ends with a space too */
+  end[1] = '\0';
+  return strstr (text, v) != NULL && strstr (flags, f) != NULL;
+}
+
+/* AUTO's bf16 kernel: VDPBF16PS on AMD's AVX512_BF16 CPUs (full rate there), the FMA kernel on
+ * other AVX-512 CPUs, told from /proc/cpuinfo independently of cpu-dispatch.c's CPUID. */
+static void
+test_bf16_auto_choice (void)
+{
+  if (!g_file_test ("/proc/cpuinfo", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc/cpuinfo to tell the vendor from");
+    return;
+  }
+  gboolean amd_bf16 = cpuinfo_has ("AuthenticAMD", "avx512_bf16");
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+  const char *name = ts_cpu_bf16_kernel_name ();
+  g_test_message ("bf16 kernel: %s (AMD with AVX512_BF16: %s)", name, amd_bf16 ? "yes" : "no");
+  g_assert_true (ts_cpu_bf16_dot_at_full_rate () == amd_bf16);
+  g_assert_true (ts_cpu_bf16_rounds_activations () == amd_bf16);
+  if (amd_bf16)
+    g_assert_true (g_str_has_prefix (name, "avx512-bf16"));
+  else if (ts_cpu_has_avx512 ())
+    g_assert_true (g_str_has_prefix (name, "avx512-fma"));
+  else
+    g_assert_true (g_str_has_prefix (name, "portable"));
+}
+
 static void
 test_describe_names_kernels (void)
 {
@@ -930,7 +971,7 @@ test_describe_names_kernels (void)
 }
 
 static const Case cases[] = {
-  { TS_CPU_KERNELS_AUTO, TS_PRECISION_BF16, TRUE, FALSE },
+  { TS_CPU_KERNELS_BF16_FMA, TS_PRECISION_BF16, TRUE, FALSE },
   { TS_CPU_KERNELS_BF16_DOT, TS_PRECISION_BF16, TRUE, TRUE },
   { TS_CPU_KERNELS_PORTABLE, TS_PRECISION_BF16, FALSE, FALSE },
   { TS_CPU_KERNELS_AUTO, TS_PRECISION_INT8, TRUE, TRUE },
@@ -964,6 +1005,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-precision/row-forms", test_row_forms);
   g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
   g_test_add_func ("/cpu-precision/describe", test_describe_names_kernels);
+  g_test_add_func ("/cpu-precision/bf16/auto-choice", test_bf16_auto_choice);
   g_test_add_func ("/cpu-precision/prepared-at-load", test_prepared_at_load);
   g_test_add_func ("/cpu-precision/deferred-packing", test_deferred_packing);
   int status = g_test_run ();
