@@ -43,9 +43,7 @@ detect (void)
    * are Zen 4 on, taken to be alike) and at half of it on Intel's family 6 model 207. Chosen
    * by vendor, not measured at start-up, so that one machine always picks the same kernel (the
    * two round differently): docs/cpu-precision.md has both machines' register-only rates. */
-  if (__get_cpuid (0, &a, &b, &c, &d))
-    f.dot_bf16_full_rate = f.avx512_bf16 && b == 0x68747541u && d == 0x69746e65u &&
-                           c == 0x444d4163u; /* "AuthenticAMD" */
+  f.dot_bf16_full_rate = f.avx512_bf16 && __builtin_cpu_is ("amd");
 #endif
   return f;
 }

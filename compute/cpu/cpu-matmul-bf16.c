@@ -58,7 +58,6 @@ micro (const uint16_t *a, const uint16_t *w, int64_t wstride, int64_t k0, int64_
 /* acc += Σ pairs a·b (VDPBF16PS). Inline assembly for the reason cpu-matmul-int8.c gives:
  * GCC 12 kept the intrinsic's weight registers on the stack and reloaded them for every row. */
 #define DPBF16(acc, a, b) __asm__ ("vdpbf16ps %2, %1, %0" : "+v" (acc) : "v" (a), "v" (b))
-#define ROWS8(M) M (0) M (1) M (2) M (3) M (4) M (5) M (6) M (7)
 
 /* The full 8 × 48 tile with named sums (the common case): the same products as micro. */
 TARGET static void
@@ -66,7 +65,7 @@ micro_full (const uint16_t *a, const uint16_t *w, int64_t wstride, int64_t k0, i
             float *c, int64_t ldc)
 {
 #define DECL(i) __m512 s##i##_0 = _mm512_setzero_ps (), s##i##_1 = s##i##_0, s##i##_2 = s##i##_0;
-  ROWS8 (DECL)
+  TS_CPU_ROWS8 (DECL)
 #undef DECL
   const uint16_t *wk = w + k0 * TS_CPU_NR;
   const uint16_t *ak = a + k0 * TS_CPU_BF16_ROWS;
@@ -83,7 +82,7 @@ micro_full (const uint16_t *a, const uint16_t *w, int64_t wstride, int64_t k0, i
       DPBF16 (s##i##_1, av, w1);                                    \
       DPBF16 (s##i##_2, av, w2);                                    \
     }
-    ROWS8 (STEP)
+    TS_CPU_ROWS8 (STEP)
 #undef STEP
   }
 #define EPI(i)                                                                    \
@@ -93,7 +92,7 @@ micro_full (const uint16_t *a, const uint16_t *w, int64_t wstride, int64_t k0, i
     _mm512_storeu_ps (ci + 16, _mm512_add_ps (_mm512_loadu_ps (ci + 16), s##i##_1)); \
     _mm512_storeu_ps (ci + 32, _mm512_add_ps (_mm512_loadu_ps (ci + 32), s##i##_2)); \
   }
-  ROWS8 (EPI)
+  TS_CPU_ROWS8 (EPI)
 #undef EPI
 }
 

@@ -81,7 +81,6 @@ micro512 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w, i
 }
 
 /* The full 8 × 48 tile written out with named sums (the common case). */
-#define ROWS8(M) M (0) M (1) M (2) M (3) M (4) M (5) M (6) M (7)
 
 TARGET512 static void
 micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w,
@@ -99,7 +98,7 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
     __m512i o1 = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + 1, b));
     __m512i o2 = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + 2, b));
 #define DECL(i) __m512i s##i##_0 = o0, s##i##_1 = o1, s##i##_2 = o2;
-    ROWS8 (DECL)
+    TS_CPU_ROWS8 (DECL)
 #undef DECL
     const int8_t *wk = wp + b * TS_CPU_QBLOCK * TS_CPU_NR;
     const uint8_t *ak = a + b * TS_CPU_QBLOCK;
@@ -113,7 +112,7 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
         DPBUSD (s##i##_1, av, w1);                                \
         DPBUSD (s##i##_2, av, w2);                                \
       }
-      ROWS8 (STEP)
+      TS_CPU_ROWS8 (STEP)
 #undef STEP
     }
     const float *sc = w->scale;
@@ -134,7 +133,7 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
                                                   _mm512_mul_ps (ws2, r),                   \
                                                   first ? start2 : _mm512_loadu_ps (ci + 32)));\
     }
-    ROWS8 (EPI)
+    TS_CPU_ROWS8 (EPI)
 #undef EPI
   }
 }

@@ -95,6 +95,9 @@ void ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out);
  * r's pair (2p, 2p + 1) at tile[(p · TS_CPU_BF16_ROWS + r) · 2], zero past k up to kp. `row`
  * is kp values of scratch. */
 #define TS_CPU_BF16_ROWS 8
+/* M (0) … M (7): the kernels' full 8-row tiles written out with named sums (GCC 12 keeps
+ * arrays of vector sums on the stack). */
+#define TS_CPU_ROWS8(M) M (0) M (1) M (2) M (3) M (4) M (5) M (6) M (7)
 void ts_cpu_rows_to_bf16_tile (const float *x, int64_t lda, int64_t rows, int64_t k, int64_t kp,
                                uint16_t *row, uint16_t *tile);
 void ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale);

@@ -490,7 +490,9 @@ write_weights_file (int n, const char *const *names, const int *ndims,
   for (int i = 0; i < n; i++)
     g_assert_true (ts_safetensors_writer_add (wr, names[i], TS_DTYPE_F32, ndims[i], shapes[i],
                                               values[i], NULL));
-  g_autofree char *dir = g_dir_make_tmp ("tessera-weights-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tessera-weights-XXXXXX", &error);
+  g_assert_no_error (error);
   char *path = g_build_filename (dir, "w.safetensors", NULL);
   g_assert_true (ts_safetensors_writer_write (wr, path, NULL));
   return path;
