@@ -59,6 +59,25 @@ ts_cpu_backend_threads (TsBackend *be)
   return ((TsCpuBackend *) be)->n_threads;
 }
 
+void *
+ts_cpu_pooled_scratch_new (TsBackend *be, size_t bytes, size_t *capacity, const char *what,
+                           GError **error)
+{
+  void *data = ts_cpu_pool_alloc (((TsCpuBackend *) be)->pool, bytes, capacity);
+  if (!data)
+    g_set_error (error, TS_ERROR, TS_ERROR_OUT_OF_MEMORY,
+                 "out of memory allocating %.1f MiB of scratch for %s",
+                 bytes / (1024.0 * 1024.0), what);
+  return data;
+}
+
+void
+ts_cpu_pooled_scratch_free (TsBackend *be, void *data, size_t capacity)
+{
+  if (data)
+    ts_cpu_pool_release (((TsCpuBackend *) be)->pool, data, capacity);
+}
+
 static TsStorage *
 cpu_storage_new (TsBackend *be, size_t bytes, GError **error)
 {

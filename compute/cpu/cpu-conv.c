@@ -12,9 +12,11 @@
  * A weight its network wants multiplied at bf16 or int8 (cpu-precision.h) takes the packed
  * path instead of the two GEMM forms: the kernel [O, Cg, kh, kw] is, per group, a linear
  * weight [O/groups, taps], packed once like any linear weight; bands of output positions
- * become activation rows [positions, taps] and go through ts_cpu_packed_matmul. The direct
- * loops stay f32: they are the small convolutions (depthwise, 3-channel), where packing
- * would buy nothing. */
+ * become activation rows [positions, taps] and go through ts_cpu_packed_matmul. Where the
+ * kernels read their activations in a form of their own (int8, and bf16 on VDPBF16PS) and
+ * the channels allow it, the kernel is packed taps-major instead and the input converted to
+ * that form once per pixel (conv_pixels). The direct loops stay f32: they are the small
+ * convolutions (depthwise, 3-channel), where packing would buy nothing. */
 #include "cpu-precision.h"
 
 #include <cblas.h>
@@ -377,113 +379,170 @@ conv_packed (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **erro
   return TRUE;
 }
 
-/* ---- int8 on whole pixels (taps-major kernels) ---- */
+/* ---- whole pixels (taps-major kernels: int8, bf16) ---- */
 
-/* Pixels per tile of the input's quantisation (a transpose of [128 channels, tile] each). */
+/* Pixels per tile of the input's conversion (a transpose of [block channels, tile] each). */
 #define PIXEL_TILE 32
 
-/* Image n's input as int8 rows of whole pixels: xq [h·w, c] (q + 128) and one scale per
- * pixel and block of 128 channels, xs [h·w, c / 128]: the blocks of every im2col row that
- * reads the pixel, quantised once instead of nine times. */
+/* Image n's input as rows of whole pixels in the kernel's form, each pixel converted once
+ * instead of once for every tap that reads it: int8 xq [h·w, c] (q + 128) with one scale per
+ * pixel and block of 128 channels xs [h·w, c / 128], or bf16 xb [h·w, c]. */
+typedef struct {
+  gboolean int8;
+  int64_t block;  /* channels converted together: int8's quantisation block */
+  uint8_t *xq;
+  float *xs;
+  uint16_t *xb;
+  const uint16_t *zeros; /* bf16: c zeros, the pixels off the image */
+} Pixels;
+
 static void
-quantise_pixels (TsBackend *be, const Conv *cv, int64_t n, uint8_t *xq, float *xs, float *tiles)
+convert_pixels (TsBackend *be, const Conv *cv, int64_t n, const Pixels *px, float *tiles)
 {
-  int64_t hw = cv->h * cv->w, nbc = cv->c / TS_CPU_QBLOCK;
+  int64_t hw = cv->h * cv->w, nbc = cv->c / px->block;
   int64_t ntiles = (hw + PIXEL_TILE - 1) / PIXEL_TILE, items = ntiles * nbc;
   int nt = ts_cpu_threads_for (be, (double) hw * cv->c);
   nt = (int) MIN (nt, items);
 #pragma omp parallel num_threads (nt) if (nt > 1)
   {
-    float *tile = tiles + (size_t) (PIXEL_TILE * TS_CPU_QBLOCK) * omp_get_thread_num ();
+    float *tile = tiles + (size_t) (PIXEL_TILE * px->block) * omp_get_thread_num ();
 #pragma omp for schedule (static)
     for (int64_t it = 0; it < items; it++) {
       int64_t p0 = (it / nbc) * PIXEL_TILE, cb = it % nbc, len = MIN (PIXEL_TILE, hw - p0);
-      const float *x = cv->x + (n * cv->c + cb * TS_CPU_QBLOCK) * hw + p0;
-      ts_cpu_transpose_f32 (x, TS_CPU_QBLOCK, len, hw, tile, TS_CPU_QBLOCK);
-      for (int64_t i = 0; i < len; i++)
-        ts_cpu_row_quantise (tile + i * TS_CPU_QBLOCK, TS_CPU_QBLOCK, TS_CPU_QBLOCK,
-                             xq + (p0 + i) * cv->c + cb * TS_CPU_QBLOCK,
-                             xs + (p0 + i) * nbc + cb);
+      const float *x = cv->x + (n * cv->c + cb * px->block) * hw + p0;
+      ts_cpu_transpose_f32 (x, px->block, len, hw, tile, px->block);
+      for (int64_t i = 0; i < len; i++) {
+        int64_t at = (p0 + i) * cv->c + cb * px->block;
+        if (px->int8)
+          ts_cpu_row_quantise (tile + i * px->block, px->block, px->block, px->xq + at,
+                               px->xs + (p0 + i) * nbc + cb);
+        else
+          ts_cpu_row_to_bf16 (tile + i * px->block, px->block, px->block, px->xb + at);
+      }
     }
   }
+}
+
+/* The input pixel that output position pos reads through tap t, or −1 off the image. */
+static inline int64_t
+tap_pixel (const Conv *cv, int64_t pos, int64_t t)
+{
+  int64_t oy = pos / cv->ow, ox = pos % cv->ow;
+  int64_t iy = oy * cv->p.stride_y + t / cv->kw - cv->p.pad_top;
+  int64_t ix = ox * cv->p.stride_x + t % cv->kw - cv->p.pad_left;
+  return iy < 0 || iy >= cv->h || ix < 0 || ix >= cv->w ? -1 : iy * cv->w + ix;
 }
 
 /* The int8 rows of positions [p0, p0 + len): for each tap, the quantised pixel it reads
  * (a copy of c bytes and c / 128 scales) or, off the image, zeros (q = 0, scale 0). */
 static void
-gather_pixel_rows (const Conv *cv, const uint8_t *xq, const float *xs, int64_t p0, int64_t len,
-                   uint8_t *rows, float *scales)
+gather_int8_rows (const Conv *cv, const Pixels *px, int64_t p0, int64_t len, uint8_t *rows,
+                  float *scales)
 {
   int64_t nbc = cv->c / TS_CPU_QBLOCK, area = cv->kh * cv->kw;
   int64_t kp = area * cv->c, nb = area * nbc;
   for (int64_t j = 0; j < len; j++) {
-    int64_t oy = (p0 + j) / cv->ow, ox = (p0 + j) % cv->ow;
     uint8_t *r = rows + j * kp;
     float *rs = scales + j * nb;
     for (int64_t t = 0; t < area; t++) {
-      int64_t iy = oy * cv->p.stride_y + t / cv->kw - cv->p.pad_top;
-      int64_t ix = ox * cv->p.stride_x + t % cv->kw - cv->p.pad_left;
-      if (iy < 0 || iy >= cv->h || ix < 0 || ix >= cv->w) {
+      int64_t pix = tap_pixel (cv, p0 + j, t);
+      if (pix < 0) {
         memset (r + t * cv->c, 128, (size_t) cv->c);
         memset (rs + t * nbc, 0, sizeof (float) * nbc);
-        continue;
+      } else {
+        memcpy (r + t * cv->c, px->xq + pix * cv->c, (size_t) cv->c);
+        memcpy (rs + t * nbc, px->xs + pix * nbc, sizeof (float) * nbc);
       }
-      int64_t pix = iy * cv->w + ix;
-      memcpy (r + t * cv->c, xq + pix * cv->c, (size_t) cv->c);
-      memcpy (rs + t * nbc, xs + pix * nbc, sizeof (float) * nbc);
     }
   }
 }
 
-/* An int8 convolution whose kernel is packed taps-major (ts_cpu_conv_taps_major): the
- * input quantised once per pixel, each band of positions gathered from it as int8 rows
- * and multiplied by one thread, then written back as NCHW planes. Measured at
- * aMUSEd-512's VQ decode (two threads) against the f32 im2col rows of conv_packed: that
- * spent 40 % of its time building, transposing and quantising the rows. */
-static gboolean
-conv_int8_pixels (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **error)
+/* The bf16 tiles of positions [p0, p0 + len) (ts_cpu_rows_to_bf16_tile's form), straight
+ * from the pixels: for each tile of 8 positions and each tap, the 8 pixels it reads (or
+ * zeros) side by side. A tile's positions past len repeat its last one. */
+static void
+gather_bf16_tiles (const Conv *cv, const Pixels *px, int64_t p0, int64_t len, uint16_t *tiles)
 {
-  int64_t positions = cv->oh * cv->ow, hw = cv->h * cv->w, nbc = cv->c / TS_CPU_QBLOCK;
-  int64_t kp = pk->kp, nb = kp / TS_CPU_QBLOCK;
+  int64_t area = cv->kh * cv->kw, kp = area * cv->c;
+  for (int64_t j0 = 0; j0 < len; j0 += TS_CPU_BF16_ROWS) {
+    uint16_t *tile = tiles + j0 * kp;
+    for (int64_t t = 0; t < area; t++) {
+      const uint16_t *row[TS_CPU_BF16_ROWS];
+      for (int64_t r = 0; r < TS_CPU_BF16_ROWS; r++) {
+        int64_t pix = tap_pixel (cv, p0 + MIN (j0 + r, len - 1), t);
+        row[r] = pix < 0 ? px->zeros : px->xb + pix * cv->c;
+      }
+      ts_cpu_pairs_to_bf16_tile (row, cv->c / 2, tile + t * cv->c * TS_CPU_BF16_ROWS);
+    }
+  }
+}
+
+/* A convolution whose kernel is packed taps-major (ts_cpu_conv_taps_major): the input
+ * converted once per pixel, each band of positions gathered from it in the kernel's form
+ * and multiplied by one thread, then written back as NCHW planes. Measured at aMUSEd-512's
+ * VQ decode (two threads, int8) against the f32 im2col rows of conv_packed: that spent 40 %
+ * of its time building, transposing and quantising the rows. */
+static gboolean
+conv_pixels (TsBackend *be, const Conv *cv, const TsCpuPacked *pk, GError **error)
+{
+  int64_t positions = cv->oh * cv->ow, hw = cv->h * cv->w, kp = pk->kp;
+  Pixels px = { .int8 = pk->precision == TS_PRECISION_INT8 };
+  px.block = px.int8 || cv->c % TS_CPU_QBLOCK == 0 ? TS_CPU_QBLOCK : TS_CPU_BF16_PAD;
+  int64_t nbc = cv->c / px.block, nb = kp / TS_CPU_QBLOCK;
   int nt = ts_cpu_threads_for (be, 2.0 * cv->n * cv->o * positions * cv->taps / 64);
-  /* int8 rows; the images go one after the other */
-  int64_t band = packed_band (positions, 1, (size_t) kp, nt);
+  /* rows in the kernel's form; the images go one after the other */
+  int64_t band = packed_band (positions, 1, (size_t) kp * (px.int8 ? 1 : sizeof (uint16_t)), nt);
   int64_t bands = (positions + band - 1) / band;
   nt = (int) MIN (nt, bands);
   int tiles_nt = ts_cpu_backend_threads (be);
-  size_t rows_bytes = TS_CPU_ALIGN64 ((size_t) (band * kp)), scale_bytes = TS_CPU_ALIGN64 (sizeof (float) * band * nb);
+  size_t rows_bytes = px.int8 ? TS_CPU_ALIGN64 ((size_t) (band * kp))
+                              : TS_CPU_ALIGN64 (sizeof (uint16_t) * (band + TS_CPU_BF16_ROWS) * kp);
+  size_t scale_bytes = px.int8 ? TS_CPU_ALIGN64 (sizeof (float) * band * nb) : 0;
   size_t out_bytes = TS_CPU_ALIGN64 (sizeof (float) * band * cv->o);
   size_t per_thread = rows_bytes + scale_bytes + out_bytes;
-  size_t input_bytes = TS_CPU_ALIGN64 ((size_t) (hw * cv->c)) + TS_CPU_ALIGN64 (sizeof (float) * hw * nbc);
-  size_t tile_bytes = sizeof (float) * PIXEL_TILE * TS_CPU_QBLOCK * tiles_nt;
-  char *scratch = ts_cpu_scratch_new (input_bytes + tile_bytes + per_thread * nt,
-                                      "int8 convolution", error);
+  size_t input_bytes = px.int8 ? TS_CPU_ALIGN64 ((size_t) (hw * cv->c)) + TS_CPU_ALIGN64 (sizeof (float) * hw * nbc)
+                               : TS_CPU_ALIGN64 (sizeof (uint16_t) * (hw + 1) * cv->c);
+  size_t tile_bytes = sizeof (float) * PIXEL_TILE * px.block * tiles_nt;
+  size_t capacity;
+  char *scratch = ts_cpu_pooled_scratch_new (be, input_bytes + tile_bytes + per_thread * nt,
+                                             &capacity, px.int8 ? "int8 convolution"
+                                                                : "bf16 convolution", error);
   if (!scratch)
     return FALSE;
-  uint8_t *xq = (uint8_t *) scratch;
-  float *xs = (float *) (scratch + TS_CPU_ALIGN64 ((size_t) (hw * cv->c)));
+  if (px.int8) {
+    px.xq = (uint8_t *) scratch;
+    px.xs = (float *) (scratch + TS_CPU_ALIGN64 ((size_t) (hw * cv->c)));
+  } else {
+    px.xb = (uint16_t *) scratch;
+    px.zeros = px.xb + hw * cv->c;
+    memset ((uint16_t *) px.zeros, 0, sizeof (uint16_t) * cv->c);
+  }
   float *tiles = (float *) (scratch + input_bytes);
   char *threads = scratch + input_bytes + tile_bytes;
 
   for (int64_t n = 0; n < cv->n; n++) {
-    quantise_pixels (be, cv, n, xq, xs, tiles);
+    convert_pixels (be, cv, n, &px, tiles);
 #pragma omp parallel num_threads (nt) if (nt > 1)
     {
       char *mine = threads + per_thread * omp_get_thread_num ();
-      uint8_t *rows = (uint8_t *) mine;
-      float *scales = (float *) (mine + rows_bytes);
       float *out = (float *) (mine + rows_bytes + scale_bytes);
 #pragma omp for schedule (dynamic, 1)
       for (int64_t bi = 0; bi < bands; bi++) {
         int64_t p0 = bi * band, len = MIN (band, positions - p0);
-        gather_pixel_rows (cv, xq, xs, p0, len, rows, scales);
-        ts_cpu_int8_matmul_prepared (pk, rows, scales, len, cv->bias, out, cv->o);
+        if (px.int8) {
+          float *scales = (float *) (mine + rows_bytes);
+          gather_int8_rows (cv, &px, p0, len, (uint8_t *) mine, scales);
+          ts_cpu_int8_matmul_prepared (pk, (uint8_t *) mine, scales, len, cv->bias, out, cv->o);
+        } else {
+          gather_bf16_tiles (cv, &px, p0, len, (uint16_t *) mine);
+          ts_cpu_bf16_matmul_prepared (pk, (uint16_t *) mine, len, cv->bias, out, cv->o);
+        }
         ts_cpu_transpose_f32 (out, len, cv->o, cv->o, cv->y + n * cv->o * positions + p0,
                               positions);
       }
     }
   }
-  free (scratch);
+  ts_cpu_pooled_scratch_free (be, scratch, capacity);
   return TRUE;
 }
 
@@ -522,8 +581,8 @@ op_conv2d (TsBackend *be, const TsOp *op, GError **error)
                                                        cv.groups, &failed, error);
     if (failed)
       return FALSE;
-    if (pk && ts_cpu_conv_taps_major (pk->precision, cv.cg, cv.groups))
-      return conv_int8_pixels (be, &cv, pk, error);
+    if (pk && pk->area)
+      return conv_pixels (be, &cv, pk, error);
     if (pk)
       return conv_packed (be, &cv, pk, error);
   }

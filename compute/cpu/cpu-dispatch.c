@@ -293,8 +293,8 @@ bf16_rows (int64_t m)
   return (m + TS_CPU_BF16_ROWS - 1) / TS_CPU_BF16_ROWS * TS_CPU_BF16_ROWS;
 }
 
-/* Prepares rows [i, i + TS_CPU_BF16_ROWS) (one bf16 tile; `row` is kp bf16 values of
- * scratch) or row i alone (int8). */
+/* Prepares rows [i, i + TS_CPU_BF16_ROWS) (one bf16 tile; `row` is TS_CPU_BF16_ROWS · kp
+ * bf16 values of scratch) or row i alone (int8). */
 static void
 prepare_rows (const Product *pr, int64_t i, uint16_t *row)
 {
@@ -342,7 +342,7 @@ prepare (TsBackend *be, Product *pr, GError **error)
   int64_t step = pr->a16 ? TS_CPU_BF16_ROWS : 1;
 #pragma omp parallel num_threads (nt) if (nt > 1)
   {
-    uint16_t *row = pr->a16 ? g_new (uint16_t, w->kp) : NULL;
+    uint16_t *row = pr->a16 ? g_new (uint16_t, TS_CPU_BF16_ROWS * w->kp) : NULL;
 #pragma omp for schedule (static)
     for (int64_t i = 0; i < pr->m; i += step)
       prepare_rows (pr, i, row);
@@ -354,8 +354,12 @@ prepare (TsBackend *be, Product *pr, GError **error)
 gboolean
 ts_cpu_conv_taps_major (TsPrecision precision, int64_t cg, int64_t groups)
 {
-  return precision == TS_PRECISION_INT8 && int8_kernel () != INT8_WIDEN && groups == 1 &&
-         cg > 0 && cg % TS_CPU_QBLOCK == 0;
+  if (groups != 1 || cg <= 0)
+    return FALSE;
+  if (precision == TS_PRECISION_INT8)
+    return int8_kernel () != INT8_WIDEN && cg % TS_CPU_QBLOCK == 0;
+  return precision == TS_PRECISION_BF16 && bf16_kernel () == BF16_AVX512 &&
+         cg % TS_CPU_BF16_PAD == 0;
 }
 
 /* Output columns per work item: the packed weights one item reads (PANEL_BYTES) in whole
@@ -390,13 +394,23 @@ ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const floa
   run_rows (&pr, FALSE, NULL);
 }
 
+void
+ts_cpu_bf16_matmul_prepared (const TsCpuPacked *w, const uint16_t *tiles, int64_t m,
+                             const float *bias, float *c, int64_t ldc)
+{
+  g_return_if_fail (w->precision == TS_PRECISION_BF16 && bf16_kernel () == BF16_AVX512);
+  Product pr = { .w = w, .bias = bias, .m = m, .ldc = ldc, .c = c, .rows = m,
+                 .a16 = (uint16_t *) tiles };
+  run_rows (&pr, FALSE, NULL);
+}
+
 size_t
 ts_cpu_packed_rows_scratch (const TsCpuPacked *w, int64_t m)
 {
   switch (activation_form (w)) {
   case FORM_WIDEN: return sizeof (float) * (size_t) (item_columns (w, TRUE) * w->k);
   case FORM_F32:   return 0;
-  case FORM_BF16:  return sizeof (uint16_t) * (size_t) ((bf16_rows (m) + 1) * w->kp);
+  case FORM_BF16:  return sizeof (uint16_t) * (size_t) ((bf16_rows (m) + TS_CPU_BF16_ROWS) * w->kp);
   default:         return TS_CPU_ALIGN64 ((size_t) (m * w->kp)) + sizeof (float) * (size_t) (m * (w->kp / TS_CPU_QBLOCK));
   }
 }

@@ -91,15 +91,20 @@ size_t       ts_cpu_packed_bytes (const TsCpuPacked *p);
  * kernels: u8 = q + 128 [kp] and one scale per block (the same rule as the weights). */
 void ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out);
 /* Rows per tile of the VDPBF16PS kernel's activations, and that form: rows [0, rows) (at most
- * TS_CPU_BF16_ROWS, the rest of the tile left as it is) of x (stride lda) as bf16 pairs, row
- * r's pair (2p, 2p + 1) at tile[(p · TS_CPU_BF16_ROWS + r) · 2], zero past k up to kp. `row`
- * is kp values of scratch. */
+ * TS_CPU_BF16_ROWS; the tile's other rows get copies of the last, whose sums the kernel never
+ * stores) of x (stride lda) as bf16 pairs, row r's pair (2p, 2p + 1) at
+ * tile[(p · TS_CPU_BF16_ROWS + r) · 2], zero past k up to kp. `scratch` is
+ * TS_CPU_BF16_ROWS · kp values. */
 #define TS_CPU_BF16_ROWS 8
 /* M (0) … M (7): the kernels' full 8-row tiles written out with named sums (GCC 12 keeps
  * arrays of vector sums on the stack). */
 #define TS_CPU_ROWS8(M) M (0) M (1) M (2) M (3) M (4) M (5) M (6) M (7)
 void ts_cpu_rows_to_bf16_tile (const float *x, int64_t lda, int64_t rows, int64_t k, int64_t kp,
-                               uint16_t *row, uint16_t *tile);
+                               uint16_t *scratch, uint16_t *tile);
+/* The same tile from rows already in bf16, wherever they lie: tile[(p · 8 + r) · 2 + e] =
+ * row[r][2p + e] for p < pairs (a convolution's taps gathered from a bf16 image). */
+void ts_cpu_pairs_to_bf16_tile (const uint16_t *const row[TS_CPU_BF16_ROWS], int64_t pairs,
+                                uint16_t *tile);
 void ts_cpu_row_quantise (const float *x, int64_t k, int64_t kp, uint8_t *u, float *scale);
 /* dst[c, r] (row stride ldd) = src[r, c] (row stride lds): a convolution's im2col columns
  * into the rows the packed products read (cpu-conv.c). */
@@ -154,9 +159,10 @@ void   ts_cpu_packed_matmul_rows (const TsCpuPacked *w, const float *a, int64_t 
                                   const float *bias, float *c, int64_t ldc, void *scratch);
 
 /* Whether a convolution at `precision` with Cg input channels a group packs its kernel
- * taps-major and reads its input as int8 rows of whole pixels (cpu-conv.c): int8 on a VNNI
- * kernel, one group, Cg a multiple of TS_CPU_QBLOCK (a block never spans two taps). Its
- * rows' K order is then [kh·kw][Cg], each block one tap's 128 channels. */
+ * taps-major and reads its input as rows of whole pixels in the kernel's form (cpu-conv.c):
+ * one group, and int8 on a VNNI kernel with Cg a multiple of TS_CPU_QBLOCK (a block never
+ * spans two taps), or bf16 on the VDPBF16PS kernel with Cg a multiple of TS_CPU_BF16_PAD (no
+ * padding between taps). Its rows' K order is then [kh·kw][Cg]. */
 gboolean ts_cpu_conv_taps_major (TsPrecision precision, int64_t cg, int64_t groups);
 /* Whether a convolution with `taps` (Cg·kh·kw) inputs and `og` outputs a group runs the
  * direct loops, which read its kernel as it is (never packed); `pointwise`: 1×1, stride 1,
@@ -168,6 +174,10 @@ gboolean ts_cpu_conv_direct (int64_t taps, int64_t og, gboolean pointwise);
 void ts_cpu_int8_matmul_prepared (const TsCpuPacked *w, const uint8_t *a8, const float *as,
                                   int64_t m, const float *bias, float *c, int64_t ldc);
 
+/* The same for bf16 activations already in tiles (ts_cpu_rows_to_bf16_tile's form, [m
+ * rounded up to TS_CPU_BF16_ROWS, kp]); only where ts_cpu_conv_taps_major holds for bf16. */
+void ts_cpu_bf16_matmul_prepared (const TsCpuPacked *w, const uint16_t *tiles, int64_t m,
+                                  const float *bias, float *c, int64_t ldc);
 /* GEMM kernels (cpu-matmul-bf16.c, cpu-matmul-int8.c): c[i, j] += Σ a[i, k]·w[j, k] for
  * rows i < m of the prepared activations (bf16 in tiles of TS_CPU_BF16_ROWS rows, each
  * [kp/2][8][2] / u8 [m, kp] with scales [m, nb]),

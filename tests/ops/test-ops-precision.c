@@ -390,7 +390,7 @@ check_conv (GRand *rand, TsPrecision prec, gboolean fast, const ConvShape *cs, g
  * 1×1 as a plain GEMM (127, 128, 129, 300) and with stride or padding (the im2col form),
  * 3×3 same-padding (the VQ's resnets), 3×3 stride 2 with bottom/right padding (its
  * downsampling), 2×2 stride 2 (the transformer's), groups, odd sizes, two images, one
- * case of 1152 taps over 1024 positions (two bands), and the int8 pixel-row cases. */
+ * case of 1152 taps over 1024 positions (two bands), and the pixel-row cases (int8, bf16). */
 static const ConvShape conv_shapes[] = {
   { 1, 127, 5, 7, 9, 1, 1, 1, 0, 0, 0, 0, 1 },
   { 2, 128, 3, 5, 6, 1, 1, 1, 0, 0, 0, 0, 1 },
@@ -411,6 +411,9 @@ static const ConvShape conv_shapes[] = {
    * bottom/right padding, two images with padding different on each side */
   { 1, 256, 9, 7, 20, 3, 3, 2, 0, 0, 1, 1, 1 },
   { 2, 128, 6, 5, 50, 3, 3, 1, 1, 0, 1, 2, 1 },
+  /* bf16 rows of whole pixels (Cg a multiple of 32) converted in blocks of 32 channels, 63
+   * positions: tiles of 8 with a tail of 7 */
+  { 1, 96, 7, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1 },
 };
 
 static void
