@@ -71,6 +71,25 @@ map_block (size_t cap, int prot, int flags)
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* A new block whose first `bytes` (what the tensor will write) are faulted in up front, in
+ * one call: the pages are written anyway, and one page fault at a time cost more than the
+ * writing (measured session 15, aMUSEd-256 VQ decode on one core, whose outputs are fresh
+ * blocks: int8 2.0 -> 1.4-1.7 s, bf16 3.05 -> 2.65, f32 4.1 -> 3.75; a page fault is
+ * dearer in a virtual machine). Only `bytes`: the rest of the last 2 MiB unit stays untouched
+ * until a larger tensor reuses it (peak RSS +100 MB when the whole unit was populated).
+ * Where the kernel predates MADV_POPULATE_WRITE (Linux 5.14) the pages fault as before. */
+static void *
+fresh_block (size_t cap, size_t bytes)
+{
+  void *p = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+#ifdef MADV_POPULATE_WRITE
+  size_t page = (size_t) sysconf (_SC_PAGESIZE);
+  if (p)
+    (void) madvise (p, (bytes + page - 1) / page * page, MADV_POPULATE_WRITE);
+#endif
+  return p;
+}
+
 static void
 drop_cached (TsCpuPool *pool, guint index)
 {
@@ -200,13 +219,13 @@ ts_cpu_pool_alloc (TsCpuPool *pool, size_t bytes, size_t *capacity)
   pool->live += *capacity; /* counted from here, so that other threads see it */
   pool->live_peak = MAX (pool->live_peak, pool->live);
   g_mutex_unlock (&pool->lock);
-  if (!data && !(data = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS))) {
+  if (!data && !(data = fresh_block (cap, bytes))) {
     /* memory held in the cache may be what is missing: give it back and try once more */
     g_mutex_lock (&pool->lock);
     while (pool->cached->len)
       drop_cached (pool, 0);
     g_mutex_unlock (&pool->lock);
-    data = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    data = fresh_block (cap, bytes);
   }
   if (!data) {
     g_mutex_lock (&pool->lock);
