@@ -25,7 +25,7 @@ typedef struct {
   union {
     struct { float scale, offset; } scale;
     struct { float eps; int groups; gboolean silu; } norm;
-    struct { float scale; gboolean causal; } attention;
+    struct { float scale; gboolean causal; TsPrecision precision; } attention;
     struct { gboolean trans_a, trans_b; } matmul;
     TsConv2dParams conv;
     float fill_value;

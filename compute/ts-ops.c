@@ -566,6 +566,13 @@ attention_operand (TsBackend *be, TsTensor *t)
 TsTensor *
 ts_attention (TsBackend *be, TsTensor *q, TsTensor *k, TsTensor *v, float scale, gboolean causal)
 {
+  return ts_attention_at (be, q, k, v, scale, causal, TS_PRECISION_F32);
+}
+
+TsTensor *
+ts_attention_at (TsBackend *be, TsTensor *q, TsTensor *k, TsTensor *v, float scale,
+                 gboolean causal, TsPrecision precision)
+{
   if (!INPUTS_OK (be, q, k, v))
     return NULL;
   if (!require_ndim (be, q, 4, 4, "attention q") || !require_ndim (be, k, 4, 4, "attention k") ||
@@ -587,6 +594,7 @@ ts_attention (TsBackend *be, TsTensor *q, TsTensor *k, TsTensor *v, float scale,
   TsOp op = { .kind = TS_OP_ATTENTION, .src = { qc, kc, vc } };
   op.p.attention.scale = scale;
   op.p.attention.causal = causal;
+  op.p.attention.precision = precision;
   int64_t shape[4] = { q->shape[0], q->shape[1], q->shape[2], v->shape[3] };
   return run_new (be, &op, TS_DTYPE_F32, 4, shape);
 }

@@ -84,6 +84,11 @@ TsTensor *ts_global_response_norm (TsBackend *be, TsTensor *x, TsTensor *gamma,
  * causal: query i attends to keys j ≤ i. */
 TsTensor *ts_attention (TsBackend *be, TsTensor *q, TsTensor *k, TsTensor *v, float scale,
                         gboolean causal);
+/* The same, for a network that runs at `precision`: a backend may then compute the products
+ * in reduced precision (the CPU, on the VDPBF16PS kernel: bf16 operands, f32 sums;
+ * docs/cpu-precision.md); TS_PRECISION_F32 is ts_attention. */
+TsTensor *ts_attention_at (TsBackend *be, TsTensor *q, TsTensor *k, TsTensor *v, float scale,
+                           gboolean causal, TsPrecision precision);
 
 /* ---- convolutions and resampling (NCHW, PyTorch weight layouts) ---- */
 

@@ -22,14 +22,39 @@ typedef struct {
   gboolean causal;
   int64_t qb;                  /* queries per block */
   gboolean fused;              /* cpu-attention-avx512.c's rows */
+  gboolean bf16;               /* cpu-attention-bf16.c's (fused, VDPBF16PS products) */
   int64_t nkp;                 /* nk rounded up to 16: the fused rows' packed keys */
 } Attn;
 
-/* Fused: per block, Kᵀ packed into the thread's scratch, then the rows (scores in L1). */
+/* Fused: per block, Kᵀ packed into the thread's scratch, then the rows (scores in L1); bf16:
+ * the keys and values packed (cpu-attention.h), the key rows' scratch, the scores and the
+ * rows' bf16 queries and probabilities. In floats, each part a whole number of 64 bytes. */
+#define BF16_FLOATS(n) (TS_CPU_ALIGN64 (sizeof (uint16_t) * (size_t) (n)) / sizeof (float))
+
 static int64_t
 scratch_floats (const Attn *a)
 {
-  return a->fused ? (a->d + TS_CPU_ATTENTION_ROWS) * a->nkp : a->qb * a->nk;
+  int64_t r = TS_CPU_ATTENTION_ROWS;
+  if (a->bf16)
+    return BF16_FLOATS (a->d * a->nkp) + BF16_FLOATS (a->nkp * a->dv) + BF16_FLOATS (a->nk * a->d) +
+           r * a->nkp + BF16_FLOATS (r * a->d) + BF16_FLOATS (r * a->nkp);
+  return a->fused ? (a->d + r) * a->nkp : a->qb * a->nk;
+}
+
+static void
+attend_block_bf16 (const Attn *a, const float *q, const float *k, const float *v, int64_t nq,
+                   float *out, float *s)
+{
+  int64_t r = TS_CPU_ATTENTION_ROWS;
+  uint16_t *kt = (uint16_t *) s;
+  uint16_t *vp = (uint16_t *) (s + BF16_FLOATS (a->d * a->nkp));
+  uint16_t *row = (uint16_t *) ((float *) vp + BF16_FLOATS (a->nkp * a->dv));
+  float *scores = (float *) row + BF16_FLOATS (a->nk * a->d);
+  uint16_t *q16 = (uint16_t *) (scores + r * a->nkp);
+  uint16_t *p16 = (uint16_t *) ((float *) q16 + BF16_FLOATS (r * a->d));
+  ts_cpu_attention_pack_bf16 (k, a->sk[1], v, a->sv[1], a->nk, a->nkp, a->d, a->dv, kt, vp, row);
+  ts_cpu_attention_rows_bf16 (q, a->sq[1], nq, kt, a->nk, a->nkp, a->d, vp, a->dv, a->scale,
+                              scores, q16, p16, out, a->h * a->dv);
 }
 
 static void
@@ -43,6 +68,10 @@ attend_block (const Attn *a, int64_t b, int64_t head, int64_t q0, float *s)
   const float *v = a->v + b * a->sv[0] + head * a->sv[2];
   float *out = a->out + ((b * a->nq + q0) * a->h + head) * a->dv;
 
+  if (a->bf16) {
+    attend_block_bf16 (a, q, k, v, nq, out, s);
+    return;
+  }
   if (a->fused) {
     float *kt = s, *rows = s + a->d * a->nkp;
     ts_cpu_attention_pack_keys (k, a->sk[1], a->nk, a->d, kt, a->nkp);
@@ -113,8 +142,11 @@ run_blocks (TsBackend *be, const Attn *a, float *scores, int nt, int64_t items, 
 const char *
 ts_cpu_attention_kernel_name (void)
 {
-  return ts_cpu_rows_avx512 () ? "avx512 fused rows (f32; causal masks: sgemm pairs)"
-                               : "sgemm pairs (OpenBLAS, f32)";
+  if (!ts_cpu_rows_avx512 ())
+    return "sgemm pairs (OpenBLAS, f32)";
+  return ts_cpu_bf16_rounds_activations ()
+           ? "avx512 fused rows (f32; for bf16/int8 networks VDPBF16PS products; causal masks: sgemm pairs)"
+           : "avx512 fused rows (f32; causal masks: sgemm pairs)";
 }
 
 gboolean
@@ -139,6 +171,10 @@ ts_cpu_op_attention (TsBackend *be, const TsOp *op, GError **error)
     return FALSE;
   }
   a.fused = !a.causal && ts_cpu_rows_avx512 ();
+  /* reduced precision asked for (the network's weights are bf16 or int8) and the products
+   * round to bf16 anyway on this kernel choice */
+  a.bf16 = a.fused && op->p.attention.precision != TS_PRECISION_F32 &&
+           ts_cpu_bf16_rounds_activations () && a.d % 2 == 0;
   a.nkp = (a.nk + 15) / 16 * 16;
   a.qb = SCORE_BYTES / (sizeof (float) * a.nk);
   /* causal: smaller blocks skip more of the masked upper triangle; fused: the scores never

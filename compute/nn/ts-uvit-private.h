@@ -42,6 +42,7 @@ struct _TsUvit {
   UvitLayer *layers;
   TsTensor *mlm_conv1, *mlm_norm, *mlm_conv2;
   TsNnWeights *weights;              /* owns every tensor above */
+  TsPrecision precision;             /* its weights' (ts_weights_set_precision): attention's too */
   guint64   weight_bytes;
   TsNnTapFunc tap;
   gpointer  tap_data;

@@ -148,6 +148,7 @@ ts_uvit_new (TsBackend *be, const TsUVitConfig *config, TsWeights *weights,
   m->be = be;
   m->cfg = *config;
   m->weights = ts_nn_weights_new (be, weights, "transformer", matrix_dtype);
+  m->precision = ts_weights_precision (weights);
   load_weights (m->weights, m);
   if (!ts_nn_weights_finish (m->weights, NULL, error))
     return NULL;
@@ -219,15 +220,18 @@ ts_uvit_modulate_consume (TsBackend *be, TsTensor *x, const UvitMod *mod)
 
 /* ---- blocks ---- */
 
-/* softmax(q·kᵀ/√d)·v through the output projection; q_in [B, N, D], k/v are head views. */
+/* softmax(q·kᵀ/√d)·v through the output projection; q_in [B, N, D], k/v are head views. The
+ * products at the precision the transformer's weights were loaded at. */
 static TsTensor *
-attend (TsBackend *be, TsTensor *q_in, TsTensor *q_w, TsTensor *k, TsTensor *v, TsTensor *o_w,
+attend (const TsUvit *m, TsTensor *q_in, TsTensor *q_w, TsTensor *k, TsTensor *v, TsTensor *o_w,
         int heads)
 {
+  TsBackend *be = m->be;
   int64_t dim = q_w->shape[0];
   float scale = 1.0f / sqrtf ((float) (dim / heads));
   g_autoptr (TsTensor) q = ts_nn_heads_consume (ts_linear (be, q_in, q_w, NULL), heads);
-  TsTensor *a = ts_nn_merge_heads_consume (ts_attention (be, q, k, v, scale, FALSE));
+  TsTensor *a = ts_nn_merge_heads_consume (ts_attention_at (be, q, k, v, scale, FALSE,
+                                                            m->precision));
   return ts_nn_linear_consume (be, a, o_w);
 }
 
@@ -267,7 +271,7 @@ skip_ff (TsUvit *m, const UvitSkipFF *a, const UvitKV *kv, TsTensor *x)
   TsBackend *be = m->be;
   for (int j = 0; j < 2; j++) {
     g_autoptr (TsTensor) n = ts_rms_norm (be, x, a->norm[j], 1e-6f);
-    TsTensor *o = attend (be, n, a->q[j], kv[j].k, kv[j].v, a->o[j], (int) m->cfg.block_num_heads);
+    TsTensor *o = attend (m, n, a->q[j], kv[j].k, kv[j].v, a->o[j], (int) m->cfg.block_num_heads);
     x = ts_nn_add_consume (be, x, o);
   }
   return x;
@@ -296,12 +300,12 @@ layer_forward (TsUvit *m, const TsUvitCond *cond, int i, TsTensor *x)
   TsTensor *n = ada_norm (m, l, mod, 0, x);
   g_autoptr (TsTensor) k = ts_nn_heads_consume (ts_linear (be, n, l->k[0], NULL), heads);
   g_autoptr (TsTensor) v = ts_nn_heads_consume (ts_linear (be, n, l->v[0], NULL), heads);
-  TsTensor *o = attend (be, n, l->q[0], k, v, l->o[0], heads);
+  TsTensor *o = attend (m, n, l->q[0], k, v, l->o[0], heads);
   ts_tensor_unref (n);
   x = ts_nn_add_consume (be, x, o);
 
   n = ada_norm (m, l, mod, 1, x);
-  o = attend (be, n, l->q[1], cond->layer_kv[i].k, cond->layer_kv[i].v, l->o[1], heads);
+  o = attend (m, n, l->q[1], cond->layer_kv[i].k, cond->layer_kv[i].v, l->o[1], heads);
   ts_tensor_unref (n);
   x = ts_nn_add_consume (be, x, o);
 

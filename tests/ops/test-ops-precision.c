@@ -975,6 +975,113 @@ test_describe_names_kernels (void)
   g_assert_nonnull (strstr (p, "attention: sgemm pairs"));
 }
 
+/* ---- attention at a reduced precision (cpu-attention-bf16.c) ---- */
+
+static double
+bf16_value (double x)
+{
+  return ts_bf16_to_f32 (ts_f32_to_bf16 ((float) x));
+}
+
+/* One attention at bf16 against a double reference from the same bf16 operands, the
+ * probabilities rounded to bf16 as the kernel rounds them: a probability off by one rounding
+ * (2^-8 of itself, the kernel's exp not being exact) moves an output by at most 2^-8 times
+ * its spread of values, so the bound is 2^-7 · max|v| (and a little for the f32 sums). */
+static void
+check_attention_bf16 (GRand *rand, const int64_t shape[6])
+{
+  int64_t nb = shape[0], nq = shape[1], nk = shape[2], h = shape[3], d = shape[4], dv = shape[5];
+  g_autofree float *qv = NULL, *kv = NULL, *vv = NULL;
+  g_autoptr (TsTensor) q = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { nb, nq, h, d }, -2, 2, &qv);
+  g_autoptr (TsTensor) k = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { nb, nk, h, d }, -2, 2, &kv);
+  g_autoptr (TsTensor) v = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                  (int64_t[]) { nb, nk, h, dv }, -1, 1, &vv);
+  float scale = 1.0f / sqrtf ((float) d);
+  g_autoptr (TsTensor) o = ts_attention_at (be, q, k, v, scale, FALSE, TS_PRECISION_BF16);
+  g_autoptr (TsTensor) exact = ts_attention (be, q, k, v, scale, FALSE);
+  g_autofree float *got = ts_test_read (o), *want_f32 = ts_test_read (exact);
+  g_autofree double *s = g_new (double, nk), *p = g_new (double, nk);
+  int bad = 0, differ = 0;
+  for (int64_t b = 0; b < nb; b++)
+    for (int64_t hh = 0; hh < h; hh++)
+      for (int64_t i = 0; i < nq && bad < 5; i++) {
+        double mx = -INFINITY, sum = 0.0, vmax = 0.0;
+        for (int64_t j = 0; j < nk; j++) {
+          double acc = 0.0;
+          for (int64_t c = 0; c < d; c++)
+            acc += bf16_value (qv[((b * nq + i) * h + hh) * d + c]) *
+                   bf16_value (kv[((b * nk + j) * h + hh) * d + c]);
+          s[j] = scale * acc;
+          mx = MAX (mx, s[j]);
+        }
+        for (int64_t j = 0; j < nk; j++) {
+          p[j] = bf16_value (exp (s[j] - mx));
+          sum += p[j];
+        }
+        for (int64_t c = 0; c < dv; c++) {
+          double acc = 0.0;
+          for (int64_t j = 0; j < nk; j++) {
+            double vj = bf16_value (vv[((b * nk + j) * h + hh) * dv + c]);
+            acc += p[j] * vj;
+            vmax = MAX (vmax, fabs (vj));
+          }
+          double want = acc / sum, bound = 0x1p-7 * vmax + 1e-5;
+          int64_t at = ((b * nq + i) * h + hh) * dv + c;
+          differ += got[at] != want_f32[at];
+          if (!isfinite (got[at]) || fabs (got[at] - want) > bound ||
+              fabs (got[at] - want_f32[at]) > 0.05) {
+            g_test_message ("attention %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "q x%" G_GINT64_FORMAT
+                            "k x%" G_GINT64_FORMAT "h d %" G_GINT64_FORMAT " dv %" G_GINT64_FORMAT
+                            ": out[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                            ",%" G_GINT64_FORMAT "] = %.9g, bf16 reference %.9g (±%.3g), f32 %.9g",
+                            nb, nq, nk, h, d, dv, b, i, hh, c, got[at], want, bound, want_f32[at]);
+            bad++;
+          }
+        }
+      }
+  if (bad)
+    g_test_fail ();
+  /* it did run in bf16: the exact attention gives other values */
+  g_assert_cmpint (differ, >, 0);
+}
+
+/* On the VDPBF16PS kernel a bf16 (or int8) network's attention multiplies in bf16: odd key
+ * counts (padding of keys and of key pairs), query counts off the 8-row tiles, head sizes
+ * with value panels of 16 and a tail (40: the shipped model's), text-length keys (77). On
+ * any other kernel choice the request gives the exact attention, bit for bit. */
+static void
+test_attention_bf16 (void)
+{
+  g_autoptr (GRand) rand = ts_test_rand_for (g_test_get_path ());
+  static const int64_t shapes[][6] = {
+    { 2, 37, 77, 3, 40, 40 }, { 1, 64, 256, 2, 64, 64 }, { 1, 9, 5, 1, 8, 24 },
+    { 2, 8, 17, 2, 64, 16 },
+  };
+  if (ts_cpu_has_avx512_bf16 ()) {
+    ts_cpu_kernels_choose (TS_CPU_KERNELS_BF16_DOT);
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      check_attention_bf16 (rand, shapes[i]);
+  } else {
+    g_test_message ("no AVX512_BF16 here: only the exact fallback is checked");
+  }
+  for (TsCpuKernelChoice c = TS_CPU_KERNELS_PORTABLE; c <= TS_CPU_KERNELS_BF16_FMA; c++) {
+    if (c == TS_CPU_KERNELS_BF16_DOT)
+      continue;
+    ts_cpu_kernels_choose (c);
+    g_autoptr (TsTensor) q = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                    (int64_t[]) { 1, 20, 2, 40 }, -2, 2, NULL);
+    g_autoptr (TsTensor) kv = ts_test_random_tensor (be, rand, TS_DTYPE_F32, 4,
+                                                     (int64_t[]) { 1, 33, 2, 40 }, -1, 1, NULL);
+    g_autoptr (TsTensor) a = ts_attention_at (be, q, kv, kv, 0.2f, FALSE, TS_PRECISION_BF16);
+    g_autoptr (TsTensor) e = ts_attention (be, q, kv, kv, 0.2f, FALSE);
+    g_autofree float *av = ts_test_read (a), *ev = ts_test_read (e);
+    g_assert_cmpmem (av, sizeof (float) * 20 * 2 * 40, ev, sizeof (float) * 20 * 2 * 40);
+  }
+  ts_cpu_kernels_choose (TS_CPU_KERNELS_AUTO);
+}
+
 static const Case cases[] = {
   { TS_CPU_KERNELS_BF16_FMA, TS_PRECISION_BF16, TRUE, FALSE },
   { TS_CPU_KERNELS_BF16_DOT, TS_PRECISION_BF16, TRUE, TRUE },
@@ -1006,6 +1113,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cpu-precision/conv/f32-unchanged", test_conv_f32_unchanged);
   g_test_add_func ("/cpu-precision/conv/weights-marked", test_conv_weights_marked);
   g_test_add_func ("/cpu-precision/other-uses-exact", test_other_uses_exact);
+  g_test_add_func ("/cpu-precision/attention/bf16", test_attention_bf16);
   g_test_add_func ("/cpu-precision/f16-source", test_f16_source);
   g_test_add_func ("/cpu-precision/row-forms", test_row_forms);
   g_test_add_func ("/cpu-precision/mapped-pages-given-back", test_mapped_weight_pages_given_back);
