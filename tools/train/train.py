@@ -181,6 +181,8 @@ def main():
                     help="the decoder stage trains the encoder and codebook too (new tokens: retrain the transformer)")
     ap.add_argument("--vqdec-lr", type=float, default=None, help="override the decoder stage's peak LR")
     ap.add_argument("--codebook", type=int, default=None, help="override the preset's VQ codebook size")
+    ap.add_argument("--vq-latent", type=int, default=None,
+                    help="override the preset's VQ latent channels (= the codebook's dimension; new tokens)")
     ap.add_argument("--default-guidance", type=float, default=None,
                     help="the exported model's default guidance (tessera-defaults.json), instead of the preset's")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
@@ -199,6 +201,8 @@ def main():
         p["vq_train"]["disc_start"] = min(p["vq_train"]["disc_start"], int(args.vq_steps * 0.75))
     if args.codebook:
         p["vq"]["num_vq_embeddings"] = args.codebook
+    if args.vq_latent:
+        p["vq"]["latent_channels"] = args.vq_latent
     if args.tm_steps:
         p["tm_train"]["steps"] = args.tm_steps
     if args.tm_tokens:
@@ -283,7 +287,7 @@ def main():
         metrics_path = os.path.join(args.run, "eval.json")
         ev = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
         budget = "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in
-                         (("codebook", args.codebook), ("vq_minutes", args.vq_minutes), ("vqdec_minutes", args.vqdec_minutes),
+                         (("codebook", args.codebook), ("vq_latent", args.vq_latent), ("vq_minutes", args.vq_minutes), ("vqdec_minutes", args.vqdec_minutes),
                           ("tm_minutes", args.tm_minutes), ("tm_placed", args.tm_placed), ("tm_region", args.tm_region),
                           ("vq_steps", args.vq_steps),
                           ("vqdec_steps", args.vqdec_steps), ("tm_steps", args.tm_steps)) if v is not None)
