@@ -32,12 +32,6 @@ ts_cpu_attention_pack_keys (const float *k, int64_t ldk, int64_t nk, int64_t d, 
 #define VZ 4   /* panels of 16 value columns per P·V micro-tile, with VR rows */
 #define VR 4
 
-TARGET static inline __mmask16
-tail_mask (int64_t n)
-{
-  return n >= 16 ? (__mmask16) 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
-}
-
 /* s[i, j0 + 16z + l] = scale · Σ_c q[i, c]·kt[c, j0 + 16z + l] for i < mr, z < nz, and
  * mx[i] the running maximum of the row's scores of real keys (below nk: the padding's zero
  * scores must not raise it, or a row of negative scores could underflow to all zeros). kt
@@ -66,7 +60,7 @@ scores_tile (const float *q, int64_t ldq, const float *kt, int64_t nkp, int64_t 
     for (int z = 0; z < nz; z++) {
       __m512 x = _mm512_mul_ps (acc[i][z], sv);
       _mm512_storeu_ps (s + i * nkp + j0 + 16 * z, x);
-      mx[i] = _mm512_mask_max_ps (mx[i], tail_mask (nk - j0 - 16 * z), mx[i], x);
+      mx[i] = _mm512_mask_max_ps (mx[i], ts_cpu_tail_mask16 (nk - j0 - 16 * z), mx[i], x);
     }
 }
 
@@ -94,7 +88,7 @@ scores (const float *q, int64_t ldq, int mr, const float *kt, int64_t nkp, int64
     __m512 m = _mm512_set1_ps (_mm512_reduce_max_ps (mx[i])), sum = _mm512_setzero_ps ();
     float *row = s + i * nkp;
     for (int64_t j = 0; j < nk; j += 16) {
-      __mmask16 k = tail_mask (nk - j);
+      __mmask16 k = ts_cpu_tail_mask16 (nk - j);
       __m512 e = ts_cpu_exp512 (_mm512_sub_ps (_mm512_maskz_loadu_ps (k, row + j), m));
       _mm512_mask_storeu_ps (row + j, k, e);
       sum = _mm512_mask_add_ps (sum, k, sum, e);
@@ -139,7 +133,7 @@ values (const float *p, int64_t ldp, int mr, int64_t nk, const float *v, int64_t
     for (int64_t c0 = 0; c0 < dv; c0 += 16 * VZ) {
       int64_t cols = MIN (16 * VZ, dv - c0);
       int nz = (int) ((cols + 15) / 16);
-      __mmask16 last = tail_mask (cols - 16 * (nz - 1));
+      __mmask16 last = ts_cpu_tail_mask16 (cols - 16 * (nz - 1));
       if (r == VR && nz == VZ)
         values_tile (p + i0 * ldp, ldp, nk, v, ldv, c0, VR, VZ, last, inv + i0, out + i0 * ldo,
                      ldo);

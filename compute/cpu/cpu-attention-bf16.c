@@ -24,12 +24,6 @@
 #define VZ 4   /* panels of 16 value columns per P·V micro-tile, with VR rows */
 #define VR 4
 
-TARGET static inline __mmask16
-tail_mask (int64_t n)
-{
-  return n >= 16 ? (__mmask16) 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
-}
-
 /* 16 floats rounded to bf16. */
 TARGET static inline __m256i
 round16 (__m512 x)
@@ -52,7 +46,7 @@ value_pairs (const float *a, const float *b, int64_t n, uint16_t *dst)
 {
   static const uint16_t order[32] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
-  __mmask16 k = tail_mask (n);
+  __mmask16 k = ts_cpu_tail_mask16 (n);
   __m512 va = a ? _mm512_maskz_loadu_ps (k, a) : _mm512_setzero_ps ();
   __m512 vb = b ? _mm512_maskz_loadu_ps (k, b) : _mm512_setzero_ps ();
   __m512i both = (__m512i) _mm512_cvtne2ps_pbh (vb, va); /* a in the low half, b above */
@@ -107,7 +101,7 @@ scores_tile (const uint16_t *q, int64_t d, const uint16_t *kt, int64_t nkp, int6
     for (int z = 0; z < nz; z++) {
       __m512 x = _mm512_mul_ps (acc[i][z], sv);
       _mm512_storeu_ps (s + i * nkp + j0 + 16 * z, x);
-      mx[i] = _mm512_mask_max_ps (mx[i], tail_mask (nk - j0 - 16 * z), mx[i], x);
+      mx[i] = _mm512_mask_max_ps (mx[i], ts_cpu_tail_mask16 (nk - j0 - 16 * z), mx[i], x);
     }
 }
 
@@ -135,7 +129,7 @@ scores (const uint16_t *q, int64_t d, int mr, const uint16_t *kt, int64_t nkp, i
     __m512 m = _mm512_set1_ps (_mm512_reduce_max_ps (mx[i])), sum = _mm512_setzero_ps ();
     const float *row = s + i * nkp;
     for (int64_t j = 0; j < nkp; j += 16) {
-      __mmask16 k = tail_mask (nk - j);
+      __mmask16 k = ts_cpu_tail_mask16 (nk - j);
       __m512 e = _mm512_maskz_mov_ps (k, ts_cpu_exp512 (_mm512_sub_ps (_mm512_loadu_ps (row + j), m)));
       __m256i h = round16 (e);
       _mm256_storeu_si256 ((__m256i *) (p + i * nkp + j), h);
@@ -182,7 +176,7 @@ values (const uint16_t *p, int64_t nkp, int mr, const uint16_t *vp, int64_t dv,
     for (int64_t c0 = 0; c0 < dv; c0 += 16 * VZ) {
       int64_t cols = MIN (16 * VZ, dv - c0);
       int nz = (int) ((cols + 15) / 16);
-      __mmask16 last = tail_mask (cols - 16 * (nz - 1));
+      __mmask16 last = ts_cpu_tail_mask16 (cols - 16 * (nz - 1));
       if (r == VR && nz == VZ)
         values_tile (p + i0 * nkp, nkp, vp, dv, c0, VR, VZ, last, inv + i0, out + i0 * ldo, ldo);
       else

@@ -1,11 +1,13 @@
 /* cpu-exp512.h — exp of 16 floats with AVX-512, the one polynomial that SOFTMAX
- * (cpu-softmax.c) and the fused attention rows (cpu-attention-avx512.c) share, with
- * ts_cpu_expf's range reduction and constants. Internal to compute/cpu/. */
+ * (cpu-softmax.c) and the fused attention rows (cpu-attention-avx512.c, -bf16.c) share, with
+ * ts_cpu_expf's range reduction and constants; and the 16-lane mask of a tail those rows
+ * share. Internal to compute/cpu/. */
 #pragma once
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #define TS_CPU_TARGET_AVX512 __attribute__ ((target ("avx512f,avx512bw,avx512vl")))
 
@@ -16,6 +18,13 @@
 #define TS_CPU_ROUND_MAGIC 12582912.0f
 #define TS_CPU_LN2_HI 0.693359375f
 #define TS_CPU_LN2_LO -2.12194440e-4f
+
+/* The lanes [0, n) of 16: all for n >= 16, none for n <= 0. */
+TS_CPU_TARGET_AVX512 static inline __mmask16
+ts_cpu_tail_mask16 (int64_t n)
+{
+  return n >= 16 ? (__mmask16) 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
+}
 
 TS_CPU_TARGET_AVX512 static inline __m512
 ts_cpu_exp512 (__m512 x)
