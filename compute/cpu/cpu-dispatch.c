@@ -251,18 +251,20 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
                                 w->kp, c, pr->ldc, TRUE, bias);
     return;
   }
-  if (pr->fma || pr->a16) {
-    /* the bf16 kernels accumulate: start from the bias */
+  if (pr->a16) {
+    ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc,
+                             TRUE, bias);
+    return;
+  }
+  if (pr->fma) {
+    /* the FMA kernel accumulates: start from the bias */
     for (int64_t i = 0; i < h; i++) {
       if (bias)
         memcpy (c + i * pr->ldc, bias, sizeof (float) * wd);
       else
         memset (c + i * pr->ldc, 0, sizeof (float) * wd);
     }
-    if (pr->fma)
-      ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc);
-    else
-      ts_cpu_bf16_gemm_avx512 (pr->a16 + i0 * w->kp, h, w, j0, j0 + wd, 0, w->kp, c, pr->ldc);
+    ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc);
     return;
   }
   widen_rows (w, j0, wd, panel);
