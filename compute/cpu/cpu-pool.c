@@ -78,15 +78,23 @@ map_block (size_t cap, int prot, int flags)
  * dearer in a virtual machine). Only `bytes`: the rest of the last 2 MiB unit stays untouched
  * until a larger tensor reuses it (peak RSS +100 MB when the whole unit was populated).
  * Where the kernel predates MADV_POPULATE_WRITE (Linux 5.14) the pages fault as before. */
+static void
+populate (char *p, size_t from, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+  size_t page = (size_t) sysconf (_SC_PAGESIZE);
+  from = from / page * page;
+  if (bytes > from)
+    (void) madvise (p + from, (bytes - from + page - 1) / page * page, MADV_POPULATE_WRITE);
+#endif
+}
+
 static void *
 fresh_block (size_t cap, size_t bytes)
 {
   void *p = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-#ifdef MADV_POPULATE_WRITE
-  size_t page = (size_t) sysconf (_SC_PAGESIZE);
   if (p)
-    (void) madvise (p, (bytes + page - 1) / page * page, MADV_POPULATE_WRITE);
-#endif
+    populate (p, 0, bytes);
   return p;
 }
 
@@ -124,19 +132,22 @@ find_cached (TsCpuPool *pool, size_t capacity, gboolean larger)
   return best;
 }
 
-/* Under the lock: `cap` bytes (≤ what the cache holds) made one block out of cached ones,
- * oldest first, by moving their pages into a fresh range of addresses (mremap moves page
- * table entries: no copy, and the pages stay resident, so nothing is faulted or zeroed
- * again); NULL if the kernel refuses, the cache then as it was but for blocks already moved,
- * which are cached again as one. */
+/* Under the lock: a new block of `cap` bytes that starts with pages of cached blocks, oldest
+ * first, as many as the cache holds up to `cap` (*moved bytes; the rest is fresh), or NULL.
+ * mremap moves page table entries: no copy, and the pages stay resident, so nothing is
+ * faulted or zeroed again. Also when the cache holds less than `cap`: the VQ decode's
+ * tensors outgrow the transformer's blocks, and mapping them fresh while those were given
+ * back cost a fault per 4 KiB page of each (in a virtual machine with shadow page tables,
+ * measured: 1.3 ms a MiB on first touch, even after MADV_POPULATE_WRITE; a moved page
+ * 0.04 ms a MiB), about 0.25 s of an aMUSEd-256 decode. */
 static void *
-gather_cached (TsCpuPool *pool, size_t cap)
+gather_cached (TsCpuPool *pool, size_t cap, size_t *moved)
 {
-  char *dst = map_block (cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+  char *dst = map_block (cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   if (!dst)
     return NULL;
   size_t done = 0;
-  while (done < cap) {
+  while (done < cap && pool->cached->len) {
     Block *b = &g_array_index (pool->cached, Block, 0);
     size_t n = MIN (b->capacity, cap - done);
     if (mremap (b->data, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dst + done) == MAP_FAILED)
@@ -148,15 +159,8 @@ gather_cached (TsCpuPool *pool, size_t cap)
       g_array_remove_index (pool->cached, 0);
     done += n;
   }
-  if (done == cap)
-    return dst;
-  munmap (dst + done, cap - done);
-  if (done) {
-    Block moved = { dst, done };
-    g_array_append_val (pool->cached, moved);
-    pool->cached_bytes += done;
-  }
-  return NULL;
+  *moved = done; /* where the kernel refused a move, the block goes on with fresh pages */
+  return dst;
 }
 
 /* Under the lock: a cached block for `cap` bytes, or NULL after returning enough cached
@@ -167,8 +171,9 @@ gather_cached (TsCpuPool *pool, size_t cap)
  * step needed first) and mapped fresh ones: measured at aMUSEd-256 with int8 weights, 137
  * fresh blocks (608 MiB of pages zeroed) a transformer step; splitting alone left 23. */
 static void *
-take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity)
+take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity, size_t *warm)
 {
+  *warm = cap;
   int i = find_cached (pool, cap, FALSE);
   if (i >= 0) {
     Block b = g_array_index (pool->cached, Block, i);
@@ -187,15 +192,13 @@ take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity)
     *capacity = cap;
     return data;
   }
-  void *data = pool->cached_bytes >= cap ? gather_cached (pool, cap) : NULL;
-  if (data) {
-    *capacity = cap;
-    return data;
-  }
+  void *data = pool->cached->len ? gather_cached (pool, cap, warm) : NULL;
   size_t bound = MAX (pool->live_peak, pool->live + cap);
   while (pool->cached->len && pool->live + pool->cached_bytes + cap > bound)
     drop_cached (pool, 0);
-  return NULL;
+  if (data)
+    *capacity = cap;
+  return data;
 }
 
 void *
@@ -214,11 +217,14 @@ ts_cpu_pool_alloc (TsCpuPool *pool, size_t bytes, size_t *capacity)
   size_t cap = (bytes + UNIT - 1) / UNIT * UNIT;
   *capacity = cap;
 
+  size_t warm;
   g_mutex_lock (&pool->lock);
-  data = take_or_evict (pool, cap, capacity);
+  data = take_or_evict (pool, cap, capacity, &warm);
   pool->live += *capacity; /* counted from here, so that other threads see it */
   pool->live_peak = MAX (pool->live_peak, pool->live);
   g_mutex_unlock (&pool->lock);
+  if (data)
+    populate (data, warm, bytes);
   if (!data && !(data = fresh_block (cap, bytes))) {
     /* memory held in the cache may be what is missing: give it back and try once more */
     g_mutex_lock (&pool->lock);

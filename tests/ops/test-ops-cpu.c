@@ -636,7 +636,8 @@ test_pool_bounded (void)
 
 /* Sizes in another order than before are served from the pages already held: a larger
  * request gathers cached blocks (their pages moved, contents and all, never zeroed), a
- * smaller one splits a block; nothing is mapped afresh, so what is held stays at the peak.
+ * smaller one splits a block; nothing is mapped afresh, so what is held stays at the peak;
+ * a request larger than the whole cache maps only what the cache lacks.
  * The marks written before release prove the pages are the old ones: fresh memory reads 0. */
 static void
 test_pool_reuses_pages (void)
@@ -674,6 +675,20 @@ test_pool_reuses_pages (void)
   ts_cpu_pool_usage (pool, &live, &cached, &peak);
   g_assert_cmpuint (live + cached, ==, 12 * MIB);
   ts_cpu_pool_release (pool, small, cap);
+
+  /* larger than all the cache holds (12 MiB): the new block starts with the cached pages,
+   * only the rest is fresh (reads 0), and nothing stays cached beside it */
+  unsigned char *larger = ts_cpu_pool_alloc (pool, 20 * MIB, &cap);
+  g_assert_nonnull (larger);
+  g_assert_cmpuint (cap, ==, 20 * MIB);
+  for (size_t off = 0; off < cap; off += 4096)
+    g_assert_cmpuint (larger[off] != 0, ==, off < 12 * MIB);
+  ts_cpu_pool_usage (pool, &live, &cached, &peak);
+  g_assert_cmpuint (live, ==, 20 * MIB);
+  g_assert_cmpuint (cached, ==, 0);
+  g_assert_cmpuint (peak, ==, 20 * MIB);
+  memset (larger, 0x33, cap);
+  ts_cpu_pool_release (pool, larger, cap);
   ts_cpu_pool_free (pool);
 }
 
