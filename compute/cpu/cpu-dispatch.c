@@ -241,8 +241,8 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
   float *c = pr->c + i0 * pr->ldc + j0;
   const float *bias = pr->bias ? pr->bias + j0 : NULL;
   int64_t nb = w->kp / TS_CPU_QBLOCK;
+  /* the int8 and bf16 kernels start from the bias themselves */
   if (pr->a8) {
-    /* the int8 kernels start from the bias themselves */
     if (int8_kernel () == INT8_AVX512_VNNI)
       ts_cpu_int8_gemm_avx512 (pr->a8 + i0 * w->kp, pr->as + i0 * nb, h, w, j0, j0 + wd, 0,
                                w->kp, c, pr->ldc, TRUE, bias);
@@ -257,14 +257,8 @@ run_item (const Product *pr, int64_t i0, int64_t j0, float *panel)
     return;
   }
   if (pr->fma) {
-    /* the FMA kernel accumulates: start from the bias */
-    for (int64_t i = 0; i < h; i++) {
-      if (bias)
-        memcpy (c + i * pr->ldc, bias, sizeof (float) * wd);
-      else
-        memset (c + i * pr->ldc, 0, sizeof (float) * wd);
-    }
-    ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc);
+    ts_cpu_bf16_gemm_fma512 (pr->a + i0 * pr->lda, pr->lda, h, w, j0, j0 + wd, c, pr->ldc,
+                             TRUE, bias);
     return;
   }
   widen_rows (w, j0, wd, panel);

@@ -23,6 +23,24 @@
 #define NZ 3    /* panels of 16 columns per micro-tile */
 #define KC 256  /* K per slice (a multiple of 32) */
 
+/* c[i, 16z + l] += acc[i][z] for i < mr, z < nz, the last panel's columns masked by `last`;
+ * with `first`, the sums start from bias (zero when NULL) instead of c, which is then
+ * written without being read. The edge tiles of both kernels below. */
+static inline __attribute__ ((always_inline, target ("avx512f"))) void
+store_tile (__m512 acc[MR][NZ], int mr, int nz, __mmask16 last, float *c, int64_t ldc,
+            gboolean first, const float *bias)
+{
+  for (int z = 0; z < nz; z++) {
+    __mmask16 mk = z == nz - 1 ? last : 0xffff;
+    __m512 start = first && bias ? _mm512_maskz_loadu_ps (mk, bias + z * TS_CPU_NR) : _mm512_setzero_ps ();
+    for (int i = 0; i < mr; i++) {
+      float *ci = c + i * ldc + z * TS_CPU_NR;
+      _mm512_mask_storeu_ps (ci, mk, _mm512_add_ps (first ? start : _mm512_maskz_loadu_ps (mk, ci),
+                                                    acc[i][z]));
+    }
+  }
+}
+
 /* c[i, 16z + l] += Σ_k a[i, k]·w[panel z, k, l] for i < mr, z < nz, k in [k0, k1). The last
  * panel's columns are masked by `last`. Inlined with constant mr, nz. */
 TARGET static inline __attribute__ ((always_inline)) void
@@ -47,15 +65,7 @@ micro (const uint16_t *a, const uint16_t *w, int64_t wstride, int64_t k0, int64_
         acc[i][z] = _mm512_dpbf16_ps (acc[i][z], wv[z], av);
     }
   }
-  for (int z = 0; z < nz; z++) {
-    __mmask16 mk = z == nz - 1 ? last : 0xffff;
-    __m512 start = first && bias ? _mm512_maskz_loadu_ps (mk, bias + z * TS_CPU_NR) : _mm512_setzero_ps ();
-    for (int i = 0; i < mr; i++) {
-      float *ci = c + i * ldc + z * TS_CPU_NR;
-      _mm512_mask_storeu_ps (ci, mk, _mm512_add_ps (first ? start : _mm512_maskz_loadu_ps (mk, ci),
-                                                    acc[i][z]));
-    }
-  }
+  store_tile (acc, mr, nz, last, c, ldc, first, bias);
 }
 
 /* acc += Σ pairs a·b (VDPBF16PS). Inline assembly for the reason cpu-matmul-int8.c gives:
@@ -167,7 +177,8 @@ ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int
 
 TARGETF static inline __attribute__ ((always_inline)) void
 micro_fma (const float *a, int64_t lda, const uint16_t *w, int64_t wstride, int64_t k0,
-           int64_t k1, int64_t k, int mr, int nz, __mmask16 last, float *c, int64_t ldc)
+           int64_t k1, int64_t k, int mr, int nz, __mmask16 last, float *c, int64_t ldc,
+           gboolean first, const float *bias)
 {
   __m512 acc[MR][NZ];
   for (int i = 0; i < mr; i++)
@@ -197,21 +208,18 @@ micro_fma (const float *a, int64_t lda, const uint16_t *w, int64_t wstride, int6
         acc[i][z] = _mm512_fmadd_ps (_mm512_set1_ps (a[i * lda + kk]), we, acc[i][z]);
     }
   }
-  for (int i = 0; i < mr; i++)
-    for (int z = 0; z < nz; z++) {
-      float *ci = c + i * ldc + z * TS_CPU_NR;
-      __mmask16 mk = z == nz - 1 ? last : 0xffff;
-      _mm512_mask_storeu_ps (ci, mk, _mm512_add_ps (_mm512_maskz_loadu_ps (mk, ci), acc[i][z]));
-    }
+  store_tile (acc, mr, nz, last, c, ldc, first, bias);
 }
 
 TARGETF void
 ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
-                         int64_t j0, int64_t j1, float *c, int64_t ldc)
+                         int64_t j0, int64_t j1, float *c, int64_t ldc, gboolean overwrite,
+                         const float *bias)
 {
   int64_t kp = w->kp, wstride = kp * TS_CPU_NR, k = w->k;
   for (int64_t kc = 0; kc < k; kc += KC) {
     int64_t kend = MIN (k, kc + KC);
+    gboolean first = overwrite && kc == 0;
     for (int64_t j = j0; j < j1; j += NZ * TS_CPU_NR) {
       int64_t cols = MIN (NZ * TS_CPU_NR, j1 - j);
       int nz = (int) ((cols + TS_CPU_NR - 1) / TS_CPU_NR);
@@ -219,13 +227,15 @@ ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPack
       __mmask16 last = (__mmask16) (tail == 16 ? 0xffff : (1u << tail) - 1);
       const uint16_t *wj = ts_cpu_packed_bf16_panel (w, j / TS_CPU_NR);
       float *cj = c + (j - j0);
+      const float *bj = bias ? bias + (j - j0) : NULL;
       for (int64_t i = 0; i < m; i += MR) {
         int mr = (int) MIN (MR, m - i);
         const float *ai = a + i * lda;
         float *cij = cj + i * ldc;
         switch (mr * 4 + nz) {
 #define CASE(R, Z) \
-  case R * 4 + Z: micro_fma (ai, lda, wj, wstride, kc, kend, k, R, Z, last, cij, ldc); break;
+  case R * 4 + Z:  \
+    micro_fma (ai, lda, wj, wstride, kc, kend, k, R, Z, last, cij, ldc, first, bj); break;
           CASE (8, 3) CASE (8, 2) CASE (8, 1) CASE (7, 3) CASE (7, 2) CASE (7, 1)
           CASE (6, 3) CASE (6, 2) CASE (6, 1) CASE (5, 3) CASE (5, 2) CASE (5, 1)
           CASE (4, 3) CASE (4, 2) CASE (4, 1) CASE (3, 3) CASE (3, 2) CASE (3, 1)
@@ -249,7 +259,8 @@ ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int
 
 void
 ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
-                         int64_t j0, int64_t j1, float *c, int64_t ldc)
+                         int64_t j0, int64_t j1, float *c, int64_t ldc, gboolean overwrite,
+                         const float *bias)
 {
   g_assert_not_reached ();
 }

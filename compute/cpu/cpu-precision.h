@@ -183,16 +183,17 @@ void ts_cpu_bf16_matmul_prepared (const TsCpuPacked *w, const uint16_t *tiles, i
  * [kp/2][8][2] / u8 [m, kp] with scales [m, nb]),
  * weight columns [j0, j1) of w (j0 a multiple of TS_CPU_NR) and K in [k0, k1) (multiples of
  * 32 for bf16, of TS_CPU_QBLOCK for int8); a points at row 0's start, c at (row 0, column
- * j0). c is accumulated into, except with `overwrite` (VDPBF16PS and int8 kernels): then c is
- * written without being read, the sums starting from bias[0, j1 − j0) (zero when bias is
- * NULL); setting c beforehand cost a pass over it. */
+ * j0). c is accumulated into, except with `overwrite`: then c is written without being
+ * read, the sums starting from bias[0, j1 − j0) (zero when bias is NULL); setting c
+ * beforehand cost a pass over it. */
 void ts_cpu_bf16_gemm_avx512 (const uint16_t *a, int64_t m, const TsCpuPacked *w, int64_t j0,
                               int64_t j1, int64_t k0, int64_t k1, float *c, int64_t ldc,
                               gboolean overwrite, const float *bias);
 /* The same with f32 activations a [m, lda] (exact) and the bf16 weights widened in registers
- * (FMA), over the whole K. */
+ * (FMA), over the whole K; `overwrite` and bias as above. */
 void ts_cpu_bf16_gemm_fma512 (const float *a, int64_t lda, int64_t m, const TsCpuPacked *w,
-                              int64_t j0, int64_t j1, float *c, int64_t ldc);
+                              int64_t j0, int64_t j1, float *c, int64_t ldc, gboolean overwrite,
+                              const float *bias);
 /* The int8 kernels, `overwrite` and bias as above. */
 void ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m,
                               const TsCpuPacked *w, int64_t j0, int64_t j1, int64_t k0,
