@@ -17,14 +17,14 @@
 /* ---- what the CPU has ---- */
 
 typedef struct {
-  gboolean avx512, avx512_bf16, avx512_vnni, avx_vnni;
+  gboolean avx2, avx512, avx512_bf16, avx512_vnni, avx_vnni;
   gboolean dot_bf16_full_rate; /* VDPBF16PS issues as often as an f32 FMA (bf16_kernel) */
 } Features;
 
 static Features
 detect (void)
 {
-  Features f = { FALSE, FALSE, FALSE, FALSE, FALSE };
+  Features f = { FALSE, FALSE, FALSE, FALSE, FALSE, FALSE };
 #if defined(__x86_64__) && defined(__GNUC__)
   unsigned int a, b, c, d;
   __builtin_cpu_init ();
@@ -32,6 +32,7 @@ detect (void)
   gboolean avx512 = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
                     __builtin_cpu_supports ("avx512vl");
   gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+  f.avx2 = avx2;
   f.avx512 = avx512 && avx2;
   if (__get_cpuid_count (7, 0, &a, &b, &c, &d))
     f.avx512_vnni = avx512 && (c & (1u << 11));
@@ -64,6 +65,12 @@ gboolean
 ts_cpu_has_avx512_bf16 (void)
 {
   return features ().avx512_bf16;
+}
+
+gboolean
+ts_cpu_has_avx2 (void)
+{
+  return features ().avx2;
 }
 
 gboolean

@@ -16,19 +16,6 @@
  * nearbyintf) cost more than the int8 product itself. These AVX2 forms give the same bits
  * as the scalar ones below (same operations in the same order, each correctly rounded);
  * the CPUs with the dot-product kernels all have AVX2. */
-static gboolean
-have_avx2 (void)
-{
-  static gsize once = 0;
-  static gboolean has;
-  if (g_once_init_enter (&once)) {
-    __builtin_cpu_init ();
-    has = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
-    g_once_init_leave (&once, 1);
-  }
-  return has;
-}
-
 /* ts_f32_to_bf16 on 8 values: round to nearest even on the bits, NaN kept quiet. */
 TARGET_AVX2 static inline __m256i
 bf16_bits8 (const float *x)
@@ -206,7 +193,7 @@ ts_cpu_transpose_f32 (const float *src, int64_t rows, int64_t cols, int64_t lds,
 {
   int64_t rows8 = 0, cols8 = 0;
 #ifdef HAVE_AVX2_ROWS
-  if (have_avx2 ())
+  if (ts_cpu_has_avx2 ())
     transpose_avx2 (src, rows, cols, lds, dst, ldd, &rows8, &cols8);
 #endif
   /* what the blocks left: the columns past cols8 of every row, the rows past rows8 */
@@ -220,7 +207,7 @@ ts_cpu_row_to_bf16 (const float *x, int64_t k, int64_t kp, uint16_t *out)
 {
   int64_t i = 0;
 #ifdef HAVE_AVX2_ROWS
-  if (have_avx2 ())
+  if (ts_cpu_has_avx2 ())
     i = row_to_bf16_avx2 (x, k, out);
 #endif
   for (; i < k; i++)
@@ -241,7 +228,7 @@ ts_cpu_pairs_to_bf16_tile (const uint16_t *const row[TS_CPU_BF16_ROWS], int64_t 
   float *t32 = (float *) tile;
   int64_t p = 0;
 #ifdef HAVE_AVX2_ROWS
-  if (have_avx2 ())
+  if (ts_cpu_has_avx2 ())
     for (; p + 8 <= pairs; p += 8)
       transpose8_avx2 (r32, p, t32, 8);
 #endif
@@ -296,7 +283,7 @@ block_quantiser (void)
 {
   if (ts_cpu_rows_avx512 ())
     return quantise_block_u8_avx512;
-  return have_avx2 () ? quantise_block_u8_avx2 : NULL;
+  return ts_cpu_has_avx2 () ? quantise_block_u8_avx2 : NULL;
 }
 #endif
 

@@ -135,6 +135,7 @@ const char *ts_cpu_int8_kernel_name (void);
 gboolean    ts_cpu_has_avx512_bf16 (void);
 /* Whether VDPBF16PS runs at FMA's rate here (AUTO then takes it for bf16). */
 gboolean    ts_cpu_bf16_dot_at_full_rate (void);
+gboolean    ts_cpu_has_avx2 (void);   /* and FMA: the activation rows' 256-bit forms */
 gboolean    ts_cpu_has_avx512 (void); /* F, BW, VL: the bf16 FMA kernel */
 /* Whether the activation rows are prepared with AVX-512 (else AVX2, else scalar: the same
  * bits on every path); not with the 256-bit or portable kernels chosen, so that tests on an
