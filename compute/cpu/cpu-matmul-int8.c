@@ -80,23 +80,26 @@ micro512 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w, i
   }
 }
 
-/* The full 8 × 48 tile written out with named sums (the common case). */
-
-TARGET512 static void
-micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w,
-               int64_t panel, int64_t b0, int64_t b1, float *c, int64_t ldc, gboolean fresh,
-               const float *bias)
+/* A full tile of 8 rows × 16·NP columns (NP 3 or 2, a constant at each call) written out with
+ * named sums: the generic micro512's arrays go through the stack (GCC 12). The 8 × 32 form
+ * serves the last strip of 128-column products (the VQ decoder's top level: 48 + 48 + 32),
+ * which ran at about half the rate of the 8 × 48 tiles through micro512. */
+TARGET512 static inline __attribute__ ((always_inline)) void
+micro512_named (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w,
+                int64_t panel, int64_t b0, int64_t b1, float *c, int64_t ldc, gboolean fresh,
+                const float *bias, const int np)
 {
   int64_t nb = kp / TS_CPU_QBLOCK, wstride = kp * TS_CPU_NR;
   const int8_t *wp = ts_cpu_packed_q_panel (w, panel);
   __m512 start0 = bias ? _mm512_loadu_ps (bias) : _mm512_setzero_ps ();
   __m512 start1 = bias ? _mm512_loadu_ps (bias + 16) : _mm512_setzero_ps ();
-  __m512 start2 = bias ? _mm512_loadu_ps (bias + 32) : _mm512_setzero_ps ();
+  __m512 start2 = bias && np == 3 ? _mm512_loadu_ps (bias + 32) : _mm512_setzero_ps ();
   for (int64_t b = b0; b < b1; b++) {
     gboolean first = fresh && b == b0;
     __m512i o0 = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel, b));
     __m512i o1 = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + 1, b));
-    __m512i o2 = _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + 2, b));
+    __m512i o2 = np == 3 ? _mm512_loadu_si512 (w->offset + ts_cpu_packed_block_index (w, panel + 2, b))
+                         : _mm512_setzero_si512 ();
 #define DECL(i) __m512i s##i##_0 = o0, s##i##_1 = o1, s##i##_2 = o2;
     TS_CPU_ROWS8 (DECL)
 #undef DECL
@@ -104,13 +107,14 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
     const uint8_t *ak = a + b * TS_CPU_QBLOCK;
     for (int g = 0; g < TS_CPU_QBLOCK; g += 4, wk += 4 * TS_CPU_NR, ak += 4) {
       __m512i w0 = _mm512_loadu_si512 (wk), w1 = _mm512_loadu_si512 (wk + wstride);
-      __m512i w2 = _mm512_loadu_si512 (wk + 2 * wstride);
+      __m512i w2 = np == 3 ? _mm512_loadu_si512 (wk + 2 * wstride) : _mm512_setzero_si512 ();
 #define STEP(i)                                                   \
       {                                                           \
         __m512i av = _mm512_set1_epi32 (load4 (ak + i * kp));     \
         DPBUSD (s##i##_0, av, w0);                                \
         DPBUSD (s##i##_1, av, w1);                                \
-        DPBUSD (s##i##_2, av, w2);                                \
+        if (np == 3)                                              \
+          DPBUSD (s##i##_2, av, w2);                              \
       }
       TS_CPU_ROWS8 (STEP)
 #undef STEP
@@ -118,7 +122,8 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
     const float *sc = w->scale;
     __m512 ws0 = _mm512_loadu_ps (sc + ts_cpu_packed_block_index (w, panel, b));
     __m512 ws1 = _mm512_loadu_ps (sc + ts_cpu_packed_block_index (w, panel + 1, b));
-    __m512 ws2 = _mm512_loadu_ps (sc + ts_cpu_packed_block_index (w, panel + 2, b));
+    __m512 ws2 = np == 3 ? _mm512_loadu_ps (sc + ts_cpu_packed_block_index (w, panel + 2, b))
+                         : _mm512_setzero_ps ();
 #define EPI(i)                                                                              \
     {                                                                                       \
       __m512 r = _mm512_set1_ps (as[i * nb + b]);                                           \
@@ -129,13 +134,30 @@ micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked 
       _mm512_storeu_ps (ci + 16, _mm512_fmadd_ps (_mm512_cvtepi32_ps (s##i##_1),            \
                                                   _mm512_mul_ps (ws1, r),                   \
                                                   first ? start1 : _mm512_loadu_ps (ci + 16)));\
-      _mm512_storeu_ps (ci + 32, _mm512_fmadd_ps (_mm512_cvtepi32_ps (s##i##_2),            \
-                                                  _mm512_mul_ps (ws2, r),                   \
-                                                  first ? start2 : _mm512_loadu_ps (ci + 32)));\
+      if (np == 3)                                                                          \
+        _mm512_storeu_ps (ci + 32, _mm512_fmadd_ps (_mm512_cvtepi32_ps (s##i##_2),          \
+                                                    _mm512_mul_ps (ws2, r),                 \
+                                                    first ? start2 : _mm512_loadu_ps (ci + 32)));\
     }
     TS_CPU_ROWS8 (EPI)
 #undef EPI
   }
+}
+
+TARGET512 static __attribute__ ((noinline)) void
+micro512_full (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w,
+               int64_t panel, int64_t b0, int64_t b1, float *c, int64_t ldc, gboolean fresh,
+               const float *bias)
+{
+  micro512_named (a, as, kp, w, panel, b0, b1, c, ldc, fresh, bias, 3);
+}
+
+TARGET512 static __attribute__ ((noinline)) void
+micro512_full32 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w,
+                 int64_t panel, int64_t b0, int64_t b1, float *c, int64_t ldc, gboolean fresh,
+                 const float *bias)
+{
+  micro512_named (a, as, kp, w, panel, b0, b1, c, ldc, fresh, bias, 2);
 }
 
 TARGET512 void
@@ -162,6 +184,10 @@ ts_cpu_int8_gemm_avx512 (const uint8_t *a, const float *as, int64_t m, const TsC
         float *cij = cj + i * ldc;
         if (mr == 8 && nz == 3 && last == 0xffff) {
           micro512_full (ai, asi, kp, w, panel, b0, b1, cij, ldc, fresh, bj);
+          continue;
+        }
+        if (mr == 8 && nz == 2 && last == 0xffff) {
+          micro512_full32 (ai, asi, kp, w, panel, b0, b1, cij, ldc, fresh, bj);
           continue;
         }
         switch (mr * 4 + nz) {

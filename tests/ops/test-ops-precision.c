@@ -202,10 +202,11 @@ static const int64_t sizes[][3] = {
 
 /* The GEMM kernels' tiling: micro-tiles of 8 rows (4 on AVX-VNNI) × 48 columns (3 panels
  * of 16; 16 on AVX-VNNI), K in slices of 256 (bf16) / 512 (int8), items of 256 rows. Rows
- * and columns on every side of a tile, K across the 128-blocks and the slices. */
+ * and columns on every side of a tile (32 and 48 + 32: a full strip of two panels, the
+ * int8 kernel's 8 × 32 form), K across the 128-blocks and the slices. */
 static const int64_t tile_ms[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
                                    31, 33, 70 };
-static const int64_t tile_ns[] = { 1, 15, 16, 17, 47, 48, 49 };
+static const int64_t tile_ns[] = { 1, 15, 16, 17, 32, 47, 48, 49, 80 };
 static const int64_t tile_ms_long[] = { 1, 7, 8, 9, 16, 17, 70 };
 
 static void
