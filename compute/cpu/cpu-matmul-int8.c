@@ -80,7 +80,7 @@ micro512 (const uint8_t *a, const float *as, int64_t kp, const TsCpuPacked *w, i
   }
 }
 
-/* A full tile of 8 rows × 16·NP columns (NP 3 or 2, a constant at each call) written out with
+/* A full tile of 8 rows × 16·np columns (np 3 or 2, a constant at each call) written out with
  * named sums: the generic micro512's arrays go through the stack (GCC 12). The 8 × 32 form
  * serves the last strip of 128-column products (the VQ decoder's top level: 48 + 48 + 32),
  * which ran at about half the rate of the 8 × 48 tiles through micro512. */
