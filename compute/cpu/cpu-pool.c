@@ -165,11 +165,12 @@ gather_cached (TsCpuPool *pool, size_t cap, size_t *moved)
 
 /* Under the lock: a block for `cap` bytes made of cached pages (*warm of them; the rest, if
  * any, fresh), or NULL with an empty cache; either way the cache keeps only what leaves the
- * memory held (in use and cached) within the most ever in use at once. A larger block is
- * split rather than passed over, and smaller ones are gathered into one: with whole blocks
- * only, a step whose sizes came in another order than the last one's evicted the oldest
- * blocks (the ones the next step needed first) and mapped fresh ones: measured at aMUSEd-256 with int8 weights, 137
- * fresh blocks (608 MiB of pages zeroed) a transformer step; splitting alone left 23. */
+ * memory held (in use and cached) within the most ever in use at once. A larger block is split
+ * rather than passed over, and smaller ones are gathered into one: with whole blocks only, a
+ * step whose sizes came in another order than the last one's evicted the oldest blocks (the
+ * ones the next step needed first) and mapped fresh ones: measured at aMUSEd-256 with int8
+ * weights, 137 fresh blocks (608 MiB of pages zeroed) a transformer step; splitting alone left
+ * 23. */
 static void *
 take_or_evict (TsCpuPool *pool, size_t cap, size_t *capacity, size_t *warm)
 {
